@@ -1,0 +1,30 @@
+"""Exceptions and warnings raised by assay.
+
+Every error caused by what a user passed in is an :class:`AssayInputError` (a ``ValueError``)
+whose message names the argument, says what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class AssayInputError(ValueError):
+    """Bad input to an assay function or object: wrong shape, type, value or state.
+
+    The message names the argument, what was received and what is expected.
+    """
+
+
+class NotFittedError(AssayInputError, AttributeError):
+    """An estimator (ours or the user's) was used before it was fitted."""
+
+
+class AssayWarning(UserWarning):
+    """Base class of assay's warnings."""
+
+
+class UndefinedMetricWarning(AssayWarning):
+    """A metric is undefined for some group (e.g. TPR of a group with no positives); its value is NaN."""
+
+
+class SmallGroupWarning(AssayWarning):
+    """A group is smaller than the size needed to report its metrics reliably."""

@@ -1,0 +1,331 @@
+"""Input validation: the one place where user input is checked and converted.
+
+Every check raises :class:`~assay.core.errors.AssayInputError` with a message that names the
+argument, says what was received and what is expected. Computation modules call these helpers
+at their public boundary and then trust their inputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import AssayInputError, NotFittedError
+
+_BAD_TYPE = "'{name}' must be {expected}. Got {received} instead."
+_BAD_NDIM = "'{name}' must be a {expected} array. Got an array of shape {shape} instead."
+_NOT_FINITE = (
+    "'{name}' must contain only finite values. Got {count} NaN or infinite value(s) "
+    "(first at index {index})."
+)
+_LENGTH_MISMATCH = (
+    "Inputs must have the same number of rows. Got {lengths}."
+)
+_EMPTY = "'{name}' must contain at least {min_samples} row(s). Got {n} instead."
+_NOT_PROBABILITY = (
+    "'{name}' must hold probabilities in [0, 1]{rows}. Got {problem}."
+)
+_UNKNOWN_LABELS = (
+    "'{name}' contains labels that are not among the model's classes {classes}: {unknown}."
+)
+_SINGLE_GROUP = (
+    "'{name}' column '{column}' has a single group ({group!r}); at least two groups are needed "
+    "to compare them."
+)
+_MISSING_GROUP = (
+    "'{name}' column '{column}' has {count} missing value(s); give missing values a group of "
+    "their own (e.g. fillna('missing')) or drop those rows."
+)
+_PARAMETER = "The '{name}' parameter of {owner} must be {expected}. Got {received} instead."
+_NOT_FITTED = (
+    "This {owner} instance is not fitted yet. Call {fit} first."
+)
+
+
+def describe(value: Any) -> str:
+    """A short description of ``value`` for error messages: type, and shape/dtype for arrays."""
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, pd.DataFrame):
+        return f"a DataFrame of shape {value.shape}"
+    if isinstance(value, pd.Series):
+        return f"a Series of length {len(value)} and dtype {value.dtype}"
+    if type(value).__module__.startswith("torch") and hasattr(value, "shape"):
+        return f"a torch tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, (str, bytes, numbers.Number, bool)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"an object of type {type(value).__name__}"
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, (pd.Series, pd.DataFrame)):
+        return x.to_numpy()
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def as_array(
+    x: Any,
+    *,
+    name: str,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype: Any = None,
+    allow_nan: bool = False,
+    min_samples: int = 1,
+) -> np.ndarray:
+    """Convert ``x`` (list, numpy, pandas, torch) to a numpy array and check it.
+
+    Parameters
+    ----------
+    x : array-like
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or tuple of int, optional
+        Allowed number of dimensions.
+    dtype : numpy dtype, optional
+        Convert to this dtype (e.g. ``float``); an error if the conversion fails.
+    allow_nan : bool
+        If False, NaN or infinite values in a numeric array raise.
+    min_samples : int
+        Minimum number of rows.
+    """
+    if x is None:
+        raise AssayInputError(_BAD_TYPE.format(name=name, expected="an array", received="None"))
+    try:
+        arr = _to_numpy(x)
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        expected = f"an array convertible to {np.dtype(dtype).name}" if dtype else "an array"
+        raise AssayInputError(
+            _BAD_TYPE.format(name=name, expected=expected, received=describe(x)) + f" ({exc})"
+        ) from None
+    if arr.dtype == object and dtype is None:
+        # Object arrays of numbers (e.g. from a list of mixed ints/floats) stay as they are;
+        # callers that need numbers pass dtype.
+        pass
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            expected = " or ".join(f"{d}-D" for d in allowed)
+            raise AssayInputError(_BAD_NDIM.format(name=name, expected=expected, shape=arr.shape))
+    n = arr.shape[0] if arr.ndim else 0
+    if n < min_samples:
+        raise AssayInputError(_EMPTY.format(name=name, min_samples=min_samples, n=n))
+    if not allow_nan and np.issubdtype(arr.dtype, np.number):
+        check_finite(arr, name=name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, *, name: str) -> np.ndarray:
+    """Raise if a numeric array holds NaN or infinite values."""
+    if np.issubdtype(arr.dtype, np.inexact):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = np.unravel_index(np.argmax(bad), arr.shape)
+            index = first[0] if len(first) == 1 else tuple(int(i) for i in first)
+            raise AssayInputError(
+                _NOT_FINITE.format(name=name, count=int(bad.sum()), index=index)
+            )
+    return arr
+
+
+def check_consistent_length(**arrays: Any) -> int:
+    """Raise unless every non-None argument has the same number of rows; return that number."""
+    lengths = {name: len(a) for name, a in arrays.items() if a is not None}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name}: {n}" for name, n in lengths.items())
+        raise AssayInputError(_LENGTH_MISMATCH.format(lengths=shown))
+    return next(iter(lengths.values())) if lengths else 0
+
+
+def check_probabilities(p: Any, *, name: str, atol: float = 1e-4) -> np.ndarray:
+    """Check that ``p`` holds probabilities: values in [0, 1] and, if 2-D, rows summing to 1.
+
+    Returns the probabilities as a float64 array of shape (n,) or (n, k).
+    """
+    arr = as_array(p, name=name, ndim=(1, 2), dtype=np.float64)
+    low, high = float(arr.min()), float(arr.max())
+    if low < -atol or high > 1 + atol:
+        raise AssayInputError(
+            _NOT_PROBABILITY.format(
+                name=name, rows="", problem=f"values in [{low:.4g}, {high:.4g}]"
+            )
+        )
+    if arr.ndim == 2:
+        sums = arr.sum(axis=1)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        if abs(sums[worst] - 1) > atol:
+            raise AssayInputError(
+                _NOT_PROBABILITY.format(
+                    name=name,
+                    rows=" with rows summing to 1",
+                    problem=f"row {worst} summing to {sums[worst]:.6g}",
+                )
+            )
+    return np.clip(arr, 0.0, 1.0)
+
+
+def check_labels(y: Any, *, name: str, classes: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Check that every label in ``y`` is one of ``classes``; return ``y`` as a 1-D array."""
+    arr = as_array(y, name=name, ndim=1)
+    if pd.isna(arr).any() if arr.dtype == object else (
+        np.issubdtype(arr.dtype, np.inexact) and np.isnan(arr).any()
+    ):
+        raise AssayInputError(_NOT_FINITE.format(name=name, count=int(pd.isna(arr).sum()),
+                                                 index=int(np.argmax(pd.isna(arr)))))
+    classes = np.asarray(classes)
+    unknown = np.setdiff1d(np.unique(arr), classes)
+    if unknown.size:
+        shown = unknown[:10].tolist()
+        raise AssayInputError(
+            _UNKNOWN_LABELS.format(name=name, classes=classes.tolist(), unknown=shown)
+        )
+    return arr
+
+
+def check_sensitive_features(
+    sensitive_features: Any,
+    *,
+    n_samples: int | None = None,
+    name: str = "sensitive_features",
+) -> pd.DataFrame:
+    """Convert sensitive features to a DataFrame with one column per feature, values as str.
+
+    Accepts a Series, a DataFrame, a dict of name -> array, a 1-D array (one feature) or a
+    2-D array (one feature per column). Each feature must have at least two groups and no
+    missing values.
+    """
+    sf = sensitive_features
+    if isinstance(sf, pd.Series):
+        frame = sf.to_frame(name=sf.name if sf.name is not None else "sensitive_feature")
+    elif isinstance(sf, pd.DataFrame):
+        frame = sf.copy()
+    elif isinstance(sf, Mapping):
+        if not sf:
+            raise AssayInputError(
+                _BAD_TYPE.format(name=name, expected="a non-empty mapping", received="{}")
+            )
+        try:
+            frame = pd.DataFrame({str(k): _to_numpy(v).ravel() for k, v in sf.items()})
+        except ValueError:
+            lengths = {str(k): len(_to_numpy(v).ravel()) for k, v in sf.items()}
+            raise AssayInputError(_LENGTH_MISMATCH.format(
+                lengths=", ".join(f"{name}[{k!r}]: {n}" for k, n in lengths.items())
+            )) from None
+    else:
+        try:
+            arr = _to_numpy(sf)
+        except Exception:  # noqa: BLE001 - any failure here is a type error of the input
+            arr = None
+        if arr is None or arr.ndim not in (1, 2) or arr.dtype == object and arr.ndim == 0:
+            raise AssayInputError(
+                _BAD_TYPE.format(
+                    name=name,
+                    expected="a Series, DataFrame, dict of arrays, or 1-D/2-D array",
+                    received=describe(sf),
+                )
+            )
+        if arr.ndim == 1:
+            frame = pd.DataFrame({"sensitive_feature": arr})
+        else:
+            frame = pd.DataFrame(arr, columns=[f"sensitive_feature_{i}" for i in range(arr.shape[1])])
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    if n_samples is not None and len(frame) != n_samples:
+        raise AssayInputError(
+            _LENGTH_MISMATCH.format(lengths=f"{name}: {len(frame)}, expected {n_samples} (y_true)")
+        )
+    for column in frame.columns:
+        values = frame[column]
+        missing = int(values.isna().sum())
+        if missing:
+            raise AssayInputError(_MISSING_GROUP.format(name=name, column=column, count=missing))
+        uniques = pd.unique(values)
+        if len(uniques) < 2:
+            raise AssayInputError(
+                _SINGLE_GROUP.format(name=name, column=column,
+                                     group=uniques[0] if len(uniques) else None)
+            )
+        frame[column] = values.astype(str)
+    return frame
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    kind: type | tuple[type, ...] = numbers.Real,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "both",
+) -> Any:
+    """Check a scalar hyper-parameter: its type and the interval it lies in.
+
+    ``closed`` is "both", "left", "right" or "neither". The message follows scikit-learn's:
+    "The 'n_bins' parameter of CalibrationCheck must be an int in [1, inf). Got 0 instead."
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    integral = all(issubclass(k, numbers.Integral) for k in kinds)
+    left = "[" if closed in ("both", "left") else "("
+    right = "]" if closed in ("both", "right") else ")"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    expected = f"{'an int' if integral else 'a float'} in {left}{lo}, {hi}{right}"
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok:
+        if low is not None:
+            ok = value >= low if left == "[" else value > low
+        if ok and high is not None:
+            ok = value <= high if right == "]" else value < high
+    if not ok:
+        raise AssayInputError(
+            _PARAMETER.format(name=name, owner=owner, expected=expected, received=repr(value))
+        )
+    return value
+
+
+def check_option(value: Any, name: str, *, owner: str, options: Sequence[Any]) -> Any:
+    """Check that ``value`` is one of ``options``."""
+    if value not in options:
+        expected = "one of " + ", ".join(repr(o) for o in options)
+        raise AssayInputError(
+            _PARAMETER.format(name=name, owner=owner, expected=expected, received=repr(value))
+        )
+    return value
+
+
+def check_random_state(seed: Any, *, name: str = "seed") -> np.random.Generator:
+    """Turn ``seed`` (None, int, or numpy Generator) into a numpy Generator."""
+    if seed is None or isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):
+        if seed is not None and seed < 0:
+            raise AssayInputError(
+                _BAD_TYPE.format(name=name, expected="a non-negative int", received=repr(seed))
+            )
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise AssayInputError(
+        _BAD_TYPE.format(name=name, expected="None, an int or a numpy Generator", received=describe(seed))
+    )
+
+
+def check_is_fitted(estimator: Any, attributes: Sequence[str] | None = None, *,
+                    fit: str = "'fit'") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has its learned (``*_``) attributes."""
+    if attributes is None:
+        fitted = any(
+            k.endswith("_") and not k.startswith("__") for k in vars(estimator)
+        )
+    else:
+        fitted = all(hasattr(estimator, a) for a in attributes)
+    if not fitted:
+        raise NotFittedError(_NOT_FITTED.format(owner=type(estimator).__name__, fit=fit))
