@@ -275,8 +275,8 @@ def check_scalar(
     """
     kinds = kind if isinstance(kind, tuple) else (kind,)
     integral = all(issubclass(k, numbers.Integral) for k in kinds)
-    left = "[" if closed in ("both", "left") else "("
-    right = "]" if closed in ("both", "right") else ")"
+    left = "[" if closed in ("both", "left") and low is not None else "("
+    right = "]" if closed in ("both", "right") and high is not None else ")"
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
     expected = f"{'an int' if integral else 'a float'} in {left}{lo}, {hi}{right}"
