@@ -1,0 +1,19 @@
+"""Renderers: the JSON record, the self-contained HTML report, and plots.
+
+Computation modules never plot or write files; they return results, and this package turns
+results into figures and documents.
+"""
+
+from .html import Section, render_html
+from .io import SCHEMA_VERSION, write_report
+from .plots import figure_to_png, plot_metric_by_group, plot_reliability_diagram
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Section",
+    "figure_to_png",
+    "plot_metric_by_group",
+    "plot_reliability_diagram",
+    "render_html",
+    "write_report",
+]

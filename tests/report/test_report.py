@@ -1,0 +1,57 @@
+"""The renderers: JSON is valid and NaN-free, HTML is self-contained, plots render."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assay import AssayInputError
+from assay.report import (Section, figure_to_png, plot_metric_by_group, plot_reliability_diagram,
+                          render_html, write_report)
+
+
+@pytest.fixture
+def by_group():
+    index = pd.MultiIndex.from_tuples(
+        [("sex", "Female"), ("sex", "Male"), ("sex x race", "Female x Black"), ("sex x race", "Male x Other")],
+        names=["feature", "group"])
+    return pd.DataFrame({"tpr": [0.6, 0.7, np.nan, 0.5], "count": [50, 60, 3, 20],
+                         "small": [False, False, True, True]}, index=index)
+
+
+def test_metric_plot_is_a_png(by_group):
+    png = figure_to_png(plot_metric_by_group(by_group, "tpr", overall=0.65))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_metric_plot_unknown_metric(by_group):
+    with pytest.raises(AssayInputError, match="'metric'.*'fpr'"):
+        plot_metric_by_group(by_group, "fpr")
+
+
+def test_reliability_diagram_skips_empty_bins():
+    fig = plot_reliability_diagram([0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [10, 0, 30])
+    assert fig.axes[0].collections[0].get_offsets().shape == (2, 2)
+    figure_to_png(fig)
+
+
+def test_html_is_self_contained_and_escaped(by_group):
+    png = figure_to_png(plot_reliability_diagram([0.5], [0.5], [1]))
+    page = render_html("Title <x>", [Section("Fairness", ["a < b"], [("Table 1", by_group)],
+                                            [("Figure 1", png)])], meta={"model": "gbm"})
+    assert "<x>" not in page and "Title &lt;x&gt;" in page and "a &lt; b" in page
+    assert page.count("<table") == 1 and "<caption>Table 1</caption>" in page
+    assert "data:image/png;base64," in page
+    assert not re.search(r"(src|href)=\"(http|//)", page)  # nothing fetched from a network
+    assert "<script" not in page
+
+
+def test_write_report_json_has_no_nan(tmp_path, by_group):
+    paths = write_report(tmp_path / "out", {"table": by_group, "value": float("nan")}, "<html></html>",
+                         {"fig": b"\x89PNG"})
+    record = json.loads(paths["json"].read_text())
+    assert record["schema_version"] and record["value"] is None
+    assert record["table"]["data"][2][0] is None
+    assert paths["fig"].read_bytes() == b"\x89PNG"
