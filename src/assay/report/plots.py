@@ -73,7 +73,7 @@ def plot_metric_by_group(
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel(metric)
     if overall is not None:
-        axes[0, 0].legend(loc="lower right", fontsize=8)
+        axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.suptitle(title or f"{metric} by group (hatched: small group)", fontsize=10)
     fig.tight_layout()
     return fig

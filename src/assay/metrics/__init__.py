@@ -1,0 +1,67 @@
+"""Metrics: the one home of metric code, overall and broken down by group and intersection.
+
+Layers, each built on the one before:
+
+* :mod:`~assay.metrics._stats` -- mergeable sufficient statistics (:class:`ConfusionStats`,
+  :class:`CalibrationStats`): fixed-size per-group sums, filled with ``np.bincount``.
+* :mod:`~assay.metrics.classification` -- the formulas, as functions of those statistics, the
+  registry :data:`METRICS`, and plain array functions (``accuracy_score(y_true, y_pred)``).
+* :mod:`~assay.metrics.grouped` -- :func:`make_groups` and :func:`evaluate_groups`, which
+  returns a :class:`GroupedMetrics` table (overall, by group, by intersection).
+
+Label metrics are binary-only for now; calibration (``ece``) also handles multiclass
+(top-label).
+"""
+
+from ._stats import CalibrationStats, ConfusionStats
+from .classification import (
+    METRICS,
+    MetricSpec,
+    accuracy_score,
+    balanced_accuracy_score,
+    base_rate_score,
+    calibration_error,
+    error_rate_score,
+    expected_calibration_error,
+    f1_score,
+    fdr_score,
+    fnr_score,
+    fpr_score,
+    npv_score,
+    ppv_score,
+    precision_score,
+    recall_score,
+    selection_rate_score,
+    tnr_score,
+    tpr_score,
+)
+from .grouped import GroupedMetrics, Grouping, Groups, evaluate_groups, make_groups
+
+__all__ = [
+    "METRICS",
+    "CalibrationStats",
+    "ConfusionStats",
+    "GroupedMetrics",
+    "Grouping",
+    "Groups",
+    "MetricSpec",
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "base_rate_score",
+    "calibration_error",
+    "error_rate_score",
+    "evaluate_groups",
+    "expected_calibration_error",
+    "f1_score",
+    "fdr_score",
+    "fnr_score",
+    "fpr_score",
+    "make_groups",
+    "npv_score",
+    "ppv_score",
+    "precision_score",
+    "recall_score",
+    "selection_rate_score",
+    "tnr_score",
+    "tpr_score",
+]
