@@ -80,9 +80,14 @@ class ModelAdapter:
     """
 
     kind: ClassVar[str] = "base"
+    #: Rows per batch when ``batch_size=None``: small for torch (activation memory), large for
+    #: vectorised scikit-learn/callable models (per-call overhead dominates).
+    default_batch_size: ClassVar[int] = 8192
 
-    def __init__(self, model: Any, *, classes: Sequence[Any] | None = None, batch_size: int = 256,
+    def __init__(self, model: Any, *, classes: Sequence[Any] | None = None, batch_size: int | None = None,
                  progress: bool | None = None, cache: bool = True) -> None:
+        if batch_size is None:
+            batch_size = self.default_batch_size
         check_scalar(batch_size, "batch_size", owner="wrap", kind=numbers.Integral, low=1)
         if progress not in (None, True, False):
             raise AssayInputError(
@@ -246,6 +251,7 @@ class TorchAdapter(ModelAdapter):
     """
 
     kind = "torch"
+    default_batch_size = 256
 
     def __init__(self, model: Any, *, device: Any = None, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
@@ -527,8 +533,8 @@ class SklearnAdapter(ModelAdapter):
             raise NotFittedError(
                 f"'model' ({type(model).__name__}) is not fitted yet. Call its 'fit' before wrapping it."
             ) from None
-        except TypeError:
-            pass  # not an sklearn estimator in the strict sense; duck typing decides below
+        except (TypeError, AttributeError):
+            pass  # duck-typed, not a scikit-learn estimator (no tags): its methods decide below
         if kwargs.get("classes") is None and getattr(model, "classes_", None) is not None:
             kwargs["classes"] = model.classes_
         super().__init__(model, **kwargs)
@@ -652,7 +658,7 @@ def wrap(
     model: Any,
     *,
     classes: Sequence[Any] | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     device: Any = None,
     output: str = "auto",
     progress: bool | None = None,
@@ -667,8 +673,9 @@ def wrap(
     classes : sequence, optional
         Class labels in the order of the model's output columns. Default: the estimator's
         ``classes_`` (scikit-learn) or ``0..k-1``.
-    batch_size : int
-        Rows per forward pass; the results do not depend on it.
+    batch_size : int, optional
+        Rows per forward pass; the results do not depend on it. Default 256 for torch models,
+        8192 for scikit-learn models and callables.
     device : torch device, optional
         Torch models only; default the model's own device.
     output : {"auto", "logits", "probabilities"}

@@ -1,0 +1,54 @@
+"""Performance per group and per intersection: the disaggregated table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ...metrics import evaluate_groups
+from ..base import AuditContext, Check, Finding, grade, register_check
+
+
+@register_check
+class GroupPerformanceCheck(Check):
+    """Accuracy, selection rate, TPR, FPR, PPV (and ECE) per group and intersection."""
+
+    name = "group_performance"
+    title = "Performance by group"
+    section = "performance"
+    needs = frozenset({"model", "labels", "sensitive_features"})
+    order = 10
+
+    def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
+                 intersections: bool = True, min_group_size: int = 30):
+        self.metrics = metrics
+        self.intersections = intersections
+        self.min_group_size = min_group_size
+
+    def run(self, context: AuditContext):
+        return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
+                               metrics=list(self.metrics), intersections=self.intersections,
+                               min_group_size=self.min_group_size)
+
+    def summarize(self, result) -> dict[str, Any]:
+        summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
+        if "accuracy" in result.metrics:
+            gaps = result.difference()["accuracy"]
+            summary["accuracy_gap"] = {str(k): float(v) for k, v in gaps.items()}
+        summary["n_groups"] = int(len(result.by_group))
+        summary["n_small_groups"] = int(result.by_group["small"].sum())
+        return summary
+
+    def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+        out = []
+        for feature, gap in summary.get("accuracy_gap", {}).items():
+            out.append(grade(self.name, f"accuracy_gap[{feature}]", gap, warn=thresholds["accuracy_gap_warn"],
+                             fail=thresholds["accuracy_gap_fail"], higher_is_better=False,
+                             what=f"The largest accuracy difference between groups of {feature}"))
+        if summary.get("n_small_groups"):
+            out.append(Finding(self.name, "warn", f"{summary['n_small_groups']} group(s) have fewer than "
+                               f"{self.min_group_size} rows: their metrics are noisy.", "n_small_groups",
+                               float(summary["n_small_groups"]), float(self.min_group_size), {}))
+        return out

@@ -1,0 +1,298 @@
+"""The orchestrator: ``Audit(model, data, ...).run(run_dir)``.
+
+It validates the data once, wraps the model once (so each split's forward pass runs once and
+every check reuses it), runs the checks that apply with a progress bar, and writes each
+check's record to ``run_dir/checks/<name>.json`` as soon as it finishes. A second run with the
+same directory, model, data and checks resumes: finished checks are read back, not re-run.
+A check that raises is recorded with its error and the audit goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import platform
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xxhash
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..core.adapters import ModelAdapter, wrap
+from ..core.batching import fingerprint, n_rows
+from ..core.errors import AssayInputError
+from ..core.result import Result, to_jsonable
+from ..core.validation import check_consistent_length, check_scalar, describe
+from .base import DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, as_sensitive_frame, resolve_checks
+
+RECORD_VERSION = "0.1"
+_OTHER_RUN = (
+    "'run_dir' {path} holds an audit of a different model, data or set of checks (its config "
+    "fingerprint differs). Use a new directory, or pass resume=False to start over in this one."
+)
+
+
+def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[str] | None):
+    """(X, y, sensitive DataFrame or None) from a DataFrame, a tuple or an assay Split."""
+    label = f"data[{name!r}]"
+    split_sensitive = None
+    if hasattr(value, "X") and hasattr(value, "y"):  # assay.datasets.Split
+        X, y, split_sensitive = value.X, value.y, getattr(value, "sensitive_features", None)
+    elif isinstance(value, tuple) and len(value) in (2, 3):
+        X, y = value[0], value[1]
+        split_sensitive = value[2] if len(value) == 3 else None
+    elif isinstance(value, pd.DataFrame):
+        if target is not None and target not in value.columns:
+            if name == "ood":
+                X, y = value, None
+            else:
+                raise AssayInputError(
+                    f"'target' {target!r} is not a column of {label}. Columns: {list(value.columns)[:10]}.")
+        else:
+            X = value.drop(columns=[target]) if target is not None else value
+            y = value[target] if target is not None else None
+        split_sensitive = value
+    elif name == "ood":
+        X, y = value, None
+    else:
+        raise AssayInputError(
+            f"{label} must be a DataFrame (with the 'target' column), a tuple (X, y[, sensitive_features]) "
+            f"or an assay.datasets.Split. Got {describe(value)}.")
+    n = n_rows(X)
+    if y is not None:
+        check_consistent_length(**{f"{label} X": X, f"{label} y": y})
+        if pd.isna(np.asarray(pd.Series(np.asarray(y, dtype=object)))).any():
+            raise AssayInputError(f"{label} y (the target) has missing values; drop or fill them first.")
+    frame = None
+    if isinstance(split_sensitive, pd.DataFrame):
+        columns = list(sensitive) if sensitive is not None else (
+            list(split_sensitive.columns) if not isinstance(value, pd.DataFrame) else [])
+        missing = [c for c in columns if c not in split_sensitive.columns]
+        if missing:
+            raise AssayInputError(f"'sensitive_features' names {missing}, not columns of {label}. "
+                                  f"Columns: {list(split_sensitive.columns)[:10]}.")
+        if columns:
+            frame = as_sensitive_frame(split_sensitive[columns].reset_index(drop=True), n_samples=n,
+                                       name=f"sensitive_features of {label}")
+    elif split_sensitive is not None:
+        frame = as_sensitive_frame(split_sensitive, n_samples=n, name=f"sensitive_features of {label}")
+    elif sensitive is not None and name != "ood":
+        raise AssayInputError(f"'sensitive_features' {list(sensitive)} were named, but {label} has no columns "
+                              "to take them from: pass a DataFrame or a (X, y, sensitive_features) tuple.")
+    return X, y, frame
+
+
+def _model_fingerprint(adapter: ModelAdapter | None) -> str:
+    """A hash of the model's state: torch tensors, else its pickle bytes (dumped, never loaded)."""
+    if adapter is None:
+        return "no-model"
+    digest = xxhash.xxh3_128(type(adapter.model).__qualname__.encode())
+    if adapter.kind == "torch":
+        for key, tensor in adapter.model.state_dict().items():
+            digest.update(key.encode())
+            digest.update(fingerprint(tensor).encode())
+        return digest.hexdigest()
+    try:
+        digest.update(pickle.dumps(adapter.model, protocol=4))
+    except Exception:  # noqa: BLE001 - unpicklable callables: identity within this process only
+        digest.update(repr(id(adapter.model)).encode())
+    return digest.hexdigest()
+
+
+def _atomic_write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditResult(Result):
+    """What an audit measured: one record per check, the findings, and the run's bookkeeping.
+
+    ``records`` maps check name to its record (status "ok" or "error", result, summary,
+    params, seconds); ``findings`` holds every finding; ``forward_passes`` counts full forward
+    passes of the model per split in this run.
+    """
+
+    config: Mapping[str, Any]
+    records: Mapping[str, Mapping[str, Any]]
+    findings: tuple[Finding, ...]
+    skipped: Mapping[str, str]
+    forward_passes: Mapping[str, int]
+    computed: tuple[str, ...]
+    resumed: tuple[str, ...]
+    run_dir: str | None
+
+    @property
+    def worst_severity(self) -> str:
+        """The most severe finding ("pass" if there are none); a failed check counts as "fail"."""
+        levels = [SEVERITIES.index(f.severity) for f in self.findings]
+        if any(r["status"] != "ok" for r in self.records.values()):
+            levels.append(SEVERITIES.index("fail"))
+        return SEVERITIES[max(levels, default=0)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings as a table: check, severity, metric, value, threshold, message."""
+        rows = [{"check": f.check, "severity": f.severity, "metric": f.metric, "value": f.value,
+                 "threshold": f.threshold, "message": f.message} for f in self.findings]
+        return pd.DataFrame(rows, columns=["check", "severity", "metric", "value", "threshold", "message"])
+
+
+class Audit:
+    """Run every check that fits a model and its data; cache outputs; resume after a crash.
+
+    Parameters
+    ----------
+    model : torch ``nn.Module``, fitted scikit-learn classifier, callable, ``ModelAdapter``, or None
+        (data checks only).
+    data : dict of split name -> DataFrame (with the ``target`` column), ``(X, y)`` or
+        ``(X, y, sensitive_features)`` tuple, or ``assay.datasets.Split``. Usual names: "train",
+        "test" (the default evaluation split), "ood".
+    target : str, optional
+        The label column of DataFrame splits.
+    sensitive_features : list of str, optional
+        Sensitive columns (taken from DataFrame splits, or from a Split's sensitive_features;
+        default: all of a Split's).
+    checks : "auto" or list of check names / Check instances
+    seed : int
+        Seed of every stochastic check (bootstrap, subsampling).
+    eval_split : str
+        The split the model is evaluated on.
+    thresholds : dict, optional
+        Overrides of :data:`~assay.audit.base.DEFAULT_THRESHOLDS`.
+    batch_size, progress : passed to :func:`assay.wrap`.
+    """
+
+    def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
+                 sensitive_features: Sequence[str] | str | None = None, checks: str | Sequence[str | Check] = "auto",
+                 seed: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
+                 batch_size: int | None = None, progress: bool | None = None) -> None:
+        self.model = model
+        self.data = data
+        self.target = target
+        self.sensitive_features = sensitive_features
+        self.checks = checks
+        self.seed = seed
+        self.eval_split = eval_split
+        self.thresholds = thresholds
+        self.batch_size = batch_size
+        self.progress = progress
+
+    # ------------------------------------------------------------------ set-up
+    def _context(self) -> AuditContext:
+        if not isinstance(self.data, Mapping) or not self.data:
+            raise AssayInputError(f"'data' must be a non-empty dict of split name -> data. Got {describe(self.data)}.")
+        if self.eval_split not in self.data:
+            raise AssayInputError(f"'eval_split' {self.eval_split!r} is not a key of 'data' {list(self.data)}.")
+        check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
+        sensitive = [self.sensitive_features] if isinstance(self.sensitive_features, str) else self.sensitive_features
+        splits = {name: _split_parts(name, value, self.target, sensitive) for name, value in self.data.items()}
+        thresholds = dict(DEFAULT_THRESHOLDS)
+        unknown = set(self.thresholds or {}) - set(DEFAULT_THRESHOLDS)
+        if unknown:
+            raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}.")
+        thresholds.update(self.thresholds or {})
+        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
+        return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed), thresholds=thresholds)
+
+    def _config(self, context: AuditContext, checks: list[Check]) -> dict[str, Any]:
+        data_fp = {name: fingerprint(X) + ("" if y is None else fingerprint(np.asarray(y)))
+                   + ("" if s is None else fingerprint(s)) for name, (X, y, s) in context.splits.items()}
+        config = {
+            "model": _model_fingerprint(context.model),
+            "data": data_fp,
+            "eval_split": context.eval_split,
+            "seed": context.seed,
+            "checks": {c.name: {"class": type(c).__qualname__, "params": to_jsonable(c.get_params())} for c in checks},
+        }
+        config["fingerprint"] = xxhash.xxh3_128(json.dumps(config, sort_keys=True).encode()).hexdigest()
+        return config
+
+    # ------------------------------------------------------------------ run
+    def run(self, run_dir: str | Path | None = None, *, resume: bool = True) -> AuditResult:
+        """Run the audit; with ``run_dir``, record each check there as it finishes and resume."""
+        context = self._context()
+        checks, skipped = resolve_checks(self.checks, context)
+        config = self._config(context, checks)
+        records: dict[str, dict[str, Any]] = {}
+        resumed: list[str] = []
+        directory = None if run_dir is None else Path(run_dir)
+        if directory is not None:
+            (directory / "checks").mkdir(parents=True, exist_ok=True)
+            manifest = directory / "audit.json"
+            if manifest.exists() and resume:
+                previous = json.loads(manifest.read_text(encoding="utf-8"))
+                if previous.get("config", {}).get("fingerprint") != config["fingerprint"]:
+                    raise AssayInputError(_OTHER_RUN.format(path=str(directory)))
+                for check in checks:
+                    path = directory / "checks" / f"{check.name}.json"
+                    if path.exists():
+                        record = json.loads(path.read_text(encoding="utf-8"))
+                        if record.get("status") == "ok":
+                            records[check.name] = record
+                            resumed.append(check.name)
+            elif not resume:
+                for stale in (directory / "checks").glob("*.json"):
+                    stale.unlink()
+            _atomic_write_json(manifest, {"record_version": RECORD_VERSION, "assay_version": __version__,
+                                          "config": config, "started": time.time()})
+
+        computed: list[str] = []
+        todo = [c for c in checks if c.name not in records]
+        # progress=None: tqdm shows the bar on a terminal only; False: never.
+        bar = tqdm(todo, desc="assay audit", unit="check", disable=True if self.progress is False else None,
+                   leave=False)
+        for check in bar:
+            bar.set_postfix_str(check.name)
+            started = time.perf_counter()
+            record: dict[str, Any] = {"name": check.name, "title": check.title, "section": check.section,
+                                      "class": type(check).__qualname__, "params": check.get_params(),
+                                      "seed": context.seed}
+            try:
+                result = check.run(context)
+                record.update(status="ok", result=result.to_dict(), summary=check.summarize(result))
+            except Exception as exc:  # noqa: BLE001 - a failing check is recorded; the audit goes on
+                record.update(status="error", error=f"{type(exc).__name__}: {exc}",
+                              traceback=traceback.format_exc(limit=8))
+            record["seconds"] = time.perf_counter() - started
+            records[check.name] = record
+            computed.append(check.name)
+            if directory is not None:
+                _atomic_write_json(directory / "checks" / f"{check.name}.json", record)
+
+        findings: list[Finding] = []
+        for check in checks:
+            record = records[check.name]
+            if record["status"] == "ok":
+                findings.extend(check.findings(record.get("summary", {}), context.thresholds))
+            else:
+                findings.append(Finding(check.name, "fail", f"The check failed: {record['error']}", "error",
+                                        None, None, {}))
+        passes = context.model.forward_passes_ if context.model is not None else {}
+        by_split = {}
+        for name, (X, _, _) in context.splits.items():
+            count = passes.get(fingerprint(X), 0) if passes else 0
+            if count:
+                by_split[name] = int(count)
+        ordered = {c.name: records[c.name] for c in checks}
+        return AuditResult(config=config, records=ordered, findings=tuple(findings), skipped=skipped,
+                           forward_passes=by_split, computed=tuple(computed), resumed=tuple(resumed),
+                           run_dir=None if directory is None else str(directory))
+
+
+def environment() -> dict[str, str]:
+    """Versions recorded with every audit."""
+    import sklearn
+    import torch
+
+    return {"assay": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__,
+            "platform": platform.platform()}
