@@ -1,0 +1,68 @@
+"""report.json validates against its schema; MODEL_CARD.md numbers equal report.json's."""
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+import yaml
+
+from assay.audit import Audit
+from assay.audit.runner import environment
+from assay.datasets import load_german_credit
+from assay.models import train_sklearn_model
+from assay.report.audit import audit_record, frame_from_record, write_audit_report
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    data = load_german_credit(seed=0)
+    model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic")
+    result = Audit(model, {"train": data.train, "test": data.test}, sensitive_features=["sex", "age_group"],
+                   progress=False).run()
+    record = audit_record(result, model_name="german-logistic", dataset_name="German credit",
+                          environment=environment())
+    out = tmp_path_factory.mktemp("audit")
+    return record, write_audit_report(record, out, model_name="german-logistic")
+
+
+def test_report_json_validates_against_the_published_schema(written):
+    record, paths = written
+    schema = json.loads(resources.files("assay.report").joinpath("schema/audit-report.schema.json").read_text())
+    on_disk = json.loads(paths["json"].read_text())
+    jsonschema.validate(on_disk, schema)
+    broken = dict(on_disk, summary=dict(on_disk["summary"], worst_severity="terrible"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_every_number_in_the_card_equals_report_json(written):
+    record, paths = written
+    card = paths["card"].read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    metrics = front["model-index"][0]["results"][0]["metrics"]
+    on_disk = json.loads(paths["json"].read_text())
+    assert len(metrics) >= 8
+    for entry in metrics:
+        check, key = entry["type"].split(".", 1)
+        assert entry["value"] == on_disk["checks"][check]["summary"][key], entry["type"]
+    # the Markdown metrics table repeats the same values
+    for entry in metrics:
+        check, key = entry["type"].split(".", 1)
+        assert f"| {check} | {key} | {entry['value']!r} |" in card
+    assert "To fill in" in card and "## Ethical considerations" in card
+
+
+def test_html_has_findings_first_and_check_sections(written):
+    record, paths = written
+    html = paths["html"].read_text()
+    assert html.index("Summary of findings") < html.index("Performance by group")
+    assert 'id="calibration"' in html and "<script" not in html
+
+
+def test_frame_round_trip(written):
+    record, _ = written
+    table = frame_from_record(record["checks"]["group_performance"]["result"]["by_group"])
+    assert ("sex", "female") in table.index or ("sex", "male") in table.index
+    assert {"accuracy", "count", "small"} <= set(table.columns)
