@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ...metrics import evaluate_groups
 from ..base import AuditContext, Check, Finding, grade, register_check
@@ -52,3 +53,20 @@ class GroupPerformanceCheck(Check):
                                f"{self.min_group_size} rows: their metrics are noisy.", "n_small_groups",
                                float(summary["n_small_groups"]), float(self.min_group_size), {}))
         return out
+
+    @staticmethod
+    def render(record):
+        """The report section: overall numbers, the by-group table, a plot per headline metric."""
+        from ...report import Section, figure_to_png, plot_metric_by_group
+        from ...report.audit import frame_from_record
+
+        result = record["result"]
+        by_group = frame_from_record(result["by_group"])
+        overall = result["overall"]
+        figures = [(f"{metric} by group", figure_to_png(plot_metric_by_group(by_group, metric, overall=overall[metric])))
+                   for metric in ("selection_rate", "tpr", "fpr") if metric in by_group.columns]
+        return Section(record["title"], [f"Groups with fewer than {record['params']['min_group_size']} rows are "
+                                         "flagged 'small'; their numbers are noisy."],
+                       tables=[("Overall", pd.Series(overall, name="value").to_frame()), ("By group", by_group)],
+                       figures=figures, anchor=record["name"])
+
