@@ -65,3 +65,12 @@ __all__ = [
     "tnr_score",
     "tpr_score",
 ]
+
+# Threshold sweeps (assay.metrics.thresholds)
+from .thresholds import (  # noqa: E402
+    BestThreshold, ThresholdMetrics, ThresholdSelection, ThresholdSweep, best_threshold, select_threshold,
+    threshold_sweep,
+)
+
+__all__ += ["BestThreshold", "ThresholdMetrics", "ThresholdSelection", "ThresholdSweep", "best_threshold",
+            "select_threshold", "threshold_sweep"]

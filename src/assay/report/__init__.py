@@ -6,14 +6,24 @@ results into figures and documents.
 
 from .html import Section, render_html
 from .io import SCHEMA_VERSION, write_report
-from .plots import figure_to_png, plot_metric_by_group, plot_reliability_diagram
+from .plots import (
+    figure_to_png,
+    plot_disparity,
+    plot_intersection_heatmap,
+    plot_metric_by_group,
+    plot_reliability_diagram,
+    plot_threshold_tradeoff,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "Section",
     "figure_to_png",
+    "plot_disparity",
+    "plot_intersection_heatmap",
     "plot_metric_by_group",
     "plot_reliability_diagram",
+    "plot_threshold_tradeoff",
     "render_html",
     "write_report",
 ]
