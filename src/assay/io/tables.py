@@ -1,0 +1,285 @@
+"""Load the data to audit a model on: a CSV or Parquet file with a target and sensitive columns.
+
+:func:`load_table` reads the file and splits it into ``X`` (the features), ``y`` (the target)
+and ``sensitive_features`` (the attributes to compare groups by), checking what a user passes
+as ``--data``, ``--target`` and ``--sensitive``. Every problem raises
+:class:`~assay.core.errors.AssayInputError` with a one-line message that starts with the
+argument's name, e.g. ``--target: column 'income' is not in 'test.csv'; ...``.
+
+Dtypes follow :mod:`assay.datasets`: text columns become ``category`` (so a scikit-learn
+pipeline trained on ``assay.datasets`` frames, e.g. with ``categorical_features="from_dtype"``,
+takes ``X`` as it is), numeric and boolean columns stay as read, and each sensitive column is a
+``category``. The target is kept as read (labels such as ``0``/``1`` or ``">50K"`` must match
+the model's classes).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from ._common import check_readable_file, input_error, quoted, reason
+
+__all__ = ["DEFAULT_TABLE_ARG_NAMES", "LoadedTable", "load_table", "parse_columns", "read_table"]
+
+#: Argument names used in error messages; pass ``arg_names`` to :func:`load_table` to change them.
+DEFAULT_TABLE_ARG_NAMES: Mapping[str, str] = {
+    "data": "--data",
+    "target": "--target",
+    "sensitive": "--sensitive",
+}
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
+_SUPPORTED = (
+    "a CSV file with a header row (.csv, .tsv, .txt, optionally compressed: .gz, .bz2, .zip, .xz, "
+    ".zst) or a Parquet file (.parquet, .pq)"
+)
+_SHOWN_COLUMNS = 10
+
+
+class LoadedTable(NamedTuple):
+    """What :func:`load_table` returns; unpacks as ``X, y, sensitive_features = ...``.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Every column but the target (the sensitive columns too, unless ``drop_sensitive``);
+        text columns as ``category``, the others as read. Index ``0..n-1``.
+    y : pandas.Series
+        The target column as read, named after it, same index.
+    sensitive_features : pandas.DataFrame or None
+        One ``category`` column per sensitive attribute, in the order asked for, same index;
+        None if no sensitive columns were asked for.
+    """
+
+    X: pd.DataFrame
+    y: pd.Series
+    sensitive_features: pd.DataFrame | None
+
+
+def parse_columns(value: str | Sequence[str] | None, *, arg: str = "--sensitive") -> list[str]:
+    """Column names from ``"sex,race"`` or ``["sex", "race"]``: stripped, de-duplicated, in order.
+
+    None gives ``[]``. Raises naming ``arg`` if the value is neither, or names no column.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        items = list(value)
+    else:
+        raise input_error(
+            arg, f"expected comma-separated column names (e.g. 'sex,race') or a list of them. "
+            f"Got {value!r}."
+        )
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise input_error(arg, f"column names must be strings. Got {item!r} in {value!r}.")
+        name = item.strip()
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        raise input_error(
+            arg, f"expected comma-separated column names (e.g. 'sex,race'). Got {value!r}, which "
+            "names no column."
+        )
+    return names
+
+
+def read_table(path: str | os.PathLike, *, arg: str = "--data") -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame (index ``0..n-1``), as pandas reads it.
+
+    Raises naming ``arg`` if the file is missing, unreadable, of an unsupported type, cannot be
+    parsed, or has no columns or no rows.
+    """
+    p = Path(os.fspath(path)).expanduser()
+    fmt = _table_format(p, arg)
+    p = check_readable_file(p, arg=arg, expected=_SUPPORTED)
+    try:
+        if fmt == "parquet":
+            frame = pd.read_parquet(p)
+        else:
+            sep = "\t" if ".tsv" in [s.lower() for s in p.suffixes] else ","
+            frame = pd.read_csv(p, sep=sep, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise input_error(
+            arg, f"{quoted(p)} is empty; expected {_SUPPORTED} with a header row naming the columns "
+            "and one row per example."
+        ) from None
+    except ImportError as exc:
+        raise input_error(arg, f"reading {quoted(p)} needs pyarrow: {reason(exc)}.") from exc
+    except OSError as exc:
+        raise input_error(arg, f"cannot read {quoted(p)}: {reason(exc)}.") from exc
+    except Exception as exc:  # noqa: BLE001 - ParserError, UnicodeDecodeError, ArrowInvalid, ...
+        kind = "Parquet" if fmt == "parquet" else "CSV"
+        raise input_error(arg, f"cannot parse {quoted(p)} as {kind}: {reason(exc)}.") from exc
+    if frame.shape[1] == 0:
+        raise input_error(arg, f"{quoted(p)} has no columns; expected {_SUPPORTED}.")
+    if len(frame) == 0:
+        raise input_error(
+            arg, f"{quoted(p)} has a header ({_columns_shown(frame.columns)}) but no data rows; "
+            "expected at least one row."
+        )
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def load_table(
+    path: str | os.PathLike,
+    *,
+    target: str,
+    sensitive: str | Sequence[str] | None = None,
+    drop_sensitive: bool = False,
+    arg_names: Mapping[str, str] | None = None,
+) -> LoadedTable:
+    """Read ``path`` and split it into features, target and sensitive attributes.
+
+    Parameters
+    ----------
+    path : str or path
+        A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed) or Parquet file with one
+        column per feature, the target and the sensitive attributes.
+    target : str
+        The target column (``--target``).
+    sensitive : str or sequence of str, optional
+        The sensitive columns, as ``"sex,race"`` or ``["sex", "race"]`` (``--sensitive``).
+        Each must exist, differ from the target, have no missing values and at least two groups.
+    drop_sensitive : bool
+        Drop the sensitive columns from ``X``. Default False: they stay, because a model may have
+        been trained with them (``assay.datasets`` keep them in ``X`` too); drop them if the
+        model was trained without them.
+    arg_names : mapping, optional
+        Names used in error messages for the keys ``"data"``, ``"target"``, ``"sensitive"``
+        (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`).
+
+    Returns
+    -------
+    LoadedTable
+        ``(X, y, sensitive_features)``; see :class:`LoadedTable` for the dtypes.
+    """
+    names = {**DEFAULT_TABLE_ARG_NAMES, **(arg_names or {})}
+    if not isinstance(target, str) or not target.strip():
+        raise input_error(names["target"], f"expected the name of the target column. Got {target!r}.")
+    target = target.strip()
+    sensitive_columns = parse_columns(sensitive, arg=names["sensitive"])
+    if target in sensitive_columns:
+        raise input_error(
+            names["sensitive"],
+            f"{target!r} is the target column ({names['target']}); sensitive attributes must be "
+            "other columns.",
+        )
+
+    frame = read_table(path, arg=names["data"])
+    source = quoted(Path(os.fspath(path)))
+    if target not in frame.columns:
+        raise input_error(names["target"], _not_found([target], frame.columns, source))
+    missing = [c for c in sensitive_columns if c not in frame.columns]
+    if missing:
+        raise input_error(names["sensitive"], _not_found(missing, frame.columns, source))
+
+    y = frame.pop(target)
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        first = int(y.isna().to_numpy().argmax())
+        raise input_error(
+            names["target"],
+            f"column {target!r} of {source} has {n_missing} missing value(s) (first at row {first}); "
+            "expected a label in every row: drop or fill those rows.",
+        )
+    if frame.shape[1] == 0:
+        raise input_error(
+            names["data"],
+            f"{source} has only the target column {target!r}; expected feature columns too.",
+        )
+    X = _categorize_text(frame)
+
+    sensitive_features = None
+    if sensitive_columns:
+        sensitive_features = pd.DataFrame(
+            {c: X[c] if isinstance(X[c].dtype, pd.CategoricalDtype) else X[c].astype("category")
+             for c in sensitive_columns},
+            index=X.index,
+        )
+        _check_groups(sensitive_features, names["sensitive"], source)
+        if drop_sensitive:
+            X = X.drop(columns=sensitive_columns)
+            if X.shape[1] == 0:
+                raise input_error(
+                    names["sensitive"],
+                    f"dropping the sensitive columns leaves no feature columns in {source}.",
+                )
+    return LoadedTable(X, y.rename(target), sensitive_features)
+
+
+# ---------------------------------------------------------------------- helpers
+def _table_format(path: Path, arg: str) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in _CSV_SUFFIXES:
+        return "csv"
+    if last in _PARQUET_SUFFIXES:
+        return "parquet"
+    shown = f"extension {last!r}" if last else "no extension"
+    raise input_error(arg, f"cannot read {quoted(path)} ({shown}); expected {_SUPPORTED}.")
+
+
+def _columns_shown(columns: Sequence[Any]) -> str:
+    cols = list(columns)
+    shown = ", ".join(repr(str(c)) for c in cols[:_SHOWN_COLUMNS])
+    more = f", ... ({len(cols) - _SHOWN_COLUMNS} more)" if len(cols) > _SHOWN_COLUMNS else ""
+    return f"{len(cols)} column(s): {shown}{more}"
+
+
+def _not_found(wanted: list[str], columns: Sequence[Any], source: str) -> str:
+    available = [str(c) for c in columns]
+    lowered = {c.lower().strip(): c for c in available}
+    hints = []
+    for name in wanted:
+        close = lowered.get(name.lower().strip()) or next(
+            iter(difflib.get_close_matches(name, available, n=1)), None
+        )
+        if close is not None:
+            hints.append(f"{close!r} for {name!r}")
+    hint = f" Did you mean {', '.join(hints)}?" if hints else ""
+    what = f"column {wanted[0]!r} is" if len(wanted) == 1 else f"columns {wanted!r} are"
+    return f"{what} not in {source}, which has {_columns_shown(available)}.{hint}"
+
+
+def _check_groups(sensitive_features: pd.DataFrame, arg: str, source: str) -> None:
+    """The checks every audit makes of its groups: no missing values, at least two groups."""
+    for column in sensitive_features.columns:
+        values = sensitive_features[column]
+        n_missing = int(values.isna().sum())
+        if n_missing:
+            raise input_error(
+                arg,
+                f"column {column!r} of {source} has {n_missing} missing value(s); give them a group "
+                "of their own (e.g. the value 'missing') or drop those rows.",
+            )
+        groups = values.unique()
+        if len(groups) < 2:
+            raise input_error(
+                arg,
+                f"column {column!r} of {source} has a single group ({groups[0]!r}); at least two "
+                "groups are needed to compare them.",
+            )
+
+
+def _categorize_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text (object / string dtype) columns -> ``category``; other columns unchanged."""
+    out = frame.copy()
+    for column, dtype in frame.dtypes.items():
+        if dtype == object or isinstance(dtype, pd.StringDtype):
+            out[column] = frame[column].astype("category")
+    return out
