@@ -1,0 +1,58 @@
+"""Data checks before any model: overlap, leakage, proxies, balance, missingness, shift."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ...core.result import to_jsonable
+from ...data_checks import run_data_checks
+from ..base import AuditContext, Check, Finding, register_check
+
+
+@register_check
+class DataQualityCheck(Check):
+    """Every check of :mod:`assay.data_checks` on the training vs the evaluation split.
+
+    Its findings use :data:`assay.data_checks.DEFAULT_THRESHOLDS` (override them through
+    ``thresholds=`` here); they are stored with the record, so the report needs no re-run.
+    """
+
+    name = "data_quality"
+    title = "Data checks"
+    section = "data"
+    needs = frozenset({"train", "labels", "tabular"})
+    order = 5
+
+    def __init__(self, *, thresholds: Mapping[str, float] | None = None, max_rows: int = 20_000):
+        self.thresholds = thresholds
+        self.max_rows = max_rows
+
+    def run(self, context: AuditContext):
+        def frame(split):
+            X = context.X(split)
+            y = pd.Series(context.y(split), name="__target__", index=X.index)
+            sensitive = context.sensitive_features(split)
+            parts = [X, y]
+            if sensitive is not None:
+                extra = sensitive.set_axis(X.index).drop(columns=[c for c in sensitive.columns if c in X.columns])
+                parts.append(extra)
+            return pd.concat(parts, axis=1)
+
+        sensitive = context.sensitive_features()
+        names = None if sensitive is None else list(sensitive.columns)
+        return run_data_checks(frame("train"), frame(context.eval_split), target="__target__",
+                               sensitive_features=names, thresholds=self.thresholds, seed=context.seed,
+                               max_rows=self.max_rows)
+
+    def summarize(self, result) -> dict[str, Any]:
+        findings = result.findings(self.thresholds)
+        return {"n_fail": sum(f.severity == "fail" for f in findings),
+                "n_warn": sum(f.severity == "warn" for f in findings),
+                "findings": [to_jsonable(f._asdict()) for f in findings]}
+
+    def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+        return [Finding(self.name, f["severity"], f["message"], f["check"], None, None, f.get("evidence") or {})
+                for f in summary.get("findings", [])]
