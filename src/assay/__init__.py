@@ -3,6 +3,7 @@
 from .core.adapters import ModelAdapter, wrap
 from .core.errors import AssayInputError, AssayWarning, NotFittedError, UndefinedMetricWarning
 from .core.result import Result
+from .metrics import evaluate_groups
 
 __version__ = "0.1.0"
 
@@ -14,5 +15,6 @@ __all__ = [
     "Result",
     "UndefinedMetricWarning",
     "__version__",
+    "evaluate_groups",
     "wrap",
 ]

@@ -1,14 +1,25 @@
-"""The ``assay`` command line: ``assay demo`` (more commands arrive with the audit)."""
+"""The ``assay`` command line: ``demo``, ``audit``, ``report``, ``card``.
+
+Errors in what a user typed are one line on stderr (``assay: error: --target: ...``) and exit
+status 2; ``assay audit --fail-on warn|fail`` exits 1 when a finding is at least that severe,
+so an audit can gate a CI pipeline.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from .core.errors import AssayInputError
 
+_SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
 
 def _build_parser() -> argparse.ArgumentParser:
+    from .io import TRUST_MODEL_FILE_HELP
+
     parser = argparse.ArgumentParser(
         prog="assay",
         description="Audit machine-learning models beyond test-set accuracy.",
@@ -27,7 +38,78 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", choices=("gbm", "logistic"), default="gbm",
                       help="reference model to train (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+
+    audit = commands.add_parser(
+        "audit",
+        help="run every check that fits a model and its data; write report.json, report.html, MODEL_CARD.md",
+        description=(
+            "Run the audit on a model and a data table. The run directory (--out) records each check as it "
+            "finishes; running the same command again resumes without redoing finished checks."
+        ),
+    )
+    audit.add_argument("--model", required=True,
+                       help="model.pt (TorchScript or state dict), model.safetensors, model.pkl/.joblib "
+                            "(needs --trust-model-file), or module:function")
+    audit.add_argument("--model-factory", default=None,
+                       help="module:function building the torch module a state dict / safetensors file loads into")
+    audit.add_argument("--trust-model-file", action="store_true", help=TRUST_MODEL_FILE_HELP)
+    audit.add_argument("--data", required=True, help="evaluation table (CSV or Parquet) with the target column")
+    audit.add_argument("--train", default=None, help="training table (enables train-vs-test data checks)")
+    audit.add_argument("--target", required=True, help="name of the label column")
+    audit.add_argument("--sensitive", default=None, help="comma-separated sensitive columns, e.g. sex,race")
+    audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names")
+    audit.add_argument("--out", default="assay-audit", help="run and output directory (default: %(default)s)")
+    audit.add_argument("--seed", type=int, default=0, help="seed of stochastic checks (default: %(default)s)")
+    audit.add_argument("--no-resume", action="store_true", help="start over instead of resuming in --out")
+    audit.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
+                       help="exit with status 1 if any finding is at least this severe (default: %(default)s)")
+
+    for name, what in (("report", "report.html"), ("card", "MODEL_CARD.md")):
+        sub = commands.add_parser(name, help=f"rebuild {what} from a run directory's report.json",
+                                  description=f"Rebuild {what} from the report.json of a finished audit.")
+        sub.add_argument("run_dir", help="directory written by 'assay audit' or 'assay demo'")
+        if name == "card":
+            sub.add_argument("--model-name", default="model", help="model name in the card")
     return parser
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from .audit import Audit
+    from .audit.runner import environment
+    from .io import load_model, load_table, parse_columns
+    from .report.audit import audit_record, write_audit_report
+
+    sensitive = parse_columns(args.sensitive) if args.sensitive else None
+    loaded = load_model(args.model, trust_model_file=args.trust_model_file, model_factory=args.model_factory)
+    data = {"test": tuple(load_table(args.data, target=args.target, sensitive=sensitive))}
+    if args.train:
+        data["train"] = tuple(load_table(args.train, target=args.target, sensitive=sensitive,
+                                         arg_names={"data": "--train", "target": "--target",
+                                                    "sensitive": "--sensitive"}))
+    checks = "auto" if args.checks == "auto" else parse_columns(args.checks)
+    result = Audit(loaded.model, data, checks=checks, seed=args.seed).run(args.out, resume=not args.no_resume)
+    record = audit_record(result, model_name=str(args.model), dataset_name=Path(args.data).name,
+                          environment=environment())
+    paths = write_audit_report(record, args.out, model_name=str(args.model))
+    print(f"assay audit: {len(result.computed)} check(s) run, {len(result.resumed)} resumed, "
+          f"{len(result.skipped)} skipped; worst finding: {result.worst_severity}")
+    frame = result.to_frame()
+    if len(frame):
+        print(frame[["severity", "check", "message"]].to_string(index=False))
+    print(f"wrote {paths['json']}, {paths['html']}, {paths['card']}")
+    if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on]:
+        return 1
+    return 0
+
+
+def _read_record(run_dir: str) -> dict:
+    path = Path(run_dir) / "report.json"
+    if not path.is_file():
+        raise AssayInputError(f"run_dir: no report.json in {run_dir!r}; run 'assay audit --out {run_dir}' first.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AssayInputError(f"run_dir: {path} is not valid JSON ({exc}).") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,10 +120,25 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run_demo
 
             run_demo(out_dir=args.out, model_kind=args.model, seed=args.seed)
+        elif args.command == "audit":
+            return _run_audit(args)
+        elif args.command in ("report", "card"):
+            from .report.audit import model_card_markdown, render_audit_html
+
+            record = _read_record(args.run_dir)
+            if "checks" not in record:
+                raise AssayInputError(f"run_dir: {args.run_dir!r} holds a demo report, not an audit record.")
+            if args.command == "report":
+                target = Path(args.run_dir) / "report.html"
+                target.write_text(render_audit_html(record), encoding="utf-8")
+            else:
+                target = Path(args.run_dir) / "MODEL_CARD.md"
+                target.write_text(model_card_markdown(record, model_name=args.model_name), encoding="utf-8")
+            print(f"wrote {target}")
     except AssayInputError as exc:
-        print(f"assay: error: {exc}", file=sys.stderr)
+        print(f"assay: error: {str(exc).splitlines()[0] if str(exc) else exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("assay: interrupted", file=sys.stderr)
+        print("assay: interrupted (finished checks are saved; run the same command to resume)", file=sys.stderr)
         return 130
     return 0

@@ -18,6 +18,7 @@ import pandas as pd
 from . import __version__
 from .core.adapters import wrap
 from .datasets import load_adult
+from .fairness import fairness_report
 from .metrics import CalibrationStats, evaluate_groups
 from .models import train_sklearn_model
 from .report import Section, figure_to_png, plot_metric_by_group, plot_reliability_diagram, render_html, write_report
@@ -26,6 +27,8 @@ from .report import Section, figure_to_png, plot_metric_by_group, plot_reliabili
 DEMO_METRICS = ("accuracy", "selection_rate", "tpr", "fpr", "ece")
 #: Sensitive features of the demo: each alone and their intersection.
 DEMO_FEATURES = ("sex", "race")
+#: Bootstrap resamples of the confidence intervals (stratified by group, seeded).
+N_BOOT = 200
 
 
 def _format_table(by_group: pd.DataFrame, overall: pd.Series, metrics: tuple[str, ...]) -> str:
@@ -72,7 +75,9 @@ def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", s
     y_pred = adapter.predict(data.test.X)                 # ... reused here
     sensitive = data.test.sensitive_features[list(DEMO_FEATURES)]
     table = evaluate_groups(y_true, y_pred, y_score=proba, sensitive_features=sensitive,
-                            metrics=list(DEMO_METRICS), intersections=True)
+                            metrics=list(DEMO_METRICS), intersections=True, n_boot=N_BOOT, random_state=seed)
+    fairness = fairness_report(y_true, y_pred, sensitive_features=sensitive, y_score=proba, n_boot=N_BOOT,
+                               seed=seed)
     calibration = CalibrationStats(n_bins=15).update(y_true, proba)
     timings["evaluate_seconds"] = time.perf_counter() - tick
 
@@ -81,11 +86,16 @@ def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", s
          f"{table.min_group_size} rows, read with care)")
     echo(_format_table(table.by_group, table.overall, DEMO_METRICS))
     echo("")
+    headline = fairness.table.loc[[k for k in fairness.table.index if k[1] in (
+        "demographic_parity_ratio", "equalized_odds_difference")], ["value", "ci_lower", "ci_upper", "flag"]]
+    echo(f"Fairness (95% bootstrap intervals, {N_BOOT} resamples)")
+    echo(headline.to_string(float_format=lambda v: f"{v:.3f}"))
+    echo("")
 
     figures = {
         f"{metric}_by_group": figure_to_png(plot_metric_by_group(
-            table.by_group, metric, overall=float(table.overall[metric]),
-            title=f"{metric} by group on the Adult test split (hatched: small group)"))
+            table.by_group, metric, overall=float(table.overall[metric]), ci=table.ci[metric],
+            title=f"{metric} by group on the Adult test split, 95% CI (hatched: small group)"))
         for metric in ("selection_rate", "tpr", "fpr")
     }
     figures["reliability"] = figure_to_png(plot_reliability_diagram(
@@ -106,6 +116,7 @@ def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", s
                   "steps": [name for name, _ in model.steps]},
         "metrics": table.to_dict(),
         "gaps": {"difference_between_groups": difference, "ratio_between_groups": ratio},
+        "fairness": fairness.to_dict(),
         "calibration": {"n_bins": 15, "bin_confidence": calibration.bin_confidence()[0],
                         "bin_accuracy": calibration.bin_accuracy()[0], "count": calibration.n[0]},
         "timings": timings,
@@ -123,10 +134,15 @@ def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", s
             tables=[("Overall", table.overall.to_frame("value")),
                     ("By group and intersection", table.by_group),
                     ("Largest difference between groups (max - min), per feature", difference),
-                    ("Ratio between groups (min / max), per feature", ratio)],
+                    ("Ratio between groups (min / max), per feature", ratio),
+                    (f"95% bootstrap intervals by group ({N_BOOT} resamples, stratified by group)", table.ci)],
             figures=[(f"{m} by group", figures[f"{m}_by_group"]) for m in ("selection_rate", "tpr", "fpr")],
             anchor="groups",
         ),
+        Section("Group fairness",
+                ["Each measure with its 95% bootstrap interval; 'uncertain' means the interval straddles the "
+                 "edge of the fair range (e.g. the four-fifths rule), so the data cannot tell."],
+                tables=[("Fairness measures", fairness.table)], anchor="fairness"),
         Section("Calibration", ["Each point is one confidence bin; its area is the bin's share of the test set."],
                 figures=[("Reliability diagram", figures["reliability"])], anchor="calibration"),
     ]

@@ -293,3 +293,74 @@ def test_bad_aggregate_arguments(small_result):
         small_result.difference("between")
     with pytest.raises(AssayInputError, match=r"'feature' must be one of \['sex', 'race', 'sex x race'\]"):
         small_result.ratio(feature="age")
+
+
+# ---------------------------------------------------------------------------------------------
+# relative_change: dense vs compressed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_relative_change_layout_and_values(small_result):
+    from assay.metrics import relative_change
+
+    y_true = np.array([1, 1, 0, 0, 1, 1, 1, 0, 0, 0])
+    pruned_pred = np.array([1, 1, 0, 1, 0, 1, 1, 0, 0, 1])
+    sf = {"sex": ["F"] * 4 + ["M"] * 6, "race": ["A", "B"] * 5}
+    pruned = evaluate_groups(y_true, pruned_pred, sensitive_features=sf,
+                             metrics=["accuracy", "fpr", "selection_rate"], min_group_size=3)
+    change = relative_change(small_result, pruned)
+    assert change.index[0] == ("overall", "all") and list(change.index[1:]) == list(small_result.by_group.index)
+    assert list(change.columns[:4]) == [("accuracy", q) for q in ("baseline", "other", "change", "relative_change")]
+    assert list(change.columns[-2:]) == [("count", "baseline"), ("count", "other")]
+    row = change.loc[("sex", "F")]
+    # accuracy F: dense 2/4, pruned 3/4
+    assert row[("accuracy", "baseline")] == pytest.approx(0.5) and row[("accuracy", "other")] == pytest.approx(0.75)
+    assert row[("accuracy", "change")] == pytest.approx(0.25)
+    assert row[("accuracy", "relative_change")] == pytest.approx(0.5)
+    # a baseline of 0 has no relative change
+    zero = change[change[("fpr", "baseline")] == 0]
+    assert len(zero) and zero[("fpr", "relative_change")].isna().all()
+    assert change.shape == (1 + len(small_result.by_group), 4 * 3 + 2)
+
+
+def test_relative_change_refuses_tables_that_do_not_match(small_result):
+    from assay.metrics import relative_change
+
+    y_true = np.array([1, 1, 0, 0, 1, 1, 1, 0, 0, 0])
+    sf = {"sex": ["F"] * 4 + ["M"] * 6, "race": ["A", "B"] * 5}
+    other_metrics = evaluate_groups(y_true, y_true, sensitive_features=sf, metrics=["accuracy"])
+    with pytest.raises(AssayInputError, match=r"'other' must have the same metrics as 'baseline'"):
+        relative_change(small_result, other_metrics)
+    other_groups = evaluate_groups(y_true, y_true, sensitive_features={"sex": sf["sex"]},
+                                   metrics=["accuracy", "fpr", "selection_rate"])
+    with pytest.raises(AssayInputError, match=r"'other' must have the same groups as 'baseline'. Missing groups"):
+        relative_change(small_result, other_groups)
+    with pytest.raises(AssayInputError, match=r"'baseline' must be a GroupedMetrics"):
+        relative_change(small_result.by_group, small_result)
+
+
+def test_evaluate_groups_is_grouped_stats_then_compute():
+    from assay.metrics import GroupedStats
+
+    y_true, y_pred, sf, weights = _random_case(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        direct = evaluate_groups(y_true, y_pred, sensitive_features=sf, metrics=LABEL_METRICS, sample_weight=weights)
+        stats = GroupedStats().update(y_true, y_pred, sensitive_features=sf, sample_weight=weights)
+        computed = stats.compute(LABEL_METRICS)
+    assert json.dumps(direct.to_dict()) == json.dumps(computed.to_dict())
+    assert direct.params["n_boot"] == 0 and direct.params["weighted"] is True
+
+
+def test_a_gap_needs_two_defined_groups():
+    import warnings as _warnings
+
+    from assay.metrics import evaluate_groups as _evaluate
+
+    # group B has no positives: its TPR is NaN, so the TPR gap between A and B is undefined
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        table = _evaluate([1, 0, 1, 0, 0, 0], [1, 0, 0, 1, 0, 1], sensitive_features={"g": list("AAABBB")},
+                          metrics=["tpr", "accuracy"])
+    assert np.isnan(table.difference().loc["g", "tpr"]) and np.isnan(table.ratio().loc["g", "tpr"])
+    assert table.difference().loc["g", "accuracy"] == pytest.approx(2 / 3 - 1 / 3)  # A 2/3, B 1/3

@@ -6,8 +6,14 @@ Layers, each built on the one before:
   :class:`CalibrationStats`): fixed-size per-group sums, filled with ``np.bincount``.
 * :mod:`~assay.metrics.classification` -- the formulas, as functions of those statistics, the
   registry :data:`METRICS`, and plain array functions (``accuracy_score(y_true, y_pred)``).
-* :mod:`~assay.metrics.grouped` -- :func:`make_groups` and :func:`evaluate_groups`, which
-  returns a :class:`GroupedMetrics` table (overall, by group, by intersection).
+* :mod:`~assay.metrics.grouped` -- :func:`make_groups`, the mergeable :class:`GroupedStats`
+  (per finest cell of the sensitive features: ``update(batch)``, ``merge(other)``) and
+  :func:`evaluate_groups` / :func:`evaluate_groups_batches`, which return a
+  :class:`GroupedMetrics` table (overall, by group, by intersection, optional bootstrap
+  intervals); :func:`relative_change` compares two tables (dense vs compressed).
+* :mod:`~assay.metrics.bootstrap` -- percentile intervals resampled from the counts.
+* :mod:`~assay.metrics.distributed` -- the same table from a Dask DataFrame
+  (:func:`evaluate_groups_dask`; needs the ``dask`` extra, imported only when called).
 
 Label metrics are binary-only for now; calibration (``ece``) also handles multiclass
 (top-label).
@@ -35,13 +41,24 @@ from .classification import (
     tnr_score,
     tpr_score,
 )
-from .grouped import GroupedMetrics, Grouping, Groups, evaluate_groups, make_groups
+from .distributed import evaluate_groups_dask, grouped_stats_dask
+from .grouped import (
+    GroupedMetrics,
+    GroupedStats,
+    Grouping,
+    Groups,
+    evaluate_groups,
+    evaluate_groups_batches,
+    make_groups,
+    relative_change,
+)
 
 __all__ = [
     "METRICS",
     "CalibrationStats",
     "ConfusionStats",
     "GroupedMetrics",
+    "GroupedStats",
     "Grouping",
     "Groups",
     "MetricSpec",
@@ -51,16 +68,20 @@ __all__ = [
     "calibration_error",
     "error_rate_score",
     "evaluate_groups",
+    "evaluate_groups_batches",
+    "evaluate_groups_dask",
     "expected_calibration_error",
     "f1_score",
     "fdr_score",
     "fnr_score",
     "fpr_score",
+    "grouped_stats_dask",
     "make_groups",
     "npv_score",
     "ppv_score",
     "precision_score",
     "recall_score",
+    "relative_change",
     "selection_rate_score",
     "tnr_score",
     "tpr_score",

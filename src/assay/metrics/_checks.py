@@ -49,16 +49,21 @@ def check_labels_1d(y: Any, *, name: str) -> np.ndarray:
     return arr
 
 
-def check_binary_labels(y_true: np.ndarray, y_pred: np.ndarray | None, pos_label: Any) -> None:
+def check_binary_labels(
+    y_true: np.ndarray | None, y_pred: np.ndarray | None, pos_label: Any, *, seen: Any = ()
+) -> list[Any]:
     """Raise unless ``y_true`` and ``y_pred`` together hold at most two labels, one being ``pos_label``.
 
-    A single label (all rows positive, or all negative) is allowed.
+    A single label (all rows positive, or all negative) is allowed. ``seen`` holds labels found
+    earlier (in previous batches), so that batches are checked together: three labels spread
+    over two batches raise as they would in one array. Returns the labels found, ``seen``
+    included (at most two).
     """
-    found: list[Any] = []
+    found: list[Any] = list(seen)
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         if y is None:
             continue
-        uniques = [_plain(v) for v in pd.unique(y)]
+        uniques = _distinct(y)
         if len(uniques) > 2:
             message = _NOT_BINARY.format(name=name, count=len(uniques), labels=_show(uniques))
             if name == "y_pred" and y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
@@ -71,6 +76,19 @@ def check_binary_labels(y_true: np.ndarray, y_pred: np.ndarray | None, pos_label
             )
     if len(found) == 2 and not any(_same(pos_label, v) for v in found):
         raise AssayInputError(_POS_LABEL_ABSENT.format(labels=_show(found), pos_label=pos_label))
+    return found
+
+
+def _distinct(y: np.ndarray) -> list[Any]:
+    """The distinct values of ``y``; integers and booleans spanning at most two values take
+    two reductions (min and max) instead of a hash table."""
+    if y.dtype.kind in "iub" and y.size:
+        low, high = _plain(y.min()), _plain(y.max())
+        if high == low:
+            return [low]
+        if y.dtype.kind == "b" or high - low == 1:
+            return [low, high]
+    return [_plain(v) for v in pd.unique(y)]
 
 
 def _show(values: list[Any]) -> list[Any]:

@@ -1,0 +1,78 @@
+"""Group fairness: every measure of assay.fairness per feature and intersection, with intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ...fairness import fairness_report
+from ..base import AuditContext, Check, Finding, grade, register_check
+
+
+@register_check
+class FairnessCheck(Check):
+    """Demographic parity, equalized odds, equal opportunity, ... with bootstrap intervals."""
+
+    name = "fairness"
+    title = "Group fairness"
+    section = "fairness"
+    needs = frozenset({"model", "labels", "sensitive_features"})
+    order = 20
+
+    def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):
+        self.n_boot = n_boot
+        self.intersections = intersections
+        self.min_group_size = min_group_size
+
+    def run(self, context: AuditContext):
+        proba = context.predict_proba()
+        y_score = proba[:, 1] if proba.shape[1] == 2 else None
+        return fairness_report(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
+                               y_score=y_score, intersections=self.intersections, n_boot=self.n_boot,
+                               seed=context.seed, min_group_size=self.min_group_size)
+
+    def summarize(self, result) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        for (feature, measure), row in result.table.iterrows():
+            if measure in ("demographic_parity_ratio", "equalized_odds_difference") and feature != "overall":
+                summary[f"{measure}[{feature}]"] = None if np.isnan(row["value"]) else float(row["value"])
+                for bound in ("ci_lower", "ci_upper"):
+                    value = row[bound]
+                    summary[f"{measure}[{feature}].{bound}"] = None if np.isnan(value) else float(value)
+        return summary
+
+    def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+        out = []
+        for key, value in summary.items():
+            if key.endswith((".ci_lower", ".ci_upper")):
+                continue
+            measure, feature = key[:-1].split("[", 1)
+            evidence = {"ci": [summary.get(f"{key}.ci_lower"), summary.get(f"{key}.ci_upper")]}
+            if measure == "demographic_parity_ratio":
+                out.append(grade(self.name, key, value, warn=thresholds["demographic_parity_ratio_warn"],
+                                 fail=thresholds["demographic_parity_ratio_fail"], higher_is_better=True,
+                                 what=f"The demographic parity ratio of {feature}", evidence=evidence))
+            else:
+                out.append(grade(self.name, key, value, warn=thresholds["equalized_odds_difference_warn"],
+                                 fail=thresholds["equalized_odds_difference_fail"], higher_is_better=False,
+                                 what=f"The equalized odds difference of {feature}", evidence=evidence))
+        return out
+
+    @staticmethod
+    def render(record):
+        """Section: the measures table (value, interval, flag, definition) and a disparity plot."""
+        from ...report import Section, figure_to_png, plot_disparity
+        from ...report.audit import frame_from_record
+
+        table = frame_from_record(record["result"]["table"])
+        by_group = frame_from_record(record["result"]["by_group"])
+        figures = []
+        if "selection_rate" in by_group.columns:
+            figures.append(("Selection rate: each group's gap to the best group",
+                            figure_to_png(plot_disparity(by_group, "selection_rate", higher_is_better=True))))
+        return Section(record["title"], [
+            "Each measure with its bootstrap interval. 'uncertain': the interval straddles the fair range's "
+            "edge, so the data cannot tell whether the gap is real."],
+            tables=[("Fairness measures", table)], figures=figures, anchor=record["name"])

@@ -1,0 +1,269 @@
+"""Bootstrap confidence intervals of grouped metrics, drawn from counts instead of rows.
+
+The grouped table is computed from the sufficient statistics of the finest cells (the
+intersection of every sensitive feature). A bootstrap that resamples rows **within each cell**
+(stratified by cell, so every cell keeps its size) changes only how a cell's rows fall into
+its outcome categories, and those are multinomial. So a resample is drawn as multinomial
+counts over the categories of each cell, for all resamples and all cells at once: arrays of
+shape ``(n_boot, n_cells, n_categories)``, never a pass over the rows. Resampled cell
+statistics are then summed into every group by one matrix product with the cell -> group
+indicator, and the metric formulas of :mod:`assay.metrics.classification` are applied to all
+resamples at once.
+
+What is exact and what is approximate
+-------------------------------------
+* **Label metrics, unweighted** (accuracy, TPR, ...): the categories are the four confusion
+  cells (TN, FP, FN, TP). Multinomial counts with the cell's observed proportions are the row
+  bootstrap's counts *exactly in distribution* -- same law, fewer random numbers.
+* **Label metrics, weighted**: the multinomial is drawn on the unweighted row counts of each
+  category, as above; then the total weight of the ``m`` rows a category drew is drawn from a
+  gamma distribution with the mean and variance of a sum of ``m`` weights picked at random
+  from that category's rows (``m * mean(w)`` and ``m * var(w)``, from the sums of ``w`` and
+  ``w**2`` per category). Counts are exact in distribution; the weighted sums match the row
+  bootstrap's in mean and variance, and their shape is the gamma approximation of a sum of
+  positive weights (exact in distribution when weights are constant within a category).
+* **ECE**: the categories are (bin, outcome) pairs of a cell (outcome: positive, or top-label
+  correct), resampled as above; a resampled category keeps its rows' mean (weighted)
+  confidence. Exact for the counts and outcomes; the spread of confidences *within* a bin
+  (at most the bin width) is left out, so ECE intervals are very slightly narrow.
+
+Resamples where a metric is undefined (0/0, e.g. a resample of a small group drawing no
+positives) are NaN, silently (no :class:`~assay.core.errors.UndefinedMetricWarning` per
+resample). An interval bound is the percentile over the resamples where the metric is
+defined, and NaN where it is defined in none.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.errors import UndefinedMetricWarning
+from ._stats import CalibrationStats, ConfusionStats
+from .classification import METRICS
+
+_BLOCK = 50
+"""Resamples computed together: large enough to vectorise, small enough for little memory."""
+
+__all__ = [
+    "calibration_resamples",
+    "confusion_resamples",
+    "metric_resamples",
+    "percentile_interval",
+    "quantiles",
+]
+
+
+def _multinomial(rows: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Multinomial counts, shape ``(n_boot, C, K)``, for ``rows`` of shape ``(C, K)``.
+
+    Row ``c`` of each resample sums to ``rows[c].sum()`` (the cell keeps its size); the
+    category probabilities are the observed proportions ``rows[c] / rows[c].sum()``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    totals = rows.sum(axis=1)
+    out = np.zeros((n_boot, *rows.shape), dtype=np.int64)
+    filled = totals > 0
+    if filled.any():
+        pvals = rows[filled] / totals[filled, None]
+        out[:, filled] = rng.multinomial(totals[filled], pvals, size=(n_boot, int(filled.sum())))
+    return out
+
+
+def _mean_per_row(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``total / rows`` where ``rows > 0``, else 0 (a category with no rows never gets any)."""
+    out = np.zeros(np.broadcast(total, rows).shape, dtype=np.float64)
+    np.divide(total, rows, out=out, where=rows > 0)
+    return out
+
+
+def _weight_sums(drawn: np.ndarray, rows: np.ndarray, weight: np.ndarray | None,
+                 weight_sq: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """Total weight of the rows each category drew: shape of ``drawn`` ``(n_boot, *rows.shape)``.
+
+    Unweighted: the counts. Weighted: ``drawn * mean(w)`` where the weights of a category are
+    all equal, else a gamma draw with mean ``m * mean(w)`` and variance ``m * var(w)``.
+    """
+    if weight is None:
+        return drawn.astype(np.float64)
+    mean = _mean_per_row(weight, rows)
+    out = drawn * mean
+    if weight_sq is None:
+        return out
+    var = _mean_per_row(weight_sq, rows) - mean**2
+    varies = var > 1e-12 * mean**2  # constant weights differ from 0 only by rounding
+    spread = (drawn > 0) & varies
+    if spread.any():
+        m = drawn[spread]
+        mu = np.broadcast_to(mean, drawn.shape)[spread]
+        v = np.broadcast_to(var, drawn.shape)[spread]
+        out[spread] = rng.gamma(m * mu**2 / v, v / mu)
+    return out
+
+
+def confusion_resamples(
+    rows: np.ndarray,
+    weight: np.ndarray | None,
+    n_boot: int,
+    rng: np.random.Generator,
+    weight_sq: np.ndarray | None = None,
+) -> np.ndarray:
+    """Resampled confusion counts of each cell, shape ``(n_boot, C, 4)``, order ``[tn, fp, fn, tp]``.
+
+    Parameters
+    ----------
+    rows : int array of shape (C, 4)
+        Unweighted row counts per cell and confusion category.
+    weight : float array of shape (C, 4), optional
+        Weighted counts; None for unweighted data.
+    n_boot : int
+        Number of resamples.
+    rng : numpy Generator
+    weight_sq : float array of shape (C, 4), optional
+        Sums of squared weights (the spread of weights within a category); without them,
+        a category's weight is its count times its mean weight.
+    """
+    return _weight_sums(_multinomial(rows, n_boot, rng), rows, weight, weight_sq, rng)
+
+
+def calibration_resamples(
+    rows: np.ndarray,
+    weight: np.ndarray | None,
+    conf_sum: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    weight_sq: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resampled reliability sums of each cell: ``(weight, conf_sum, correct_sum)``, each of
+    shape ``(n_boot, C, n_bins)``.
+
+    Parameters
+    ----------
+    rows : int array of shape (C, n_bins, 2)
+        Unweighted row counts per cell, bin and outcome (0: negative / wrong, 1: positive /
+        correct).
+    weight : float array of shape (C, n_bins, 2), optional
+        Weighted counts; None for unweighted data.
+    conf_sum : float array of shape (C, n_bins, 2)
+        (Weighted) sums of confidences.
+    weight_sq : float array of shape (C, n_bins, 2), optional
+        Sums of squared weights.
+    """
+    n_cells, n_bins, _ = rows.shape
+    drawn = _multinomial(rows.reshape(n_cells, 2 * n_bins), n_boot, rng).reshape(n_boot, n_cells, n_bins, 2)
+    w = _weight_sums(drawn, rows, weight, weight_sq, rng)
+    conf = w * _mean_per_row(conf_sum, rows if weight is None else weight)
+    return w.sum(axis=-1), conf.sum(axis=-1), w[..., 1]
+
+
+def metric_resamples(
+    metrics: Sequence[str],
+    membership: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    *,
+    confusion_rows: np.ndarray | None = None,
+    confusion_weight: np.ndarray | None = None,
+    confusion_weight_sq: np.ndarray | None = None,
+    bin_rows: np.ndarray | None = None,
+    bin_weight: np.ndarray | None = None,
+    bin_weight_sq: np.ndarray | None = None,
+    bin_conf: np.ndarray | None = None,
+    pos_label: object = 1,
+) -> np.ndarray:
+    """Metric values on bootstrap resamples, shape ``(n_boot, G, len(metrics))``.
+
+    Parameters
+    ----------
+    metrics : sequence of str
+        Names from :data:`~assay.metrics.METRICS` (``count`` excluded: it does not vary).
+    membership : array of shape (C, G)
+        ``membership[c, g] = 1`` where cell ``c`` belongs to group ``g`` (every group of every
+        grouping, and the overall "group" of all cells, side by side).
+    n_boot : int
+    rng : numpy Generator
+        Confusion counts are drawn first (as one :func:`confusion_resamples` call), then
+        calibration counts.
+    confusion_rows, confusion_weight, confusion_weight_sq : arrays of shape (C, 4)
+        See :func:`confusion_resamples`; needed by the label metrics.
+    bin_rows, bin_weight, bin_weight_sq, bin_conf : arrays of shape (C, n_bins, 2)
+        See :func:`calibration_resamples`; needed by ``ece``.
+    """
+    membership = np.asarray(membership, dtype=np.float64)
+    n_groups = membership.shape[1]
+    needs = {METRICS[m].needs for m in metrics}
+    # Every draw first, in one fixed order (the same draws as confusion_resamples called once
+    # with n_boot, whatever the blocks below), then sums and formulas in blocks of resamples so
+    # that temporaries stay small whatever n_boot.
+    cells = parts = None
+    if "labels" in needs:
+        cells = confusion_resamples(confusion_rows, confusion_weight, n_boot, rng, confusion_weight_sq)
+    if "scores" in needs:
+        parts = calibration_resamples(bin_rows, bin_weight, bin_conf, n_boot, rng, bin_weight_sq)
+    out = np.empty((n_boot, n_groups, len(metrics)))
+    for start in range(0, n_boot, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n_boot))
+        size = block.stop - block.start
+        flat = size * n_groups
+        summed: dict[str, object] = {}
+        if cells is not None:
+            part = cells[block]
+            groups = (part.transpose(0, 2, 1).reshape(4 * size, -1) @ membership).reshape(size, 4, n_groups)
+            confusion = ConfusionStats(flat, pos_label=pos_label)
+            confusion.tn, confusion.fp, confusion.fn, confusion.tp = (
+                np.ascontiguousarray(groups[:, k, :]).reshape(flat) for k in range(4)
+            )
+            summed["labels"] = confusion
+        if parts is not None:
+            n_bins = bin_rows.shape[1]
+            calibration = CalibrationStats(flat, n_bins=n_bins, pos_label=pos_label)
+            calibration.weight, calibration.conf_sum, calibration.correct_sum = (
+                (part[block].transpose(0, 2, 1).reshape(size * n_bins, -1) @ membership)
+                .reshape(size, n_bins, n_groups).transpose(0, 2, 1).reshape(flat, n_bins)
+                for part in parts
+            )
+            summed["scores"] = calibration
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            for j, metric in enumerate(metrics):
+                spec = METRICS[metric]
+                out[block, :, j] = spec.function(summed[spec.needs]).reshape(size, n_groups)
+    return out
+
+
+def quantiles(values: np.ndarray, q: float | Sequence[float], axis: int = 0) -> np.ndarray:
+    """NaN-skipping quantiles along ``axis`` (linear interpolation, as ``np.nanquantile``).
+
+    Vectorised over the other axes (``np.nanquantile`` loops over them in Python). Where every
+    value is NaN, the quantile is NaN. Returns shape ``(len(q), *other axes)`` (``q`` first),
+    or the other axes' shape for a scalar ``q``.
+    """
+    values = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    ordered = np.sort(values, axis=0)  # NaN last
+    valid = (~np.isnan(values)).sum(axis=0)
+    position = qs.reshape((-1,) + (1,) * (values.ndim - 1)) * np.maximum(valid - 1, 0)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(valid - 1, 0))
+    frac = position - below
+    low = np.take_along_axis(ordered, below, axis=0)
+    high = np.take_along_axis(ordered, above, axis=0)
+    with np.errstate(invalid="ignore"):
+        gap = high - low  # interpolate as numpy does (from the nearer end), to the last bit
+        out = np.where(frac >= 0.5, high - gap * (1 - frac), low + gap * frac)
+    out = np.where(valid > 0, out, np.nan)
+    return out if np.ndim(q) else out[0]
+
+
+def percentile_interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval ``(lower, upper)`` at confidence ``level`` along ``axis``."""
+    tail = (1.0 - level) / 2.0
+    values = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    if values.ndim < 3:
+        lower, upper = quantiles(values, [tail, 1.0 - tail])
+        return lower, upper
+    # one slice of the last axis at a time: the sorted copy stays small
+    bounds = np.stack([quantiles(values[..., j], [tail, 1.0 - tail]) for j in range(values.shape[-1])], axis=-1)
+    return bounds[0], bounds[1]

@@ -1,0 +1,89 @@
+"""`assay audit`, `assay report`, `assay card` from the command line."""
+
+import json
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from assay.cli import main
+from assay.datasets import load_german_credit
+from assay.models import train_sklearn_model
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    data = load_german_credit(seed=0)
+    model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic")
+    for name, split in (("test", data.test), ("train", data.train)):
+        frame = split.X.assign(credit=split.y.to_numpy(), sex=split.sensitive_features["sex"].astype(str),
+                               age_group=split.sensitive_features["age_group"].astype(str))
+        frame.to_csv(root / f"{name}.csv", index=False)
+    with open(root / "model.pkl", "wb") as handle:
+        pickle.dump(model, handle)
+    return root
+
+
+def test_audit_writes_report_and_resumes(files, capsys):
+    out = files / "run"
+    args = ["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test.csv"),
+            "--train", str(files / "train.csv"), "--target", "credit", "--sensitive", "sex,age_group",
+            "--out", str(out)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "0 resumed" in first
+    for name in ("report.json", "report.html", "MODEL_CARD.md", "audit.json"):
+        assert (out / name).exists(), name
+    record = json.loads((out / "report.json").read_text())
+    assert record["summary"]["forward_passes"] == {"test": 1}
+    assert main(args) == 0
+    assert "0 check(s) run" in capsys.readouterr().out
+    assert main(args + ["--fail-on", "warn"]) in (0, 1)
+    worst = record["summary"]["worst_severity"]
+    assert main(args + ["--fail-on", worst if worst != "pass" else "warn"]) == (1 if worst != "pass" else 0)
+
+
+def test_report_and_card_rebuild_from_record(files):
+    out = files / "run-rebuild"
+    assert main(["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data",
+                 str(files / "test.csv"), "--target", "credit", "--sensitive", "sex", "--out", str(out)]) == 0
+    (out / "MODEL_CARD.md").unlink()
+    assert main(["card", str(out), "--model-name", "german"]) == 0
+    assert "# Model card: german" in (out / "MODEL_CARD.md").read_text()
+    assert main(["report", str(out)]) == 0
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--target", "income"], "--target"),
+    (["--target", "credit", "--sensitive", "gender"], "--sensitive"),
+])
+def test_bad_table_arguments_are_one_line_errors(files, extra, expected):
+    result = subprocess.run(
+        [sys.executable, "-m", "assay", "audit", "--model", str(files / "model.pkl"), "--trust-model-file",
+         "--data", str(files / "test.csv"), "--out", str(files / "bad"), *extra],
+        capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr
+
+
+def test_untrusted_pickle_is_refused(files, capsys):
+    code = main(["audit", "--model", str(files / "model.pkl"), "--data", str(files / "test.csv"),
+                 "--target", "credit", "--out", str(files / "refused")])
+    assert code == 2
+    assert "--trust-model-file" in capsys.readouterr().err
+
+
+def test_model_file_that_cannot_be_loaded(files, capsys):
+    broken = files / "broken.pt"
+    broken.write_bytes(b"not a torch file")
+    assert main(["audit", "--model", str(broken), "--data", str(files / "test.csv"), "--target", "credit"]) == 2
+    assert "--model" in capsys.readouterr().err
+
+
+def test_report_of_a_missing_directory(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "run_dir" in capsys.readouterr().err
