@@ -407,8 +407,9 @@ def resample_counts(rows: np.ndarray, weight: np.ndarray | None, n_boot: int,
     """Bootstrap confusion counts ``(n_boot, G, 4)`` of :func:`assay.metrics.bootstrap.confusion_resamples`.
 
     Rows are resampled within each group (finest cell), drawn as multinomial counts of its four
-    confusion cells: the row bootstrap in distribution for unweighted data; with weights, a
-    resampled cell weighs ``count x mean weight of its rows`` (see that module). The same draws
+    confusion cells: the row bootstrap in distribution for unweighted data; with weights (and
+    ``weight_sq``, the sums of squared weights), a category's total weight is a gamma draw with
+    the row bootstrap's mean and variance (see that module). The same draws
     as ``evaluate_groups(..., n_boot=, random_state=)`` for the same cells and seed.
     """
     return _bootstrap.confusion_resamples(rows, weight, int(n_boot), rng, weight_sq)
