@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..core.adapters import ModelAdapter
 from ..core.errors import AssayInputError
+from ..core.findings import SEVERITIES, Finding, grade
 from ..core.result import Result
 from ..core.validation import check_sensitive_features, describe
 
@@ -34,8 +35,6 @@ CAPABILITIES = frozenset({
     "tabular",             # X is a DataFrame
 })
 
-SEVERITIES = ("pass", "warn", "fail")
-
 #: Default thresholds of the findings; ``Audit(thresholds=...)`` overrides any of them.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "demographic_parity_ratio_warn": 0.8,     # four-fifths rule
@@ -49,37 +48,6 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ood_auroc_warn": 0.8,
     "membership_advantage_warn": 0.1,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding(Result):
-    """A judgement on one measured number: ``severity`` is "pass", "warn" or "fail"."""
-
-    check: str
-    severity: str
-    message: str
-    metric: str
-    value: float | None
-    threshold: float | None
-    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def grade(check: str, metric: str, value: float | None, *, warn: float, fail: float | None = None,
-          higher_is_better: bool, what: str, evidence: Mapping[str, Any] | None = None) -> Finding:
-    """A finding from one number and its warn/fail thresholds; NaN/None is a warning (unmeasured)."""
-    if value is None or not np.isfinite(value):
-        return Finding(check, "warn", f"{what} could not be measured (undefined).", metric, None, warn,
-                       dict(evidence or {}))
-
-    def worse(limit):
-        return value < limit if higher_is_better else value > limit
-
-    severity = "fail" if fail is not None and worse(fail) else "warn" if worse(warn) else "pass"
-    limit = fail if severity == "fail" else warn
-    relation = ("below" if higher_is_better else "above") if severity != "pass" else (
-        "at or above" if higher_is_better else "at or below")
-    message = f"{what} is {value:.3f}, {relation} the {'fail' if severity == 'fail' else 'warn'} threshold {limit:g}."
-    return Finding(check, severity, message, metric, float(value), float(limit), dict(evidence or {}))
 
 
 @dataclasses.dataclass

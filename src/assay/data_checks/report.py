@@ -2,8 +2,9 @@
 
 :func:`run_data_checks` returns a :class:`DataReport` holding each check's result;
 :meth:`DataReport.findings` reads them against thresholds (:data:`DEFAULT_THRESHOLDS`, any of
-which can be overridden) and returns a list of :class:`Finding` -- ``(severity, check, message,
-evidence)`` with severity ``"pass"``, ``"warn"`` or ``"fail"``.
+which can be overridden) and returns a list of :class:`~assay.core.findings.Finding` (the same
+type the audit uses) with severity ``"pass"``, ``"warn"`` or ``"fail"``, the data check's name
+in ``check`` and ``metric``, and the numbers behind it in ``evidence``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
+from ..core.findings import SEVERITIES, Finding
 from ..core.result import Result, to_jsonable
 from ..core.validation import check_random_state, check_scalar, describe
 from ._common import align_columns, check_frame, column_kinds, target_codes
@@ -62,7 +64,6 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 }
 """Default thresholds of :func:`run_data_checks` and :meth:`DataReport.findings` (see comments)."""
 
-SEVERITIES = ("pass", "warn", "fail")
 
 _UNKNOWN_THRESHOLDS = "'thresholds' has unknown key(s) {unknown}; valid keys are {valid}."
 _BAD_SPLIT = (
@@ -76,14 +77,9 @@ _TARGET_WITH_SPLIT = (
 _NO_SF_IN_SPLIT = "'sensitive_features' names {names} but '{name}' has no sensitive_features."
 
 
-class Finding(NamedTuple):
-    """One finding: ``severity`` ("pass", "warn", "fail"), ``check`` (the check's name),
-    ``message`` (a sentence for people) and ``evidence`` (the numbers behind it)."""
-
-    severity: str
-    check: str
-    message: str
-    evidence: dict[str, Any]
+def _finding(severity: str, check: str, message: str, evidence: dict[str, Any]) -> Finding:
+    """A data-check :class:`~assay.core.findings.Finding`; ``metric`` is the check's name."""
+    return Finding(check=check, severity=severity, message=message, metric=check, evidence=evidence)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +262,7 @@ class DataReport(Result):
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe record of every result, plus ``findings`` (a list of dicts)."""
         out = super().to_dict()
-        out["findings"] = [to_jsonable(f._asdict()) for f in self.findings()]
+        out["findings"] = [f.to_dict() for f in self.findings()]
         return out
 
 
@@ -292,11 +288,11 @@ def _overlap_findings(r: OverlapResult, t: dict[str, float]) -> list[Finding]:
                 "examples": r.examples[r.examples["kind"] == "exact"][["test_index", "train_index"]]
                 .to_dict(orient="records")}
     if r.n_exact == 0:
-        out.append(Finding("pass", "train_test_overlap",
+        out.append(_finding("pass", "train_test_overlap",
                            "No test row is an exact copy of a training row.", evidence))
     else:
         severity = "fail" if r.exact_fraction >= t["overlap_fail_fraction"] else "warn"
-        out.append(Finding(
+        out.append(_finding(
             severity, "train_test_overlap",
             f"{r.n_exact} test row(s) ({r.exact_fraction:.2%}) are exact copies of training rows: "
             "test scores on them measure memorisation, not generalisation.",
@@ -305,7 +301,7 @@ def _overlap_findings(r: OverlapResult, t: dict[str, float]) -> list[Finding]:
     near_evidence = {"n_near": r.n_near, "near_fraction": r.near_fraction, "n_checked": r.n_checked,
                      "distance_threshold": r.params["near_duplicate_threshold"]}
     if r.n_near and r.near_fraction >= t["near_duplicate_fraction"]:
-        out.append(Finding(
+        out.append(_finding(
             "warn", "near_duplicates",
             f"{r.n_near} of {r.n_checked} test rows checked ({r.near_fraction:.2%}) are near-duplicates "
             f"of training rows (same categories, numeric values within "
@@ -313,7 +309,7 @@ def _overlap_findings(r: OverlapResult, t: dict[str, float]) -> list[Finding]:
             near_evidence,
         ))
     else:
-        out.append(Finding(
+        out.append(_finding(
             "pass", "near_duplicates",
             f"{r.n_near} of {r.n_checked} test rows checked ({r.near_fraction:.2%}) are near-duplicates "
             f"of training rows (below the {t['near_duplicate_fraction']:.0%} warning level).",
@@ -327,7 +323,7 @@ def _leakage_findings(r: PredictivenessResult, t: dict[str, float]) -> list[Find
     out = []
     for feature, row in table[table["auc"] >= t["leakage_auc"]].iterrows():
         severity = "fail" if row["auc"] >= t["leakage_auc_fail"] else "warn"
-        out.append(Finding(
+        out.append(_finding(
             severity, "leakage",
             f"Feature '{feature}' alone predicts the target with AUC {_fmt(row['auc'])}: check that "
             "it is known before the outcome and not derived from it (possible leakage).",
@@ -335,7 +331,7 @@ def _leakage_findings(r: PredictivenessResult, t: dict[str, float]) -> list[Find
         ))
     if not out:
         top = table.index[0] if len(table) else None
-        out.append(Finding(
+        out.append(_finding(
             "pass", "leakage",
             f"No feature alone predicts the target with AUC >= {_fmt(t['leakage_auc'])}"
             + (f" (highest: '{top}', {_fmt(table['auc'].iloc[0])})." if top is not None else "."),
@@ -347,7 +343,7 @@ def _leakage_findings(r: PredictivenessResult, t: dict[str, float]) -> list[Find
 def _proxy_findings(r: ProxyResult, t: dict[str, float]) -> list[Finding]:
     out = []
     if r.sensitive_in_X:
-        out.append(Finding(
+        out.append(_finding(
             "warn", "sensitive_in_features",
             f"The features include the sensitive attribute(s) {', '.join(map(repr, r.sensitive_in_X))}: "
             "a model trained on them can use them directly (drop them if it must not).",
@@ -358,7 +354,7 @@ def _proxy_findings(r: ProxyResult, t: dict[str, float]) -> list[Finding]:
         strong = part[part["auc"] >= t["proxy_auc"]]
         if len(strong):
             listed = ", ".join(f"'{f}' (AUC {_fmt(a)})" for f, a in zip(strong["feature"], strong["auc"]))
-            out.append(Finding(
+            out.append(_finding(
                 "warn", "proxies",
                 f"'{attribute}' can be predicted from single features: {listed}. A model can use "
                 f"them as a proxy for '{attribute}' even if '{attribute}' itself is dropped.",
@@ -367,7 +363,7 @@ def _proxy_findings(r: ProxyResult, t: dict[str, float]) -> list[Finding]:
             ))
         else:
             top = part.iloc[0] if len(part) else None
-            out.append(Finding(
+            out.append(_finding(
                 "pass", "proxies",
                 f"No feature alone predicts '{attribute}' with AUC >= {_fmt(t['proxy_auc'])}"
                 + (f" (highest: '{top['feature']}', {_fmt(top['auc'])})." if top is not None else "."),
@@ -383,14 +379,14 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
     evidence = {"class_counts": r.class_counts.to_dict(), "imbalance_ratio": r.imbalance_ratio,
                 "base_rate": r.base_rate, "pos_label": r.pos_label}
     if r.imbalance_ratio >= t["imbalance_ratio"]:
-        out.append(Finding(
+        out.append(_finding(
             "warn", "class_balance",
             f"Classes are imbalanced: the largest is {_fmt(r.imbalance_ratio)} times the smallest "
             f"('{r.minority_label}'); report precision/recall or balanced metrics, not accuracy alone.",
             evidence,
         ))
     else:
-        out.append(Finding(
+        out.append(_finding(
             "pass", "class_balance",
             f"Class ratio {_fmt(r.imbalance_ratio)}:1 (base rate {_fmt(r.base_rate)}).", evidence,
         ))
@@ -411,7 +407,7 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
                 continue
             intro = "Base rates differ across" + (" the intersections" if _SEP in feature else "")
             others = [f"'{f}' ({_fmt(d)})" for f, d, *_ in crossed[1:] if d >= t["base_rate_difference"]]
-            out.append(Finding(
+            out.append(_finding(
                 "warn", "base_rates",
                 f"{intro} '{feature}' by {_fmt(gap)} ('{low['group']}': {_fmt(low['base_rate'])}, "
                 f"'{high['group']}': {_fmt(high['base_rate'])})"
@@ -423,7 +419,7 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
                  "counts": dict(zip(part["group"], part["count"]))},
             ))
         if not any(f.check == "base_rates" for f in out):
-            out.append(Finding(
+            out.append(_finding(
                 "pass", "base_rates",
                 f"Base rates differ by less than {_fmt(t['base_rate_difference'])} across groups "
                 f"with at least {int(t['min_group_size'])} rows.",
@@ -437,13 +433,13 @@ def _group_size_findings(r: GroupSizesResult, t: dict[str, float]) -> list[Findi
     if len(small):
         shown = ", ".join(f"'{g}' ({c})" for g, c in zip(small["group"].head(5), small["count"].head(5)))
         more = f" and {len(small) - 5} more" if len(small) > 5 else ""
-        return [Finding(
+        return [_finding(
             "warn", "group_sizes",
             f"{len(small)} group(s) or intersection(s) have fewer than {int(t['min_group_size'])} rows, "
             f"too few to report their metrics reliably: {shown}{more}.",
             {"small_groups": small[["feature", "group", "count"]].to_dict(orient="records")},
         )]
-    return [Finding("pass", "group_sizes",
+    return [_finding("pass", "group_sizes",
                     f"Every group has at least {int(t['min_group_size'])} rows.",
                     {"smallest": int(r.table["count"].min())})]
 
@@ -454,7 +450,7 @@ def _missingness_findings(r: MissingnessResult, t: dict[str, float]) -> list[Fin
                 & (s["cramers_v"].to_numpy(np.float64) >= t["missing_effect"])]
     out = []
     for _, row in flagged.iterrows():
-        out.append(Finding(
+        out.append(_finding(
             "warn", "missingness",
             f"Missing values of '{row['feature']}' depend on '{row['sensitive_feature']}' "
             f"(missing rate {_fmt(row['group_rate_min'])} to {_fmt(row['group_rate_max'])} across groups, "
@@ -468,7 +464,7 @@ def _missingness_findings(r: MissingnessResult, t: dict[str, float]) -> list[Fin
         message = ("No feature has missing values." if not features else
                    f"Features with missing values ({', '.join(features)}) show no group-dependent "
                    "missingness above the thresholds.")
-        out.append(Finding("pass", "missingness", message,
+        out.append(_finding("pass", "missingness", message,
                            {"missing_rate": r.overall["missing_rate"][r.overall["n_missing"] > 0].to_dict()}))
     return out
 
@@ -486,14 +482,14 @@ def _shift_findings(r: ShiftResult, t: dict[str, float]) -> list[Finding]:
         listed = ", ".join(f"'{f}' (PSI {_fmt(row['psi'])}"
                            + ("" if np.isnan(row["ks_statistic"]) else f", KS {_fmt(row['ks_statistic'])}")
                            + ")" for f, row in drifted.iterrows())
-        return [Finding(
+        return [_finding(
             "warn", "distribution_shift",
             f"{len(drifted)} feature(s) are distributed differently in test than in train: {listed}.",
             {"features": drifted[["psi", "chi2_pvalue", "ks_statistic", "ks_pvalue"]]
              .to_dict(orient="index")},
         )]
     top = table["psi"].idxmax() if len(table) else None
-    return [Finding(
+    return [_finding(
         "pass", "distribution_shift",
         "No feature shifted between train and test"
         + (f" (largest PSI: '{top}', {_fmt(table.loc[top, 'psi'])})." if top is not None else "."),

@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from ...core.result import to_jsonable
 from ...data_checks import run_data_checks
 from ..base import AuditContext, Check, Finding, register_check
 
@@ -51,8 +50,9 @@ class DataQualityCheck(Check):
         findings = result.findings(self.thresholds)
         return {"n_fail": sum(f.severity == "fail" for f in findings),
                 "n_warn": sum(f.severity == "warn" for f in findings),
-                "findings": [to_jsonable(f._asdict()) for f in findings]}
+                "findings": [f.to_dict() for f in findings]}
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+        # the data check's name goes into ``metric``; the audit check is this one
         return [Finding(self.name, f["severity"], f["message"], f["check"], None, None, f.get("evidence") or {})
                 for f in summary.get("findings", [])]
