@@ -13,6 +13,8 @@ from assay.datasets import load_german_credit
 from assay.models import train_sklearn_model
 from assay.report.audit import audit_record, frame_from_record, write_audit_report
 
+from .card_checks import assert_card_matches_record
+
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
@@ -44,13 +46,12 @@ def test_every_number_in_the_card_equals_report_json(written):
     metrics = front["model-index"][0]["results"][0]["metrics"]
     on_disk = json.loads(paths["json"].read_text())
     assert len(metrics) >= 8
-    for entry in metrics:
-        check, key = entry["type"].split(".", 1)
-        assert entry["value"] == on_disk["checks"][check]["summary"][key], entry["type"]
-    # the Markdown metrics table repeats the same values
-    for entry in metrics:
-        check, key = entry["type"].split(".", 1)
-        assert f"| {check} | {key} | {entry['value']!r} |" in card
+    assert assert_card_matches_record(card, on_disk) > len(metrics)  # the per-group table was checked too
+    # a changed number in report.json is caught
+    tampered = json.loads(paths["json"].read_text())
+    tampered["checks"]["calibration"]["summary"]["overall_ece"] += 1e-9
+    with pytest.raises(AssertionError):
+        assert_card_matches_record(card, tampered)
     assert "To fill in" in card and "## Ethical considerations" in card
 
 

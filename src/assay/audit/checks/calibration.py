@@ -1,14 +1,34 @@
-"""Calibration of the predicted probabilities, overall and per group."""
+"""Calibration of the predicted probabilities: overall reliability, and ECE per group."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
-from ...metrics import evaluate_groups
+from ...core.result import Result
+from ...metrics import CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error
 from ..base import AuditContext, Check, Finding, grade, register_check
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationResult(Result):
+    """ECE, RMS and maximum calibration error overall; the reliability bins; ECE per group.
+
+    ``reliability`` has one row per equal-width bin: ``confidence`` (mean predicted
+    probability), ``accuracy`` (observed frequency) and ``weight`` (rows). Binary models are
+    judged on P(positive class); multiclass models on the top-label confidence.
+    """
+
+    ece: float
+    rms_calibration_error: float
+    max_calibration_error: float
+    reliability: pd.DataFrame
+    by_group: GroupedMetrics | None
+    kind: ClassVar[str] = "calibration"
 
 
 @register_check
@@ -18,7 +38,7 @@ class CalibrationCheck(Check):
     name = "calibration"
     title = "Calibration"
     section = "calibration"
-    needs = frozenset({"model", "labels", "probabilities", "sensitive_features"})
+    needs = frozenset({"model", "labels", "probabilities"})
     order = 30
 
     def __init__(self, *, n_bins: int = 15, min_group_size: int = 30):
@@ -27,17 +47,34 @@ class CalibrationCheck(Check):
 
     def run(self, context: AuditContext):
         proba = context.predict_proba()
-        y_score = proba[:, 1] if proba.shape[1] == 2 else proba
-        return evaluate_groups(context.y(), None, y_score=y_score, sensitive_features=context.sensitive_features(),
-                               metrics=["ece"], n_bins=self.n_bins, min_group_size=self.min_group_size)
+        y_true = context.y()
+        if proba.shape[1] == 2:
+            y_score = proba[:, 1]
+            y_true = y_true == context.model.classes_[1]
+        else:
+            y_score = proba
+            y_true = np.searchsorted(context.model.classes_, y_true)  # class indices, as the columns
+        stats = CalibrationStats(1, n_bins=self.n_bins).update(y_true, y_score)
+        errors = {norm: float(expected_calibration_error(stats, norm=norm)[0]) for norm in ("l1", "l2", "max")}
+        reliability = pd.DataFrame({"confidence": stats.bin_confidence()[0], "accuracy": stats.bin_accuracy()[0],
+                                    "weight": stats.weight[0]}, index=pd.RangeIndex(self.n_bins, name="bin"))
+        sensitive = context.sensitive_features()
+        by_group = None
+        if sensitive is not None and sensitive.shape[1]:
+            by_group = evaluate_groups(y_true, None, y_score=y_score, sensitive_features=sensitive, metrics=["ece"],
+                                       n_bins=self.n_bins, min_group_size=self.min_group_size)
+        return CalibrationResult(errors["l1"], errors["l2"], errors["max"], reliability, by_group)
 
     def summarize(self, result) -> dict[str, Any]:
-        table = result.by_group
-        reported = table[~table["small"]]
-        worst = reported["ece"].idxmax() if reported["ece"].notna().any() else None
-        return {"overall_ece": float(result.overall["ece"]),
-                "max_group_ece": None if worst is None else float(reported.loc[worst, "ece"]),
-                "max_group": None if worst is None else " / ".join(str(p) for p in worst)}
+        summary: dict[str, Any] = {"overall_ece": result.ece, "rms_calibration_error": result.rms_calibration_error,
+                                   "max_calibration_error": result.max_calibration_error}
+        if result.by_group is not None:
+            table = result.by_group.by_group
+            reported = table[~table["small"]]
+            worst = reported["ece"].idxmax() if reported["ece"].notna().any() else None
+            summary["max_group_ece"] = None if worst is None else float(reported.loc[worst, "ece"])
+            summary["max_group"] = None if worst is None else " / ".join(str(p) for p in worst)
+        return summary
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = [grade(self.name, "overall_ece", summary["overall_ece"], warn=thresholds["ece_warn"],
@@ -48,3 +85,24 @@ class CalibrationCheck(Check):
                              what=f"The largest ECE of any reported group ({summary['max_group']})",
                              evidence={"group": summary["max_group"]}))
         return out
+
+    @staticmethod
+    def render(record):
+        """Section: the reliability diagram, the calibration errors and ECE by group."""
+        from ...report import Section, figure_to_png, plot_reliability_diagram
+        from ...report.audit import frame_from_record
+
+        result = record["result"]
+        bins = frame_from_record(result["reliability"])
+        figure = figure_to_png(plot_reliability_diagram(
+            bins["confidence"].to_numpy(float), bins["accuracy"].to_numpy(float), bins["weight"].to_numpy(float),
+            title="Reliability diagram of the evaluation split"))
+        errors = pd.Series({"ECE": result["ece"], "RMS calibration error": result["rms_calibration_error"],
+                            "maximum calibration error": result["max_calibration_error"]}, name="value").to_frame()
+        tables = [("Calibration errors", errors)]
+        if result.get("by_group"):
+            tables.append(("ECE by group", frame_from_record(result["by_group"]["by_group"])))
+        return Section(record["title"], [
+            f"Equal-width bins ({record['params']['n_bins']}); each point is a bin, its area the bin's share of "
+            "rows. Binary models: P(positive class); multiclass: the top-label confidence."],
+            tables=tables, figures=[("Reliability diagram", figure)], anchor=record["name"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...data_checks import run_data_checks
+from ...data_checks import datasheet_markdown, run_data_checks
 from ..base import AuditContext, Check, Finding, register_check
 
 
@@ -50,7 +50,8 @@ class DataQualityCheck(Check):
         findings = result.findings(self.thresholds)
         return {"n_fail": sum(f.severity == "fail" for f in findings),
                 "n_warn": sum(f.severity == "warn" for f in findings),
-                "findings": [f.to_dict() for f in findings]}
+                "findings": [f.to_dict() for f in findings],
+                "datasheet": datasheet_markdown(result, name="the training and evaluation data")}
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         # the data check's name goes into ``metric``; the audit check is this one

@@ -23,15 +23,17 @@ class GroupPerformanceCheck(Check):
     order = 10
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
-                 intersections: bool = True, min_group_size: int = 30):
+                 intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
         self.metrics = metrics
         self.intersections = intersections
         self.min_group_size = min_group_size
+        self.n_boot = n_boot
 
     def run(self, context: AuditContext):
         return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
                                metrics=list(self.metrics), intersections=self.intersections,
-                               min_group_size=self.min_group_size)
+                               min_group_size=self.min_group_size, n_boot=self.n_boot,
+                               random_state=context.seed)
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
@@ -63,10 +65,16 @@ class GroupPerformanceCheck(Check):
         result = record["result"]
         by_group = frame_from_record(result["by_group"])
         overall = result["overall"]
-        figures = [(f"{metric} by group", figure_to_png(plot_metric_by_group(by_group, metric, overall=overall[metric])))
+        ci = frame_from_record(result["ci"]) if result.get("ci") else None
+        figures = [(f"{metric} by group" + (" with 95% bootstrap intervals" if ci is not None else ""),
+                    figure_to_png(plot_metric_by_group(by_group, metric, overall=overall[metric],
+                                                       ci=None if ci is None else ci[metric])))
                    for metric in ("selection_rate", "tpr", "fpr") if metric in by_group.columns]
+        tables = [("Overall", pd.Series(overall, name="value").to_frame()), ("By group", by_group)]
+        if ci is not None:
+            tables.append((f"Bootstrap intervals by group ({record['params']['n_boot']} resamples, stratified by "
+                           "group)", ci))
         return Section(record["title"], [f"Groups with fewer than {record['params']['min_group_size']} rows are "
                                          "flagged 'small'; their numbers are noisy."],
-                       tables=[("Overall", pd.Series(overall, name="value").to_frame()), ("By group", by_group)],
-                       figures=figures, anchor=record["name"])
+                       tables=tables, figures=figures, anchor=record["name"])
 

@@ -1,0 +1,42 @@
+"""Shared assertion: every number in a MODEL_CARD.md equals the number in its report.json."""
+
+import re
+
+import yaml
+
+from assay.report.audit import frame_from_record
+
+
+def summary_value(summary, key):
+    """A headline number by its card name: ``key`` or ``key.sub`` (one nested level)."""
+    if key in summary:
+        return summary[key]
+    outer, inner = key.rsplit(".", 1)
+    return summary[outer][inner]
+
+
+def assert_card_matches_record(card: str, record: dict) -> int:
+    """Check the YAML model-index, the metrics table and the per-group table; returns the count checked."""
+    front = yaml.safe_load(card.split("---")[1])
+    metrics = front["model-index"][0]["results"][0]["metrics"]
+    assert metrics, "the card lists no metrics"
+    for entry in metrics:
+        check, key = entry["type"].split(".", 1)
+        assert entry["value"] == summary_value(record["checks"][check]["summary"], key), entry["type"]
+        assert f"| {check} | {key} | {entry['value']!r} |" in card  # the Markdown table repeats it exactly
+    checked = len(metrics)
+    performance = record["checks"].get("group_performance")
+    if performance and performance["status"] == "ok":
+        table = frame_from_record(performance["result"]["by_group"])
+        section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| feature")]
+        by_key = {tuple(cell.strip() for cell in row.strip("|").split("|")[:2]): row for row in rows}
+        for (feature, group), values in table.iterrows():
+            cells = [c.strip() for c in by_key[(str(feature), str(group))].strip("|").split("|")[2:]]
+            for column, cell in zip(table.columns, cells):
+                value = values[column]
+                if isinstance(value, float):
+                    assert cell == ("n/a" if value != value else f"{value:.4f}"), (feature, group, column)
+                    checked += 1
+    assert not re.search(r"\bnan\b", card), "a NaN leaked into the card"
+    return checked
