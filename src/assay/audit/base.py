@@ -30,7 +30,7 @@ CAPABILITIES = frozenset({
     "probabilities",       # the model's predict_proba on the evaluation split
     "sensitive_features",  # at least one sensitive feature
     "train",               # a training split
-    "ood",                 # an out-of-distribution split
+    "ood",                 # at least one out-of-distribution split ("ood" or "ood:<name>")
     "torch",               # a PyTorch model (gradients, embeddings)
     "tabular",             # X is a DataFrame
 })
@@ -48,6 +48,11 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ood_auroc_warn": 0.8,
     "membership_advantage_warn": 0.1,
 }
+
+
+def is_ood_split(name: str) -> bool:
+    """True for the split names that hold out-of-distribution inputs: "ood" and "ood:<name>"."""
+    return name == "ood" or name.startswith("ood:")
 
 
 @dataclasses.dataclass
@@ -78,11 +83,15 @@ class AuditContext:
             caps.add("sensitive_features")
         if "train" in self.splits and self.eval_split != "train":
             caps.add("train")
-        if "ood" in self.splits:
+        if self.ood_splits():
             caps.add("ood")
         if isinstance(X, pd.DataFrame):
             caps.add("tabular")
         return frozenset(caps)
+
+    def ood_splits(self) -> list[str]:
+        """Names of the out-of-distribution splits, in the order given."""
+        return [name for name in self.splits if is_ood_split(name)]
 
     # ---- data and outputs of a split (default: the evaluation split)
     def X(self, split: str | None = None) -> Any:

@@ -31,7 +31,8 @@ from ..core.batching import fingerprint, n_rows
 from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
 from ..core.validation import check_consistent_length, check_scalar, describe
-from .base import DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, as_sensitive_frame, resolve_checks
+from .base import (DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, as_sensitive_frame,
+                   is_ood_split, resolve_checks)
 
 RECORD_VERSION = "0.1"
 _OTHER_RUN = (
@@ -51,7 +52,7 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
         split_sensitive = value[2] if len(value) == 3 else None
     elif isinstance(value, pd.DataFrame):
         if target is not None and target not in value.columns:
-            if name == "ood":
+            if is_ood_split(name):
                 X, y = value, None
             else:
                 raise AssayInputError(
@@ -60,7 +61,7 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
             X = value.drop(columns=[target]) if target is not None else value
             y = value[target] if target is not None else None
         split_sensitive = value
-    elif name == "ood":
+    elif is_ood_split(name):
         X, y = value, None
     else:
         raise AssayInputError(
@@ -84,7 +85,7 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
                                        name=f"sensitive_features of {label}")
     elif split_sensitive is not None:
         frame = as_sensitive_frame(split_sensitive, n_samples=n, name=f"sensitive_features of {label}")
-    elif sensitive is not None and name != "ood":
+    elif sensitive is not None and not is_ood_split(name):
         raise AssayInputError(f"'sensitive_features' {list(sensitive)} were named, but {label} has no columns "
                               "to take them from: pass a DataFrame or a (X, y, sensitive_features) tuple.")
     return X, y, frame
@@ -155,7 +156,8 @@ class Audit:
         (data checks only).
     data : dict of split name -> DataFrame (with the ``target`` column), ``(X, y)`` or
         ``(X, y, sensitive_features)`` tuple, or ``assay.datasets.Split``. Usual names: "train",
-        "test" (the default evaluation split), "ood".
+        "test" (the default evaluation split), "val" (where a check fits a threshold), "ood" or
+        several "ood:<name>" (out-of-distribution inputs; labels optional).
     target : str, optional
         The label column of DataFrame splits.
     sensitive_features : list of str, optional
