@@ -3,7 +3,9 @@
 Layers, each built on the one before:
 
 * :mod:`~assay.metrics._stats` -- mergeable sufficient statistics (:class:`ConfusionStats`,
-  :class:`CalibrationStats`): fixed-size per-group sums, filled with ``np.bincount``.
+  :class:`CalibrationStats`, ``MulticlassConfusionStats``): fixed-size per-group sums, filled
+  with ``np.bincount``; :mod:`~assay.metrics.scores` -- :class:`ScoreStats` (log-loss and
+  Brier sums) and :class:`RankStats` (exact sparse score histograms, for ROC AUC).
 * :mod:`~assay.metrics.classification` -- the formulas, as functions of those statistics, the
   registry :data:`METRICS`, and plain array functions (``accuracy_score(y_true, y_pred)``).
 * :mod:`~assay.metrics.grouped` -- :func:`make_groups`, the mergeable :class:`GroupedStats`
@@ -15,8 +17,20 @@ Layers, each built on the one before:
 * :mod:`~assay.metrics.distributed` -- the same table from a Dask DataFrame
   (:func:`evaluate_groups_dask`; needs the ``dask`` extra, imported only when called).
 
-Label metrics are binary-only for now; calibration (``ece``) also handles multiclass
-(top-label).
+Metrics (names of :data:`METRICS`, usable in ``evaluate_groups(metrics=...)``):
+
+* from predicted labels (``y_pred``): ``accuracy``, ``error_rate``, ``balanced_accuracy``,
+  ``selection_rate``, ``tpr``, ``fpr``, ``fnr``, ``tnr``, ``ppv``, ``npv``, ``fdr``, ``f1``,
+  ``base_rate``, ``count``. Binary by default (``pos_label`` against the other label);
+  multiclass with ``average="ovr"`` (accuracy, error and balanced accuracy multiclass, the
+  others ``pos_label`` one-vs-rest) or ``average="macro"`` (mean over classes of the
+  one-vs-rest values, as scikit-learn with ``zero_division=np.nan``).
+* from scores (``y_score``): ``ece`` (binned; binary or top-label), ``roc_auc`` (exact, ties
+  1/2; multiclass one-vs-rest macro), ``log_loss`` and ``brier`` (multiclass: sum over
+  classes), all binary or multiclass, as scikit-learn 1.9.
+
+Undefined values are NaN with an :class:`~assay.core.errors.UndefinedMetricWarning` naming the
+metric and the group(s).
 """
 
 from ._stats import CalibrationStats, ConfusionStats
@@ -26,6 +40,7 @@ from .classification import (
     accuracy_score,
     balanced_accuracy_score,
     base_rate_score,
+    brier_score,
     calibration_error,
     error_rate_score,
     expected_calibration_error,
@@ -33,15 +48,18 @@ from .classification import (
     fdr_score,
     fnr_score,
     fpr_score,
+    log_loss_score,
     npv_score,
     ppv_score,
     precision_score,
     recall_score,
+    roc_auc_score,
     selection_rate_score,
     tnr_score,
     tpr_score,
 )
 from .distributed import evaluate_groups_dask, grouped_stats_dask
+from .scores import RankStats, ScoreStats
 from .grouped import (
     GroupedMetrics,
     GroupedStats,
@@ -62,9 +80,12 @@ __all__ = [
     "Grouping",
     "Groups",
     "MetricSpec",
+    "RankStats",
+    "ScoreStats",
     "accuracy_score",
     "balanced_accuracy_score",
     "base_rate_score",
+    "brier_score",
     "calibration_error",
     "error_rate_score",
     "evaluate_groups",
@@ -76,12 +97,14 @@ __all__ = [
     "fnr_score",
     "fpr_score",
     "grouped_stats_dask",
+    "log_loss_score",
     "make_groups",
     "npv_score",
     "ppv_score",
     "precision_score",
     "recall_score",
     "relative_change",
+    "roc_auc_score",
     "selection_rate_score",
     "tnr_score",
     "tpr_score",

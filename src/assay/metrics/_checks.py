@@ -19,8 +19,9 @@ _MISSING_LABELS = (
     "'{name}' must not contain missing values. Got {count} missing value(s) (first at index {index})."
 )
 _NOT_BINARY = (
-    "'{name}' must hold at most two distinct labels: the label metrics of assay.metrics are "
-    "binary-only for now. Got {count} labels {labels}."
+    "'{name}' must hold at most two distinct labels: label metrics are binary-only with "
+    "average='binary' (for multiclass labels pass average='ovr' or 'macro' to evaluate_groups). "
+    "Got {count} labels {labels}."
 )
 _SCORES_HINT = " Scores or probabilities go in 'y_score', predicted labels in 'y_pred'."
 _POS_LABEL_ABSENT = (

@@ -434,3 +434,101 @@ class CalibrationStats(_SummedStats):
         self.mode = mode
         return self
 
+
+
+def sorted_classes(values: Any) -> tuple[Any, ...]:
+    """Distinct labels in a canonical order: sorted, or sorted as strings when the labels do not
+    compare (mixed types)."""
+    distinct = list(dict.fromkeys(v.item() if isinstance(v, np.generic) else v for v in values))
+    try:
+        return tuple(sorted(distinct))
+    except TypeError:
+        return tuple(sorted(distinct, key=lambda v: (type(v).__name__, str(v))))
+
+
+class MulticlassConfusionStats(_SummedStats):
+    """Per-group multiclass confusion matrices: the statistics of multiclass label metrics.
+
+    ``matrix[g, i, j]`` is the (weighted) number of rows of group ``g`` with true class
+    ``classes[i]`` and predicted class ``classes[j]``. Accuracy and balanced accuracy are read
+    from the whole matrix; any binary metric of one class against the rest from
+    :meth:`one_vs_rest`.
+
+    Parameters
+    ----------
+    groups : int or sequence of hashable, default 1
+    classes : sequence of hashable
+        The class labels (every label of ``y_true`` and ``y_pred`` must be one of them).
+    """
+
+    _states = ("matrix", "n")
+    _config_names = ("classes",)
+
+    matrix: np.ndarray
+    n: np.ndarray
+
+    def __init__(self, groups: int | Sequence[Hashable] = 1, *, classes: Sequence[Hashable] = (0, 1)) -> None:
+        self.labels = _as_labels(groups, "MulticlassConfusionStats")
+        self.classes = tuple(c.item() if isinstance(c, np.generic) else c for c in classes)
+        if len(self.classes) < 1 or len(set(self.classes)) != len(self.classes):
+            raise AssayInputError(
+                f"'classes' must hold distinct class labels. Got {list(self.classes)!r} instead."
+            )
+        self._init_states()
+
+    def _state_shape(self, n_groups: int) -> tuple[int, ...]:
+        return (n_groups, len(self.classes), len(self.classes))
+
+    def _init_states(self) -> None:
+        k = len(self.classes)
+        self.matrix = np.zeros((self.n_groups, k, k))
+        self.n = np.zeros(self.n_groups, dtype=np.int64)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Total weight per group."""
+        return self.matrix.sum(axis=(1, 2))
+
+    def class_index(self, values: np.ndarray, name: str) -> np.ndarray:
+        """Index of each label in :attr:`classes`; raises naming ``name`` for unknown labels."""
+        import pandas as pd
+
+        index = pd.Index(list(self.classes), dtype=object).get_indexer(
+            pd.Index(np.asarray(values, dtype=object).tolist(), dtype=object))
+        if (index < 0).any():
+            unknown = sorted_classes(np.asarray(values, dtype=object)[index < 0])
+            raise AssayInputError(
+                f"'{name}' holds labels {list(unknown[:10])!r} that are not among the classes "
+                f"{list(self.classes)!r}."
+            )
+        return index.astype(np.int64)
+
+    def update(self, y_true: Any, y_pred: Any, group_codes: Any = None,
+               sample_weight: Any = None) -> MulticlassConfusionStats:
+        """Add rows (in place) and return ``self``."""
+        y_true = check_labels_1d(y_true, name="y_true")
+        y_pred = check_labels_1d(y_pred, name="y_pred")
+        w = check_sample_weight(sample_weight)
+        n = check_consistent_length(y_true=y_true, y_pred=y_pred, group_codes=group_codes, sample_weight=w)
+        codes = check_group_codes(group_codes, self.n_groups, n)
+        k = len(self.classes)
+        cell = (codes * k + self.class_index(y_true, "y_true")) * k + self.class_index(y_pred, "y_pred")
+        self.matrix = self.matrix + _bincount(cell, w, self.n_groups * k * k).reshape(self.n_groups, k, k)
+        self.n = self.n + np.bincount(codes, minlength=self.n_groups)
+        return self
+
+    def one_vs_rest(self, label: Any) -> ConfusionStats:
+        """The binary confusion counts of class ``label`` against all other classes."""
+        if label not in self.classes:
+            raise AssayInputError(
+                f"'pos_label' must be one of the classes {list(self.classes)!r}. Got {label!r} instead."
+            )
+        c = self.classes.index(label)
+        others = np.arange(len(self.classes)) != c
+        out = ConfusionStats(self.labels, pos_label=label)
+        out.tp = self.matrix[:, c, c].copy()
+        out.fn = self.matrix[:, c, others].sum(axis=1)  # sums of the cells themselves: no subtraction
+        out.fp = self.matrix[:, others, c].sum(axis=1)
+        out.tn = self.matrix[:, others][:, :, others].sum(axis=(1, 2))
+        out.n = self.n.copy()
+        return out

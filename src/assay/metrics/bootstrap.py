@@ -26,6 +26,20 @@ What is exact and what is approximate
   correct), resampled as above; a resampled category keeps its rows' mean (weighted)
   confidence. Exact for the counts and outcomes; the spread of confidences *within* a bin
   (at most the bin width) is left out, so ECE intervals are very slightly narrow.
+* **ROC AUC, log loss, Brier score**: the categories are the entries of the cell's exact score
+  histogram (:class:`~assay.metrics.scores.RankStats`): its distinct ``(class, scores)`` keys,
+  where a multiclass key is a whole row of probabilities with its class. Every row of a cell
+  is one of its keys, so a multinomial draw over the keys with the observed proportions is
+  the row bootstrap of the cell **exactly in distribution** (unweighted) -- for AUC too, not
+  only for the sums: a resample's histogram is the histogram of the resampled rows, and its
+  AUC is computed exactly from it (ties 1/2), for every group and intersection, from one sort
+  per grouping and class shared by all resamples. Multiclass AUC, log loss and Brier are
+  resampled jointly (the same draw of rows for every class). With weights, the weight of the
+  rows a key drew is approximated by the gamma draw above (keys: rows with equal scores and
+  class but possibly different weights). These draws come after the confusion and
+  calibration draws, in blocks of resamples whose size depends only on the size of the
+  histogram, so the label and ``ece`` intervals of a table are the same with or without these
+  metrics, and a seed gives the same intervals every time.
 
 Resamples where a metric is undefined (0/0, e.g. a resample of a small group drawing no
 positives) are NaN, silently (no :class:`~assay.core.errors.UndefinedMetricWarning` per
@@ -41,16 +55,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.errors import UndefinedMetricWarning
-from ._stats import CalibrationStats, ConfusionStats
-from .classification import METRICS
+from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats
+from .classification import METRICS, multiclass_metric
+from .scores import RankStats, _AUCPlan, row_losses
 
 _BLOCK = 50
 """Resamples computed together: large enough to vectorise, small enough for little memory."""
+_TABLE_BUDGET = 1 << 21
+"""Score-histogram resamples: at most this many (resample, entry) values per array."""
 
 __all__ = [
     "calibration_resamples",
     "confusion_resamples",
     "metric_resamples",
+    "score_resamples",
     "percentile_interval",
     "quantiles",
 ]
@@ -172,6 +190,10 @@ def metric_resamples(
     bin_weight_sq: np.ndarray | None = None,
     bin_conf: np.ndarray | None = None,
     pos_label: object = 1,
+    ranks: RankStats | None = None,
+    weighted: bool = False,
+    classes: Sequence[object] | None = None,
+    average: str = "binary",
 ) -> np.ndarray:
     """Metric values on bootstrap resamples, shape ``(n_boot, G, len(metrics))``.
 
@@ -190,10 +212,23 @@ def metric_resamples(
         See :func:`confusion_resamples`; needed by the label metrics.
     bin_rows, bin_weight, bin_weight_sq, bin_conf : arrays of shape (C, n_bins, 2)
         See :func:`calibration_resamples`; needed by ``ece``.
+    ranks : RankStats, optional
+        The score histograms of the cells (groups: the C cells); needed by ``roc_auc``,
+        ``log_loss`` and ``brier`` (see :func:`score_resamples`).
+    weighted : bool
+        Whether ``ranks`` holds weighted data.
+    classes, average : optional
+        Multiclass labels: ``confusion_*`` then hold each cell's ``k x k`` confusion matrix
+        flattened, shape (C, k * k), resampled as ``k * k`` categories exactly as the binary
+        four; the label metrics are read with
+        :func:`~assay.metrics.classification.multiclass_metric` and ``average``.
     """
     membership = np.asarray(membership, dtype=np.float64)
     n_groups = membership.shape[1]
-    needs = {METRICS[m].needs for m in metrics}
+    kinds = {METRICS[m].statistics for m in metrics}
+    needs = {"labels"} if "confusion" in kinds else set()  # which of the draws below are made
+    if "calibration" in kinds:
+        needs.add("scores")
     # Every draw first, in one fixed order (the same draws as confusion_resamples called once
     # with n_boot, whatever the blocks below), then sums and formulas in blocks of resamples so
     # that temporaries stay small whatever n_boot.
@@ -208,7 +243,14 @@ def metric_resamples(
         size = block.stop - block.start
         flat = size * n_groups
         summed: dict[str, object] = {}
-        if cells is not None:
+        if cells is not None and classes is not None:
+            k = len(classes)
+            part = cells[block]
+            groups = (part.transpose(0, 2, 1).reshape(k * k * size, -1) @ membership).reshape(size, k * k, n_groups)
+            matrices = MulticlassConfusionStats(flat, classes=classes)
+            matrices.matrix = groups.transpose(0, 2, 1).reshape(flat, k, k)
+            summed["labels"] = matrices
+        elif cells is not None:
             part = cells[block]
             groups = (part.transpose(0, 2, 1).reshape(4 * size, -1) @ membership).reshape(size, 4, n_groups)
             confusion = ConfusionStats(flat, pos_label=pos_label)
@@ -229,7 +271,107 @@ def metric_resamples(
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             for j, metric in enumerate(metrics):
                 spec = METRICS[metric]
-                out[block, :, j] = spec.function(summed[spec.needs]).reshape(size, n_groups)
+                if spec.statistics == "confusion" and classes is not None:
+                    values = multiclass_metric(metric, summed["labels"], average, pos_label)
+                    out[block, :, j] = values.reshape(size, n_groups)
+                elif spec.statistics in ("confusion", "calibration"):
+                    out[block, :, j] = spec.function(summed[spec.needs]).reshape(size, n_groups)
+    table_metrics = [m for m in metrics if METRICS[m].statistics in ("scores", "ranks")]
+    if table_metrics:
+        values = score_resamples(table_metrics, ranks, membership, n_boot, rng, weighted=weighted)
+        for j, metric in enumerate(metrics):
+            if metric in values:
+                out[:, :, j] = values[metric]
+    return out
+
+
+def _cell_groups(cells: np.ndarray, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry of cell ``cells[j]`` once per group containing that cell:
+    ``(entry index, group index)`` of the expanded entries."""
+    pair_cell, pair_group = np.nonzero(membership > 0)  # sorted by cell, then group
+    per_cell = np.bincount(pair_cell, minlength=membership.shape[0])
+    first = np.concatenate([[0], np.cumsum(per_cell)[:-1]])
+    repeats = per_cell[cells]
+    entry = np.repeat(np.arange(len(cells)), repeats)
+    within = np.arange(len(entry)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    return entry, pair_group[first[cells[entry]] + within]
+
+
+def score_resamples(
+    metrics: Sequence[str],
+    ranks: RankStats,
+    membership: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    *,
+    weighted: bool = False,
+) -> dict[str, np.ndarray]:
+    """``roc_auc``, ``log_loss`` and ``brier`` on bootstrap resamples, each ``(n_boot, G)``.
+
+    Each cell's rows are resampled (stratified: the cell keeps its size) as a multinomial draw
+    over the entries of its score histogram, with the observed proportions of rows -- the row
+    bootstrap exactly in distribution for unweighted data (see the module notes). The AUC of
+    every group of a resample is computed exactly from the resampled histogram: the entries of
+    the cells of each group, sorted once by ``(group, score)`` for all resamples.
+
+    Parameters
+    ----------
+    metrics : sequence of str
+        Among ``roc_auc``, ``log_loss``, ``brier``.
+    ranks : RankStats
+        The histograms of the C cells (groups of ``ranks``: the rows of ``membership``).
+    membership : array of shape (C, G)
+    n_boot : int
+    rng : numpy Generator
+    weighted : bool
+        Whether the histogram holds weighted data (weights then drawn as in
+        :func:`confusion_resamples`).
+    """
+    table = ranks.table()
+    cells, label, score, rows = table["group"], table["label"], table["score"], table["rows"]
+    membership = np.asarray(membership, dtype=np.float64)
+    n_cells, n_groups = membership.shape
+    m = len(cells)
+    out = {metric: np.full((n_boot, n_groups), np.nan) for metric in metrics}
+    if m == 0 or n_boot == 0:
+        return out
+    bounds = np.searchsorted(cells, np.arange(n_cells + 1))  # entries of cell c: bounds[c]:bounds[c+1]
+    filled = np.flatnonzero(bounds[1:] > bounds[:-1])
+    plans = []
+    expanded = m
+    if "roc_auc" in metrics:
+        entry, group = _cell_groups(cells, membership)
+        expanded = len(entry)
+        columns = [(label[entry] == 1, score[entry, 0])] if score.shape[1] == 1 else [
+            (label[entry] == c, score[entry, c]) for c in range(score.shape[1])
+        ]
+        plans = [_AUCPlan(group, is_pos, s, n_groups) for is_pos, s in columns]
+    losses = {}
+    if {"log_loss", "brier"} & set(metrics):
+        losses["log_loss"], losses["brier"] = row_losses(label, score)
+        cell_members = membership[filled]
+    weight = table["weight"] if weighted else None
+    weight_sq = table["weight_sq"] if weighted else None
+    block = int(max(1, min(_BLOCK, _TABLE_BUDGET // max(expanded, 1))))
+    cell_rows = [(slice(bounds[c], bounds[c + 1]), int(rows[bounds[c]:bounds[c + 1]].sum())) for c in filled]
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        drawn = np.zeros((size, m), dtype=np.int64)
+        for part, total in cell_rows:
+            drawn[:, part] = rng.multinomial(total, rows[part] / total, size=size)
+        w = _weight_sums(drawn, rows, weight, weight_sq, rng)
+        if plans:
+            w_expanded = w[:, entry]
+            auc = sum(plan.auc(w_expanded) for plan in plans) / len(plans)
+            out["roc_auc"][start:start + size] = auc
+        if losses:
+            group_weight = np.add.reduceat(w, bounds[filled], axis=1) @ cell_members
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for metric in ("log_loss", "brier"):
+                    if metric in out:
+                        summed = np.add.reduceat(w * losses[metric], bounds[filled], axis=1) @ cell_members
+                        out[metric][start:start + size] = np.where(group_weight > 0, summed / group_weight,
+                                                                   np.nan)
     return out
 
 

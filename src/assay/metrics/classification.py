@@ -1,14 +1,23 @@
 """Classification metrics: the one home of their formulas.
 
 Every formula is a function of sufficient statistics (:class:`ConfusionStats` for the label
-metrics, :class:`CalibrationStats` for calibration) returning one value per group, shape
-``(n_groups,)``. Grouped tables, overall values and the plain array functions below
+metrics, :class:`CalibrationStats` for calibration, :class:`~assay.metrics.scores.ScoreStats`
+for log loss and Brier, :class:`~assay.metrics.scores.RankStats` for ROC AUC; the registry's
+``MetricSpec.statistics`` says which) returning one value per group, shape ``(n_groups,)``. Grouped tables, overall values and the plain array functions below
 (``accuracy_score(y_true, y_pred)``, ...) all go through these formulas.
 
 Conventions
 -----------
-* Label metrics are **binary-only** for now: ``y == pos_label`` is positive, the one other
-  label negative.
+* Label metrics are binary on :class:`ConfusionStats`: ``y == pos_label`` is positive, the
+  one other label negative. Multiclass labels go through :class:`MulticlassConfusionStats`
+  and :func:`multiclass_metric`: accuracy, error rate and balanced accuracy (mean recall over
+  the classes present, as scikit-learn) from the whole matrix; every other label metric of
+  one class against the rest (``average="ovr"``), or its mean over classes (``"macro"``).
+* Score metrics: ``ece`` (binned calibration), ``roc_auc`` (exact, ties 1/2; multiclass the
+  one-vs-rest macro average), ``log_loss`` (nats) and ``brier`` (multiclass: sum over classes,
+  in [0, 2]); definitions as scikit-learn 1.9 (see :mod:`assay.metrics.scores`).
+* Directions (``higher_is_better``): ``roc_auc`` True; ``log_loss``, ``brier``, ``ece``,
+  error-type rates False, so the worst group of a loss is its maximum.
 * Rates use weighted counts (sums of ``sample_weight``); ``count`` is the unweighted number of
   rows.
 * A value that is 0/0 (e.g. TPR of a group with no positives) is NaN, and an
@@ -38,7 +47,8 @@ from ._checks import (
     check_prob,
     check_sample_weight,
 )
-from ._stats import CalibrationStats, ConfusionStats
+from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats
+from .scores import RankStats, ScoreStats, _canonical
 
 _UNDEFINED = "'{metric}' is undefined for group(s) {groups} ({reason}); its value is NaN."
 _NORMS = ("l1", "l2", "max")
@@ -222,6 +232,41 @@ def _ece(stats: CalibrationStats) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
+# Scores: ROC AUC (RankStats), log loss and Brier score (ScoreStats)
+# ---------------------------------------------------------------------------------------------
+
+
+def roc_auc(stats: RankStats) -> np.ndarray:
+    """Exact ROC AUC per group, from :class:`~assay.metrics.scores.RankStats`.
+
+    Binary: ``P(score of a positive > score of a negative) + P(tie) / 2``, with weights
+    (scikit-learn's ``roc_auc_score``). Multiclass: the unweighted mean over the ``k`` classes
+    of the one-vs-rest AUCs (``roc_auc_score(multi_class="ovr", average="macro")``). A group
+    lacking a class (binary: positives or negatives) is NaN, with an
+    :class:`UndefinedMetricWarning` naming the group.
+    """
+    values = stats.roc_auc()
+    undefined = np.isnan(values)
+    if undefined.any():
+        reason = ("y_true does not hold both classes" if stats.n_classes in (None, 2)
+                  else "y_true does not hold every class")
+        _warn_undefined("roc_auc", stats.labels, undefined, reason)
+    return values
+
+
+def log_loss(stats: ScoreStats) -> np.ndarray:
+    """Mean log loss (cross-entropy, nats): ``-sum_i w_i log p_i[y_i] / sum_i w_i``, ``p``
+    clipped to ``[eps, 1]`` (scikit-learn's ``log_loss``)."""
+    return _divide(stats.log_loss_sum, stats.weight, stats.labels, "log_loss", _NO_ROWS)
+
+
+def brier(stats: ScoreStats) -> np.ndarray:
+    """Mean Brier score: binary ``(p - y)**2``; multiclass ``sum_c (p_c - 1[y = c])**2`` in
+    [0, 2] (scikit-learn's ``brier_score_loss``, >= 1.7)."""
+    return _divide(stats.brier_sum, stats.weight, stats.labels, "brier", _NO_ROWS)
+
+
+# ---------------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------------
 
@@ -244,6 +289,10 @@ class MetricSpec:
         Predicted labels (``y_pred``) or scores/probabilities (``y_score``).
     description : str
         One line for tables and reports.
+    statistics : {"confusion", "calibration", "scores", "ranks"}
+        The statistics ``function`` takes: :class:`ConfusionStats`, :class:`CalibrationStats`,
+        :class:`~assay.metrics.scores.ScoreStats` or :class:`~assay.metrics.scores.RankStats`.
+        Defaults to ``"confusion"`` for label metrics and ``"calibration"`` for score metrics.
     """
 
     name: str
@@ -251,11 +300,18 @@ class MetricSpec:
     higher_is_better: bool | None
     needs: Literal["labels", "scores"]
     description: str
+    statistics: Literal["confusion", "calibration", "scores", "ranks"] | None = None
+
+    def __post_init__(self) -> None:
+        if self.statistics is None:
+            object.__setattr__(self, "statistics", "confusion" if self.needs == "labels" else "calibration")
 
 
 def _spec(function: Callable[[Any], np.ndarray], higher_is_better: bool | None, description: str,
-          name: str | None = None, needs: Literal["labels", "scores"] = "labels") -> MetricSpec:
-    return MetricSpec(name or function.__name__, function, higher_is_better, needs, description)
+          name: str | None = None, needs: Literal["labels", "scores"] = "labels",
+          statistics: str | None = None) -> MetricSpec:
+    return MetricSpec(name or function.__name__, function, higher_is_better, needs, description,
+                      statistics)  # type: ignore[arg-type]
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -277,9 +333,68 @@ METRICS: dict[str, MetricSpec] = {
         _spec(count, None, "Number of rows (unweighted)."),
         _spec(_ece, False, "Expected calibration error (L1, equal-width bins).",
               name="ece", needs="scores"),
+        _spec(roc_auc, True, "ROC AUC (exact, ties 1/2; multiclass one-vs-rest macro).",
+              needs="scores", statistics="ranks"),
+        _spec(log_loss, False, "Log loss (cross-entropy, nats).", needs="scores", statistics="scores"),
+        _spec(brier, False, "Brier score (multiclass: sum over classes).", needs="scores",
+              statistics="scores"),
     )
 }
 """Every metric by name: ``METRICS["tpr"].function(stats)``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Multiclass label metrics
+# ---------------------------------------------------------------------------------------------
+
+AVERAGES = ("binary", "ovr", "macro")
+"""How label metrics of a single class are read: ``"binary"`` -- ``pos_label`` against the
+other label of binary data; ``"ovr"`` -- ``pos_label`` against every other class of data with
+any number of classes; ``"macro"`` -- the mean over the classes of each class against the rest."""
+
+
+def multiclass_metric(metric: str, stats: MulticlassConfusionStats, average: str = "macro",
+                      pos_label: Any = 1) -> np.ndarray:
+    """A label metric per group from multiclass confusion matrices.
+
+    * ``accuracy`` / ``error_rate``: the share of rows on / off the diagonal.
+    * ``balanced_accuracy``: the mean recall over the classes present in ``y_true``
+      (scikit-learn's ``balanced_accuracy_score``).
+    * ``count``: rows.
+    * every other metric (TPR, FPR, PPV, F1, selection rate, ...) is a metric of one class
+      against the rest: with ``average="ovr"`` (or ``"binary"``) of the class ``pos_label``;
+      with ``average="macro"`` the unweighted mean over the classes of the one-vs-rest values
+      of the classes where it is defined -- scikit-learn's ``average="macro"`` with
+      ``zero_division=np.nan`` and ``labels`` every class seen. NaN, with an
+      :class:`UndefinedMetricWarning`, only where it is defined for no class.
+    """
+    check_option(average, "average", owner="multiclass_metric", options=AVERAGES)
+    labels = stats.labels
+    k = len(stats.classes)
+    diagonal = stats.matrix[:, np.arange(k), np.arange(k)]
+    if metric == "count":
+        return stats.n.copy()
+    if metric in ("accuracy", "error_rate"):
+        off = ~np.eye(k, dtype=bool)
+        num = diagonal.sum(axis=1) if metric == "accuracy" else stats.matrix[:, off].sum(axis=1)
+        return _divide(num, stats.weight, labels, metric, _NO_ROWS)
+    if metric == "balanced_accuracy":
+        support = stats.matrix.sum(axis=2)
+        present = support > 0
+        recall = np.zeros(support.shape)
+        np.divide(diagonal, support, out=recall, where=present)
+        return _divide(recall.sum(axis=1), present.sum(axis=1), labels, metric, _NO_ROWS)
+    spec = METRICS[metric]
+    if spec.statistics != "confusion":
+        raise ValueError(f"{metric!r} is not a label metric")
+    if average != "macro":
+        return spec.function(stats.one_vs_rest(pos_label))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        values = np.stack([spec.function(stats.one_vs_rest(c)) for c in stats.classes], axis=1)
+    defined = ~np.isnan(values)
+    return _divide(np.where(defined, values, 0.0).sum(axis=1), defined.sum(axis=1), labels, metric,
+                   "undefined for every class")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,3 +499,70 @@ def calibration_error(
     stats = CalibrationStats([_ALL_ROWS], n_bins=n_bins, pos_label=pos_label)
     stats._update(y_true, p, np.zeros(n, dtype=np.int64), w)
     return float(expected_calibration_error(stats, norm=norm)[0])
+
+
+def _score_inputs(y_true: Any, y_score: Any, sample_weight: Any, pos_label: Any
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    y_true = check_labels_1d(y_true, name="y_true")
+    p = check_prob(y_score, name="y_score")
+    w = check_sample_weight(sample_weight)
+    n = check_consistent_length(y_true=y_true, y_score=p, sample_weight=w)
+    if p.ndim == 2 and p.shape[1] > 2:
+        y_true = check_class_indices(y_true, p.shape[1], name="y_true", prob_name="y_score")
+    else:
+        check_binary_labels(y_true, None, pos_label)
+    return y_true, p, w, n
+
+
+def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, pos_label: Any = 1) -> float:
+    """Exact ROC AUC of all rows (same formula as ``METRICS["roc_auc"]``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels (with ``pos_label``) for ``y_score`` of shape (n,) or (n, 2); class
+        indices ``0..k-1`` for (n, k >= 3).
+    y_score : array-like of shape (n,) or (n, k)
+        Probabilities: (n,) of ``pos_label``; (n, 2) column 1; (n, k) one column per class
+        (one-vs-rest macro average).
+    sample_weight : array-like of shape (n,), optional
+    pos_label : scalar, default 1
+
+    Returns
+    -------
+    float
+        NaN, with an :class:`~assay.core.errors.UndefinedMetricWarning`, when a class is absent.
+    """
+    y_true, p, w, n = _score_inputs(y_true, y_score, sample_weight, pos_label)
+    stats = RankStats([_ALL_ROWS], pos_label=pos_label).update(y_true, p, np.zeros(n, dtype=np.int64), w)
+    return float(roc_auc(stats)[0])
+
+
+def _make_loss(metric: str, public_name: str, what: str) -> Callable[..., float]:
+    spec = METRICS[metric]
+
+    def score(y_true: Any, y_score: Any, *, sample_weight: Any = None, pos_label: Any = 1) -> float:
+        y_true, p, w, n = _score_inputs(y_true, y_score, sample_weight, pos_label)
+        stats = ScoreStats([_ALL_ROWS], pos_label=pos_label).update(y_true, p, np.zeros(n, dtype=np.int64), w)
+        return float(spec.function(stats)[0])
+
+    score.__name__ = score.__qualname__ = public_name
+    score.__module__ = __name__
+    score.__doc__ = f"""{what} of all rows (same formula as ``METRICS[{metric!r}]``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels for ``y_score`` of shape (n,) or (n, 2); class indices ``0..k-1`` for
+        (n, k >= 3).
+    y_score : array-like of shape (n,) or (n, k)
+        Probabilities, read as in :func:`roc_auc_score`.
+    sample_weight : array-like of shape (n,), optional
+    pos_label : scalar, default 1
+    """
+    return score
+
+
+log_loss_score = _make_loss("log_loss", "log_loss_score", "Mean log loss (nats, as scikit-learn's log_loss)")
+brier_score = _make_loss("brier", "brier_score",
+                         "Mean Brier score (as scikit-learn's brier_score_loss; multiclass: sum over classes)")

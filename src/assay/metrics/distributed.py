@@ -58,11 +58,12 @@ def _column_names(value: Any, name: str, columns: list[str], *, many: bool, opti
 
 
 def _partition_stats(part: Any, y_true: str, y_pred: str | None, y_score: Any, features: list[str],
-                     sample_weight: str | None, pos_label: Any, n_bins: int) -> Any:
+                     sample_weight: str | None, pos_label: Any, n_bins: int, keep_ranks: bool = False,
+                     multiclass: bool = False) -> Any:
     """The GroupedStats of one pandas partition (empty partitions give empty statistics)."""
     from .grouped import GroupedStats
 
-    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins)
+    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass)
     if len(part) == 0:
         return stats
     score = None
@@ -96,6 +97,8 @@ def grouped_stats_dask(
     pos_label: Any = 1,
     n_bins: int = 15,
     split_every: int = 8,
+    keep_ranks: bool = False,
+    multiclass: bool = False,
 ) -> Any:
     """The :class:`~assay.metrics.GroupedStats` of a Dask DataFrame (computed now).
 
@@ -108,8 +111,9 @@ def grouped_stats_dask(
         The probability column, or the columns of a (n, k) probability matrix.
     sensitive_features : str or list of str
         The sensitive feature columns (categorical columns are fastest).
-    pos_label, n_bins
-        As in :class:`~assay.metrics.GroupedStats`.
+    pos_label, n_bins, keep_ranks, multiclass
+        As in :class:`~assay.metrics.GroupedStats` (``keep_ranks``: also the per-cell score
+        histograms, for ``roc_auc``; they travel up the tree like the other sums).
     split_every : int, default 8
         Fan-in of the tree reduction: each merge task combines this many statistics.
     """
@@ -128,10 +132,11 @@ def grouped_stats_dask(
 
     from .grouped import GroupedStats
 
-    GroupedStats(pos_label=pos_label, n_bins=n_bins)  # checks the settings before any work
+    GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass)  # checks first
     layer = [
         dask.delayed(_partition_stats, pure=True)(
-            part, y_true, y_pred, y_score, features, sample_weight, pos_label, int(n_bins)
+            part, y_true, y_pred, y_score, features, sample_weight, pos_label, int(n_bins), bool(keep_ranks),
+            bool(multiclass),
         )
         for part in ddf.to_delayed()
     ]
@@ -161,6 +166,7 @@ def evaluate_groups_dask(
     ci_level: float = 0.95,
     random_state: Any = None,
     split_every: int = 8,
+    average: str = "binary",
 ) -> Any:
     """:func:`~assay.metrics.evaluate_groups` on a Dask DataFrame, given by column names.
 
@@ -174,7 +180,7 @@ def evaluate_groups_dask(
     ddf : dask.dataframe.DataFrame
     y_true, y_pred, y_score, sensitive_features, sample_weight
         Column names, as in :func:`grouped_stats_dask`.
-    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state
+    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state, average
         As in :func:`~assay.metrics.evaluate_groups`.
     split_every : int, default 8
         Fan-in of the tree reduction.
@@ -183,7 +189,7 @@ def evaluate_groups_dask(
     -------
     GroupedMetrics
     """
-    from .grouped import _NEEDS_INPUT, _check_table_params, _plan
+    from .grouped import _NEEDS_INPUT, _check_table_params, _needs_ranks, _plan
 
     owner = "evaluate_groups_dask"
     names, label_metrics, score_metrics = _plan(metrics)
@@ -203,6 +209,8 @@ def evaluate_groups_dask(
         pos_label=pos_label,
         n_bins=n_bins,
         split_every=split_every,
+        keep_ranks=_needs_ranks(names, n_boot),
+        multiclass=average != "binary" and bool(label_metrics),
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state)
+                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)

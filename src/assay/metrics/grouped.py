@@ -59,8 +59,9 @@ from ._checks import (
     check_prob,
     check_sample_weight,
 )
-from ._stats import CalibrationStats, ConfusionStats
-from .classification import METRICS
+from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
+from .classification import AVERAGES, METRICS, multiclass_metric
+from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
 
 SEPARATOR = " x "
 """Joins feature names ("sex x race") and group labels ("Female x Black") of intersections."""
@@ -128,6 +129,20 @@ _DENSE_CELLS = 1 << 16
 (or at most the number of rows); beyond that, the combinations present are indexed first."""
 _FIXED_SCALE = 2.0**53  # confidences in [0, 1] are summed as integers in units of 2**-53
 _LIMB = 2.0**27  # ... split in two limbs so every partial sum stays exact in float64
+_LOG_LOSS_BITS = 47  # per-row log loss in [0, 36.05] (p clipped at 2**-52): units of 2**-47
+_BRIER_BITS = 51  # per-row Brier score in [0, 2]: units of 2**-51
+_NEEDS_MULTICLASS = (
+    "average={average!r} needs multiclass confusion matrices: build the GroupedStats with "
+    "multiclass=True (evaluate_groups does so itself for average='ovr' or 'macro')."
+)
+_MULTICLASS_BINARY = (
+    "'y_true' and 'y_pred' hold more than two classes {classes}: pass average='ovr' (pos_label "
+    "against the rest) or average='macro' (mean over classes) for the label metrics."
+)
+_NEEDS_RANKS = (
+    "{what} needs the per-cell score histograms: build the GroupedStats with keep_ranks=True "
+    "(evaluate_groups does so itself when it needs them)."
+)
 
 FeatureSelection = str | Sequence[str] | None
 """Which features an aggregate covers: one name, several, or None for all."""
@@ -522,24 +537,40 @@ def make_groups(
 # ---------------------------------------------------------------------------------------------
 
 
+def _align_classes(sums: dict[str, np.ndarray], old: tuple[Any, ...], new: tuple[Any, ...]
+                   ) -> dict[str, np.ndarray]:
+    """Per-cell confusion matrices over classes ``old`` re-indexed to the classes ``new`` (a
+    superset, sorted); other sums unchanged."""
+    at = np.array([new.index(c) for c in old], dtype=np.int64)
+    out = dict(sums)
+    for key in ("class_rows", "class_weight", "class_weight_sq"):
+        if key in sums:
+            grown = np.zeros((sums[key].shape[0], len(new), len(new)), dtype=sums[key].dtype)
+            grown[:, at[:, None], at[None, :]] = sums[key]
+            out[key] = grown
+    return out
+
+
 def _equal_to(values: np.ndarray, label: Any) -> np.ndarray:
     out = np.asarray(values == label)
     return out if out.shape == values.shape else np.full(values.shape, bool(out))
 
 
-def _to_fixed(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Confidences in [0, 1] as two integer-valued float limbs ``hi * 2**27 + lo`` (units 2**-53).
+def _to_fixed(conf: np.ndarray, bits: int = 53) -> tuple[np.ndarray, np.ndarray]:
+    """Values below ``2**(53 - bits)`` as two integer-valued float limbs ``hi * 2**27 + lo``
+    (units ``2**-bits``; confidences in [0, 1] with the default 53).
 
     Each limb is below 2**27, so bincount sums of up to 2**26 rows stay exact in float64.
     """
-    q = np.rint(conf * _FIXED_SCALE)
+    q = np.rint(np.ldexp(conf, bits))
     hi = np.floor(q / _LIMB)
     return hi, q - hi * _LIMB
 
 
-def _from_fixed(fixed: np.ndarray) -> np.ndarray:
+def _from_fixed(fixed: np.ndarray, bits: int = 53) -> np.ndarray:
     """Float sums from the integer limbs (last axis: hi, lo); one rounding, deterministic."""
-    return np.ldexp(fixed[..., 0].astype(np.float64), -26) + np.ldexp(fixed[..., 1].astype(np.float64), -53)
+    return (np.ldexp(fixed[..., 0].astype(np.float64), 27 - bits)
+            + np.ldexp(fixed[..., 1].astype(np.float64), -bits))
 
 
 class GroupedStats:
@@ -547,10 +578,15 @@ class GroupedStats:
 
     A *cell* is one combination of the values of every sensitive feature (``("F", "Black")``).
     For each cell the object holds fixed-size sums -- confusion counts when predicted labels
-    are given, reliability-diagram sums per calibration bin when scores are given, and row
-    counts -- so its size grows with the number of cells, never with the number of rows. Every
-    group of every feature and intersection is a union of cells, so the whole table
-    (:meth:`compute`) follows from these sums.
+    are given; reliability-diagram sums per calibration bin and log-loss and Brier sums when
+    scores are given; and row counts -- so its size grows with the number of cells, never with
+    the number of rows. Every group of every feature and intersection is a union of cells, so
+    the whole table (:meth:`compute`) follows from these sums.
+
+    With ``keep_ranks=True`` it also holds, per cell, the sparse histogram of the scores by
+    class (:class:`~assay.metrics.scores.RankStats`): what ROC AUC needs (exactly), and what
+    the bootstrap of ``roc_auc``, ``log_loss`` and ``brier`` resamples. That part grows with
+    the number of distinct scores (at most the number of rows; round the scores to bound it).
 
     * :meth:`update` adds a batch of rows (in place). Cells are discovered on the fly: a batch
       may lack some groups, a later batch may bring new ones.
@@ -569,6 +605,13 @@ class GroupedStats:
         The positive label.
     n_bins : int, default 15
         Equal-width calibration bins on [0, 1] (for ``ece``).
+    keep_ranks : bool, default False
+        Also hold the per-cell score histograms (needed by ``roc_auc``, and by bootstrap
+        intervals of ``log_loss`` and ``brier``).
+    multiclass : bool, default False
+        Count a full confusion matrix per cell (any number of classes, discovered on the fly
+        and kept sorted) instead of the binary counts of ``pos_label``: what label metrics
+        with ``average="ovr"`` or ``"macro"`` need.
 
     Attributes
     ----------
@@ -588,10 +631,19 @@ class GroupedStats:
     >>> table = stats.compute(["accuracy", "tpr"], n_boot=200, random_state=0)  # doctest: +SKIP
     """
 
-    def __init__(self, *, pos_label: Any = 1, n_bins: int = 15) -> None:
+    def __init__(self, *, pos_label: Any = 1, n_bins: int = 15, keep_ranks: bool = False,
+                 multiclass: bool = False) -> None:
         check_scalar(n_bins, "n_bins", owner="GroupedStats", kind=(int, np.integer), low=1)
+        for name, value in (("keep_ranks", keep_ranks), ("multiclass", multiclass)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise AssayInputError(_NOT_BOOL.format(name=name, owner="GroupedStats", received=value))
+        self.multiclass = bool(multiclass)
+        self.classes: tuple[Any, ...] = ()  # multiclass: the labels seen, sorted
         self.pos_label = _plain(pos_label)
         self.n_bins = int(n_bins)
+        self.keep_ranks = bool(keep_ranks)
+        self.n_score_columns: int | None = None  # columns of y_score (1 for a 1-D y_score)
+        self._ranks = _TableStack()
         self.features: tuple[str, ...] | None = None
         self.cells: tuple[tuple[str, ...], ...] = ()
         self.has_labels: bool | None = None
@@ -624,6 +676,11 @@ class GroupedStats:
         self._require_rows("stats")
         if not self.has_labels:
             raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics="['confusion']"))
+        if self.multiclass:
+            matrix = MulticlassConfusionStats(self.cells, classes=self.classes)
+            matrix.matrix = self._sums["class_weight" if self.weighted else "class_rows"].astype(np.float64)
+            matrix.n = self._sums["n"].copy()
+            return matrix  # type: ignore[return-value]
         counts = self._sums["confusion_weight" if self.weighted else "confusion_rows"].astype(np.float64)
         stats = ConfusionStats(self.cells, pos_label=self.pos_label)
         stats.tn, stats.fp, stats.fn, stats.tp = (np.ascontiguousarray(counts[:, k]) for k in range(4))
@@ -647,6 +704,36 @@ class GroupedStats:
         stats.n = rows.sum(axis=-1)
         stats.mode = self.mode
         return stats
+
+    @property
+    def scores(self) -> ScoreStats:
+        """Log-loss and Brier sums per cell (labels: the cells' tuples)."""
+        self._require_rows("stats")
+        if not self.has_scores:
+            raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics="['log_loss', 'brier']"))
+        stats = ScoreStats(self.cells, pos_label=self.pos_label)
+        if self.weighted:
+            stats.weight = self._sums["score_weight"].copy()
+            stats.log_loss_sum = self._sums["log_loss_sum"].copy()
+            stats.brier_sum = self._sums["brier_sum"].copy()
+        else:
+            stats.weight = self._sums["n"].astype(np.float64)
+            stats.log_loss_sum = _from_fixed(self._sums["log_loss_fixed"], _LOG_LOSS_BITS)
+            stats.brier_sum = _from_fixed(self._sums["brier_fixed"], _BRIER_BITS)
+        stats.n = self._sums["n"].copy()
+        return stats
+
+    @property
+    def ranks(self) -> RankStats:
+        """The score histograms per cell (labels: the cells' tuples); needs ``keep_ranks``."""
+        self._require_rows("stats")
+        if not self.has_scores:
+            raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics="['roc_auc']"))
+        if not self.keep_ranks:
+            raise AssayInputError(_NEEDS_RANKS.format(what="'roc_auc'"))
+        width = self.n_score_columns
+        n_classes = 2 if width == 1 else width
+        return RankStats._from_table(self.cells, self.pos_label, n_classes, self._ranks.table())
 
     def _bin_conf(self) -> np.ndarray:
         """Confidence sums per cell, bin and outcome, float (C, n_bins, 2)."""
@@ -676,7 +763,8 @@ class GroupedStats:
         y_true : array-like of shape (n,)
             True labels (binary; class indices ``0..k-1`` for top-label ``y_score``).
         y_pred : array-like of shape (n,), optional
-            Predicted labels: collects confusion counts (label metrics). Binary only.
+            Predicted labels: collects confusion counts (label metrics). Binary, or any
+            number of classes with ``multiclass=True``.
         y_score : array-like of shape (n,) or (n, k), optional
             Probabilities: collects reliability sums (``ece``); read as in
             :class:`~assay.metrics.CalibrationStats`.
@@ -700,8 +788,19 @@ class GroupedStats:
         mode = None if y_score is None else ("top_label" if top_label else "binary")
         self._check_kinds(y_pred is not None, y_score is not None, w is not None, mode,
                           getattr(y_score, "shape", None))
+        width = None if y_score is None else (y_score.shape[1] if top_label else 1)
+        if self.keep_ranks and None not in (width, self.n_score_columns) and width != self.n_score_columns:
+            raise AssayInputError(_MODE_CHANGED.format(
+                held=f"{self.n_score_columns}-class", mode=f"{width} classes", shape=y_score.shape
+            ))
         seen = self.labels_seen
-        if y_pred is not None:
+        classes, class_codes = self.classes, None
+        if y_pred is not None and self.multiclass:
+            both = pd.unique(np.concatenate([np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)]))
+            classes = sorted_classes([*self.classes, *both])
+            lookup = MulticlassConfusionStats(1, classes=classes)
+            class_codes = (lookup.class_index(y_true, "y_true"), lookup.class_index(y_pred, "y_pred"))
+        elif y_pred is not None:
             seen = tuple(check_binary_labels(y_true, y_pred, self.pos_label, seen=seen))
         if top_label:
             y_true = check_class_indices(y_true, y_score.shape[1], name="y_true", prob_name="y_score")
@@ -713,10 +812,14 @@ class GroupedStats:
                 name="sensitive_features", expected=list(self.features), received=list(features)
             ))
         coded = [_encode_column(col, feature, "sensitive_features") for feature, col in zip(features, columns)]
-        cells, sums = self._count(coded, n, y_true, y_pred, y_score, w, mode)
-        self._add(features, cells, sums)
+        cells, sums, ranks = self._count(coded, n, y_true, y_pred, y_score, w, mode, class_codes, len(classes))
+        if classes != self.classes:
+            self._sums = _align_classes(self._sums, self.classes, classes)
+            self.classes = classes
+        self._add(features, cells, sums, [] if ranks is None else [ranks])
         self.has_labels, self.has_scores, self.weighted = y_pred is not None, y_score is not None, w is not None
         self.mode = self.mode or mode
+        self.n_score_columns = self.n_score_columns or width
         self.labels_seen = seen
         return self
 
@@ -744,14 +847,23 @@ class GroupedStats:
         y_score: np.ndarray | None,
         w: np.ndarray | None,
         mode: str | None,
-    ) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray]]:
-        """Sums of one batch per cell present in it: one pass over the rows, in chunks."""
+        class_codes: tuple[np.ndarray, np.ndarray] | None = None,
+        n_classes: int = 0,
+    ) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        """Sums of one batch per cell present in it: one pass over the rows, in chunks; and,
+        with ``keep_ranks``, the batch's score histogram (groups: the cells present)."""
         n_bins = self.n_bins
-        slots = (4 if y_pred is not None else 0) + (2 * n_bins if y_score is not None else 0)
+        pairs = n_classes * n_classes if class_codes is not None else 4
+        slots = (pairs if y_pred is not None else 0) + (2 * n_bins if y_score is not None else 0)
         index = _CellIndex(coded, n, max(slots, 1))
         size = index.n_slots
         acc: dict[str, np.ndarray] = {}
-        if y_pred is not None:
+        if class_codes is not None:
+            acc["class_rows"] = np.zeros(pairs * size, dtype=np.int64)
+            if w is not None:
+                acc["class_weight"] = np.zeros(pairs * size)
+                acc["class_weight_sq"] = np.zeros(pairs * size)
+        elif y_pred is not None:
             acc["confusion_rows"] = np.zeros(4 * size, dtype=np.int64)
             if w is not None:
                 acc["confusion_weight"] = np.zeros(4 * size)
@@ -766,6 +878,10 @@ class GroupedStats:
             else:
                 acc["conf_hi"] = np.zeros(bins, dtype=np.int64)
                 acc["conf_lo"] = np.zeros(bins, dtype=np.int64)
+            loss_keys = ("score_weight", "log_loss_sum", "brier_sum") if w is not None else (
+                "ll_hi", "ll_lo", "br_hi", "br_lo")
+            for key in loss_keys:
+                acc[key] = np.zeros(size, dtype=np.float64 if w is not None else np.int64)
             inner_edges = np.arange(1, n_bins) / n_bins  # right-closed bins, as CalibrationStats
         if y_pred is None and y_score is None:
             acc["n"] = np.zeros(size, dtype=np.int64)
@@ -777,7 +893,14 @@ class GroupedStats:
             ws = None if w is None else w[start:stop]
             ws_sq = None if w is None else ws * ws
             actual = _equal_to(y_true[start:stop], pos) if (y_pred is not None or mode == "binary") else None
-            if y_pred is not None:
+            if class_codes is not None:
+                key = cell * pairs
+                key += class_codes[0][start:stop] * n_classes + class_codes[1][start:stop]
+                acc["class_rows"] += np.bincount(key, minlength=pairs * size)
+                if ws is not None:
+                    acc["class_weight"] += np.bincount(key, weights=ws, minlength=pairs * size)
+                    acc["class_weight_sq"] += np.bincount(key, weights=ws_sq, minlength=pairs * size)
+            elif y_pred is not None:
                 key = cell * 4
                 outcome = actual.view(np.uint8) << 1
                 outcome |= _equal_to(y_pred[start:stop], pos).view(np.uint8)
@@ -807,11 +930,29 @@ class GroupedStats:
                     hi, lo = _to_fixed(conf)
                     acc["conf_hi"] += np.bincount(key, weights=hi, minlength=bins).astype(np.int64)
                     acc["conf_lo"] += np.bincount(key, weights=lo, minlength=bins).astype(np.int64)
+                if mode == "binary":
+                    row_ll, row_br = row_losses(actual, conf.reshape(-1, 1))
+                else:
+                    row_ll, row_br = row_losses(y_true[start:stop], p)
+                if ws is not None:
+                    acc["score_weight"] += np.bincount(cell, weights=ws, minlength=size)
+                    acc["log_loss_sum"] += np.bincount(cell, weights=row_ll * ws, minlength=size)
+                    acc["brier_sum"] += np.bincount(cell, weights=row_br * ws, minlength=size)
+                else:
+                    for name, values, bits in (("ll", row_ll, _LOG_LOSS_BITS), ("br", row_br, _BRIER_BITS)):
+                        hi, lo = _to_fixed(values, bits)
+                        acc[f"{name}_hi"] += np.bincount(cell, weights=hi, minlength=size).astype(np.int64)
+                        acc[f"{name}_lo"] += np.bincount(cell, weights=lo, minlength=size).astype(np.int64)
             if y_pred is None and y_score is None:
                 acc["n"] += np.bincount(cell, minlength=size)
 
         sums: dict[str, np.ndarray] = {}
-        if y_pred is not None:
+        if class_codes is not None:
+            for key in ("class_rows", "class_weight", "class_weight_sq"):
+                if key in acc:
+                    sums[key] = acc[key].reshape(size, n_classes, n_classes)
+            rows = sums["class_rows"].sum(axis=(1, 2))
+        elif y_pred is not None:
             sums["confusion_rows"] = acc["confusion_rows"].reshape(size, 4)
             rows = sums["confusion_rows"].sum(axis=1)
             if w is not None:
@@ -828,20 +969,40 @@ class GroupedStats:
                 sums["bin_conf"] = acc["bin_conf"].reshape(shape)
             else:
                 sums["bin_conf_fixed"] = np.stack([acc["conf_hi"], acc["conf_lo"]], axis=-1).reshape(*shape, 2)
+            if w is not None:
+                for key in ("score_weight", "log_loss_sum", "brier_sum"):
+                    sums[key] = acc[key]
+            else:
+                sums["log_loss_fixed"] = np.stack([acc["ll_hi"], acc["ll_lo"]], axis=-1)
+                sums["brier_fixed"] = np.stack([acc["br_hi"], acc["br_lo"]], axis=-1)
         if y_pred is None and y_score is None:
             rows = acc["n"]
         present = np.flatnonzero(rows)
         out = {"n": rows[present]}
         out.update({key: value[present] for key, value in sums.items()})
-        return index.labels(present), out
+        ranks = None
+        if self.keep_ranks and y_score is not None:
+            if mode == "binary":
+                label = _equal_to(y_true, pos).astype(np.int64)
+                score = (y_score[:, 1] if y_score.ndim == 2 else y_score).reshape(-1, 1)
+            else:
+                label, score = y_true, y_score
+            ranks = _table_of_rows(index.slots(0, n), label, score, w)
+            lookup = np.full(size, -1, dtype=np.int64)
+            lookup[present] = np.arange(len(present))
+            ranks["group"] = lookup[ranks["group"]]  # increasing on the cells present: still sorted
+        return index.labels(present), out, ranks
 
     def _add(self, features: tuple[str, ...], cells: Sequence[tuple[str, ...]],
-             sums: dict[str, np.ndarray]) -> None:
-        """Add per-cell sums (cells sorted and distinct) into ``self``, aligning the cells."""
+             sums: dict[str, np.ndarray], ranks: Sequence[dict[str, np.ndarray]] = ()) -> None:
+        """Add per-cell sums (cells sorted and distinct) into ``self``, aligning the cells;
+        ``ranks`` are canonical score histograms whose groups index ``cells``."""
         if self.features is None:
             self.features = features
             self.cells = tuple(cells)
             self._sums = {key: value.copy() for key, value in sums.items()}
+            for part in ranks:
+                self._ranks.push(part)
             return
         index = {cell: i for i, cell in enumerate(self.cells)}
         new = [cell for cell in cells if cell not in index]
@@ -853,10 +1014,13 @@ class GroupedStats:
                 grown = np.zeros((len(union), *value.shape[1:]), dtype=value.dtype)
                 grown[old] = value
                 self._sums[key] = grown
+            self._ranks.remap(old)
             self.cells, index = union, where
         at = np.fromiter((index[c] for c in cells), dtype=np.int64, count=len(cells))
         for key, value in sums.items():
             self._sums[key][at] += value
+        for part in ranks:
+            self._ranks.push({**part, "group": at[part["group"]]})
 
     # -- combining ----------------------------------------------------------------------------
 
@@ -869,7 +1033,7 @@ class GroupedStats:
         """
         if not isinstance(other, GroupedStats):
             raise AssayInputError(_NOT_STATS.format(name="other", received=describe(other)))
-        for what in ("pos_label", "n_bins"):
+        for what in ("pos_label", "n_bins", "keep_ranks", "multiclass"):
             left, right = getattr(self, what), getattr(other, what)
             if left != right:
                 raise AssayInputError(_SETTING_MISMATCH.format(what=what, left=left, right=right))
@@ -889,24 +1053,38 @@ class GroupedStats:
             ))
         if self.mode is not None and other.mode is not None and self.mode != other.mode:
             raise AssayInputError(_SETTING_MISMATCH.format(what="calibration mode", left=self.mode, right=other.mode))
+        if self.keep_ranks and None not in (self.n_score_columns, other.n_score_columns) and (
+                self.n_score_columns != other.n_score_columns):
+            raise AssayInputError(_SETTING_MISMATCH.format(
+                what="number of score columns", left=self.n_score_columns, right=other.n_score_columns))
         try:
             seen = check_binary_labels(np.asarray(list(other.labels_seen), dtype=object), None,
                                        self.pos_label, seen=self.labels_seen) if other.labels_seen else self.labels_seen
         except AssayInputError as exc:
             raise AssayInputError(f"'other' holds labels that do not fit this GroupedStats: {exc}") from None
         out = self.copy()
-        out._add(other.features, other.cells, other._sums)
+        other_sums = other._sums
+        if self.multiclass and other.classes != self.classes:
+            classes = sorted_classes([*self.classes, *other.classes])
+            out._sums = _align_classes(out._sums, self.classes, classes)
+            other_sums = _align_classes(other._sums, other.classes, classes)
+            out.classes = classes
+        out._add(other.features, other.cells, other_sums, other._ranks.parts)
         out.labels_seen = tuple(seen)
+        out.n_score_columns = self.n_score_columns or other.n_score_columns
         return out
 
     __add__ = merge
 
     def copy(self) -> GroupedStats:
         """An independent copy."""
-        out = GroupedStats(pos_label=self.pos_label, n_bins=self.n_bins)
-        for name in ("features", "cells", "has_labels", "has_scores", "weighted", "mode", "labels_seen"):
+        out = GroupedStats(pos_label=self.pos_label, n_bins=self.n_bins, keep_ranks=self.keep_ranks,
+                           multiclass=self.multiclass)
+        for name in ("features", "cells", "has_labels", "has_scores", "weighted", "mode", "labels_seen",
+                     "n_score_columns", "classes"):
             setattr(out, name, getattr(self, name))
         out._sums = {key: value.copy() for key, value in self._sums.items()}
+        out._ranks = self._ranks.copy()
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -914,11 +1092,12 @@ class GroupedStats:
         if not isinstance(other, GroupedStats):
             return NotImplemented
         same = all(getattr(self, a) == getattr(other, a) for a in (
-            "pos_label", "n_bins", "features", "cells", "has_labels", "has_scores", "weighted", "mode"
+            "pos_label", "n_bins", "features", "cells", "has_labels", "has_scores", "weighted", "mode",
+            "keep_ranks", "n_score_columns", "multiclass", "classes",
         ))
         return same and self._sums.keys() == other._sums.keys() and all(
             np.array_equal(value, other._sums[key]) for key, value in self._sums.items()
-        )
+        ) and (not self.keep_ranks or _same_table(self._ranks.table(), other._ranks.table()))
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -938,17 +1117,24 @@ class GroupedStats:
         n_boot: int = 0,
         ci_level: float = 0.95,
         random_state: Any = None,
+        average: str = "binary",
     ) -> GroupedMetrics:
         """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats`."""
         return GroupedMetrics.from_stats(
             self, metrics, intersections=intersections, min_group_size=min_group_size,
-            n_boot=n_boot, ci_level=ci_level, random_state=random_state,
+            n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average,
         )
 
     def _resample_inputs(self) -> dict[str, Any]:
         """The per-cell arrays :func:`assay.metrics.bootstrap.metric_resamples` draws from."""
         out: dict[str, Any] = {"pos_label": self.pos_label}
-        if self.has_labels:
+        if self.has_labels and self.multiclass:
+            k2 = len(self.classes) ** 2
+            for key, name in (("class_rows", "confusion_rows"), ("class_weight", "confusion_weight"),
+                              ("class_weight_sq", "confusion_weight_sq")):
+                out[name] = self._sums[key].reshape(self.n_cells, k2) if key in self._sums else None
+            out["classes"] = self.classes
+        elif self.has_labels:
             out["confusion_rows"] = self._sums["confusion_rows"]
             out["confusion_weight"] = self._sums.get("confusion_weight")
             out["confusion_weight_sq"] = self._sums.get("confusion_weight_sq")
@@ -957,6 +1143,9 @@ class GroupedStats:
             out["bin_weight"] = self._sums.get("bin_weight")
             out["bin_weight_sq"] = self._sums.get("bin_weight_sq")
             out["bin_conf"] = self._bin_conf()
+            if self.keep_ranks:
+                out["ranks"] = self.ranks
+                out["weighted"] = bool(self.weighted)
         return out
 
 
@@ -1284,6 +1473,7 @@ class GroupedMetrics(Result):
         n_boot: int = 0,
         ci_level: float = 0.95,
         random_state: Any = None,
+        average: str = "binary",
     ) -> GroupedMetrics:
         """The grouped table of mergeable statistics: overall, each feature, each intersection.
 
@@ -1303,6 +1493,9 @@ class GroupedMetrics(Result):
             Confidence level of the intervals.
         random_state : None, int or numpy Generator
             Seed of the resamples: the same int gives the same intervals (and JSON).
+        average : {"binary", "ovr", "macro"}, default "binary"
+            How label metrics of one class are read (see :func:`evaluate_groups`); ``"ovr"``
+            and ``"macro"`` need ``GroupedStats(multiclass=True)``.
         """
         owner = "GroupedMetrics.from_stats"
         if not isinstance(stats, GroupedStats):
@@ -1314,19 +1507,36 @@ class GroupedMetrics(Result):
             raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
         if score_metrics and not stats.has_scores:
             raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics=score_metrics))
+        if not stats.keep_ranks:
+            if "roc_auc" in names:
+                raise AssayInputError(_NEEDS_RANKS.format(what="'roc_auc'"))
+            resampled = [m for m in names if METRICS[m].statistics == "scores"]
+            if n_boot and resampled:
+                raise AssayInputError(_NEEDS_RANKS.format(what=f"The bootstrap of {resampled}"))
+        check_option(average, "average", owner=owner, options=AVERAGES)
+        if label_metrics and average != "binary" and not stats.multiclass:
+            raise AssayInputError(_NEEDS_MULTICLASS.format(average=average))
+        if label_metrics and stats.multiclass and average == "binary" and len(stats.classes) > 2:
+            raise AssayInputError(_MULTICLASS_BINARY.format(classes=list(stats.classes)[:10]))
+        if label_metrics and stats.multiclass and average != "macro" and stats.pos_label not in stats.classes:
+            raise AssayInputError(
+                f"'pos_label' must be one of the classes {list(stats.classes)[:10]}. Got {stats.pos_label!r} instead."
+            )
         rng = check_random_state(random_state, name="random_state") if n_boot else None
         groupings, _ = _groupings_of_cells(stats.features, stats.cells, bool(intersections))
 
         n_cells = stats._sums["n"]
-        confusion = stats.confusion if label_metrics else None
-        calibration = stats.calibration if score_metrics else None
+        kinds = {METRICS[m].statistics for m in names if m != "count"}
+        cell_stats = {kind: getattr(stats, kind) for kind in kinds}  # the .confusion, .ranks, ... properties
 
         def compute(group_of: np.ndarray, labels: tuple[Hashable, ...]) -> dict[str, np.ndarray]:
-            summed = {
-                "labels": confusion.aggregate(group_of, labels) if confusion is not None else None,
-                "scores": calibration.aggregate(group_of, labels) if calibration is not None else None,
+            summed = {kind: cells.aggregate(group_of, labels) for kind, cells in cell_stats.items()}
+            values = {
+                m: (multiclass_metric(m, summed["confusion"], average, stats.pos_label)
+                    if stats.multiclass and METRICS[m].statistics == "confusion"
+                    else METRICS[m].function(summed[METRICS[m].statistics]))
+                for m in names if m != "count"
             }
-            values = {m: METRICS[m].function(summed[METRICS[m].needs]) for m in names if m != "count"}
             sizes = np.zeros(len(labels), dtype=np.int64)
             np.add.at(sizes, group_of, n_cells)
             values["count"] = sizes
@@ -1358,7 +1568,7 @@ class GroupedMetrics(Result):
                 membership[cell_ids, offset + cell_map] = 1.0
                 offset += len(labels)
             resamples = _bootstrap.metric_resamples(
-                ci_metrics, membership, int(n_boot), rng, **stats._resample_inputs()
+                ci_metrics, membership, int(n_boot), rng, average=average, **stats._resample_inputs()
             )
             lower, upper = _bootstrap.percentile_interval(resamples, float(ci_level))
             bounds = _bounds_columns(ci_metrics)
@@ -1384,6 +1594,7 @@ class GroupedMetrics(Result):
                 "n_boot": int(n_boot),
                 "ci_level": float(ci_level),
                 "random_state": _seed_record(random_state),
+                "average": average,
             },
             ci=ci,
             overall_ci=overall_ci,
@@ -1437,6 +1648,12 @@ def _plan(metrics: Any) -> tuple[tuple[str, ...], list[str], list[str]]:
     return names, label_metrics, score_metrics
 
 
+def _needs_ranks(names: Sequence[str], n_boot: Any) -> bool:
+    """Whether the table needs the score histograms: ``roc_auc``, or bootstrap intervals of
+    ``log_loss`` / ``brier`` (resampled from the histograms)."""
+    return "roc_auc" in names or bool(n_boot) and any(METRICS[m].statistics == "scores" for m in names)
+
+
 def _check_table_params(owner: str, intersections: Any, min_group_size: Any, n_boot: Any,
                         ci_level: Any) -> None:
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
@@ -1475,6 +1692,7 @@ def evaluate_groups(
     n_boot: int = 0,
     ci_level: float = 0.95,
     random_state: Any = None,
+    average: str = "binary",
 ) -> GroupedMetrics:
     """Metrics overall, per group of each sensitive feature, and per intersection of features.
 
@@ -1484,11 +1702,16 @@ def evaluate_groups(
         True labels. Binary for the label metrics and for binary calibration; class indices
         ``0..k-1`` when ``y_score`` has ``k >= 3`` columns.
     y_pred : array-like of shape (n,), optional
-        Predicted labels; needed by every metric but ``ece`` and ``count``. **Binary only**:
-        ``y_true`` and ``y_pred`` together may hold at most two labels.
+        Predicted labels; needed by the label metrics. With ``average="binary"`` (default)
+        ``y_true`` and ``y_pred`` together may hold at most two labels; any number with
+        ``average="ovr"`` or ``"macro"``.
     y_score : array-like of shape (n,) or (n, k), optional
-        Probabilities; needed by ``ece``. (n,): probability of ``pos_label``; (n, 2): column 1
-        is that probability; (n, k >= 3): top-label calibration (see :class:`CalibrationStats`).
+        Probabilities; needed by ``ece``, ``roc_auc``, ``log_loss`` and ``brier``. (n,):
+        probability of ``pos_label``; (n, 2): column 1 is that probability; (n, k >= 3): one
+        column per class (ECE top-label, AUC one-vs-rest macro; see
+        :mod:`assay.metrics.scores`). ``roc_auc`` -- and the bootstrap of ``log_loss`` and
+        ``brier`` -- keep the exact per-cell score histograms, whose size grows with the
+        number of distinct scores (round the scores to bound it).
     sensitive_features : Series, DataFrame, dict of arrays, or 1-D/2-D array
         One column per feature, each with at least two groups. Categorical columns are read
         through their codes (fastest); values are compared as strings.
@@ -1513,6 +1736,17 @@ def evaluate_groups(
         Confidence level of the intervals.
     random_state : None, int or numpy Generator, default None
         Seed of the resamples; the same int gives identical intervals (and JSON).
+    average : {"binary", "ovr", "macro"}, default "binary"
+        How the label metrics read ``y_true`` and ``y_pred``:
+
+        * ``"binary"``: two labels at most, ``pos_label`` positive (the default).
+        * ``"ovr"``: any number of classes; ``accuracy``, ``error_rate`` and
+          ``balanced_accuracy`` (mean recall over the classes present, as scikit-learn) are
+          multiclass; every other label metric is that of ``pos_label`` against all other
+          classes (one-vs-rest).
+        * ``"macro"``: as ``"ovr"``, but each one-vs-rest metric is the unweighted mean over
+          the classes (every label seen in ``y_true`` or ``y_pred``) where it is defined:
+          scikit-learn's ``average="macro"`` with ``zero_division=np.nan``.
 
     Returns
     -------
@@ -1538,6 +1772,7 @@ def evaluate_groups(
     owner = "evaluate_groups"
     names, label_metrics, score_metrics = _plan(metrics)
     _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+    check_option(average, "average", owner=owner, options=AVERAGES)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
         check_random_state(random_state, name="random_state")
@@ -1547,7 +1782,8 @@ def evaluate_groups(
     if y_score is None and score_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics=score_metrics))
     _check_unused(y_true, None if label_metrics else y_pred, None if score_metrics else y_score)
-    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins).update(
+    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
+                         multiclass=average != "binary" and bool(label_metrics)).update(
         y_true,
         y_pred if label_metrics else None,
         y_score=y_score if score_metrics else None,
@@ -1555,7 +1791,7 @@ def evaluate_groups(
         sample_weight=sample_weight,
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state)
+                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
 
 
 def _batch_arguments(batch: Any, index: int) -> dict[str, Any]:
@@ -1582,6 +1818,7 @@ def evaluate_groups_batches(
     n_boot: int = 0,
     ci_level: float = 0.95,
     random_state: Any = None,
+    average: str = "binary",
 ) -> GroupedMetrics:
     """:func:`evaluate_groups` over an iterable of batches, in one pass and bounded memory.
 
@@ -1594,7 +1831,7 @@ def evaluate_groups_batches(
         batch gives the same features and the same kinds of input; a batch may lack some
         groups, and later batches may bring new ones. ``y_pred`` / ``y_score`` are read only
         when the metrics need them.
-    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state
+    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state, average
         As in :func:`evaluate_groups`.
 
     Returns
@@ -1606,6 +1843,7 @@ def evaluate_groups_batches(
     owner = "evaluate_groups_batches"
     names, label_metrics, score_metrics = _plan(metrics)
     _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+    check_option(average, "average", owner=owner, options=AVERAGES)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
         check_random_state(random_state, name="random_state")
@@ -1613,7 +1851,8 @@ def evaluate_groups_batches(
         raise AssayInputError(_BAD_FEATURES.format(
             name="batches", expected="an iterable of batches (dicts or tuples)", received=describe(batches)
         ))
-    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins)
+    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
+                         multiclass=average != "binary" and bool(label_metrics))
     count = 0
     for index, batch in enumerate(batches):
         args = _batch_arguments(batch, index)
@@ -1636,7 +1875,7 @@ def evaluate_groups_batches(
     if not count:
         raise AssayInputError(_NO_BATCHES)
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state)
+                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
 
 
 # ---------------------------------------------------------------------------------------------

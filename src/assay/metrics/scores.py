@@ -1,15 +1,36 @@
 """Metrics of scores (probabilities), per group: ROC AUC, log loss, Brier score.
 
-* Log loss and Brier score are sums over rows, so their sufficient statistics
-  (:class:`ScoreStats`: weighted sums per group) merge like the confusion counts.
-* ROC AUC is a rank statistic: :func:`roc_auc_by_group` computes it exactly for every group
-  at once from one sort of the scores (the Mann-Whitney form: the probability that a random
-  positive scores above a random negative, ties counting one half, weights respected).
+Two kinds of mergeable statistics, because the metrics are of two kinds:
+
+* Log loss and Brier score are means of per-row terms, so their sufficient statistics
+  (:class:`ScoreStats`: weighted sums per group) are fixed-size and merge by addition, like
+  the confusion counts.
+* ROC AUC is a rank statistic, not a sum of per-row terms. Its exact sufficient statistic is
+  the **sparse histogram of the scores by class** (:class:`RankStats`): for every group, every
+  distinct score and every class, the number of rows (and their weight). Histograms merge by
+  adding the counts of equal keys, and the histogram of a union of groups is the union of
+  their histograms -- so the exact AUC (ties counting one half) of any group, intersection or
+  union of groups follows, without the rows. Its size is the number of distinct ``(group,
+  class, scores)`` keys: at most the number of rows, far fewer when scores are coarse (round
+  the scores, e.g. ``np.round(p, 4)``, to bound it; the AUC is then exact for the rounded
+  scores).
+
+:func:`roc_auc_by_group` computes the AUC of every group at once from one sort of the scores
+(the Mann-Whitney form: the probability that a random positive scores above a random negative,
+ties counting one half, weights respected).
 
 Shapes: ``y_prob`` is ``(n,)`` (binary: probability of ``pos_label``), ``(n, 2)`` (binary,
-column 1) or ``(n, k)`` with ``k >= 3`` (multiclass: ``y_true`` holds class indices; AUC is
-the one-vs-rest macro average, log loss ``-log p[y]``, Brier the sum over classes of
-``(p_c - 1[y = c])^2``, as in Brier (1950)).
+column 1) or ``(n, k)`` with ``k >= 3`` (multiclass: ``y_true`` holds class indices
+``0..k-1``). Definitions, which are scikit-learn's (1.9):
+
+* ROC AUC: binary as above; multiclass the unweighted mean over classes of the one-vs-rest
+  AUCs (``roc_auc_score(multi_class="ovr", average="macro")``); a group lacking a class
+  (binary: positives or negatives) is NaN.
+* Log loss: mean of ``-log p[y]`` in nats, with ``p[y]`` clipped to ``[eps, 1]``
+  (``eps = 2**-52``), i.e. ``log_loss``.
+* Brier score: binary ``(p - 1[y = pos_label])**2``; multiclass the sum over classes of
+  ``(p_c - 1[y = c])**2`` (Brier 1950), which ranges over [0, 2]. That is
+  ``brier_score_loss`` of scikit-learn >= 1.7 (``scale_by_half="auto"``: binary halved).
 """
 
 from __future__ import annotations
@@ -19,50 +40,69 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import AssayInputError
 from ..core.validation import check_consistent_length, check_scalar
 from ._checks import check_class_indices, check_group_codes, check_labels_1d, check_prob, check_sample_weight
-from ._stats import _as_labels
+from ._stats import _MERGE_MISMATCH, _MERGE_TYPE, _as_labels, _SummedStats
 
-#: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn does.
+#: Probabilities are clipped to [EPS, 1] before the log, as scikit-learn does.
 EPS = np.finfo(np.float64).eps
 
+_MODE_CHANGED = (
+    "'y_prob' has {k} class column(s) ({mode}), but this {owner} already holds {held_mode} statistics "
+    "with {held_k}; use a separate object."
+)
 
-def _binary_or_multiclass(y_true: np.ndarray, p: np.ndarray, pos_label: Any):
-    """(targets one-hot (n, k), probabilities (n, k)) for the two cases of the module docstring."""
+
+def _canonical(y_true: np.ndarray, p: np.ndarray, pos_label: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(label, score)``: binary -> label 1 for ``pos_label`` else 0 and score (n, 1), the
+    positive-class probability; multiclass -> class indices and the (n, k) probabilities."""
     if p.ndim == 1 or p.shape[1] == 2:
         positive = p if p.ndim == 1 else p[:, 1]
-        probs = np.column_stack([1.0 - positive, positive])
-        is_pos = np.asarray(y_true == pos_label)
-        onehot = np.column_stack([~is_pos, is_pos]).astype(np.float64)
-        return onehot, probs
+        label = np.asarray(y_true == pos_label)
+        if label.shape != y_true.shape:  # a comparison numpy could not broadcast
+            label = np.full(y_true.shape, bool(label))
+        return label.astype(np.int64), positive.reshape(-1, 1)
     indices = check_class_indices(y_true, p.shape[1], name="y_true", prob_name="y_prob")
-    onehot = np.zeros(p.shape, dtype=np.float64)
-    onehot[np.arange(len(p)), indices] = 1.0
-    return onehot, p
+    return indices, p
 
 
-class ScoreStats:
-    """Per-group weighted sums of log loss and (multiclass) Brier score.
+def row_losses(label: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row log loss and Brier score of canonical ``(label, score)`` (see :func:`_canonical`)."""
+    if score.shape[1] == 1:
+        q = score[:, 0]
+        is_pos = label == 1
+        p_true = np.where(is_pos, q, 1.0 - q)
+        brier = (q - is_pos) ** 2
+    else:
+        rows = np.arange(len(score))
+        p_true = score[rows, label]
+        onehot = np.zeros(score.shape)
+        onehot[rows, label] = 1.0
+        brier = ((score - onehot) ** 2).sum(axis=1)
+    return -np.log(np.clip(p_true, EPS, 1.0)), brier
+
+
+class ScoreStats(_SummedStats):
+    """Per-group weighted sums of log loss and Brier score (definitions: module docstring).
 
     Attributes (shape ``(n_groups,)``): ``weight`` (sum of weights), ``log_loss_sum``,
-    ``brier_sum``, ``n`` (rows). ``update`` works in place and returns ``self``; ``merge``
-    returns a new object.
+    ``brier_sum``, ``n`` (rows). ``update`` works in place and returns ``self``; ``merge``,
+    ``aggregate`` and ``total`` return new objects (as :class:`~assay.metrics.ConfusionStats`).
     """
 
     _states = ("weight", "log_loss_sum", "brier_sum", "n")
+    _config_names = ("pos_label",)
+
+    weight: np.ndarray
+    log_loss_sum: np.ndarray
+    brier_sum: np.ndarray
+    n: np.ndarray
 
     def __init__(self, groups: int | Sequence[Hashable] = 1, *, pos_label: Any = 1) -> None:
         self.labels = _as_labels(groups, "ScoreStats")
-        self.pos_label = pos_label
-        size = len(self.labels)
-        self.weight = np.zeros(size)
-        self.log_loss_sum = np.zeros(size)
-        self.brier_sum = np.zeros(size)
-        self.n = np.zeros(size, dtype=np.int64)
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
+        self.pos_label = pos_label.item() if isinstance(pos_label, np.generic) else pos_label
+        self._init_states()
 
     def update(self, y_true: Any, y_prob: Any, group_codes: Any = None, sample_weight: Any = None) -> ScoreStats:
         """Add rows: ``y_true`` (n,), ``y_prob`` (n,) or (n, k), integer ``group_codes`` (n,)."""
@@ -71,11 +111,8 @@ class ScoreStats:
         w = check_sample_weight(sample_weight)
         n = check_consistent_length(y_true=y_true, y_prob=p, group_codes=group_codes, sample_weight=w)
         codes = check_group_codes(group_codes, self.n_groups, n)
-        onehot, probs = _binary_or_multiclass(y_true, p, self.pos_label)
-        row_log_loss = -np.log(np.clip((probs * onehot).sum(axis=1), EPS, 1.0))
-        row_brier = ((probs - onehot) ** 2).sum(axis=1)
-        if probs.shape[1] == 2:
-            row_brier = row_brier / 2.0  # binary Brier: (p - y)^2, scikit-learn's convention
+        label, score = _canonical(y_true, p, self.pos_label)
+        row_log_loss, row_brier = row_losses(label, score)
         weights = np.ones(n) if w is None else w
         size = self.n_groups
         self.weight = self.weight + np.bincount(codes, weights, size)
@@ -84,56 +121,74 @@ class ScoreStats:
         self.n = self.n + np.bincount(codes, minlength=size)
         return self
 
-    def merge(self, other: ScoreStats) -> ScoreStats:
-        """A new object holding both objects' rows (same groups required)."""
-        if not isinstance(other, ScoreStats) or other.labels != self.labels:
-            from ..core.errors import AssayInputError
-
-            raise AssayInputError("'other' must be a ScoreStats with the same group labels.")
-        out = ScoreStats(self.labels, pos_label=self.pos_label)
-        for name in self._states:
-            setattr(out, name, getattr(self, name) + getattr(other, name))
-        return out
-
     def log_loss(self) -> np.ndarray:
-        """Mean log loss per group (nats); NaN for an empty group."""
+        """Mean log loss per group (nats); NaN for an empty group (no warning here)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.weight > 0, self.log_loss_sum / self.weight, np.nan)
 
     def brier(self) -> np.ndarray:
-        """Mean Brier score per group; NaN for an empty group."""
+        """Mean Brier score per group; NaN for an empty group (no warning here)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.weight > 0, self.brier_sum / self.weight, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact AUC from sorted (group, score) blocks, vectorised over a leading axis of weightings
+# ---------------------------------------------------------------------------------------------
+
+
+class _AUCPlan:
+    """The sort of ``(group, score)`` done once; :meth:`auc` then takes any row weights.
+
+    Weights have shape ``(b, m)`` -- ``b`` weightings of the same ``m`` rows (``b = 1`` for a
+    point estimate, ``b`` bootstrap resamples otherwise) -- so that the resamples of the
+    bootstrap reuse one sort.
+    """
+
+    def __init__(self, group: np.ndarray, is_pos: np.ndarray, score: np.ndarray, n_groups: int) -> None:
+        self.n_groups = int(n_groups)
+        self.order = np.lexsort((score, group))
+        s, g = score[self.order], group[self.order]
+        self.is_pos = np.asarray(is_pos, dtype=bool)[self.order]
+        m = len(s)
+        new_block = np.ones(m, dtype=bool)
+        new_block[1:] = (s[1:] != s[:-1]) | (g[1:] != g[:-1])
+        self.block_starts = np.flatnonzero(new_block)
+        block_group = g[self.block_starts]
+        per_group = np.bincount(block_group, minlength=self.n_groups)  # blocks per group
+        first = np.concatenate([[0], np.cumsum(per_group)[:-1]]).astype(np.int64)
+        self.present = per_group > 0
+        self.group_starts = first[self.present]
+        self.first_block = first[block_group]  # for each block, the first block of its group
+
+    def auc(self, weights: np.ndarray) -> np.ndarray:
+        """AUC per weighting and group, shape ``(b, n_groups)``; NaN lacking either class."""
+        weights = np.atleast_2d(weights)
+        b = weights.shape[0]
+        out = np.full((b, self.n_groups), np.nan)
+        if not len(self.order):
+            return out
+        w = weights[:, self.order]
+        pos_w = np.where(self.is_pos, w, 0.0)
+        neg_w = np.where(self.is_pos, 0.0, w)
+        block_pos = np.add.reduceat(pos_w, self.block_starts, axis=1)
+        block_neg = np.add.reduceat(neg_w, self.block_starts, axis=1)
+        cum_neg = np.cumsum(block_neg, axis=1) - block_neg  # negative weight strictly below
+        below = cum_neg - cum_neg[:, self.first_block]  # ... within the block's group
+        credit = block_pos * (below + 0.5 * block_neg)
+        num = np.add.reduceat(credit, self.group_starts, axis=1)
+        total_pos = np.add.reduceat(block_pos, self.group_starts, axis=1)
+        total_neg = np.add.reduceat(block_neg, self.group_starts, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where((total_pos > 0) & (total_neg > 0), num / (total_pos * total_neg), np.nan)
+        out[:, self.present] = values
+        return out
 
 
 def _binary_auc_by_group(is_pos: np.ndarray, score: np.ndarray, codes: np.ndarray, n_groups: int,
                          weights: np.ndarray) -> np.ndarray:
     """Exact weighted AUC per group from one lexicographic sort by (group, score)."""
-    order = np.lexsort((score, codes))
-    s, g, w, pos = score[order], codes[order], weights[order], is_pos[order]
-    # Blocks of equal (group, score): ties share half credit.
-    new_block = np.empty(len(s), dtype=bool)
-    new_block[0] = True
-    new_block[1:] = (s[1:] != s[:-1]) | (g[1:] != g[:-1])
-    block = np.cumsum(new_block) - 1
-    n_blocks = block[-1] + 1
-    block_neg = np.bincount(block, w * ~pos, n_blocks)
-    block_pos = np.bincount(block, w * pos, n_blocks)
-    block_group = g[new_block]
-    # Negative weight strictly below each block, within its group.
-    cum_neg = np.cumsum(block_neg) - block_neg
-    group_start = np.bincount(block_group, minlength=n_groups)  # blocks per group
-    first_block = np.concatenate([[0], np.cumsum(group_start)[:-1]])
-    offset = np.zeros(n_groups)
-    present = group_start > 0
-    offset[present] = cum_neg[first_block[present]]
-    below = cum_neg - offset[block_group]
-    credit = block_pos * (below + 0.5 * block_neg)
-    num = np.bincount(block_group, credit, n_groups)
-    total_pos = np.bincount(block_group, block_pos, n_groups)
-    total_neg = np.bincount(block_group, block_neg, n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((total_pos > 0) & (total_neg > 0), num / (total_pos * total_neg), np.nan)
+    return _AUCPlan(codes, is_pos, score, n_groups).auc(weights[None, :])[0]
 
 
 def roc_auc_by_group(y_true: Any, y_prob: Any, group_codes: Any = None, n_groups: int | None = None, *,
@@ -155,11 +210,253 @@ def roc_auc_by_group(y_true: Any, y_prob: Any, group_codes: Any = None, n_groups
     check_scalar(n_groups, "n_groups", owner="roc_auc_by_group", kind=(int, np.integer), low=1)
     codes = check_group_codes(group_codes, n_groups, n)
     weights = np.ones(n) if w is None else w
-    onehot, probs = _binary_or_multiclass(y_true, p, pos_label)
-    if probs.shape[1] == 2:
-        return _binary_auc_by_group(onehot[:, 1].astype(bool), probs[:, 1], codes, n_groups, weights)
-    per_class = np.stack([
-        _binary_auc_by_group(onehot[:, c].astype(bool), probs[:, c], codes, n_groups, weights)
-        for c in range(probs.shape[1])
-    ])
-    return per_class.mean(axis=0)
+    label, score = _canonical(y_true, p, pos_label)
+    return _auc_of(codes, label, score, weights[None, :], n_groups)[0]
+
+
+def _auc_of(group: np.ndarray, label: np.ndarray, score: np.ndarray, weights: np.ndarray,
+            n_groups: int) -> np.ndarray:
+    """AUC per weighting and group of canonical rows (binary, or one-vs-rest macro)."""
+    if score.shape[1] == 1:
+        return _AUCPlan(group, label == 1, score[:, 0], n_groups).auc(weights)
+    total = None
+    for c in range(score.shape[1]):
+        values = _AUCPlan(group, label == c, score[:, c], n_groups).auc(weights)
+        total = values if total is None else total + values
+    return total / score.shape[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparse score histograms: RankStats
+# ---------------------------------------------------------------------------------------------
+
+_TABLE_FIELDS = ("group", "label", "score", "rows", "weight", "weight_sq")
+
+
+def _empty_table(width: int) -> dict[str, np.ndarray]:
+    return {
+        "group": np.zeros(0, dtype=np.int64), "label": np.zeros(0, dtype=np.int64),
+        "score": np.zeros((0, width)), "rows": np.zeros(0, dtype=np.int64),
+        "weight": np.zeros(0), "weight_sq": np.zeros(0),
+    }
+
+
+def _consolidate(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sort by (group, label, scores) and add up the entries with equal keys: the canonical
+    table (one entry per distinct key, in that order), whatever the order of its input."""
+    group, label, score = table["group"], table["label"], table["score"]
+    m = len(group)
+    if m == 0:
+        return {k: v.copy() for k, v in table.items()}
+    keys = [score[:, j] for j in range(score.shape[1] - 1, -1, -1)] + [label, group]
+    order = np.lexsort(keys)
+    group, label, score = group[order], label[order], score[order]
+    new = np.ones(m, dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (label[1:] != label[:-1]) | (score[1:] != score[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    return {
+        "group": group[starts], "label": label[starts], "score": score[starts],
+        "rows": np.add.reduceat(table["rows"][order], starts),
+        "weight": np.add.reduceat(table["weight"][order], starts),
+        "weight_sq": np.add.reduceat(table["weight_sq"][order], starts),
+    }
+
+
+def _table_of_rows(group: np.ndarray, label: np.ndarray, score: np.ndarray, w: np.ndarray | None
+                   ) -> dict[str, np.ndarray]:
+    """The canonical table of validated canonical rows."""
+    n = len(group)
+    weight = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    return _consolidate({
+        "group": np.asarray(group, dtype=np.int64), "label": np.asarray(label, dtype=np.int64),
+        "score": np.asarray(score, dtype=np.float64) + 0.0,  # -0.0 -> 0.0: one key per value
+        "rows": np.ones(n, dtype=np.int64), "weight": weight, "weight_sq": weight * weight,
+    })
+
+
+class _TableStack:
+    """Parts of a table, each canonical, merged lazily so that adding many small batches costs
+    ``O(m log m log B)`` rather than a full re-sort per batch (sizes halve along the stack)."""
+
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def push(self, part: dict[str, np.ndarray]) -> None:
+        if not len(part["group"]):
+            return
+        self.parts.append(part)
+        while len(self.parts) >= 2 and 2 * len(self.parts[-1]["group"]) >= len(self.parts[-2]["group"]):
+            last, before = self.parts.pop(), self.parts.pop()
+            self.parts.append(_consolidate({k: np.concatenate([before[k], last[k]]) for k in _TABLE_FIELDS}))
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The canonical table of every part (consolidated in place, once)."""
+        if not self.parts:
+            return _empty_table(self.width or 1)
+        if len(self.parts) > 1:
+            self.parts = [_consolidate({k: np.concatenate([p[k] for p in self.parts]) for k in _TABLE_FIELDS})]
+        return self.parts[0]
+
+    def remap(self, new_group: np.ndarray) -> None:
+        """Renumber groups through an increasing map (parts stay sorted)."""
+        self.parts = [{**p, "group": new_group[p["group"]]} for p in self.parts]
+
+    def copy(self) -> _TableStack:
+        out = _TableStack(self.width)
+        out.parts = list(self.parts)  # parts are never modified in place: sharing is safe
+        return out
+
+
+def _same_table(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return all(a[k].shape == b[k].shape and np.array_equal(a[k], b[k]) for k in _TABLE_FIELDS)
+
+
+class RankStats:
+    """Per-group sparse histograms of the scores by class: the exact statistics of ROC AUC.
+
+    One entry per distinct ``(group, class, scores)``: binary -- the class is ``y_true ==
+    pos_label`` and the score the positive-class probability; multiclass ``(n, k)`` -- the
+    class index and the row's ``k`` probabilities (so the one-vs-rest AUC of every class, and
+    the log loss and Brier score of each entry, follow). Each entry holds its number of rows
+    and the sums of their weights and squared weights.
+
+    Histograms merge by adding equal keys (:meth:`merge`), and :meth:`aggregate` gives the
+    histograms of unions of groups, whose AUC is exact (ties count one half): no binning, no
+    approximation. The size is the number of distinct keys, at most the number of rows.
+
+    Parameters
+    ----------
+    groups : int or sequence of hashable, default 1
+    pos_label : scalar, default 1
+        The positive label of binary ``y_true``.
+
+    Attributes
+    ----------
+    group, label, rows : ndarray of int64, shape (m,)
+    score : ndarray of float64, shape (m, 1) (binary) or (m, k)
+    weight, weight_sq : ndarray of float64, shape (m,)
+        Sums of weights and squared weights (row counts when unweighted).
+    n_classes : int or None
+        2 for binary, ``k`` for multiclass; None before the first update.
+    """
+
+    def __init__(self, groups: int | Sequence[Hashable] = 1, *, pos_label: Any = 1) -> None:
+        self.labels = _as_labels(groups, "RankStats")
+        self.pos_label = pos_label.item() if isinstance(pos_label, np.generic) else pos_label
+        self.n_classes: int | None = None
+        self._stack = _TableStack()
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_entries(self) -> int:
+        """Number of distinct keys held."""
+        return len(self.table()["group"])
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The canonical arrays (keys: group, label, score, rows, weight, weight_sq)."""
+        return self._stack.table()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _TABLE_FIELDS:
+            return self.table()[name]
+        raise AttributeError(name)
+
+    @classmethod
+    def _from_table(cls, labels: Sequence[Hashable], pos_label: Any, n_classes: int | None,
+                    table: dict[str, np.ndarray]) -> RankStats:
+        out = cls(labels, pos_label=pos_label)
+        out.n_classes = n_classes
+        out._stack = _TableStack(None if n_classes is None else (1 if n_classes == 2 else n_classes))
+        out._stack.push(table)
+        return out
+
+    def _check_classes(self, k: int) -> None:
+        if self.n_classes is not None and self.n_classes != k:
+            raise AssayInputError(_MODE_CHANGED.format(
+                k=k, mode="binary" if k == 2 else "multiclass", owner=type(self).__name__,
+                held_mode="binary" if self.n_classes == 2 else "multiclass", held_k=self.n_classes,
+            ))
+
+    def update(self, y_true: Any, y_prob: Any, group_codes: Any = None, sample_weight: Any = None) -> RankStats:
+        """Add rows (in place) and return ``self``; arguments as :meth:`ScoreStats.update`."""
+        y_true = check_labels_1d(y_true, name="y_true")
+        p = check_prob(y_prob, name="y_prob")
+        w = check_sample_weight(sample_weight)
+        n = check_consistent_length(y_true=y_true, y_prob=p, group_codes=group_codes, sample_weight=w)
+        codes = check_group_codes(group_codes, self.n_groups, n)
+        k = 2 if p.ndim == 1 or p.shape[1] == 2 else p.shape[1]
+        self._check_classes(k)
+        label, score = _canonical(y_true, p, self.pos_label)
+        self.n_classes = k
+        self._stack.width = score.shape[1]
+        self._stack.push(_table_of_rows(codes, label, score, w))
+        return self
+
+    def _check_compatible(self, other: Any) -> None:
+        kind = type(self).__name__
+        if type(other) is not type(self):
+            raise AssayInputError(_MERGE_TYPE.format(kind=kind, received=type(other).__name__))
+        for what, left, right in (("group labels", self.labels, other.labels),
+                                  ("pos_label", self.pos_label, other.pos_label)):
+            if left != right:
+                raise AssayInputError(_MERGE_MISMATCH.format(kind=kind, what=what, left=left, right=right))
+        if other.n_classes is not None:
+            self._check_classes(other.n_classes)
+
+    def merge(self, other: RankStats) -> RankStats:
+        """The histograms of both objects' rows, as a new object (same groups and settings)."""
+        self._check_compatible(other)
+        out = self.copy()
+        out.n_classes = self.n_classes or other.n_classes
+        out._stack.width = self._stack.width or other._stack.width
+        for part in other._stack.parts:
+            out._stack.push(part)
+        return out
+
+    __add__ = merge
+
+    def copy(self) -> RankStats:
+        out = RankStats(self.labels, pos_label=self.pos_label)
+        out.n_classes = self.n_classes
+        out._stack = self._stack.copy()
+        return out
+
+    def aggregate(self, group_of: Any, labels: Sequence[Hashable]) -> RankStats:
+        """The histograms of coarser groups: ``group_of[g]`` is the new group of group ``g``."""
+        new_labels = _as_labels(list(labels), "RankStats.aggregate")
+        group_of = np.asarray(group_of)
+        if (group_of.shape != (self.n_groups,) or group_of.dtype.kind not in "iu"
+                or (group_of.size and (group_of.min() < 0 or group_of.max() >= len(new_labels)))):
+            raise AssayInputError(
+                f"'group_of' must be an integer array of shape ({self.n_groups},) with values in "
+                f"[0, {len(new_labels)}). Got an array of shape {group_of.shape}."
+            )
+        table = self.table()
+        moved = _consolidate({**table, "group": group_of.astype(np.int64)[table["group"]]})
+        return RankStats._from_table(new_labels, self.pos_label, self.n_classes, moved)
+
+    def total(self, label: Hashable = "overall") -> RankStats:
+        """The histogram of all rows, as one group named ``label``."""
+        return self.aggregate(np.zeros(self.n_groups, dtype=np.int64), [label])
+
+    def roc_auc(self) -> np.ndarray:
+        """Exact ROC AUC per group (binary, or one-vs-rest macro); NaN where a group lacks a
+        class (no warning here: :func:`assay.metrics.classification.roc_auc` warns)."""
+        table = self.table()
+        return _auc_of(table["group"], table["label"], table["score"], table["weight"][None, :],
+                       self.n_groups)[0]
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.labels == other.labels and self.pos_label == other.pos_label
+                and self.n_classes == other.n_classes and _same_table(self.table(), other.table()))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RankStats(groups={list(self.labels)!r}, pos_label={self.pos_label!r}, n_entries={self.n_entries})"
