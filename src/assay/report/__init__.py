@@ -9,9 +9,13 @@ from .io import SCHEMA_VERSION, write_report
 from .plots import (
     figure_to_png,
     plot_disparity,
+    plot_embedding_projection,
     plot_intersection_heatmap,
     plot_metric_by_group,
+    plot_ood_roc,
+    plot_ood_score_density,
     plot_reliability_diagram,
+    plot_risk_coverage,
     plot_threshold_tradeoff,
 )
 
@@ -20,9 +24,13 @@ __all__ = [
     "Section",
     "figure_to_png",
     "plot_disparity",
+    "plot_embedding_projection",
     "plot_intersection_heatmap",
     "plot_metric_by_group",
+    "plot_ood_roc",
+    "plot_ood_score_density",
     "plot_reliability_diagram",
+    "plot_risk_coverage",
     "plot_threshold_tradeoff",
     "render_html",
     "write_report",

@@ -484,3 +484,314 @@ def plot_intersection_heatmap(
     ax.set_title(title or f"{metric} by {feature}" + note, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Out-of-distribution detection
+# ---------------------------------------------------------------------------------------------
+
+from collections.abc import Mapping  # noqa: E402
+
+from ..core.validation import as_array, check_option, check_scalar  # noqa: E402
+
+_IN_COLOR = "#3b6ea8"
+_THRESHOLD_COLOR = "black"
+
+
+def _ood_colors(n: int) -> list[Any]:
+    """Distinct colours for OOD sets or detectors (never the in-distribution blue)."""
+    cmap = plt.get_cmap("tab10")
+    return [cmap((i + 1) % 10) for i in range(n)]
+
+
+def plot_ood_score_density(
+    scores_in: Any,
+    scores_out: Mapping[str, Any],
+    *,
+    threshold: float | None = None,
+    title: str = "OOD score density",
+    n_grid: int = 256,
+) -> plt.Figure:
+    """Kernel density of the OOD score: in-distribution against each OOD set.
+
+    Parameters
+    ----------
+    scores_in : array-like of shape (n_in,)
+        OOD scores (higher = more OOD) of in-distribution inputs; finite, at least 2.
+    scores_out : mapping of str to array-like
+        OOD set name -> scores (at least 2 each).
+    threshold : float, optional
+        Drawn as a vertical line (inputs to its right are rejected as OOD).
+    n_grid : int, default 256
+        Points at which each density is evaluated.
+
+    One line per data set (Gaussian KDE, ``scipy.stats.gaussian_kde``, Scott's bandwidth),
+    evaluated on a common grid spanning every score; a set whose scores are all equal (no
+    density) is drawn as a dashed vertical line at that value. Plus the threshold line.
+    """
+    from scipy.stats import gaussian_kde
+
+    owner = "plot_ood_score_density"
+    s_in = as_array(scores_in, name="scores_in", ndim=1, dtype=np.float64, min_samples=2)
+    if not isinstance(scores_out, Mapping) or not scores_out:
+        raise AssayInputError(
+            f"'scores_out' must be a non-empty mapping of OOD set name -> scores. Got {describe(scores_out)} instead."
+        )
+    sets = {str(k): as_array(v, name=f"scores_out[{k!r}]", ndim=1, dtype=np.float64, min_samples=2)
+            for k, v in scores_out.items()}
+    check_scalar(n_grid, "n_grid", owner=owner, kind=(int, np.integer), low=2)
+    if threshold is not None:
+        check_scalar(threshold, "threshold", owner=owner, kind=(int, float, np.number), low=-np.inf, high=np.inf,
+                     closed="neither")
+    everything = np.concatenate([s_in, *sets.values()])
+    low, high = float(everything.min()), float(everything.max())
+    if threshold is not None:
+        low, high = min(low, float(threshold)), max(high, float(threshold))
+    span = high - low if high > low else 1.0
+    grid = np.linspace(low - 0.1 * span, high + 0.1 * span, int(n_grid))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    series = [("in-distribution", s_in, _IN_COLOR)] + [
+        (name, values, color) for (name, values), color in zip(sets.items(), _ood_colors(len(sets)))
+    ]
+    for name, values, color in series:
+        label = f"{name} (n={len(values)})"
+        if np.ptp(values) == 0:
+            ax.axvline(values[0], color=color, ls="--", lw=1.4, label=label + ", constant")
+            continue
+        density = gaussian_kde(values)(grid)
+        ax.plot(grid, density, color=color, lw=1.6, label=label)
+        ax.fill_between(grid, density, color=color, alpha=0.12)
+    if threshold is not None:
+        ax.axvline(float(threshold), color=_THRESHOLD_COLOR, ls=":", lw=1.4,
+                   label=f"threshold {float(threshold):.4g} (reject to the right)")
+    ax.set_xlabel("OOD score (higher = more out-of-distribution)")
+    ax.set_ylabel("density")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _roc_curves(evaluation_or_curves: Any) -> tuple[dict[str, dict[str, dict[str, Any]]], Any]:
+    """(curves, table or None) from an OODEvaluation, its ``to_dict()``, or a curves mapping."""
+    source = evaluation_or_curves
+    table = getattr(source, "table", None)
+    curves = getattr(source, "curves", None)
+    if curves is None and isinstance(source, Mapping):
+        curves = source.get("curves", source) if "curves" in source else source
+    ok = isinstance(curves, Mapping) and curves and all(
+        isinstance(sets, Mapping) and sets and all(
+            isinstance(c, Mapping) and "fpr" in c and "tpr" in c for c in sets.values())
+        for sets in curves.values()
+    )
+    if not ok:
+        raise AssayInputError(
+            "'evaluation_or_curves' must be an OODEvaluation or a mapping {detector: {ood_set: "
+            f"{{'fpr': [...], 'tpr': [...]}}}}. Got {describe(evaluation_or_curves)} instead."
+        )
+    return curves, table if isinstance(table, pd.DataFrame) else None
+
+
+def plot_ood_roc(evaluation_or_curves: Any, *, ood_set: str | Sequence[str] | None = None,
+                 title: str | None = None) -> plt.Figure:
+    """ROC curves of OOD detection (OOD positive): one panel per OOD set, one line per detector.
+
+    Parameters
+    ----------
+    evaluation_or_curves : OODEvaluation or mapping
+        From :func:`assay.ood.evaluate_scores` (legend shows each AUROC), or its ``curves``:
+        ``{detector: {ood_set: {"fpr": [...], "tpr": [...]}}}``.
+    ood_set : str or list of str, optional
+        The OOD sets to draw (default: all).
+
+    Each panel also has the chance diagonal (a dashed line). x: share of in-distribution inputs
+    flagged (FPR); y: share of OOD inputs flagged (TPR).
+    """
+    curves, table = _roc_curves(evaluation_or_curves)
+    detectors = list(curves)
+    all_sets = list(dict.fromkeys(s for d in detectors for s in curves[d]))
+    wanted = all_sets if ood_set is None else [ood_set] if isinstance(ood_set, str) else list(ood_set)
+    unknown = [s for s in wanted if s not in all_sets]
+    if unknown or not wanted:
+        raise AssayInputError(f"'ood_set' must be one of {all_sets} (or None for all). Got {ood_set!r} instead.")
+    fig, axes = plt.subplots(1, len(wanted), figsize=(4.2 * len(wanted) + 0.4, 4.2), squeeze=False)
+    for ax, name in zip(axes[0], wanted):
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
+        for detector, color in zip(detectors, _ood_colors(len(detectors))):
+            if name not in curves[detector]:
+                continue
+            points = curves[detector][name]
+            label = detector
+            if table is not None and "auroc" in table:
+                row = table[(table["detector"] == detector) & (table["ood_set"] == name)]
+                if len(row):
+                    label = f"{detector} (AUROC {float(row['auroc'].iloc[0]):.3f})"
+            ax.plot(np.asarray(points["fpr"], dtype=float), np.asarray(points["tpr"], dtype=float), color=color,
+                    lw=1.6, label=label)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.set_aspect("equal")
+        ax.set_xlabel("in-distribution flagged (FPR)")
+        ax.set_ylabel("OOD flagged (TPR)")
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title or "OOD detection ROC", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_risk_coverage(selective_result: Any, *, title: str = "Risk-coverage",
+                       accuracy: bool = False) -> plt.Figure:
+    """Risk (error rate on accepted inputs) against coverage (share accepted).
+
+    Parameters
+    ----------
+    selective_result : SelectivePrediction or mapping of str to SelectivePrediction
+        From :func:`assay.ood.thresholds.selective_prediction`; a mapping draws one line per
+        entry (e.g. one per detector or confidence score), labelled with its AURC.
+    accuracy : bool, default False
+        Draw accuracy instead of risk (the accuracy-coverage curve; legend shows its area).
+
+    Each curve also gets a dotted horizontal line at its risk (or accuracy) at full coverage,
+    the value without abstention. Lines: two per curve.
+    """
+    _check_bool(accuracy, "accuracy", "plot_risk_coverage")
+    results = dict(selective_result) if isinstance(selective_result, Mapping) else {"model": selective_result}
+    for name, result in results.items():
+        if not all(hasattr(result, a) for a in ("coverage", "risk", "aurc", "aacc")):
+            raise AssayInputError(
+                "'selective_result' must be a SelectivePrediction (from selective_prediction) or a mapping "
+                f"of names to them. Got {describe(result)} for {name!r}."
+            )
+    if not results:
+        raise AssayInputError("'selective_result' must not be an empty mapping.")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colors = [_IN_COLOR] if len(results) == 1 else _ood_colors(len(results))
+    for (name, result), color in zip(results.items(), colors):
+        coverage = np.asarray(result.coverage, dtype=float)
+        values = np.asarray(result.accuracy if accuracy else result.risk, dtype=float)
+        area = result.aacc if accuracy else result.aurc
+        label = f"{name} ({'AUC' if accuracy else 'AURC'} {area:.3f})"
+        ax.plot(coverage, values, color=color, lw=1.6, label=label)
+        ax.axhline(values[-1], color=color, ls=":", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("coverage (share of inputs accepted)")
+    ax.set_ylabel("accuracy on accepted inputs" if accuracy else "risk (error rate on accepted inputs)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+_PROJECTIONS = ("pca", "tsne", "umap")
+
+
+def plot_embedding_projection(
+    embeddings: Any,
+    *,
+    is_ood: Any,
+    labels: Any = None,
+    method: str = "pca",
+    random_state: int = 0,
+    max_points: int = 2000,
+    title: str | None = None,
+) -> plt.Figure:
+    """2-D projection of embeddings, in-distribution against OOD inputs.
+
+    Parameters
+    ----------
+    embeddings : array-like of shape (n, d)
+        Feature vectors (e.g. penultimate-layer activations), ``d >= 2``; finite.
+    is_ood : array-like of bool, shape (n,)
+        Whether each input is out of distribution (drawn as grey crosses).
+    labels : array-like of shape (n,), optional
+        Class of each input: in-distribution points are coloured by it (ignored for OOD).
+    method : {"pca", "tsne", "umap"}, default "pca"
+        scikit-learn PCA or t-SNE; UMAP needs the ``umap-learn`` package.
+    random_state : int, default 0
+        Seed of the subsample and of t-SNE / UMAP.
+    max_points : int, default 2000
+        At most this many points are projected and drawn (a seeded uniform subsample).
+
+    One scatter collection per in-distribution class (one in all without ``labels``) and one
+    for the OOD points (when there are any).
+    """
+    owner = "plot_embedding_projection"
+    X = as_array(embeddings, name="embeddings", ndim=2, dtype=np.float64, min_samples=3)
+    if X.shape[1] < 2:
+        raise AssayInputError(f"'embeddings' must have at least 2 columns. Got shape {X.shape}.")
+    ood = as_array(is_ood, name="is_ood", ndim=1)
+    if ood.dtype != bool:
+        if not np.isin(ood, (0, 1)).all():
+            raise AssayInputError(f"'is_ood' must hold booleans (or 0/1). Got {describe(ood)}.")
+        ood = ood.astype(bool)
+    lab = None if labels is None else as_array(labels, name="labels", ndim=1, allow_nan=True)
+    lengths = {"embeddings": len(X), "is_ood": len(ood)} | ({} if lab is None else {"labels": len(lab)})
+    if len(set(lengths.values())) > 1:
+        raise AssayInputError("Inputs must have the same number of rows. Got "
+                              + ", ".join(f"{k}: {v}" for k, v in lengths.items()) + ".")
+    check_option(method, "method", owner=owner, options=_PROJECTIONS)
+    check_scalar(random_state, "random_state", owner=owner, kind=(int, np.integer), low=0)
+    check_scalar(max_points, "max_points", owner=owner, kind=(int, np.integer), low=3)
+    if method == "umap":
+        try:
+            import umap  # noqa: F401
+        except ImportError:
+            raise AssayInputError(
+                "method='umap' needs the umap-learn package, which is not installed: "
+                "pip install umap-learn (or use method='pca' or 'tsne')."
+            ) from None
+    if len(X) > max_points:
+        keep = np.sort(np.random.default_rng(random_state).choice(len(X), size=int(max_points), replace=False))
+        X, ood = X[keep], ood[keep]
+        lab = None if lab is None else lab[keep]
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        projection = PCA(n_components=2, random_state=random_state)
+        points = projection.fit_transform(X)
+        share = projection.explained_variance_ratio_
+        axis_labels = (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+    elif method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, (len(X) - 1) / 3.0))
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
+        axis_labels = ("t-SNE 1", "t-SNE 2")
+    else:  # pragma: no cover - needs umap-learn
+        import umap
+
+        points = umap.UMAP(n_components=2, random_state=random_state).fit_transform(X)
+        axis_labels = ("UMAP 1", "UMAP 2")
+
+    fig, ax = plt.subplots(figsize=(6.4, 5))
+    inside = ~ood
+    if lab is None:
+        if inside.any():
+            ax.scatter(points[inside, 0], points[inside, 1], s=8, color=_IN_COLOR, alpha=0.6,
+                       label=f"in-distribution (n={int(inside.sum())})")
+    else:
+        classes = list(pd.unique(lab[inside]))
+        try:
+            classes = sorted(classes)
+        except TypeError:
+            classes = sorted(classes, key=str)
+        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, c in enumerate(classes):
+            rows = inside & (lab == c)
+            ax.scatter(points[rows, 0], points[rows, 1], s=8, color=cmap(i % cmap.N), alpha=0.6,
+                       label=f"{c} (n={int(rows.sum())})")
+    if ood.any():
+        ax.scatter(points[ood, 0], points[ood, 1], s=14, marker="x", color="#555555", alpha=0.8, linewidths=0.8,
+                   label=f"OOD (n={int(ood.sum())})")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, markerscale=1.5)
+    ax.set_title(title or f"Embeddings ({method.upper() if method == 'pca' else method}), "
+                          f"{len(X)} points", fontsize=10)
+    fig.tight_layout()
+    return fig
