@@ -35,6 +35,27 @@ _KNN_BLOCK_BYTES = 128 * 2**20
 
 
 # ====================================================================== Gaussian statistics
+#: Above this many classes the per-block class sums use a sparse indicator (O(rows x d));
+#: below, a dense ``(C, rows)`` indicator times the block (one small multi-threaded GEMM).
+_DENSE_SUMS_MAX_CLASSES = 64
+
+
+def _promote(source: np.ndarray, buffer: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+    """``source - shift`` (or ``source``) in float64, written into ``buffer[:len(source)]``.
+
+    One pass, no allocation: the float32 -> float64 promotion is exact, so this equals
+    ``source.astype(np.float64) - shift`` bit for bit. Reusing one buffer for every block keeps
+    it in cache and avoids fresh pages (on some machines a page fault per 4 kB costs more than
+    the arithmetic).
+    """
+    out = buffer[: len(source)]
+    if shift is None:
+        np.copyto(out, source, casting="same_kind")
+    else:
+        np.subtract(source, shift, out=out)
+    return out
+
+
 def class_gaussian_stats(features: np.ndarray, codes: np.ndarray, n_classes: int) -> dict[str, np.ndarray]:
     """Class means, the shared (tied) covariance and the background Gaussian, in one pass.
 
@@ -42,18 +63,34 @@ def class_gaussian_stats(features: np.ndarray, codes: np.ndarray, n_classes: int
     in ``[0, n_classes)``. Returns ``means (C, d)``, ``covariance (d, d)`` (within-class scatter
     / n, the maximum-likelihood tied covariance of Lee et al., 2018), ``mean (d,)`` and
     ``background_covariance (d, d)`` (all rows, one class). Every class must have a row.
+
+    All arithmetic is float64 (float32 products are exact in float64): per block of rows, the
+    scatter about a fixed shift (the mean of the first rows, against cancellation) by one
+    ``syrk`` and the class sums by one indicator product; the class means are then removed from
+    the scatter in closed form. One reused float64 buffer; no copy of ``features``.
     """
     n, d = features.shape
-    shift = features[: min(n, 1024)].astype(np.float64).mean(axis=0)  # against cancellation
+    shift = features[: min(n, 1024)].astype(np.float64).mean(axis=0)
     scatter = np.zeros((d, d))
     sums = np.zeros((n_classes, d))
-    for index in iter_slices(n, _BLOCK_ROWS):
-        block = features[index].astype(np.float64) - shift
+    rows = min(n, _BLOCK_ROWS)
+    buffer = np.empty((rows, d))
+    dense = n_classes <= _DENSE_SUMS_MAX_CLASSES
+    indicator = np.zeros((n_classes, rows)) if dense else None
+    for index in iter_slices(n, rows):
+        block = _promote(features[index], buffer, shift)
         scatter += block.T @ block  # symmetric rank-k update (numpy calls syrk for a.T @ a)
         part = codes[index]
-        one_hot = scipy.sparse.csr_matrix(
-            (np.ones(len(part)), (part, np.arange(len(part)))), shape=(n_classes, len(part)))
-        sums += one_hot @ block
+        m = len(part)
+        if dense:
+            ind = indicator[:, :m]
+            ind[part, np.arange(m)] = 1.0
+            sums += ind @ block
+            ind[part, np.arange(m)] = 0.0
+        else:
+            one_hot = scipy.sparse.csr_matrix(
+                (np.ones(m), (part, np.arange(m))), shape=(n_classes, m))
+            sums += one_hot @ block
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
     shifted_means = sums / counts[:, None]
     total_mean = sums.sum(axis=0) / n
@@ -99,14 +136,23 @@ def min_squared_mahalanobis(features: np.ndarray, means: np.ndarray, white: np.n
     """``min_c (x - mu_c)^T S^+ (x - mu_c)`` per row: ``(n, d)`` -> ``(n,)``, float64.
 
     ``white`` from :func:`whitening`; all class distances with matrix products in row blocks:
-    ``||z - m_c||^2 = ||z||^2 - 2 z.m_c + ||m_c||^2`` with ``z = (x - center) W``.
+    ``||z - m_c||^2 = ||z||^2 - 2 z.m_c + ||m_c||^2`` with ``z = (x - center) W``. The
+    float64 blocks (input, ``z`` and the ``(rows, C)`` distances) live in buffers reused
+    across blocks.
     """
     m = (means - center) @ white  # (C, r)
     m_sq = np.einsum("ij,ij->i", m, m)
-    out = np.empty(len(features))
-    for index in iter_slices(len(features), _BLOCK_ROWS):
-        z = (features[index].astype(np.float64) - center) @ white
-        d2 = z @ (-2.0 * m.T)
+    minus_2m = -2.0 * m.T
+    n = len(features)
+    rows = max(1, min(n, _BLOCK_ROWS))
+    buffer = np.empty((rows, features.shape[1]))
+    z_buffer = np.empty((rows, white.shape[1]))
+    d2_buffer = np.empty((rows, len(m)))
+    out = np.empty(n)
+    for index in iter_slices(n, rows):
+        block = _promote(features[index], buffer, center)
+        z = np.matmul(block, white, out=z_buffer[: len(block)])
+        d2 = np.matmul(z, minus_2m, out=d2_buffer[: len(block)])
         d2 += m_sq
         d2 += np.einsum("ij,ij->i", z, z)[:, None]
         out[index] = np.maximum(d2.min(axis=1), 0.0)
@@ -115,9 +161,14 @@ def min_squared_mahalanobis(features: np.ndarray, means: np.ndarray, white: np.n
 
 def squared_mahalanobis(features: np.ndarray, mean: np.ndarray, white: np.ndarray) -> np.ndarray:
     """``(x - mu)^T S^+ (x - mu)`` per row, ``(n, d)`` -> ``(n,)``, in row blocks."""
-    out = np.empty(len(features))
-    for index in iter_slices(len(features), _BLOCK_ROWS):
-        z = (features[index].astype(np.float64) - mean) @ white
+    n = len(features)
+    rows = max(1, min(n, _BLOCK_ROWS))
+    buffer = np.empty((rows, features.shape[1]))
+    z_buffer = np.empty((rows, white.shape[1]))
+    out = np.empty(n)
+    for index in iter_slices(n, rows):
+        block = _promote(features[index], buffer, mean)
+        z = np.matmul(block, white, out=z_buffer[: len(block)])
         out[index] = np.einsum("ij,ij->i", z, z)
     return out
 
