@@ -154,6 +154,19 @@ def test_several_layers_and_logits_in_one_pass(X):
     assert model.calls == 1 and set(emb) == {"body", "head"}
 
 
+def test_capture_layers_declared_before_the_first_pass_share_it(X):
+    model = CountingNet()
+    adapter = assay.wrap(model, batch_size=len(X)).capture(["penultimate"])
+    proba = adapter.predict_proba(X)             # a check that needs only probabilities
+    emb = adapter.embeddings(X, "penultimate")   # a later check that reads the layer
+    assert model.calls == 1 and adapter.forward_passes_.total() == 1
+    reference = assay.wrap(CountingNet(), batch_size=len(X))
+    assert_allclose(emb, reference.embeddings(X, "penultimate"), rtol=1e-6)
+    assert_allclose(proba, reference.predict_proba(X), rtol=1e-6)
+    with pytest.raises(AssayInputError, match="'layer'.*nope"):
+        adapter.capture("nope")
+
+
 def test_embeddings_flatten_conv_output():
     torch.manual_seed(0)
     model = torch.nn.Sequential()

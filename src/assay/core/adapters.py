@@ -268,6 +268,20 @@ class TorchAdapter(ModelAdapter):
             ) from None
         first = next(iter(model.parameters()), None)
         self._float_dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+        self.capture_layers: list[str] = []
+
+    def capture(self, layers: str | Sequence[str]) -> TorchAdapter:
+        """Capture ``layers`` on every forward pass from now on, whatever asked for the pass.
+
+        Checks that will read a layer's output later (OOD detectors, probes, explainers)
+        declare it here before the first pass, so that ``predict_proba`` now and
+        ``embeddings(layer)`` later share one pass per split. Unknown names raise
+        :class:`AssayInputError` at once.
+        """
+        for name in self._resolve_layers(layers):
+            if name not in self.capture_layers:
+                self.capture_layers.append(name)
+        return self
 
     # ---- conversion and batching
     def _to_tensor(self, X: Any):
@@ -412,6 +426,11 @@ class TorchAdapter(ModelAdapter):
         logits, _ = self._forward(X)
         return self._finish_output(logits, X, "logits")
 
+    def _cached_native(self, X: Any) -> np.ndarray:
+        if self.capture_layers and self.cache:
+            return self.outputs(X)["logits"]
+        return super()._cached_native(X)
+
     def outputs(self, X: Any, layers: Sequence[str] = ()) -> dict[str, np.ndarray]:
         """Logits and the outputs of ``layers`` for ``X``, in one forward pass, cached.
 
@@ -420,7 +439,8 @@ class TorchAdapter(ModelAdapter):
         """
         names = self._resolve_layers(layers) if layers else []
         fp = fingerprint(X)
-        missing = [n for n in names if not self.cache or self._key(fp, ("layer", n)) not in self._cache]
+        wanted = names + [n for n in self.capture_layers if n not in names]
+        missing = [n for n in wanted if not self.cache or self._key(fp, ("layer", n)) not in self._cache]
         need_logits = not self.cache or self._key(fp, "native") not in self._cache
         if missing or need_logits:
             logits, captured = self._forward(X, missing)

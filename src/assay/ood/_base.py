@@ -30,20 +30,10 @@ from ..core.validation import as_array, check_consistent_length, check_is_fitted
 
 __all__ = ["OODDetector"]
 
-#: Attribute set on a shared torch adapter: the layer names the detectors using it need.
-_LAYERS_ATTR = "_ood_layers"
-
-
 def _register_layers(adapter: Any, layers: list[str]) -> None:
-    if getattr(adapter, "kind", None) != "torch" or not layers:
-        return
-    registered = getattr(adapter, _LAYERS_ATTR, None)
-    if registered is None:
-        registered = []
-        setattr(adapter, _LAYERS_ATTR, registered)
-    for name in layers:
-        if name not in registered:
-            registered.append(name)
+    """Have a shared torch adapter capture ``layers`` on every pass (one pass per split)."""
+    if getattr(adapter, "kind", None) == "torch" and layers:
+        adapter.capture(layers)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -218,8 +208,7 @@ class OODDetector:
         adapter = self._require_torch("embeddings of named layers (forward hooks)")
         names = adapter._resolve_layers(layers) if layers else []
         _register_layers(adapter, names)
-        wanted = list(getattr(adapter, _LAYERS_ATTR, None) or names)
-        out = adapter.outputs(X, wanted)
+        out = adapter.outputs(X, names)
         result = {"logits": out["logits"]}
         for name in names:
             value = out[name]
@@ -241,8 +230,6 @@ class OODDetector:
                 )
             return logits
         adapter = self._adapter()
-        if adapter.kind == "torch" and getattr(adapter, _LAYERS_ATTR, None):
-            return np.asarray(self._outputs(X, [])["logits"], dtype=np.float64)
         return np.asarray(adapter.logits(X), dtype=np.float64)
 
     def _labels(self, y: Any, n: int, logits: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
