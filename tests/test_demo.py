@@ -38,6 +38,11 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
     # the digits model is audited as a torch image model: no tabular data checks, calibration runs
     digits = records["digits"]
     assert "data_quality" in digits["summary"]["checks_skipped"] and "calibration" in digits["checks"]
+    # OOD: German credit rows against the Adult model; six image sets against the digits CNN
+    assert set(records["adult"]["checks"]["ood"]["summary"]["auroc"]) == {"ood:german_credit"}
+    assert len(digits["checks"]["ood"]["summary"]["auroc"]) == 6
+    assert digits["summary"]["forward_passes"].keys() >= {"train", "val", "test", "ood:letters"}
+    assert "Out-of-distribution detection" in text and "ood:held_out_classes" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
@@ -47,8 +52,10 @@ def test_demo_cards_equal_report_json_and_validate(demo_run):
         record = json.loads((folder / "report.json").read_text())
         jsonschema.validate(record, schema)
         assert assert_card_matches_record((folder / "MODEL_CARD.md").read_text(), record) >= 3
-        # one forward pass of the model per split it was evaluated on
-        assert record["summary"]["forward_passes"] == {"test": 1}
+        # one forward pass of the model per split it was evaluated on (OOD splits included)
+        passes = record["summary"]["forward_passes"]
+        assert passes["test"] == 1 and set(passes.values()) == {1}
+        assert record["checks"]["ood"]["status"] == "ok"
     card = (out / "MODEL_CARD.md").read_text()
     assert "hours_per_week (numeric): median 40" in card  # the training data's distribution, measured
 

@@ -31,8 +31,10 @@ def _build_parser() -> argparse.ArgumentParser:
         description=(
             "Train two reference models offline and run the full audit on each: a pipeline on the bundled "
             "UCI Adult census data (data checks, performance and fairness per sex, race and sex x race with "
-            "bootstrap intervals, calibration) into --out, and a PyTorch CNN on the 8x8 digits into "
-            "--out/digits. Each gets report.json, report.html and MODEL_CARD.md (Adult also DATASHEET.md)."
+            "bootstrap intervals, calibration, out-of-distribution detection against German credit rows) "
+            "into --out, and a PyTorch CNN on the 8x8 digits 0-7 (calibration; OOD detection against the "
+            "digits 8 and 9, corrupted and rotated digits, noise and letters) into --out/digits. Each gets "
+            "report.json, report.html and MODEL_CARD.md (Adult also DATASHEET.md)."
         ),
     )
     demo.add_argument("--out", default="assay-report", help="output directory (default: %(default)s)")

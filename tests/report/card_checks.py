@@ -31,10 +31,9 @@ def assert_card_matches_record(card: str, record: dict) -> int:
         section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]
         rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| feature")]
         by_key = {tuple(cell.strip() for cell in row.strip("|").split("|")[:2]): row for row in rows}
-        for (feature, group), values in table.iterrows():
+        for (feature, group), *values in table.itertuples(name=None):
             cells = [c.strip() for c in by_key[(str(feature), str(group))].strip("|").split("|")[2:]]
-            for column, cell in zip(table.columns, cells):
-                value = values[column]
+            for column, cell, value in zip(table.columns, cells, values):
                 if isinstance(value, float):
                     assert cell == ("n/a" if value != value else f"{value:.4f}"), (feature, group, column)
                     checked += 1

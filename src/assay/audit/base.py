@@ -46,6 +46,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "accuracy_gap_warn": 0.05,                # largest accuracy difference between groups
     "accuracy_gap_fail": 0.1,
     "ood_auroc_warn": 0.8,
+    "ood_rejection_ratio_warn": 0.5,          # a group refused twice as often as another
     "membership_advantage_warn": 0.1,
 }
 
@@ -143,6 +144,14 @@ class Check:
         missing = sorted(self.needs - context.capabilities())
         return f"needs {', '.join(missing)}" if missing else None
 
+    def layers(self, context: AuditContext) -> list[str]:
+        """Names of the torch model's layers this check reads (embeddings).
+
+        The audit captures them on the first forward pass of each split, whichever check makes
+        it, so that every check together costs one pass per split.
+        """
+        return []
+
     def run(self, context: AuditContext) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -178,13 +187,20 @@ def register_check(cls: type[Check]) -> type[Check]:
     return cls
 
 
+def registered_checks() -> dict[str, type[Check]]:
+    """Every registered check class by name, the built-in ones included (imported on first use)."""
+    from . import checks as _builtin  # noqa: F401 - registers the built-in checks
+
+    return CHECKS
+
+
 def resolve_checks(checks: str | Sequence[str | Check], context: AuditContext) -> tuple[list[Check], dict[str, str]]:
     """The checks to run, in order, and the skipped ones with their reasons.
 
     ``"auto"`` selects every registered check that applies; a list may hold names or instances.
     An explicitly named check that does not apply is an error.
     """
-    from . import checks as _builtin  # noqa: F401 - registers the built-in checks
+    registered_checks()
 
     skipped: dict[str, str] = {}
     if isinstance(checks, str):

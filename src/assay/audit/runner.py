@@ -73,6 +73,9 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
         if pd.isna(np.asarray(pd.Series(np.asarray(y, dtype=object)))).any():
             raise AssayInputError(f"{label} y (the target) has missing values; drop or fill them first.")
     frame = None
+    if is_ood_split(name):
+        # Groups are compared on in-distribution splits; an OOD set may hold one group only.
+        return X, y, None
     if isinstance(split_sensitive, pd.DataFrame):
         columns = list(sensitive) if sensitive is not None else (
             list(split_sensitive.columns) if not isinstance(value, pd.DataFrame) else [])
@@ -249,6 +252,13 @@ class Audit:
 
         computed: list[str] = []
         todo = [c for c in checks if c.name not in records]
+        if context.model is not None and context.model.kind == "torch":
+            for check in todo:
+                try:
+                    if check.layers(context):
+                        context.model.capture(check.layers(context))
+                except AssayInputError:
+                    pass  # an unknown layer: the check itself fails with this error when it runs
         # progress=None: tqdm shows the bar on a terminal only; False: never.
         bar = tqdm(todo, desc="assay audit", unit="check", disable=True if self.progress is False else None,
                    leave=False)

@@ -62,9 +62,9 @@ def audit_record(result: Any, *, title: str = "assay audit", model_name: str | N
 
 def _check_section(name: str, record: Mapping[str, Any]) -> Section:
     """A report section for one check's record: its own renderer if the check has one."""
-    from ..audit.base import CHECKS
+    from ..audit.base import registered_checks
 
-    check_cls = CHECKS.get(name)
+    check_cls = registered_checks().get(name)
     if record.get("status") != "ok":
         return Section(record.get("title") or name, [f"This check failed: {record.get('error')}"], anchor=name)
     if check_cls is not None and hasattr(check_cls, "render"):
@@ -180,6 +180,7 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str = "model",
                   _markdown_table(table)]
     else:
         lines.append("No sensitive features were given, so no per-group analysis was run.")
+    lines += _check_card_sections(record)
     lines += ["", "## Findings", ""]
     lines += [f"- **{f['severity']}** ({f['check']}): {f['message']}" for f in record["findings"]] or ["- none"]
     lines += ["", "## Ethical considerations", "",
@@ -189,12 +190,26 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str = "model",
     return "\n".join(lines)
 
 
+def _check_card_sections(record: Mapping[str, Any]) -> list[str]:
+    """The "Quantitative analyses" subsections that checks write themselves (a static ``card(record)``)."""
+    from ..audit.base import registered_checks
+
+    lines: list[str] = []
+    for name, check_record in record["checks"].items():
+        check_cls = registered_checks().get(name)
+        if check_record.get("status") == "ok" and hasattr(check_cls, "card"):
+            part = check_cls.card(check_record)
+            if part:
+                lines += ["", f"### {check_record.get('title') or name}", "", *part]
+    return lines
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     index_names = [n or "" for n in frame.index.names]
     header = "| " + " | ".join(index_names + [str(c) for c in frame.columns]) + " |"
     rule = "|" + "---|" * (len(index_names) + len(frame.columns))
     rows = []
-    for key, row in frame.iterrows():
+    for key, *row in frame.itertuples(name=None):  # keeps each column's type (iterrows makes ints floats)
         keys = list(key) if isinstance(key, tuple) else [key]
         cells = [("n/a" if pd.isna(v) else f"{v:.4f}") if isinstance(v, float) else str(v) for v in row]
         rows.append("| " + " | ".join([str(k) for k in keys] + cells) + " |")

@@ -581,6 +581,8 @@ def _roc_curves(evaluation_or_curves: Any) -> tuple[dict[str, dict[str, dict[str
     curves = getattr(source, "curves", None)
     if curves is None and isinstance(source, Mapping):
         curves = source.get("curves", source) if "curves" in source else source
+        if isinstance(source.get("table"), pd.DataFrame):  # {"curves": ..., "table": DataFrame}
+            table = source["table"]
     ok = isinstance(curves, Mapping) and curves and all(
         isinstance(sets, Mapping) and sets and all(
             isinstance(c, Mapping) and "fpr" in c and "tpr" in c for c in sets.values())
