@@ -166,6 +166,23 @@ def test_thresholds_change_findings(frames):
     assert all(f.severity == "fail" for f in strict.findings)
 
 
+def test_audit_thresholds_reach_the_data_checks(frames, tmp_path):
+    train, test, model = frames
+    data = {"train": train, "test": test}
+
+    def balance_severities(thresholds, run_dir=None):
+        result = Audit(None, data, target="label", sensitive_features=["sex"], checks=["data_quality"],
+                       thresholds=thresholds, progress=False).run(run_dir)
+        return {f.severity for f in result.findings if f.metric == "class_balance"}
+
+    assert "warn" in balance_severities({"imbalance_ratio": 1.0, "base_rate_difference": 1.0})
+    assert "warn" not in balance_severities({"imbalance_ratio": 100.0, "base_rate_difference": 1.0})
+    # they change what the check computes, so a run directory made with others is another run
+    balance_severities({"imbalance_ratio": 100.0}, tmp_path)
+    with pytest.raises(AssayInputError, match="'run_dir'.*different"):
+        balance_severities({"imbalance_ratio": 1.0}, tmp_path)
+
+
 def test_bad_arguments(frames):
     train, test, model = frames
     with pytest.raises(AssayInputError, match="'target' 'income' is not a column of data\\['test'\\]"):

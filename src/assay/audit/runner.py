@@ -31,6 +31,7 @@ from ..core.batching import fingerprint, n_rows
 from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
 from ..core.validation import check_consistent_length, check_scalar, describe
+from ..data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
 from .base import (DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, as_sensitive_frame,
                    is_ood_split, resolve_checks)
 
@@ -172,7 +173,9 @@ class Audit:
     eval_split : str
         The split the model is evaluated on.
     thresholds : dict, optional
-        Overrides of :data:`~assay.audit.base.DEFAULT_THRESHOLDS`.
+        Overrides of :data:`~assay.audit.base.DEFAULT_THRESHOLDS` (read when findings are made)
+        and of :data:`assay.data_checks.DEFAULT_THRESHOLDS` (used by the data checks while they
+        run, so they are part of the run's configuration).
     batch_size, progress : passed to :func:`assay.wrap`.
     """
 
@@ -200,10 +203,11 @@ class Audit:
         check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
         sensitive = [self.sensitive_features] if isinstance(self.sensitive_features, str) else self.sensitive_features
         splits = {name: _split_parts(name, value, self.target, sensitive) for name, value in self.data.items()}
-        thresholds = dict(DEFAULT_THRESHOLDS)
-        unknown = set(self.thresholds or {}) - set(DEFAULT_THRESHOLDS)
+        # the audit's own thresholds and those of the data checks (assay.data_checks), one namespace
+        thresholds = {**DATA_CHECK_THRESHOLDS, **DEFAULT_THRESHOLDS}
+        unknown = set(self.thresholds or {}) - set(thresholds)
         if unknown:
-            raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}.")
+            raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(thresholds)}.")
         thresholds.update(self.thresholds or {})
         adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed), thresholds=thresholds)
@@ -216,6 +220,8 @@ class Audit:
             "data": data_fp,
             "eval_split": context.eval_split,
             "seed": context.seed,
+            # thresholds that change what a check computes (the data checks grade while they run)
+            "data_thresholds": {k: v for k, v in context.thresholds.items() if k in DATA_CHECK_THRESHOLDS},
             "checks": {c.name: {"class": type(c).__qualname__, "params": to_jsonable(c.get_params())} for c in checks},
         }
         config["fingerprint"] = xxhash.xxh3_128(json.dumps(config, sort_keys=True).encode()).hexdigest()

@@ -232,6 +232,8 @@ class DataReport(Result):
         """Findings of every check that ran, read against ``self.thresholds`` updated with
         ``thresholds``. Overrides apply to the numbers already measured;
         ``near_duplicate_distance`` only takes effect in :func:`run_data_checks`."""
+        if thresholds is None and "_findings" in self.__dict__:  # the record, card and datasheet all ask
+            return list(self.__dict__["_findings"])
         t = _check_thresholds(thresholds, base=self.thresholds)
         out: list[Finding] = []
         out += _overlap_findings(self.overlap, t)
@@ -245,6 +247,8 @@ class DataReport(Result):
             out += _group_size_findings(self.group_sizes, t)
         out += _missingness_findings(self.missingness, t)
         out += _shift_findings(self.shift, t)
+        if thresholds is None:
+            object.__setattr__(self, "_findings", tuple(out))  # frozen: the numbers cannot change
         return out
 
     def worst_severity(self) -> str:

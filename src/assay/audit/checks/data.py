@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
 from ...data_checks import datasheet_markdown, run_data_checks
 from ..base import AuditContext, Check, Finding, register_check
 
@@ -15,8 +16,9 @@ from ..base import AuditContext, Check, Finding, register_check
 class DataQualityCheck(Check):
     """Every check of :mod:`assay.data_checks` on the training vs the evaluation split.
 
-    Its findings use :data:`assay.data_checks.DEFAULT_THRESHOLDS` (override them through
-    ``thresholds=`` here); they are stored with the record, so the report needs no re-run.
+    Its findings use :data:`assay.data_checks.DEFAULT_THRESHOLDS`, overridden by the same keys in
+    ``Audit(thresholds=...)`` and then by ``thresholds=`` here; they are stored with the record,
+    so the report needs no re-run.
     """
 
     name = "data_quality"
@@ -42,12 +44,14 @@ class DataQualityCheck(Check):
 
         sensitive = context.sensitive_features()
         names = None if sensitive is None else list(sensitive.columns)
+        thresholds = {k: v for k, v in context.thresholds.items() if k in DATA_CHECK_THRESHOLDS}
+        thresholds.update(self.thresholds or {})
         return run_data_checks(frame("train"), frame(context.eval_split), target="__target__",
-                               sensitive_features=names, thresholds=self.thresholds, seed=context.seed,
+                               sensitive_features=names, thresholds=thresholds, seed=context.seed,
                                max_rows=self.max_rows)
 
     def summarize(self, result) -> dict[str, Any]:
-        findings = result.findings(self.thresholds)
+        findings = result.findings()  # against the thresholds it ran with
         return {"n_fail": sum(f.severity == "fail" for f in findings),
                 "n_warn": sum(f.severity == "warn" for f in findings),
                 "findings": [f.to_dict() for f in findings],
