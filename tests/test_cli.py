@@ -87,3 +87,41 @@ def test_model_file_that_cannot_be_loaded(files, capsys):
 def test_report_of_a_missing_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "run_dir" in capsys.readouterr().err
+
+
+def test_audit_with_validation_and_ood_tables_runs_the_ood_check(files, capsys):
+    data = load_german_credit(seed=0)
+    sf = data.test.sensitive_features
+    test = data.test.X.assign(credit=data.test.y.to_numpy(), sex=sf["sex"].astype(str),
+                              age_group=sf["age_group"].astype(str))
+    test.iloc[:150].to_csv(files / "val_part.csv", index=False)   # disjoint validation and test rows
+    test.iloc[150:].to_csv(files / "test_part.csv", index=False)
+    shifted = test.drop(columns=["credit"])                        # OOD inputs need no labels
+    numeric = list(data.numeric_features)
+    shifted[numeric] = shifted[numeric] * 5 + 50
+    shifted.to_csv(files / "shifted.csv", index=False)
+    out = files / "run-ood"
+    args = ["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test_part.csv"),
+            "--val", str(files / "val_part.csv"), "--train", str(files / "train.csv"), "--target", "credit",
+            "--sensitive", "sex", "--ood", str(files / "shifted.csv"), "--ood", f"again={files / 'shifted.csv'}",
+            "--out", str(out)]
+    assert main(args) == 0
+    record = json.loads((out / "report.json").read_text())
+    ood = record["checks"]["ood"]
+    assert ood["status"] == "ok", ood.get("error")
+    assert set(ood["summary"]["auroc"]) == {"ood:shifted", "ood:again"}
+    assert ood["summary"]["auroc"]["ood:shifted"] > 0.9          # a 5x shift of every numeric column
+    assert record["summary"]["forward_passes"] == {"test": 1, "val": 1, "ood:shifted": 1, "ood:again": 1}
+    assert "out-of-distribution" in (out / "report.html").read_text().lower()
+
+
+@pytest.mark.parametrize("ood, expected", [
+    (["--ood", "a=x.csv", "--ood", "a=y.csv"], "given twice"),
+    (["--ood", "=x.csv"], "NAME=PATH"),
+])
+def test_bad_ood_arguments(files, capsys, ood, expected):
+    code = main(["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test.csv"),
+                 "--target", "credit", "--out", str(files / "bad-ood"), *ood])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--ood" in err and expected in err and len(err.strip().splitlines()) == 1

@@ -59,6 +59,11 @@ def _build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--trust-model-file", action="store_true", help=TRUST_MODEL_FILE_HELP)
     audit.add_argument("--data", required=True, help="evaluation table (CSV or Parquet) with the target column")
     audit.add_argument("--train", default=None, help="training table (enables train-vs-test data checks)")
+    audit.add_argument("--val", default=None,
+                       help="validation table with the target (the OOD check fits its threshold there)")
+    audit.add_argument("--ood", action="append", default=[], metavar="[NAME=]PATH",
+                       help="out-of-distribution table (target column optional); repeat for several sets. "
+                            "Enables the OOD check; NAME defaults to the file name")
     audit.add_argument("--target", required=True, help="name of the label column")
     audit.add_argument("--sensitive", default=None, help="comma-separated sensitive columns, e.g. sex,race")
     audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names")
@@ -90,6 +95,12 @@ def _run_audit(args: argparse.Namespace) -> int:
         data["train"] = tuple(load_table(args.train, target=args.target, sensitive=sensitive,
                                          arg_names={"data": "--train", "target": "--target",
                                                     "sensitive": "--sensitive"}))
+    if args.val:
+        data["val"] = tuple(load_table(args.val, target=args.target, sensitive=sensitive,
+                                       arg_names={"data": "--val", "target": "--target", "sensitive": "--sensitive"}))
+    for name, path in _ood_tables(args.ood).items():
+        data[f"ood:{name}"] = load_table(path, target=args.target, target_optional=True,
+                                         arg_names={"data": "--ood", "target": "--target"}).X
     checks = "auto" if args.checks == "auto" else parse_columns(args.checks)
     result = Audit(loaded.model, data, checks=checks, seed=args.seed).run(args.out, resume=not args.no_resume)
     record = audit_record(result, model_name=str(args.model), dataset_name=Path(args.data).name,
@@ -104,6 +115,22 @@ def _run_audit(args: argparse.Namespace) -> int:
     if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on]:
         return 1
     return 0
+
+
+def _ood_tables(values: list[str]) -> dict[str, str]:
+    """``--ood [NAME=]PATH`` values -> {name: path}; the name defaults to the file name."""
+    tables: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or Path(value).exists():
+            path = value
+            name = Path(value).name.split(".")[0]
+        if not name or not path:
+            raise AssayInputError(f"--ood: expected PATH or NAME=PATH. Got {value!r}.")
+        if name in tables:
+            raise AssayInputError(f"--ood: the name {name!r} is given twice; name the sets, e.g. --ood letters={path}.")
+        tables[name] = path
+    return tables
 
 
 def _read_record(run_dir: str) -> dict:

@@ -52,8 +52,9 @@ class LoadedTable(NamedTuple):
     X : pandas.DataFrame
         Every column but the target (the sensitive columns too, unless ``drop_sensitive``);
         text columns as ``category``, the others as read. Index ``0..n-1``.
-    y : pandas.Series
-        The target column as read, named after it, same index.
+    y : pandas.Series or None
+        The target column as read, named after it, same index; None for a table without it
+        read with ``target_optional=True``.
     sensitive_features : pandas.DataFrame or None
         One ``category`` column per sensitive attribute, in the order asked for, same index;
         None if no sensitive columns were asked for.
@@ -139,6 +140,7 @@ def load_table(
     target: str,
     sensitive: str | Sequence[str] | None = None,
     drop_sensitive: bool = False,
+    target_optional: bool = False,
     arg_names: Mapping[str, str] | None = None,
 ) -> LoadedTable:
     """Read ``path`` and split it into features, target and sensitive attributes.
@@ -157,6 +159,9 @@ def load_table(
         Drop the sensitive columns from ``X``. Default False: they stay, because a model may have
         been trained with them (``assay.datasets`` keep them in ``X`` too); drop them if the
         model was trained without them.
+    target_optional : bool
+        Accept a table without the target column (``y`` is then None): out-of-distribution
+        inputs need no labels. Default False.
     arg_names : mapping, optional
         Names used in error messages for the keys ``"data"``, ``"target"``, ``"sensitive"``
         (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`).
@@ -180,14 +185,14 @@ def load_table(
 
     frame = read_table(path, arg=names["data"])
     source = quoted(Path(os.fspath(path)))
-    if target not in frame.columns:
+    if target not in frame.columns and not target_optional:
         raise input_error(names["target"], _not_found([target], frame.columns, source))
     missing = [c for c in sensitive_columns if c not in frame.columns]
     if missing:
         raise input_error(names["sensitive"], _not_found(missing, frame.columns, source))
 
-    y = frame.pop(target)
-    n_missing = int(y.isna().sum())
+    y = frame.pop(target) if target in frame.columns else None
+    n_missing = 0 if y is None else int(y.isna().sum())
     if n_missing:
         first = int(y.isna().to_numpy().argmax())
         raise input_error(
@@ -217,7 +222,7 @@ def load_table(
                     names["sensitive"],
                     f"dropping the sensitive columns leaves no feature columns in {source}.",
                 )
-    return LoadedTable(X, y.rename(target), sensitive_features)
+    return LoadedTable(X, None if y is None else y.rename(target), sensitive_features)
 
 
 # ---------------------------------------------------------------------- helpers
