@@ -1,5 +1,6 @@
 """The audit's OOD check: its numbers equal the detectors and metrics it stands for."""
 
+import html as html_lib
 import json
 
 import numpy as np
@@ -131,6 +132,11 @@ def test_report_section_and_card(torch_audit):
     html = render_audit_html(record)
     section = html.split('id="ood"', 1)[1]
     assert "Out-of-distribution detection" in html and section.count("data:image/png;base64,") >= 4
+    ood = record["checks"]["ood"]
+    table = ood["result"]["evaluation"]["table"]
+    row = dict(zip(table["columns"], table["data"][0]))
+    interval = f"{row['auroc']:.3f}\u00a0[{row['auroc_lower']:.3f},\u00a0{row['auroc_upper']:.3f}]"
+    assert interval in html_lib.unescape(section)  # the compact table: value [lower, upper]
     card = model_card_markdown(record, model_name="net")
     assert "### Out-of-distribution detection" in card
     assert assert_card_matches_record(card, record) >= 4

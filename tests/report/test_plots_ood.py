@@ -78,6 +78,16 @@ def test_roc_panels_and_lines(scores):
     fig = plot_ood_roc(result.to_dict())
     assert len(fig.axes) == 2
     plt.close(fig)
+    fig = plot_ood_roc(result, ncols=1)  # one panel per row
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["near", "far"]
+    assert fig.axes[0].get_position().y0 > fig.axes[1].get_position().y1
+    plt.close(fig)
+    many = evaluate_scores({"a": s_in}, {"a": {f"set{i}": s_out["near"] + i for i in range(4)}})
+    fig = plot_ood_roc(many)  # 4 sets, 3 per row: 2 rows, the sixth panel's place hidden
+    assert len(fig.axes) == 6 and [ax.get_visible() for ax in fig.axes] == [True] * 4 + [False] * 2
+    plt.close(fig)
+    with pytest.raises(AssayInputError, match="'ncols'"):
+        plot_ood_roc(result, ncols=0)
     with pytest.raises(AssayInputError, match="'ood_set' must be one of"):
         plot_ood_roc(result, ood_set="mid")
     with pytest.raises(AssayInputError, match="'evaluation_or_curves' must be an OODEvaluation"):

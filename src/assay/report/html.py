@@ -25,6 +25,7 @@ figcaption{font-size:.85rem;color:#4a5868}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}
 dl.meta dt{font-weight:600}
 .note{font-size:.85rem;color:#4a5868}
+.table-wrap{overflow-x:auto;max-width:100%}
 """
 
 
@@ -41,9 +42,10 @@ class Section:
 
 def _table(caption: str, frame: pd.DataFrame) -> str:
     body = frame.to_html(float_format=lambda x: f"{x:.4f}", na_rep="n/a", border=0, escape=True)
-    return body.replace("<table", f"<table aria-label=\"{html.escape(caption)}\"", 1).replace(
+    body = body.replace("<table", f"<table aria-label=\"{html.escape(caption)}\"", 1).replace(
         ">", f"><caption>{html.escape(caption)}</caption>", 1
     )
+    return f'<div class="table-wrap">{body}</div>'  # wide tables scroll inside their section
 
 
 def _figure(caption: str, png: bytes) -> str:

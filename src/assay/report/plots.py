@@ -597,7 +597,7 @@ def _roc_curves(evaluation_or_curves: Any) -> tuple[dict[str, dict[str, dict[str
 
 
 def plot_ood_roc(evaluation_or_curves: Any, *, ood_set: str | Sequence[str] | None = None,
-                 title: str | None = None) -> plt.Figure:
+                 title: str | None = None, ncols: int = 3) -> plt.Figure:
     """ROC curves of OOD detection (OOD positive): one panel per OOD set, one line per detector.
 
     Parameters
@@ -607,6 +607,8 @@ def plot_ood_roc(evaluation_or_curves: Any, *, ood_set: str | Sequence[str] | No
         ``{detector: {ood_set: {"fpr": [...], "tpr": [...]}}}``.
     ood_set : str or list of str, optional
         The OOD sets to draw (default: all).
+    ncols : int, default 3
+        Panels per row.
 
     Each panel also has the chance diagonal (a dashed line). x: share of in-distribution inputs
     flagged (FPR); y: share of OOD inputs flagged (TPR).
@@ -618,8 +620,13 @@ def plot_ood_roc(evaluation_or_curves: Any, *, ood_set: str | Sequence[str] | No
     unknown = [s for s in wanted if s not in all_sets]
     if unknown or not wanted:
         raise AssayInputError(f"'ood_set' must be one of {all_sets} (or None for all). Got {ood_set!r} instead.")
-    fig, axes = plt.subplots(1, len(wanted), figsize=(4.2 * len(wanted) + 0.4, 4.2), squeeze=False)
-    for ax, name in zip(axes[0], wanted):
+    check_scalar(ncols, "ncols", owner="plot_ood_roc", kind=(int, np.integer), low=1)
+    cols = min(int(ncols), len(wanted))
+    rows = -(-len(wanted) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 0.4, 4.2 * rows + 0.3), squeeze=False)
+    for ax in axes.ravel()[len(wanted):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.ravel(), wanted):
         ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
         for detector, color in zip(detectors, _ood_colors(len(detectors))):
             if name not in curves[detector]:

@@ -107,6 +107,18 @@ def _encoder(X_train: pd.DataFrame):
     return make_tabular_preprocessor(categorical, numeric).fit(X_train)
 
 
+def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation table as text, one row per (detector, OOD set): ``value [lower, upper]``."""
+    metrics = [c for c in table.columns if f"{c}_lower" in table.columns and f"{c}_upper" in table.columns]
+    out = table.set_index(["detector", "ood_set"])[["n_in", "n_out"]].copy()
+    for metric in metrics:
+        value, low, high = (table[c].to_numpy(dtype=float) for c in (metric, f"{metric}_lower", f"{metric}_upper"))
+        # no-break spaces: an interval never wraps inside its cell
+        out[metric] = [f"{v:.3f}\u00a0[{lo:.3f},\u00a0{hi:.3f}]" if np.isfinite(lo) else f"{v:.3f}"
+                       for v, lo, hi in zip(value, low, high)]
+    return out
+
+
 @register_check
 class OODCheck(Check):
     """Detectors x OOD splits with bootstrap CIs; threshold at a TPR; abstention; refusals per group.
@@ -401,7 +413,7 @@ class OODCheck(Check):
             figures.append(("Accuracy against coverage", figure_to_png(fig)))
         tables = [("AUROC (rows: detectors; columns: OOD sets)",
                    table.pivot(index="detector", columns="ood_set", values="auroc")),
-                  ("Every metric, with bootstrap intervals", table),
+                  ("Every metric with its 95% bootstrap interval", _with_intervals(table)),
                   (f"Thresholds keeping {record['params']['tpr']:.0%} of in-distribution inputs", threshold)]
         if result.get("rejection_by_group"):
             by_group = frame_from_record(result["rejection_by_group"]["by_group"])
