@@ -1,6 +1,7 @@
 """OOD plots: score density, ROC, risk-coverage, embedding projection."""
 
 import importlib.util
+import sys
 
 import matplotlib
 
@@ -163,11 +164,24 @@ def test_embedding_projection_pca_values_and_seeded_subsample(embeddings):
         plt.close(f)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("umap") is not None, reason="umap-learn is installed")
-def test_embedding_projection_umap_missing(embeddings):
+def test_embedding_projection_umap_missing(embeddings, monkeypatch):
     X, is_ood, _ = embeddings
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
     with pytest.raises(AssayInputError, match="pip install umap-learn"):
         plot_embedding_projection(X, is_ood=is_ood, method="umap")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("umap") is None, reason="umap-learn (the 'umap' extra) is not installed")
+def test_embedding_projection_umap_separates_the_ood_cluster(embeddings):
+    X, is_ood, _ = embeddings  # the first call compiles umap's numba code: ~20 s
+    fig = plot_embedding_projection(X, is_ood=is_ood, method="umap", random_state=0)
+    inside, outside = (c.get_offsets() for c in _scatters(fig.axes[0]))
+    assert fig.axes[0].get_xlabel() == "UMAP 1" and (len(inside), len(outside)) == (240, 60)
+    gap = np.linalg.norm(inside.mean(axis=0) - outside.mean(axis=0))
+    spread = max(inside.std(axis=0).max(), outside.std(axis=0).max())
+    assert gap > 3 * spread
+    plt.close(fig)
 
 
 @pytest.mark.parametrize(

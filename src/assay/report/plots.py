@@ -771,10 +771,10 @@ def plot_embedding_projection(
         perplexity = float(min(30.0, (len(X) - 1) / 3.0))
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
         axis_labels = ("t-SNE 1", "t-SNE 2")
-    else:  # pragma: no cover - needs umap-learn
+    else:
         import umap
 
-        points = umap.UMAP(n_components=2, random_state=random_state).fit_transform(X)
+        points = umap.UMAP(n_components=2, random_state=random_state, n_jobs=1).fit_transform(X)  # seeded: serial
         axis_labels = ("UMAP 1", "UMAP 2")
 
     fig, ax = plt.subplots(figsize=(6.4, 5))
