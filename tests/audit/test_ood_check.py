@@ -143,6 +143,12 @@ def test_report_section_and_card(torch_audit):
     primary = record["checks"]["ood"]["summary"]["primary_detector"]
     auroc = record["checks"]["ood"]["summary"]["auroc"]["ood:far"]
     assert f"| ood:far | 200 | {auroc:.4f} |" in card and primary in card
+    refusals = ood["result"]["rejection_by_group"]
+    assert refusals["ci"], "the refusal rates are bootstrapped like the rest of the check"
+    ci = {tuple(k): v for k, v in zip(refusals["ci"]["index"], refusals["ci"]["data"])}
+    for key, (rate, count, small) in zip(refusals["by_group"]["index"], refusals["by_group"]["data"]):
+        lower, upper = ci[tuple(key)]
+        assert f"\n| {key[0]} | {key[1]} | {count} | {rate:.4f} | {lower:.4f} | {upper:.4f} |" in card
 
 
 def test_a_missing_layer_skips_the_feature_detectors_with_the_reason(torch_audit):

@@ -243,6 +243,13 @@ def test_metric_by_group_ci_layouts(grouped, layout):
     assert figure_to_png(fig)[:8] == PNG
 
 
+def test_metric_by_group_labels(grouped):
+    fig = plot_metric_by_group(grouped, "tpr")
+    assert fig.axes[-1].get_xlabel() == "tpr"
+    fig = plot_metric_by_group(grouped, "tpr", title="Recall", xlabel="share of positives found")
+    assert fig.axes[-1].get_xlabel() == "share of positives found" and fig._suptitle.get_text() == "Recall"
+
+
 def test_metric_by_group_bad_ci(grouped):
     with pytest.raises(AssayInputError, match="'ci' must be a DataFrame"):
         plot_metric_by_group(grouped.by_group, "tpr", ci=[0.1, 0.2])

@@ -34,6 +34,7 @@ def plot_metric_by_group(
     ci: pd.DataFrame | None = None,
     small_column: str = "small",
     title: str | None = None,
+    xlabel: str | None = None,
 ) -> plt.Figure:
     """Horizontal bars of one metric for every group, one panel per feature or intersection.
 
@@ -46,6 +47,7 @@ def plot_metric_by_group(
     ci : optional DataFrame indexed like ``by_group`` (rows may be missing: no error bar there)
         with columns ``lower``/``upper``, or ``(metric, "lower")``/``(metric, "upper")``, or
         ``f"{metric}_lower"``/``f"{metric}_upper"`` (error bars; NaN bounds draw none).
+    title, xlabel : optional; default: the metric's name.
     """
     by_group = _as_by_group(by_group)
     if metric not in by_group.columns:
@@ -80,7 +82,7 @@ def plot_metric_by_group(
         ax.invert_yaxis()
         ax.set_title(feature, fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel(metric)
+    axes[-1, 0].set_xlabel(xlabel or metric)
     if overall is not None:
         axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.suptitle(title or f"{metric} by group (hatched: small group)", fontsize=10)

@@ -107,6 +107,21 @@ def _encoder(X_train: pd.DataFrame):
     return make_tabular_preprocessor(categorical, numeric).fit(X_train)
 
 
+def _refusals(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The refusal rate per group from a ``rejection_by_group`` record, indexed by (feature, group):
+    count, refused (and its interval when bootstrapped), small."""
+    from ...report.audit import frame_from_record
+
+    by_group = frame_from_record(record["by_group"])
+    out = pd.DataFrame({"count": by_group["count"].astype(int), "refused": by_group["selection_rate"].astype(float)})
+    if record.get("ci"):
+        ci = frame_from_record(record["ci"])
+        for bound in ("lower", "upper"):
+            out[f"refused_{bound}"] = ci[("selection_rate", bound)].reindex(by_group.index).astype(float)
+    out["small"] = by_group["small"].map({True: "yes", False: ""})
+    return out.rename_axis(["feature", "group"])
+
+
 def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     """The evaluation table as text, one row per (detector, OOD set): ``value [lower, upper]``."""
     metrics = [c for c in table.columns if f"{c}_lower" in table.columns and f"{c}_upper" in table.columns]
@@ -309,7 +324,8 @@ class OODCheck(Check):
             usable = [c for c in sens.columns if sens[c].nunique(dropna=False) > 1]
             if usable:
                 by_group = rejection_by_group(scores_in[primary][held_out], threshold.loc[primary, "threshold"],
-                                              sens[usable], min_group_size=self.min_group_size)
+                                              sens[usable], min_group_size=self.min_group_size,
+                                              n_boot=int(self.n_boot), random_state=context.seed)
         scores = {"in": _thin(scores_in[primary]), **{s: _thin(scores_out[primary][s]) for s in ood_sets}}
         return OODCheckResult(evaluation, primary, threshold, selective, aurc, by_group, scores, skipped)
 
@@ -366,7 +382,7 @@ class OODCheck(Check):
         shown = rows[["auroc", "auroc_lower", "auroc_upper", fpr, f"{fpr}_lower", f"{fpr}_upper"]].astype(float)
         shown.insert(0, "n_out", rows["n_out"].astype(int))
         threshold = frame_from_record(result["threshold"]).loc[primary]
-        return [
+        lines = [
             f"Inputs unlike the training data, scored by {primary} (the detector with the highest mean AUROC of "
             f"those run: {', '.join(dict.fromkeys(table['detector']))}); intervals: "
             f"{record['params']['n_boot']} bootstrap resamples.", "",
@@ -375,6 +391,11 @@ class OODCheck(Check):
             f"{threshold['target_tpr']:.0%} of in-distribution inputs) kept {threshold['achieved_tpr']:.2%} of held-out "
             "in-distribution inputs.",
         ]
+        if result.get("rejection_by_group"):
+            lines += ["", "Share of each group's held-out in-distribution inputs that this threshold refuses (a "
+                      "detector that refuses one group more often than another is a fairness problem):", "",
+                      _markdown_table(_refusals(result["rejection_by_group"]))]
+        return lines
 
     # ------------------------------------------------------------------ report section
     @staticmethod
@@ -416,11 +437,14 @@ class OODCheck(Check):
                   ("Every metric with its 95% bootstrap interval", _with_intervals(table)),
                   (f"Thresholds keeping {record['params']['tpr']:.0%} of in-distribution inputs", threshold)]
         if result.get("rejection_by_group"):
-            by_group = frame_from_record(result["rejection_by_group"]["by_group"])
-            tables.append((f"Share of each group's in-distribution inputs refused by {primary}", by_group))
-            overall = result["rejection_by_group"]["overall"]["selection_rate"]
+            refusals = result["rejection_by_group"]
+            by_group = frame_from_record(refusals["by_group"])
+            ci = frame_from_record(refusals["ci"]) if refusals.get("ci") else None
+            tables.append((f"Share of each group's in-distribution inputs refused by {primary}",
+                           _refusals(refusals)))
             figures.append(("Refusal rate by group", figure_to_png(plot_metric_by_group(
-                by_group, "selection_rate", overall=overall))))
+                by_group, "selection_rate", overall=refusals["overall"]["selection_rate"], ci=ci,
+                title=f"Share of in-distribution inputs {primary} refuses", xlabel="share refused"))))
         if result.get("skipped"):
             tables.append(("Detectors not run", pd.Series(result["skipped"], name="why").to_frame()))
         text = [f"In-distribution: the evaluation split. Scores are higher for inputs "
