@@ -28,7 +28,8 @@ def assert_card_matches_record(card: str, record: dict) -> int:
     performance = record["checks"].get("group_performance")
     if performance and performance["status"] == "ok":
         table = frame_from_record(performance["result"]["by_group"])
-        section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]
+        # the per-group table comes first; checks' own subsections ("### ...") follow it
+        section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0].split("\n### ", 1)[0]
         rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| feature")]
         by_key = {tuple(cell.strip() for cell in row.strip("|").split("|")[:2]): row for row in rows}
         for (feature, group), *values in table.itertuples(name=None):
