@@ -35,12 +35,20 @@ def to_jsonable(value: Any) -> Any:
         f = float(value)
         return f if math.isfinite(f) else None
     if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()] if value.ndim else to_jsonable(value.item())
+        if not value.ndim:
+            return to_jsonable(value.item())
+        if value.dtype.kind in "biu":  # fast paths: whole arrays at once (records can be large)
+            return value.tolist()
+        if value.dtype.kind == "f":
+            finite = np.isfinite(value)
+            return value.tolist() if finite.all() else np.where(finite, value.astype(object), None).tolist()
+        return [to_jsonable(v) for v in value.tolist()]
     if isinstance(value, pd.DataFrame):
+        columns = [_column_jsonable(value.iloc[:, j]) for j in range(value.shape[1])]
         return {
             "columns": [to_jsonable(_label(c)) for c in value.columns],
             "index": [to_jsonable(_label(i)) for i in value.index],
-            "data": [[to_jsonable(v) for v in row] for row in value.itertuples(index=False)],
+            "data": [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(value))],
         }
     if isinstance(value, pd.Series):
         return {str(_label(k)): to_jsonable(v) for k, v in value.items()}
@@ -53,6 +61,13 @@ def to_jsonable(value: Any) -> Any:
     if type(value).__module__.startswith("torch") and hasattr(value, "tolist"):
         return to_jsonable(np.asarray(value.detach().cpu()))
     return str(value)
+
+
+def _column_jsonable(column: pd.Series) -> list:
+    """One DataFrame column as a JSON-safe list, through the array fast paths where numeric."""
+    if column.dtype.kind in "biuf":
+        return to_jsonable(column.to_numpy())
+    return [to_jsonable(v) for v in column.tolist()]
 
 
 def _label(key: Any) -> Any:
