@@ -175,7 +175,7 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str = "model",
     lines += ["", _PROMPT.format(what="where the training data came from, how it was collected and labelled."),
               "", "## Quantitative analyses", ""]
     if performance.get("status") == "ok":
-        table = frame_from_record(performance["result"]["by_group"])
+        table = frame_from_record(performance["result"]["by_group"]).rename_axis(["feature", "group"])
         lines += ["Per group and intersection (values rounded to 4 decimals; exact values in report.json):", "",
                   _markdown_table(table)]
     else:
