@@ -2,6 +2,7 @@
 
 import html as html_lib
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 import torch
 from scipy.special import logsumexp
 from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
 
 from assay.audit import Audit
 from assay.audit.checks.ood import DETECTORS, OODCheck
@@ -61,7 +63,8 @@ def test_one_forward_pass_per_split_for_every_detector(torch_audit):
     assert result.forward_passes == {name: 1 for name in data}
     table = result.records["ood"]["result"]["evaluation"]["table"]
     detectors = {row[table["columns"].index("detector")] for row in table["data"]}
-    assert detectors == {"MaxSoftmax", "Entropy", "MaxLogit", "Energy", "GEN", "Mahalanobis", "KNN"}
+    assert detectors == {"MaxSoftmax", "Entropy", "MaxLogit", "Energy", "GEN", "Mahalanobis", "KNN",
+                         "IsolationForestDetector", "GaussianMixtureDetector"}  # the inputs are a 2-D array
 
 
 def _metric(record, detector, ood_set, metric="auroc"):
@@ -102,6 +105,11 @@ def test_threshold_from_val_and_rejections_by_group(torch_audit):
     cls = DETECTORS[primary]  # recompute the primary detector's scores directly
     if primary in ("Mahalanobis", "KNN"):
         detector = cls(model, **({"k": 1} if primary == "KNN" else {})).fit(data["train"][0], data["train"][1])
+    elif primary in ("IsolationForestDetector", "GaussianMixtureDetector"):  # on standardised inputs
+        scaler = StandardScaler().fit(data["train"][0])
+        extra = {"covariance_type": "tied"} if primary == "GaussianMixtureDetector" else {}
+        inner = cls(random_state=0, **extra).fit(scaler.transform(data["train"][0]))
+        detector = SimpleNamespace(score=lambda X: inner.score(scaler.transform(X)))
     else:
         detector = cls(model)
     scores_val, scores_te = detector.score(data["val"][0]), detector.score(data["test"][0])

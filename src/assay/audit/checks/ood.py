@@ -99,7 +99,20 @@ def _thin(values: np.ndarray, n: int = _SCORES_KEPT) -> list[float]:
     return s.tolist()
 
 
-def _encoder(X_train: pd.DataFrame):
+def _is_feature_matrix(X: Any) -> bool:
+    """A table the input detectors can read: a DataFrame, or a 2-D numeric array."""
+    if isinstance(X, pd.DataFrame):
+        return True
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf"
+
+
+def _encoder(X_train: Any):
+    """Fitted on the training inputs: one-hot categoricals and standardised numerics for a
+    DataFrame; standardised columns for a numeric array (the Gaussian mixture is not scale-free)."""
+    if not isinstance(X_train, pd.DataFrame):
+        from sklearn.preprocessing import StandardScaler
+
+        return StandardScaler().fit(X_train)
     from ...models import make_tabular_preprocessor
 
     categorical = [c for c, t in X_train.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
@@ -144,6 +157,7 @@ class OODCheck(Check):
         "auto": MaxSoftmax and Entropy always; MaxLogit, Energy and GEN when the model returns
         logits; Mahalanobis and KNN on ``layer`` for torch models with a "train" split (fitted
         on it); Isolation Forest and a Gaussian mixture on the encoded inputs for tabular data
+        (DataFrames or 2-D numeric arrays)
         with a "train" split.
     layer : str, default "penultimate"
         The torch layer the feature detectors read.
@@ -205,8 +219,8 @@ class OODCheck(Check):
                 skipped[name] = f"the model has no layer named {self.layer!r}"
             elif name in _FEATURE + _INPUT and not has_train:
                 skipped[name] = "needs a 'train' split to fit on"
-            elif name in _INPUT and "tabular" not in caps:
-                skipped[name] = "input-space detectors run on tabular data"
+            elif name in _INPUT and not all(_is_feature_matrix(context.X(split)) for split in context.splits):
+                skipped[name] = "input-space detectors run on tables (DataFrames or 2-D numeric arrays)"
             else:
                 chosen.append(name)
         return chosen, skipped
