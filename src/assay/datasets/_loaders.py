@@ -181,6 +181,22 @@ def _stratified_split(
     return np.sort(rest), np.sort(held)
 
 
+def _train_val_test_rows(
+    rows: np.ndarray, labels: np.ndarray, *, val_size: float, test_size: float, random_states: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified (train, val, test) subsets of ``rows`` (indices into ``labels``): the test
+    share first, then the validation share of the whole from what is left."""
+    rs_test, rs_val = random_states
+    rest, test_rows = _stratified_split(
+        rows, labels[rows], size=test_size, random_state=rs_test, name="test_size", value=test_size,
+    )
+    train_rows, val_rows = _stratified_split(
+        rest, labels[rest], size=val_size / (1.0 - test_size), random_state=rs_val,
+        name="val_size", value=val_size,
+    )
+    return train_rows, val_rows, test_rows
+
+
 # --------------------------------------------------------------------------------------------
 # Adult
 # --------------------------------------------------------------------------------------------
@@ -519,14 +535,8 @@ def load_digits_split(
     images = images.reshape(-1, 1, 8, 8)
     labels = np.asarray(bunch.target, dtype=np.int64)
 
-    rest, test_rows = _stratified_split(
-        np.arange(len(labels)), labels, size=test_size, random_state=rs_test,
-        name="test_size", value=test_size,
-    )
-    train_rows, val_rows = _stratified_split(
-        rest, labels[rest], size=val_size / (1.0 - test_size), random_state=rs_val,
-        name="val_size", value=val_size,
-    )
+    train_rows, val_rows, test_rows = _train_val_test_rows(
+        np.arange(len(labels)), labels, val_size=val_size, test_size=test_size, random_states=(rs_test, rs_val))
 
     def split(rows: np.ndarray) -> Split:
         return Split(

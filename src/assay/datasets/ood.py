@@ -25,7 +25,7 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.validation import check_random_state, check_scalar, describe
 from . import _loaders
-from ._loaders import Split, _check_fraction, _stratified_split
+from ._loaders import Split, _check_fraction, _train_val_test_rows
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported lazily
     import torch
@@ -424,14 +424,8 @@ def load_digits_ood(
     kept = np.flatnonzero(np.isin(digits, in_classes))
     removed = np.flatnonzero(np.isin(digits, held_out))
     rs_test, rs_val = (int(s) for s in rng_split.integers(0, 2**31 - 1, size=2))
-    rest, test_rows = _stratified_split(
-        kept, digits[kept], size=test_size, random_state=rs_test,
-        name="test_size", value=test_size,
-    )
-    train_rows, val_rows = _stratified_split(
-        rest, digits[rest], size=val_size / (1.0 - test_size), random_state=rs_val,
-        name="val_size", value=val_size,
-    )
+    train_rows, val_rows, test_rows = _train_val_test_rows(
+        kept, digits, val_size=val_size, test_size=test_size, random_states=(rs_test, rs_val))
 
     def split(rows: np.ndarray) -> Split:
         return Split(
