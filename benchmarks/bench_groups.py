@@ -31,17 +31,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
-import tracemalloc
 import warnings
-from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from _common import machine_info, peak_bytes, print_machine
 
 METRICS = ["accuracy", "selection_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "f1"]
 FEATURES = {
@@ -113,16 +111,6 @@ def timed(function, repeats: int) -> tuple[float, object]:
         result = function()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
-
-
-def peak_bytes(function) -> int:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    function()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,23 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         "peak memory <= 2x the input arrays": max(ratios["assay_peak_vs_input"], ratios["assay_boot_peak_vs_input"]) <= 2,
     }
 
-    import fairlearn
-    import sklearn
-
-    machine = {
-        "date": date.today().isoformat(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "fairlearn": fairlearn.__version__,
-        "scikit-learn": sklearn.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-    }
+    machine = machine_info("numpy", "pandas", "fairlearn", "scikit-learn")
     print(f"rows: {args.rows:,}  groups: 89 (7 groupings, 40 cells)  metrics: {len(METRICS)}  "
           f"input arrays: {input_bytes / 1e6:.1f} MB")
-    print("machine:", ", ".join(f"{k} {v}" for k, v in machine.items()))
+    print_machine(machine)
     print()
     print("| what | time | peak memory |")
     print("|---|---:|---:|")

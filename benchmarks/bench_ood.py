@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
-import tracemalloc
-from datetime import date
 
 import numpy as np
+
+from _common import machine_info, peak_bytes, print_machine
 
 
 def make_data(n_fit: int, n_test: int, dim: int, n_classes: int, seed: int = 0):
@@ -98,16 +96,6 @@ def timed(function):
     return time.perf_counter() - start, result
 
 
-def peak_bytes(function) -> int:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    function()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit-rows", type=int, default=200_000)
@@ -148,20 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         "mahalanobis_numpy_vs_assay": results["mahalanobis_numpy_s"] / results["mahalanobis_assay_s"],
         "knn_sklearn_vs_assay": results["knn_sklearn_s"] / results["knn_assay_s"],
     }
-    import scipy
-    import sklearn
-    import torch
-
-    machine = {
-        "date": date.today().isoformat(), "python": sys.version.split()[0], "numpy": np.__version__,
-        "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__,
-        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-    }
+    machine = machine_info("numpy", "scipy", "scikit-learn", "torch")
     mb = lambda key: f"{results[key] / 1e6:,.0f} MB" if key in results else ""  # noqa: E731
     print(f"fit rows: {args.fit_rows:,}  test rows: {args.test_rows:,}  dim: {args.dim}  classes: "
           f"{args.classes}  k: {args.k}  input: {X_fit.nbytes / 1e6:,.0f} MB float32")
-    print("machine:", ", ".join(f"{k} {v}" for k, v in machine.items()))
+    print_machine(machine)
     print()
     print("| what (fit + score) | time | peak memory | max rel. diff of scores |")
     print("|---|---:|---:|---:|")

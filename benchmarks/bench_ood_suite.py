@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
-from datetime import date
 
 import numpy as np
+
+from _common import machine_info, print_machine
 
 BENCHMARKS = ("digits", "adult", "text")
 
@@ -236,17 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                 for d in ("MaxSoftmax", "KNN (k=1)", "KNN (k=50)", "Mahalanobis")))
         print(flush=True)
 
-    import scipy
-    import sklearn
-    import torch
-
-    record["machine"] = {
-        "date": date.today().isoformat(), "python": sys.version.split()[0], "numpy": np.__version__,
-        "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__,
-        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-    }
-    print("machine:", ", ".join(f"{k} {v}" for k, v in record["machine"].items()))
+    record["machine"] = machine_info("numpy", "scipy", "scikit-learn", "torch")
+    print_machine(record["machine"])
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(record, handle, indent=2)

@@ -1,0 +1,39 @@
+"""Helpers shared by the benchmark scripts (run as ``python benchmarks/<script>.py``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+import tracemalloc
+from datetime import date
+from typing import Callable
+
+
+def machine_info(*packages: str) -> dict[str, object]:
+    """The date, Python, the given packages' versions (None if not installed) and the machine."""
+    info: dict[str, object] = {"date": date.today().isoformat(), "python": sys.version.split()[0]}
+    for name in packages:
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            info[name] = None
+    info.update(platform=platform.platform(), processor=platform.processor() or platform.machine(),
+                cpus=os.cpu_count())
+    return info
+
+
+def print_machine(info: dict[str, object]) -> None:
+    print("machine:", ", ".join(f"{k} {v}" for k, v in info.items()))
+
+
+def peak_bytes(function: Callable[[], object]) -> int:
+    """Peak of Python-traced allocations (numpy reports its buffers) during ``function()``."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    function()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
