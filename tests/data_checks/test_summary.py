@@ -41,6 +41,22 @@ def test_image_tensor_summary():
     assert summary.to_dict()["values"]["min"] == 0
 
 
+@pytest.mark.parametrize("container", [list, tuple, pd.Series, lambda t: pd.Series(t, dtype=object),
+                                       lambda t: np.array(t, dtype=object), np.array])
+def test_text_summary_hand_case(container):
+    texts = container(["Hello world!", "the cat sat on the mat", ""])  # 12/22/0 characters, 2/6/0 words
+    summary = describe_data(texts, [0, 1, 1], top_values=3)
+    v = summary.values
+    assert summary.layout == "text" and summary.n_rows == 3 and summary.columns is None
+    assert (v["chars_min"], v["chars_median"], v["chars_max"]) == (0, 12, 22)
+    assert (v["words_min"], v["words_median"], v["words_max"]) == (0, 2, 6)
+    assert v["words_p95"] == pytest.approx(np.quantile([0, 2, 6], 0.95))
+    assert v["vocabulary"] == 7 and v["empty_share"] == pytest.approx(1 / 3)  # hello world the cat sat on mat
+    assert v["top_words"] == "the (25.0%), hello (12.5%), world (12.5%)"  # 'the' is 2 of 8 words
+    assert summary.lines()[2].startswith("inputs: text; words per row median 2")
+    assert summary.to_dict()["values"]["vocabulary"] == 7
+
+
 def test_bad_input():
     with pytest.raises(AssayInputError, match="'y' has 3 rows"):
         describe_data(pd.DataFrame({"a": [1, 2]}), [0, 1, 1])

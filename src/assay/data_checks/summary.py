@@ -32,12 +32,14 @@ class DataSummary(Result):
     Attributes
     ----------
     n_rows : int
-    layout : "table" or "array"
+    layout : "table", "array" or "text"
     columns : DataFrame, one row per column (tables): ``kind``, ``missing_share``, ``mean``,
         ``std``, quantiles ``min .. max`` (numeric) and ``n_unique``, ``top_values`` (a
         "value (share)" string of the most frequent values; categorical).
     values : dict (arrays): ``shape`` of one row, ``mean``, ``std`` and quantiles of all values,
-        and quantiles of the per-row mean.
+        and quantiles of the per-row mean; (text): quantiles ``chars_min .. chars_max`` and
+        ``words_min .. words_max`` per row, ``vocabulary`` (distinct lower-cased words),
+        ``empty_share`` and ``top_words`` ("word (share of all words)").
     labels : dict class -> share of rows, or empty without labels.
     """
 
@@ -59,6 +61,13 @@ class DataSummary(Result):
         out = [f"rows: {self.n_rows:,}"]
         if self.labels:
             out.append("label shares: " + ", ".join(f"{k}: {v:.3f}" for k, v in self.labels.items()))
+        if self.layout == "text":
+            v = self.values
+            out.append(f"inputs: text; words per row median {v['words_median']:.4g}, 5-95% range "
+                       f"[{v['words_p05']:.4g}, {v['words_p95']:.4g}], max {v['words_max']:.4g}; characters per "
+                       f"row median {v['chars_median']:.4g}, max {v['chars_max']:.4g}; vocabulary "
+                       f"{v['vocabulary']:,} words; most frequent: {v['top_words']}")
+            return out
         if self.columns is None:
             v = self.values
             out.append(f"inputs: arrays of shape {tuple(v['shape'])}; values in [{v['min']:.4g}, {v['max']:.4g}], "
@@ -75,6 +84,35 @@ class DataSummary(Result):
         if len(self.columns) > max_columns:
             out.append(f"... and {len(self.columns) - max_columns} more columns")
         return out
+
+
+def _is_text(X: Any) -> bool:
+    """A 1-D sequence whose items are all strings (a list, tuple, Series or object array)."""
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and all(isinstance(t, str) for t in X)
+    if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OU":
+        return len(X) > 0 and all(isinstance(t, str) for t in X.tolist())
+    if isinstance(X, pd.Series) and (X.dtype == object or pd.api.types.is_string_dtype(X.dtype)):
+        return len(X) > 0 and all(isinstance(t, str) for t in X.tolist())
+    return False
+
+
+_WORD = r"\w+"
+
+
+def _describe_text(texts: pd.Series, y: Any, top: int) -> DataSummary:
+    """Characters and words per row (quantiles), vocabulary size and the most frequent words."""
+    chars = texts.str.len().to_numpy(dtype=np.float64)
+    words = texts.str.lower().str.findall(_WORD)
+    n_words = words.str.len().to_numpy(dtype=np.float64)
+    counts = words.explode().dropna().value_counts()
+    shares = counts / max(1, int(counts.sum()))
+    shown = ", ".join(f"{k} ({v:.1%})" for k, v in shares.head(top).items())
+    values: dict[str, Any] = {"vocabulary": int(len(counts)), "empty_share": float(np.mean(n_words == 0)),
+                              "top_words": shown}
+    for what, data in (("chars", chars), ("words", n_words)):
+        values.update({f"{what}_{q}": float(v) for q, v in zip(_QUANTILE_NAMES, np.quantile(data, QUANTILES))})
+    return DataSummary(len(texts), "text", None, values, _label_shares(y, len(texts)))
 
 
 def _label_shares(y: Any, n: int) -> dict[str, float]:
@@ -113,7 +151,8 @@ def describe_data(X: Any, y: Any = None, *, top_values: int = 5) -> DataSummary:
     Parameters
     ----------
     X : DataFrame or 2-D array (a table), or an array / torch tensor of shape (n, ...) with more
-        than two dimensions (images, sequences), summarised as values rather than columns.
+        than two dimensions (images, sequences), summarised as values rather than columns; or a
+        sequence of strings (text: characters and words per row, vocabulary, frequent words).
     y : array of shape (n,), optional
     top_values : int
         Most frequent values listed per categorical column.
@@ -135,8 +174,11 @@ def describe_data(X: Any, y: Any = None, *, top_values: int = 5) -> DataSummary:
         values.update({f"row_mean_{q}": float(v) for q, v in
                        zip(("p05", "median", "p95"), np.quantile(row_means, (0.05, 0.5, 0.95)))})
         return DataSummary(len(flat), "array", None, values, _label_shares(y, len(flat)))
+    if _is_text(X):
+        return _describe_text(pd.Series(list(X), dtype=object), y, top_values)
     if not isinstance(X, (pd.DataFrame, pd.Series, np.ndarray, list)):
-        raise AssayInputError(f"'X' must be a DataFrame, an array or a torch tensor. Got {describe(X)}.")
+        raise AssayInputError(f"'X' must be a DataFrame, an array, a torch tensor or a sequence of strings. "
+                              f"Got {describe(X)}.")
     frame = check_frame(X, name="X")
     rows = {name: _column_row(frame[name], top_values) for name in frame.columns}
     order = ["kind", "missing_share", "mean", "std", *_QUANTILE_NAMES, "n_unique", "top_values"]
