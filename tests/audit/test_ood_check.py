@@ -67,6 +67,18 @@ def test_one_forward_pass_per_split_for_every_detector(torch_audit):
                          "IsolationForestDetector", "GaussianMixtureDetector"}  # the inputs are a 2-D array
 
 
+def test_projection_of_embeddings_on_in_distribution_components(torch_audit):
+    _, data, result = torch_audit
+    projected = result.records["ood"]["result"]["projection"]
+    assert projected["source"] == "embeddings of layer 'penultimate'"
+    points = pd.DataFrame(projected["points"]["data"], columns=projected["points"]["columns"])
+    assert points["set"].value_counts().to_dict() == {"in-distribution": 400, "ood:far": 200, "ood:same": 200}
+    inside = points[points["set"] == "in-distribution"]
+    # PCA fitted on the in-distribution sample: its points are centred there, not the OOD ones
+    assert abs(inside["x"].mean()) < 1e-3 and abs(inside["y"].mean()) < 1e-3
+    assert projected["axis_labels"][0].startswith("PC 1 (")
+
+
 def _metric(record, detector, ood_set, metric="auroc"):
     table = record["result"]["evaluation"]["table"]
     frame = pd.DataFrame(table["data"], columns=table["columns"])
@@ -139,7 +151,8 @@ def test_report_section_and_card(torch_audit):
     record = json.loads(json.dumps(audit_record(result, model_name="net", dataset_name="blobs")))
     html = render_audit_html(record)
     section = html.split('id="ood"', 1)[1]
-    assert "Out-of-distribution detection" in html and section.count("data:image/png;base64,") >= 4
+    assert "Out-of-distribution detection" in html and section.count("data:image/png;base64,") >= 5
+    assert "on the first two principal components of the in-distribution sample" in section
     ood = record["checks"]["ood"]
     table = ood["result"]["evaluation"]["table"]
     row = dict(zip(table["columns"], table["data"][0]))

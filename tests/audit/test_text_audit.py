@@ -31,6 +31,7 @@ def test_text_model_audit_runs_the_checks_that_fit():
     table = ood["evaluation"]["table"]
     assert {row[table["columns"].index("detector")] for row in table["data"]} == {"MaxSoftmax", "Entropy"}
     assert "input-space detectors run on tables" in ood["skipped"]["IsolationForestDetector"]
+    assert ood["projection"] is None  # no detector reads features of raw text
     record = audit_record(result, model_name="word-count", dataset_name="generated reviews")
     assert "Out-of-distribution detection" in render_audit_html(record)
     assert "inputs: text; words per row median" in model_card_markdown(record, model_name="word-count")

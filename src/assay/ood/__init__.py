@@ -16,7 +16,8 @@ AUPR-in/out, FPR at a TPR, detection error), :func:`evaluate_scores` / :func:`ev
 (many detectors x many OOD sets, bootstrap CIs), :func:`threshold_at_tpr`,
 :func:`threshold_report`, :func:`selective_prediction` (risk-coverage), :func:`ood_threshold_sweep`
 (precision/recall/F1 of "in vs out" per threshold), :func:`ood_confusion_matrix` and
-:func:`rejection_by_group` (share of each group's in-distribution inputs refused).
+:func:`rejection_by_group` (share of each group's in-distribution inputs refused);
+:func:`project_embeddings` (2-D PCA / t-SNE / UMAP of features, drawn by the report layer).
 """
 
 from ._base import OODDetector
@@ -25,6 +26,7 @@ from .inputs import GaussianMixtureDetector, IsolationForestDetector
 from .evaluation import OODEvaluation, evaluate_detectors, evaluate_scores, ood_metrics, roc_curve_points
 from .groups import rejection_by_group
 from .output import GEN, ODIN, Energy, Entropy, KLMatching, MaxLogit, MaxSoftmax
+from .projection import Projection, project_embeddings
 from .thresholds import (
     OODThresholdSweep,
     SelectivePrediction,
@@ -51,6 +53,7 @@ __all__ = [
     "OODDetector",
     "OODEvaluation",
     "OODThresholdSweep",
+    "Projection",
     "SelectivePrediction",
     "ThresholdReport",
     "ReAct",
@@ -61,6 +64,7 @@ __all__ = [
     "ood_confusion_matrix",
     "ood_metrics",
     "ood_threshold_sweep",
+    "project_embeddings",
     "rejection_by_group",
     "roc_curve_points",
     "selective_prediction",

@@ -698,9 +698,6 @@ def plot_risk_coverage(selective_result: Any, *, title: str = "Risk-coverage",
     return fig
 
 
-_PROJECTIONS = ("pca", "tsne", "umap")
-
-
 def plot_embedding_projection(
     embeddings: Any,
     *,
@@ -718,91 +715,105 @@ def plot_embedding_projection(
     embeddings : array-like of shape (n, d)
         Feature vectors (e.g. penultimate-layer activations), ``d >= 2``; finite.
     is_ood : array-like of bool, shape (n,)
-        Whether each input is out of distribution (drawn as grey crosses).
+        Whether each input is out of distribution (drawn as crosses).
     labels : array-like of shape (n,), optional
-        Class of each input: in-distribution points are coloured by it (ignored for OOD).
+        Class of each in-distribution input (coloured by it) and name of each OOD input's set
+        (one colour of cross per set).
     method : {"pca", "tsne", "umap"}, default "pca"
-        scikit-learn PCA or t-SNE; UMAP needs the ``umap-learn`` package.
+        See :func:`assay.ood.project_embeddings`; UMAP needs the ``umap-learn`` package.
     random_state : int, default 0
-        Seed of the subsample and of t-SNE / UMAP.
+        Seed of the subsample and of the projection.
     max_points : int, default 2000
         At most this many points are projected and drawn (a seeded uniform subsample).
-
-    One scatter collection per in-distribution class (one in all without ``labels``) and one
-    for the OOD points (when there are any).
     """
+    from ..ood.projection import PROJECTIONS, project_embeddings
+
     owner = "plot_embedding_projection"
     X = as_array(embeddings, name="embeddings", ndim=2, dtype=np.float64, min_samples=3)
     if X.shape[1] < 2:
         raise AssayInputError(f"'embeddings' must have at least 2 columns. Got shape {X.shape}.")
+    ood, lab = _projection_marks(is_ood, labels, len(X))
+    check_option(method, "method", owner=owner, options=PROJECTIONS)
+    check_scalar(random_state, "random_state", owner=owner, kind=(int, np.integer), low=0)
+    check_scalar(max_points, "max_points", owner=owner, kind=(int, np.integer), low=3)
+    if len(X) > max_points:
+        keep = np.sort(np.random.default_rng(random_state).choice(len(X), size=int(max_points), replace=False))
+        X, ood = X[keep], ood[keep]
+        lab = None if lab is None else lab[keep]
+    projection = project_embeddings(X, method=method, random_state=random_state)
+    return plot_projection(projection.points, is_ood=ood, labels=lab, axis_labels=projection.axis_labels,
+                           title=title or f"Embeddings ({method.upper() if method == 'pca' else method}), "
+                                          f"{len(X)} points")
+
+
+def _projection_marks(is_ood: Any, labels: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]:
     ood = as_array(is_ood, name="is_ood", ndim=1)
     if ood.dtype != bool:
         if not np.isin(ood, (0, 1)).all():
             raise AssayInputError(f"'is_ood' must hold booleans (or 0/1). Got {describe(ood)}.")
         ood = ood.astype(bool)
     lab = None if labels is None else as_array(labels, name="labels", ndim=1, allow_nan=True)
-    lengths = {"embeddings": len(X), "is_ood": len(ood)} | ({} if lab is None else {"labels": len(lab)})
+    lengths = {"points": n, "is_ood": len(ood)} | ({} if lab is None else {"labels": len(lab)})
     if len(set(lengths.values())) > 1:
         raise AssayInputError("Inputs must have the same number of rows. Got "
                               + ", ".join(f"{k}: {v}" for k, v in lengths.items()) + ".")
-    check_option(method, "method", owner=owner, options=_PROJECTIONS)
-    check_scalar(random_state, "random_state", owner=owner, kind=(int, np.integer), low=0)
-    check_scalar(max_points, "max_points", owner=owner, kind=(int, np.integer), low=3)
-    if method == "umap":
-        try:
-            import umap  # noqa: F401
-        except ImportError:
-            raise AssayInputError(
-                "method='umap' needs the umap-learn package, which is not installed: "
-                "pip install umap-learn (or use method='pca' or 'tsne')."
-            ) from None
-    if len(X) > max_points:
-        keep = np.sort(np.random.default_rng(random_state).choice(len(X), size=int(max_points), replace=False))
-        X, ood = X[keep], ood[keep]
-        lab = None if lab is None else lab[keep]
-    if method == "pca":
-        from sklearn.decomposition import PCA
+    return ood, lab
 
-        projection = PCA(n_components=2, random_state=random_state)
-        points = projection.fit_transform(X)
-        share = projection.explained_variance_ratio_
-        axis_labels = (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
-    elif method == "tsne":
-        from sklearn.manifold import TSNE
 
-        perplexity = float(min(30.0, (len(X) - 1) / 3.0))
-        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
-        axis_labels = ("t-SNE 1", "t-SNE 2")
-    else:
-        import umap
+def _sorted_values(values: np.ndarray) -> list:
+    found = list(pd.unique(values))
+    try:
+        return sorted(found)
+    except TypeError:
+        return sorted(found, key=str)
 
-        points = umap.UMAP(n_components=2, random_state=random_state, n_jobs=1).fit_transform(X)  # seeded: serial
-        axis_labels = ("UMAP 1", "UMAP 2")
 
+def plot_projection(points: Any, *, is_ood: Any, labels: Any = None,
+                    axis_labels: Sequence[str] = ("1", "2"), title: str | None = None) -> plt.Figure:
+    """Draw 2-D points (from :func:`assay.ood.project_embeddings`): in-distribution as dots,
+    OOD as crosses.
+
+    Parameters
+    ----------
+    points : array-like of shape (n, 2)
+    is_ood : array-like of bool, shape (n,)
+    labels : array-like of shape (n,), optional
+        In-distribution points are coloured by it (e.g. their class); OOD points are grouped by
+        it (e.g. their OOD set), one colour of cross per value. Without it: one colour each.
+    axis_labels : (str, str)
+    title : str, optional
+
+    One scatter collection per in-distribution label (one without ``labels``), then one per OOD
+    label (one without).
+    """
+    P = as_array(points, name="points", ndim=2, dtype=np.float64)
+    if P.shape[1] != 2:
+        raise AssayInputError(f"'points' must have 2 columns. Got shape {P.shape}.")
+    ood, lab = _projection_marks(is_ood, labels, len(P))
     fig, ax = plt.subplots(figsize=(6.4, 5))
     inside = ~ood
     if lab is None:
         if inside.any():
-            ax.scatter(points[inside, 0], points[inside, 1], s=8, color=_IN_COLOR, alpha=0.6,
+            ax.scatter(P[inside, 0], P[inside, 1], s=8, color=_IN_COLOR, alpha=0.6,
                        label=f"in-distribution (n={int(inside.sum())})")
     else:
-        classes = list(pd.unique(lab[inside]))
-        try:
-            classes = sorted(classes)
-        except TypeError:
-            classes = sorted(classes, key=str)
+        classes = _sorted_values(lab[inside])
         cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
         for i, c in enumerate(classes):
             rows = inside & (lab == c)
-            ax.scatter(points[rows, 0], points[rows, 1], s=8, color=cmap(i % cmap.N), alpha=0.6,
+            ax.scatter(P[rows, 0], P[rows, 1], s=8, color=cmap(i % cmap.N), alpha=0.6,
                        label=f"{c} (n={int(rows.sum())})")
     if ood.any():
-        ax.scatter(points[ood, 0], points[ood, 1], s=14, marker="x", color="#555555", alpha=0.8, linewidths=0.8,
-                   label=f"OOD (n={int(ood.sum())})")
+        sets = [None] if lab is None else _sorted_values(lab[ood])
+        greys = ["#333333", "#b5472c", "#6b4fa0", "#2c8c6e", "#a07d1c", "#888888", "#c2185b", "#00838f"]
+        for i, name in enumerate(sets):
+            rows = ood if name is None else ood & (lab == name)
+            text = "OOD" if name is None else f"OOD: {name}"
+            ax.scatter(P[rows, 0], P[rows, 1], s=14, marker="x", color=greys[i % len(greys)], alpha=0.8,
+                       linewidths=0.8, label=f"{text} (n={int(rows.sum())})")
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, markerscale=1.5)
-    ax.set_title(title or f"Embeddings ({method.upper() if method == 'pca' else method}), "
-                          f"{len(X)} points", fontsize=10)
+    ax.set_title(title or f"{len(P)} points", fontsize=10)
     fig.tight_layout()
     return fig

@@ -34,6 +34,7 @@ from ...ood import (
     OODEvaluation,
     RelativeMahalanobis,
     evaluate_scores,
+    project_embeddings,
     rejection_by_group,
     selective_prediction,
     threshold_at_tpr,
@@ -49,6 +50,7 @@ _LOGIT = ("MaxLogit", "Energy", "GEN")            # meaningful only when the mod
 _FEATURE = ("Mahalanobis", "RelativeMahalanobis", "KNN")
 _INPUT = ("IsolationForestDetector", "GaussianMixtureDetector")
 _SCORES_KEPT = 2000
+_PROJECTED_IN, _PROJECTED_OUT = 1000, 300  # points kept for the 2-D view: in-distribution, each OOD set
 """Scores kept per data set (evenly spaced in sorted order) for the density plot."""
 
 
@@ -78,6 +80,11 @@ class OODCheckResult(Result):
         ``{"in": [...], <ood set>: [...]}``: up to 2,000 scores each of the primary detector.
     skipped : dict
         Detector -> why it did not run.
+    projection : dict or None
+        ``points`` (DataFrame ``x``, ``y``, ``set``: up to 1,000 in-distribution rows and 300 per
+        OOD set), ``axis_labels`` and ``source``: the features of the feature detectors (or the
+        encoded inputs of the input detectors) on the first two principal components of the
+        in-distribution sample. None when no detector reads features or inputs.
     """
 
     evaluation: OODEvaluation
@@ -88,6 +95,7 @@ class OODCheckResult(Result):
     rejection_by_group: GroupedMetrics | None
     scores: dict[str, list[float]]
     skipped: dict[str, str]
+    projection: dict[str, Any] | None = None
     kind: ClassVar[str] = "ood_check"
 
 
@@ -118,6 +126,26 @@ def _encoder(X_train: Any):
     categorical = [c for c, t in X_train.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     numeric = [c for c in X_train.columns if c not in categorical]
     return make_tabular_preprocessor(categorical, numeric).fit(X_train)
+
+
+def _project(features, source: str, context: AuditContext, ood_sets: list[str]) -> dict[str, Any] | None:
+    """A seeded sample of each split's features on the in-distribution sample's first two
+    principal components; its own random stream, so the check's other numbers do not depend on it."""
+    rng = np.random.default_rng([context.seed, 2])
+    parts, names = [], []
+    for split, cap in [(context.eval_split, _PROJECTED_IN)] + [(s, _PROJECTED_OUT) for s in ood_sets]:
+        F = features(split)
+        take = np.sort(rng.choice(F.shape[0], min(cap, F.shape[0]), replace=False))
+        part = F[take]
+        parts.append(np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float64))
+        names += ["in-distribution" if split == context.eval_split else split] * len(take)
+    X = np.vstack(parts)
+    if X.shape[1] < 2 or len(parts[0]) < 2:
+        return None
+    projection = project_embeddings(X, fit_rows=np.arange(len(parts[0])), random_state=context.seed)
+    points = pd.DataFrame({"x": projection.points[:, 0].round(4), "y": projection.points[:, 1].round(4),
+                           "set": names})
+    return {"points": points, "axis_labels": list(projection.axis_labels), "source": source}
 
 
 def _refusals(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -341,7 +369,14 @@ class OODCheck(Check):
                                               sens[usable], min_group_size=self.min_group_size,
                                               n_boot=int(self.n_boot), random_state=context.seed)
         scores = {"in": _thin(scores_in[primary]), **{s: _thin(scores_out[primary][s]) for s in ood_sets}}
-        return OODCheckResult(evaluation, primary, threshold, selective, aurc, by_group, scores, skipped)
+        if any(n in _FEATURE for n in names):
+            features, source = embeddings, f"embeddings of layer {self.layer!r}"
+        elif encoder is not None:
+            features, source = (lambda split: encoder.transform(context.X(split))), "encoded inputs"  # noqa: E731
+        else:
+            features = source = None
+        projection = None if features is None else _project(features, source, context, ood_sets)
+        return OODCheckResult(evaluation, primary, threshold, selective, aurc, by_group, scores, skipped, projection)
 
     # ------------------------------------------------------------------ summary and findings
     def summarize(self, result: OODCheckResult) -> dict[str, Any]:
@@ -416,7 +451,7 @@ class OODCheck(Check):
     def render(record):
         """Section: the detector x OOD-set table, ROC curves, score densities, abstention, refusals per group."""
         from ...report import (Section, figure_to_png, plot_metric_by_group, plot_ood_roc,
-                               plot_ood_score_density)
+                               plot_ood_score_density, plot_projection)
         from ...report.audit import frame_from_record
 
         result = record["result"]
@@ -450,6 +485,16 @@ class OODCheck(Check):
                    table.pivot(index="detector", columns="ood_set", values="auroc")),
                   ("Every metric with its 95% bootstrap interval", _with_intervals(table)),
                   (f"Thresholds keeping {record['params']['tpr']:.0%} of in-distribution inputs", threshold)]
+        if result.get("projection"):
+            projected = result["projection"]
+            points = frame_from_record(projected["points"])
+            is_ood = (points["set"] != "in-distribution").to_numpy()
+            figures.append((f"The {projected['source']} of a sample of each split, on the first two principal "
+                            "components of the in-distribution sample",
+                            figure_to_png(plot_projection(points[["x", "y"]].to_numpy(), is_ood=is_ood,
+                                                          labels=points["set"].to_numpy(),
+                                                          axis_labels=projected["axis_labels"],
+                                                          title=f"In-distribution against OOD: {projected['source']}"))))
         if result.get("rejection_by_group"):
             refusals = result["rejection_by_group"]
             by_group = frame_from_record(refusals["by_group"])
