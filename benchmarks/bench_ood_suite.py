@@ -23,8 +23,9 @@ in-distribution positive: lower is better).
     logits, Mahalanobis / KNN on its ``penultimate`` embedding, IsolationForest / GaussianMixture
     on the preprocessed inputs. In: Adult's test file; OOD: ``german_credit``,
     ``held_out_subgroup``.
-(c) **text** -- ``load_text_domains(seed=s)``: reviews (2/3 fit, 1/3 test) vs ``clinical`` and
-    ``legal``, embedded with MiniLM (``embed_sentences``). Mahalanobis / RelativeMahalanobis /
+(c) **text** -- ``load_text_domains(held_out_category="leisure", seed=s)``: reviews of four
+    product categories (2/3 fit, 1/3 test) vs ``clinical``, ``legal`` (far) and reviews of the
+    held-out leisure products (near), embedded with MiniLM (``embed_sentences``). Mahalanobis / RelativeMahalanobis /
     KNN on the embeddings (``model=None``, sentiment labels for the class-conditional ones);
     output detectors on the logits of a scikit-learn ``LogisticRegression`` sentiment
     classifier fitted on the fit embeddings: the two logits ``(-f/2, f/2)`` of its decision
@@ -132,7 +133,7 @@ def run_text(seed: int, quick: bool) -> tuple[dict, dict, dict]:
     )
 
     n_reviews, n_ood = (600, 200) if quick else (1500, 500)
-    data = load_text_domains(n_reviews=n_reviews, n_ood=n_ood, seed=seed)
+    data = load_text_domains(n_reviews=n_reviews, n_ood=n_ood, held_out_category="leisure", seed=seed)
     sets = list(data.ood)
     texts = list(data.reviews) + [t for s in sets for t in data.ood[s]]
     emb = embed_sentences(texts, progress=False)

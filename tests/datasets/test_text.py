@@ -105,10 +105,28 @@ def test_text_domains_seeded(domains):
     assert {k: len(v) for k, v in small.ood.items()} == {"clinical": 3, "legal": 3}
 
 
+def test_held_out_category_is_a_near_ood_set(domains):
+    near = load_text_domains(held_out_category="leisure", n_ood=200, seed=0)
+    products = text_module._PRODUCTS["leisure"][0]
+
+    def mentions(text):
+        return any(re.search(rf"\b{re.escape(p)}\b", text) for p in products)
+
+    assert set(near.ood) == {"clinical", "legal", "leisure_reviews"}
+    assert len(near.ood["leisure_reviews"]) == len(set(near.ood["leisure_reviews"])) == 200
+    assert all(mentions(t) for t in near.ood["leisure_reviews"])
+    assert not any(mentions(t) for t in near.reviews)
+    assert any(mentions(t) for t in domains.reviews)  # without it, leisure products are in distribution
+    assert len(near.reviews) == 600 and np.bincount(near.sentiment).tolist() == [300, 300]
+    assert near.ood["clinical"] == load_text_domains(n_ood=200, seed=0).ood["clinical"]  # the rest unchanged
+    assert "held out" in near.description
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [({"n_reviews": 1}, "n_reviews"), ({"n_reviews": 2.5}, "n_reviews"),
-     ({"n_ood": 0}, "n_ood"), ({"n_ood": 10**6}, "n_ood"), ({"seed": "a"}, "seed")],
+     ({"n_ood": 0}, "n_ood"), ({"n_ood": 10**6}, "n_ood"), ({"seed": "a"}, "seed"),
+     ({"held_out_category": "toys"}, "held_out_category")],
 )
 def test_text_domains_bad_parameters(kwargs, name):
     with pytest.raises(AssayInputError, match=f"'{name}'"):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_random_state, check_scalar, describe
+from ..core.validation import check_option, check_random_state, check_scalar, describe
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -567,8 +567,8 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _review(rng: np.random.Generator, positive: bool) -> str:
-    category = _pick(rng, tuple(_PRODUCTS))
+def _review(rng: np.random.Generator, positive: bool, categories: tuple[str, ...] = tuple(_PRODUCTS)) -> str:
+    category = _pick(rng, categories)
     products, aspects = _PRODUCTS[category]
     aspect_pool = aspects + _GENERIC_ASPECTS
     aspect, aspect2 = _two(rng, aspect_pool)
@@ -650,7 +650,7 @@ def _distinct(make: Any, n: int, rng: np.random.Generator, what: str) -> list[st
 
 
 def load_text_domains(
-    *, n_reviews: int = 600, n_ood: int = 300, seed: int | None = 0
+    *, n_reviews: int = 600, n_ood: int = 300, held_out_category: str | None = None, seed: int | None = 0
 ) -> TextDomains:
     """Three text domains of **generated** English sentences: reviews (in distribution) and
     clinical and legal sentences (OOD).
@@ -671,6 +671,11 @@ def load_text_domains(
         Number of distinct review sentences (half positive, half negative).
     n_ood : int in [1, 20000]
         Number of distinct sentences of each OOD domain.
+    held_out_category : str, optional
+        One of "electronics", "kitchen", "clothing", "home", "leisure": reviews of these products
+        are left out of ``reviews`` and form a third, *near* OOD set ``ood["<category>_reviews"]``
+        (same style and sentiment words, unseen products and aspects), like held-out classes.
+        Default None: every category in distribution (and the same sentences as before).
     seed : int, None or numpy Generator
         Seeds the generator; the same int gives the same sentences in the same order.
 
@@ -688,14 +693,18 @@ def load_text_domains(
     owner = "load_text_domains"
     check_scalar(n_reviews, "n_reviews", owner=owner, kind=numbers.Integral, low=2, high=20000)
     check_scalar(n_ood, "n_ood", owner=owner, kind=numbers.Integral, low=1, high=20000)
+    kept = tuple(_PRODUCTS)
+    if held_out_category is not None:
+        check_option(held_out_category, "held_out_category", owner=owner, options=kept)
+        kept = tuple(c for c in kept if c != held_out_category)
     rng = check_random_state(seed, name="seed")
     r_pos, r_neg, r_order, r_clin, r_legal = (
         np.random.default_rng(int(s)) for s in rng.integers(0, 2**31 - 1, size=5)
     )
     n_neg = int(n_reviews) // 2
     n_pos = int(n_reviews) - n_neg
-    positive = _distinct(lambda r: _review(r, True), n_pos, r_pos, "positive review")
-    negative = _distinct(lambda r: _review(r, False), n_neg, r_neg, "negative review")
+    positive = _distinct(lambda r: _review(r, True, kept), n_pos, r_pos, "positive review")
+    negative = _distinct(lambda r: _review(r, False, kept), n_neg, r_neg, "negative review")
     texts = positive + negative
     labels = np.array([1] * n_pos + [0] * n_neg, dtype=np.int64)
     order = r_order.permutation(len(texts))
@@ -705,9 +714,17 @@ def load_text_domains(
         "clinical": tuple(_distinct(_clinical, int(n_ood), r_clin, "clinical")),
         "legal": tuple(_distinct(_legal, int(n_ood), r_legal, "legal")),
     }
+    if held_out_category is not None:
+        r_near = np.random.default_rng(int(rng.integers(0, 2**31 - 1)))
+        held = (held_out_category,)
+        ood[f"{held_out_category}_reviews"] = tuple(
+            _distinct(lambda r: _review(r, bool(r.integers(0, 2)), held), int(n_ood), r_near,
+                      f"{held_out_category} review"))
     description = (
         "Generated text domains (seeded template grammar, no real corpus). In distribution: "
         f"{len(reviews)} product-review sentences with a sentiment label (1 positive, 0 "
-        f"negative). OOD: {n_ood} clinical-note and {n_ood} legal sentences."
+        f"negative). OOD: {n_ood} clinical-note and {n_ood} legal sentences"
+        + ("." if held_out_category is None else
+           f", and {n_ood} reviews of {held_out_category} products held out of the reviews.")
     )
     return TextDomains(reviews=reviews, sentiment=sentiment, ood=ood, description=description)
