@@ -125,3 +125,24 @@ def test_bad_ood_arguments(files, capsys, ood, expected):
     assert code == 2
     err = capsys.readouterr().err
     assert "--ood" in err and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_thresholds_from_the_command_line_change_the_findings(files, capsys):
+    base = ["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test.csv"),
+            "--target", "credit", "--sensitive", "sex", "--checks", "calibration", "--fail-on", "warn"]
+    lenient = base + ["--out", str(files / "lenient"), "--threshold", "ece_warn=1", "--threshold", "ece_fail=1"]
+    assert main(lenient) == 0
+    strict = base + ["--out", str(files / "strict"), "--threshold", "ece_warn=0", "--threshold", "ece_fail=0"]
+    assert main(strict) == 1
+    assert "fail" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("ece=0.1", "unknown key 'ece'"), ("ece_warn", "expected KEY=VALUE"), ("ece_warn=low", "must be a number"),
+])
+def test_bad_threshold_arguments(files, capsys, value, expected):
+    code = main(["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test.csv"),
+                 "--target", "credit", "--out", str(files / "bad-threshold"), "--threshold", value])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--threshold" in err and expected in err and len(err.strip().splitlines()) == 1

@@ -70,6 +70,9 @@ def _build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", default="assay-audit", help="run and output directory (default: %(default)s)")
     audit.add_argument("--seed", type=int, default=0, help="seed of stochastic checks (default: %(default)s)")
     audit.add_argument("--no-resume", action="store_true", help="start over instead of resuming in --out")
+    audit.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a finding threshold, e.g. --threshold ood_auroc_warn=0.9 (repeatable); "
+                            "keys: assay.audit.base.DEFAULT_THRESHOLDS and assay.data_checks.DEFAULT_THRESHOLDS")
     audit.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
                        help="exit with status 1 if any finding is at least this severe (default: %(default)s)")
 
@@ -102,7 +105,9 @@ def _run_audit(args: argparse.Namespace) -> int:
         data[f"ood:{name}"] = load_table(path, target=args.target, target_optional=True,
                                          arg_names={"data": "--ood", "target": "--target"}).X
     checks = "auto" if args.checks == "auto" else parse_columns(args.checks)
-    result = Audit(loaded.model, data, checks=checks, seed=args.seed).run(args.out, resume=not args.no_resume)
+    thresholds = _thresholds(args.threshold)
+    result = Audit(loaded.model, data, checks=checks, seed=args.seed, thresholds=thresholds).run(
+        args.out, resume=not args.no_resume)
     record = audit_record(result, model_name=str(args.model), dataset_name=Path(args.data).name,
                           environment=environment())
     paths = write_audit_report(record, args.out, model_name=str(args.model))
@@ -115,6 +120,27 @@ def _run_audit(args: argparse.Namespace) -> int:
     if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on]:
         return 1
     return 0
+
+
+def _thresholds(values: list[str]) -> dict[str, float]:
+    """``--threshold KEY=VALUE`` values -> {key: float}; unknown keys are refused here, by flag."""
+    from .audit.base import DEFAULT_THRESHOLDS
+    from .data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
+
+    known = set(DEFAULT_THRESHOLDS) | set(DATA_CHECK_THRESHOLDS)
+    out: dict[str, float] = {}
+    for value in values:
+        key, sep, number = value.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise AssayInputError(f"--threshold: expected KEY=VALUE, e.g. ood_auroc_warn=0.9. Got {value!r}.")
+        if key not in known:
+            raise AssayInputError(f"--threshold: unknown key {key!r}; known: {', '.join(sorted(known))}.")
+        try:
+            out[key] = float(number)
+        except ValueError:
+            raise AssayInputError(f"--threshold: {key} must be a number. Got {number!r}.") from None
+    return out
 
 
 def _ood_tables(values: list[str]) -> dict[str, str]:
