@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
@@ -29,6 +30,17 @@ def test_multiclass_calibration_without_groups(digits_audit):
         calibration_error(y[1200:], proba, norm="max"), abs=1e-12)
     weights = record["result"]["reliability"]["data"]
     assert sum(row[2] for row in weights) == pytest.approx(len(y) - 1200)
+    # each non-empty bin's accuracy interval is the Wilson interval of its hits (scipy's)
+    columns = record["result"]["reliability"]["columns"]
+    for row in weights:
+        bin_ = dict(zip(columns, row))
+        if not bin_["weight"]:
+            assert bin_["accuracy_lower"] is None  # NaN in the record
+            continue
+        hits = round(bin_["accuracy"] * bin_["weight"])
+        ci = binomtest(hits, int(bin_["weight"])).proportion_ci(method="wilson")
+        assert bin_["accuracy_lower"] == pytest.approx(ci.low, abs=1e-9)
+        assert bin_["accuracy_upper"] == pytest.approx(ci.high, abs=1e-9)
     assert "max_group" not in record["summary"]  # no sensitive features, no per-group ECE
 
 

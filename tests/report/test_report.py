@@ -34,7 +34,17 @@ def test_metric_plot_unknown_metric(by_group):
 def test_reliability_diagram_skips_empty_bins():
     fig = plot_reliability_diagram([0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [10, 0, 30])
     assert fig.axes[0].collections[0].get_offsets().shape == (2, 2)
+    assert [round(b.get_height(), 6) for b in fig.axes[1].patches] == [0.25, 0.75]  # shares of the bins
     figure_to_png(fig)
+
+
+def test_reliability_diagram_intervals():
+    fig = plot_reliability_diagram([0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [10, 0, 30],
+                                   bin_lower=[0.05, np.nan, 0.6], bin_upper=[0.5, np.nan, 0.9])
+    bars = [c for c in fig.axes[0].collections if type(c).__name__ == "LineCollection"]
+    segments = bars[0].get_segments()
+    assert len(segments) == 2  # one per non-empty bin
+    np.testing.assert_allclose([seg[:, 1] for seg in segments], [[0.05, 0.5], [0.6, 0.9]])
 
 
 def test_html_is_self_contained_and_escaped(by_group):

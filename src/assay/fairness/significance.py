@@ -26,6 +26,7 @@ from scipy import stats as sps
 from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import check_option, check_random_state, check_scalar
+from ..metrics.intervals import wilson_interval
 from . import _core
 from ._core import Rates
 
@@ -210,14 +211,6 @@ class DisparateImpactNull(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-def _wilson(successes: float, n: float, z: float) -> tuple[float, float]:
-    p = successes / n
-    denominator = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return center - half, center + half
-
-
 def _two_proportion(x_a: float, n_a: float, x_b: float, n_b: float, confidence: float,
                     ci_method: str, *, warn: bool = True) -> dict[str, float]:
     p_a, p_b = x_a / n_a, x_b / n_b
@@ -237,8 +230,7 @@ def _two_proportion(x_a: float, n_a: float, x_b: float, n_b: float, confidence: 
         se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
         lower, upper = diff - zc * se, diff + zc * se
     else:
-        l_a, u_a = _wilson(x_a, n_a, zc)
-        l_b, u_b = _wilson(x_b, n_b, zc)
+        (l_a, l_b), (u_a, u_b) = wilson_interval([x_a, x_b], [n_a, n_b], confidence=confidence)
         lower = diff - math.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
         upper = diff + math.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
     return {"proportion_a": p_a, "proportion_b": p_b, "difference": diff, "z": z,

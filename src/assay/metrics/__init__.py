@@ -118,3 +118,8 @@ from .thresholds import (  # noqa: E402
 
 __all__ += ["BestThreshold", "ThresholdMetrics", "ThresholdSelection", "ThresholdSweep", "best_threshold",
             "select_threshold", "threshold_sweep"]
+
+# Intervals of proportions (assay.metrics.intervals)
+from .intervals import wilson_interval  # noqa: E402
+
+__all__ += ["wilson_interval"]

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ...core.result import Result
-from ...metrics import CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error
+from ...metrics import (CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error,
+                       wilson_interval)
 from ..base import AuditContext, Check, Finding, grade, register_check
 
 
@@ -19,7 +20,8 @@ class CalibrationResult(Result):
     """ECE, RMS and maximum calibration error overall; the reliability bins; ECE per group.
 
     ``reliability`` has one row per equal-width bin: ``confidence`` (mean predicted
-    probability), ``accuracy`` (observed frequency) and ``weight`` (rows). Binary models are
+    probability), ``accuracy`` (observed frequency), ``weight`` (rows) and ``accuracy_lower`` /
+    ``accuracy_upper`` (95% Wilson interval of the accuracy; NaN for empty bins). Binary models are
     judged on P(positive class); multiclass models on the top-label confidence.
     """
 
@@ -56,8 +58,11 @@ class CalibrationCheck(Check):
             y_true = np.searchsorted(context.model.classes_, y_true)  # class indices, as the columns
         stats = CalibrationStats(1, n_bins=self.n_bins).update(y_true, y_score)
         errors = {norm: float(expected_calibration_error(stats, norm=norm)[0]) for norm in ("l1", "l2", "max")}
-        reliability = pd.DataFrame({"confidence": stats.bin_confidence()[0], "accuracy": stats.bin_accuracy()[0],
-                                    "weight": stats.weight[0]}, index=pd.RangeIndex(self.n_bins, name="bin"))
+        accuracy, weight = stats.bin_accuracy()[0], stats.weight[0]
+        lower, upper = wilson_interval(np.nan_to_num(accuracy * weight), weight)  # unweighted: weight = count
+        reliability = pd.DataFrame({"confidence": stats.bin_confidence()[0], "accuracy": accuracy, "weight": weight,
+                                    "accuracy_lower": lower, "accuracy_upper": upper},
+                                   index=pd.RangeIndex(self.n_bins, name="bin"))
         sensitive = context.sensitive_features()
         by_group = None
         if sensitive is not None and sensitive.shape[1]:
@@ -94,9 +99,13 @@ class CalibrationCheck(Check):
 
         result = record["result"]
         bins = frame_from_record(result["reliability"])
+        bounds = {}
+        if "accuracy_lower" in bins:  # records written before the intervals have none
+            bounds = {"bin_lower": bins["accuracy_lower"].to_numpy(float),
+                      "bin_upper": bins["accuracy_upper"].to_numpy(float)}
         figure = figure_to_png(plot_reliability_diagram(
             bins["confidence"].to_numpy(float), bins["accuracy"].to_numpy(float), bins["weight"].to_numpy(float),
-            title="Reliability diagram of the evaluation split"))
+            title="Reliability diagram of the evaluation split", **bounds))
         errors = pd.Series({"ECE": result["ece"], "RMS calibration error": result["rms_calibration_error"],
                             "maximum calibration error": result["max_calibration_error"]}, name="value").to_frame()
         tables = [("Calibration errors", errors)]
@@ -104,5 +113,6 @@ class CalibrationCheck(Check):
             tables.append(("ECE by group", frame_from_record(result["by_group"]["by_group"])))
         return Section(record["title"], [
             f"Equal-width bins ({record['params']['n_bins']}); each point is a bin, its area the bin's share of "
-            "rows. Binary models: P(positive class); multiclass: the top-label confidence."],
+            "rows, its bar a 95% Wilson interval of the bin's accuracy. Binary models: P(positive class); "
+            "multiclass: the top-label confidence."],
             tables=tables, figures=[("Reliability diagram", figure)], anchor=record["name"])
