@@ -140,7 +140,7 @@ def _project(features, source: str, context: AuditContext, ood_sets: list[str]) 
         parts.append(np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float64))
         names += ["in-distribution" if split == context.eval_split else split] * len(take)
     X = np.vstack(parts)
-    if X.shape[1] < 2 or len(parts[0]) < 2:
+    if X.shape[1] < 2 or len(parts[0]) < 2 or len(X) < 3:  # too little to project: no view, not an error
         return None
     projection = project_embeddings(X, fit_rows=np.arange(len(parts[0])), random_state=context.seed)
     points = pd.DataFrame({"x": projection.points[:, 0].round(4), "y": projection.points[:, 1].round(4),
