@@ -301,6 +301,14 @@ class OODCheck(Check):
                 return X
             return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
 
+        encoded_splits: dict[str, Any] = {}
+
+        def encoded(split):  # each split encoded once, shared by the input detectors and the projection
+            if split not in encoded_splits:  # train: only the (at most max_fit_rows) rows fitted on
+                X = rows(context.X("train"), fit_rows) if split == "train" else context.X(split)
+                encoded_splits[split] = encoder.transform(X)
+            return encoded_splits[split]
+
         def embeddings(split):  # cached: the layer is captured on each split's one pass
             return context.model.embeddings(context.X(split), self.layer, flatten=True)
 
@@ -310,8 +318,8 @@ class OODCheck(Check):
         for name in names:
             detector = self._build(name, context, n_fit)
             if name in _INPUT:
-                detector.fit(encoder.transform(rows(context.X("train"), fit_rows)))
-                score = lambda split, d=detector: d.score(encoder.transform(context.X(split)))  # noqa: E731
+                detector.fit(encoded("train"))
+                score = lambda split, d=detector: d.score(encoded(split))  # noqa: E731
             elif name in _FEATURE:
                 # Fitted on the training split's cached embeddings (model=None: the detector
                 # reads features), with its labels, or the model's predictions without them.
@@ -372,7 +380,7 @@ class OODCheck(Check):
         if any(n in _FEATURE for n in names):
             features, source = embeddings, f"embeddings of layer {self.layer!r}"
         elif encoder is not None:
-            features, source = (lambda split: encoder.transform(context.X(split))), "encoded inputs"  # noqa: E731
+            features, source = encoded, "encoded inputs"
         else:
             features = source = None
         projection = None if features is None else _project(features, source, context, ood_sets)
