@@ -181,6 +181,19 @@ def _stratified_split(
     return np.sort(rest), np.sort(held)
 
 
+def _check_split_sizes(val_size: Any, test_size: Any, owner: str) -> tuple[float, float]:
+    """Validation and test fractions, each in (0, 1), leaving rows for training."""
+    val_size = _check_fraction(val_size, "val_size", owner)
+    test_size = _check_fraction(test_size, "test_size", owner)
+    if val_size + test_size >= 1:
+        raise AssayInputError(
+            f"The 'val_size' and 'test_size' parameters of {owner} must sum to less than 1 "
+            f"(some rows must be left for training). Got val_size={val_size!r} and "
+            f"test_size={test_size!r} (sum {val_size + test_size:g}) instead."
+        )
+    return val_size, test_size
+
+
 def _train_val_test_rows(
     rows: np.ndarray, labels: np.ndarray, *, val_size: float, test_size: float, random_states: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -520,14 +533,7 @@ def load_digits_split(
     from sklearn.datasets import load_digits
 
     owner = "load_digits_split"
-    val_size = _check_fraction(val_size, "val_size", owner)
-    test_size = _check_fraction(test_size, "test_size", owner)
-    if val_size + test_size >= 1:
-        raise AssayInputError(
-            f"The 'val_size' and 'test_size' parameters of {owner} must sum to less than 1 "
-            f"(some rows must be left for training). Got val_size={val_size!r} and "
-            f"test_size={test_size!r} (sum {val_size + test_size:g}) instead."
-        )
+    val_size, test_size = _check_split_sizes(val_size, test_size, owner)
     rs_test, rs_val = _random_states(seed, 2)
 
     bunch = load_digits()

@@ -25,7 +25,7 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.validation import check_random_state, check_scalar, describe
 from . import _loaders
-from ._loaders import Split, _check_fraction, _train_val_test_rows
+from ._loaders import Split, _check_split_sizes, _train_val_test_rows
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported lazily
     import torch
@@ -396,14 +396,7 @@ def load_digits_ood(
 
     owner = "load_digits_ood"
     held_out = _check_held_out_classes(held_out_classes, owner)
-    val_size = _check_fraction(val_size, "val_size", owner)
-    test_size = _check_fraction(test_size, "test_size", owner)
-    if val_size + test_size >= 1:
-        raise AssayInputError(
-            f"The 'val_size' and 'test_size' parameters of {owner} must sum to less than 1 "
-            f"(some rows must be left for training). Got val_size={val_size!r} and "
-            f"test_size={test_size!r} (sum {val_size + test_size:g}) instead."
-        )
+    val_size, test_size = _check_split_sizes(val_size, test_size, owner)
     if n_synthetic is not None:
         check_scalar(n_synthetic, "n_synthetic", owner=owner, kind=numbers.Integral, low=1)
     check_scalar(
