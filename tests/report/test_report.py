@@ -65,3 +65,10 @@ def test_write_report_json_has_no_nan(tmp_path, by_group):
     assert record["schema_version"] and record["value"] is None
     assert record["table"]["data"][2][0] is None
     assert paths["fig"].read_bytes() == b"\x89PNG"
+
+
+def test_reliability_diagram_bad_input():
+    with pytest.raises(AssayInputError, match="one value per bin.*bin_count: \\(2,\\)"):
+        plot_reliability_diagram([0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [10, 0])
+    with pytest.raises(AssayInputError, match="'bin_lower' and 'bin_upper' go together"):
+        plot_reliability_diagram([0.1], [0.2], [3], bin_lower=[0.0])

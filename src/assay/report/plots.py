@@ -109,6 +109,14 @@ def plot_reliability_diagram(
     so a bin of two examples does not read like a bin of two thousand.
     """
     conf, acc, count = (np.asarray(a, dtype=float) for a in (bin_confidence, bin_accuracy, bin_count))
+    bounds = {"bin_lower": bin_lower, "bin_upper": bin_upper}
+    shapes = {"bin_confidence": conf.shape, "bin_accuracy": acc.shape, "bin_count": count.shape} | {
+        k: np.shape(v) for k, v in bounds.items() if v is not None}
+    if len(set(shapes.values())) > 1 or conf.ndim != 1:
+        raise AssayInputError("The bin arrays must be 1-D with one value per bin. Got shapes "
+                              + ", ".join(f"{k}: {v}" for k, v in shapes.items()) + ".")
+    if (bin_lower is None) != (bin_upper is None):
+        raise AssayInputError("'bin_lower' and 'bin_upper' go together: pass both or neither.")
     keep = count > 0
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True, gridspec_kw={"height_ratios": [4, 1]})
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect calibration")
