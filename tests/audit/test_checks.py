@@ -1,6 +1,5 @@
 """Built-in checks on their own: numbers equal the library functions they stand for."""
 
-import numpy as np
 import pytest
 from scipy.stats import binomtest
 from sklearn.datasets import load_digits

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import pickle
 import sys
-from pathlib import Path
 
 import joblib
 import numpy as np

@@ -3,7 +3,6 @@ equal to scikit-learn per group and per intersection."""
 
 import json
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding
-from ..core.result import Result, to_jsonable
+from ..core.result import Result
 from ..core.validation import check_random_state, check_scalar, describe
 from ._common import align_columns, check_frame, column_kinds, target_codes
 from .groups import (

@@ -48,7 +48,7 @@ from ._checks import (
     check_sample_weight,
 )
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats
-from .scores import RankStats, ScoreStats, _canonical
+from .scores import RankStats, ScoreStats
 
 _UNDEFINED = "'{metric}' is undefined for group(s) {groups} ({reason}); its value is NaN."
 _NORMS = ("l1", "l2", "max")
