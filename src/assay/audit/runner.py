@@ -261,8 +261,9 @@ class Audit:
         if context.model is not None and context.model.kind == "torch":
             for check in todo:
                 try:
-                    if check.layers(context):
-                        context.model.capture(check.layers(context))
+                    layers = check.layers(context)
+                    if layers:
+                        context.model.capture(layers)
                 except AssayInputError:
                     pass  # an unknown layer: the check itself fails with this error when it runs
         # progress=None: tqdm shows the bar on a terminal only; False: never.
