@@ -97,7 +97,10 @@ def test_shared_adapter_runs_one_forward_pass_per_split(data):
     model.register_forward_hook(lambda *_: calls.append(1))
     adapter = assay.wrap(model, batch_size=1000)
     detectors = make_all(adapter)
-    for det in detectors:  # a logit detector first: it must capture the layers the others need
+    assert adapter.capture_layers == []  # constructors have no side effects
+    assay.ood.capture_layers(detectors)  # declared before the first pass, by the user
+    assert adapter.capture_layers == ["penultimate", "body"]
+    for det in detectors:  # a logit detector first: the layers the others need are captured
         det.fit(fit)
         det.score(test)
     assert sorted(adapter.forward_passes_.values()) == [1, 1]
@@ -163,6 +166,7 @@ def test_digits_feature_detectors_vs_max_softmax_on_held_out_classes():
         model = train_digits_cnn(X_train, y_train, seed=seed, epochs=15, n_classes=8)
         adapter = assay.wrap(model)
         is_ood = ~known(data.test)
+        assay.ood.capture_layers([Mahalanobis(adapter)])
         # k scaled to the bank size as the paper does (k=50 for 50,000 images; ~900 here).
         for det in (MaxSoftmax(adapter), Energy(adapter), Mahalanobis(adapter), KNN(adapter, k=1)):
             det.fit(X_train, y_train)

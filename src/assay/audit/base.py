@@ -10,7 +10,6 @@ from your own package with :func:`register_check`); the orchestrator is never ed
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.adapters import ModelAdapter
+from ..core.component import Component
 from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding, grade
 from ..core.result import Result
@@ -118,13 +118,16 @@ class AuditContext:
         return proba[:, 1]
 
 
-class Check:
+class Check(Component):
     """Base class of audit checks.
 
     Subclasses set ``name`` (unique, snake_case), ``title``, ``section`` (the report section),
     ``needs`` (capabilities from :data:`CAPABILITIES`), take their parameters as keyword
     arguments of ``__init__`` (stored as given, as scikit-learn estimators do), and implement
-    :meth:`run`, :meth:`summarize` and :meth:`findings`.
+    :meth:`run`, :meth:`summarize` and :meth:`findings`. ``get_params`` (recorded in
+    report.json), ``set_params``, ``__repr__`` and the validation of
+    ``_parameter_constraints`` at the start of ``run`` come from
+    :class:`~assay.core.component.Component`.
     """
 
     name: ClassVar[str] = ""
@@ -133,11 +136,6 @@ class Check:
     needs: ClassVar[frozenset[str]] = frozenset()
     #: The order in which checks run and appear (lower first); ties by name.
     order: ClassVar[int] = 100
-
-    def get_params(self) -> dict[str, Any]:
-        """The ``__init__`` parameters and their values (recorded in report.json)."""
-        signature = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in signature.parameters if p != "self" and hasattr(self, p)}
 
     def applicable(self, context: AuditContext) -> str | None:
         """None if the check can run, else the reason it cannot (e.g. "needs a torch model")."""
@@ -163,9 +161,6 @@ class Check:
         """Findings from the headline numbers; thresholds may change without re-running the check."""
         return []
 
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
 
 #: Registered checks by name.

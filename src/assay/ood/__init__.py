@@ -20,7 +20,7 @@ AUPR-in/out, FPR at a TPR, detection error), :func:`evaluate_scores` / :func:`ev
 :func:`project_embeddings` (2-D PCA / t-SNE / UMAP of features, drawn by the report layer).
 """
 
-from ._base import OODDetector
+from ._base import OODDetector, capture_layers
 from .feature import KNN, Mahalanobis, ReAct, RelativeMahalanobis, ViM
 from .inputs import GaussianMixtureDetector, IsolationForestDetector
 from .evaluation import OODEvaluation, evaluate_detectors, evaluate_scores, ood_metrics, roc_curve_points
@@ -59,6 +59,7 @@ __all__ = [
     "ReAct",
     "RelativeMahalanobis",
     "ViM",
+    "capture_layers",
     "evaluate_detectors",
     "evaluate_scores",
     "ood_confusion_matrix",

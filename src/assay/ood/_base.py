@@ -10,14 +10,14 @@ Every detector follows the scikit-learn estimator convention::
 
 ``model=None`` means ``X`` already is the detector's representation (logits, features or raw
 inputs, see ``uses``). With a model, the detector wraps it with :func:`assay.wrap`; pass an
-adapter (``assay.wrap(model)``) to several detectors to share its output cache: the layers every
-detector sharing a torch adapter needs are registered on it, so that one forward pass per data
-split captures the logits and all of them.
+adapter (``assay.wrap(model)``) to several detectors to share its output cache, and call
+:func:`capture_layers` on them before their first use so that one forward pass per data split
+captures the logits and every layer they read. Constructors have no side effects: a detector
+registers its layers on the adapter only when it is fitted or scores.
 """
 
 from __future__ import annotations
 
-import inspect
 import numbers
 from typing import Any, ClassVar
 
@@ -25,15 +25,31 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..core.adapters import ModelAdapter, wrap
+from ..core.component import Component, Interval
 from ..core.errors import AssayInputError
 from ..core.validation import as_array, check_consistent_length, check_is_fitted, check_scalar, describe
 
-__all__ = ["OODDetector"]
+__all__ = ["OODDetector", "capture_layers"]
+
 
 def _register_layers(adapter: Any, layers: list[str]) -> None:
     """Have a shared torch adapter capture ``layers`` on every pass (one pass per split)."""
     if getattr(adapter, "kind", None) == "torch" and layers:
         adapter.capture(layers)
+
+
+def capture_layers(detectors: Any) -> None:
+    """Register on each shared torch adapter the layers its detectors read.
+
+    Call it once, before the first pass, on detectors built on one adapter
+    (``[Energy(adapter), KNN(adapter)]``): then every split costs one forward pass for all of
+    them, whichever detector runs first. Unknown layer names raise :class:`AssayInputError`.
+    """
+    for detector in detectors:
+        if not isinstance(detector, OODDetector):
+            raise AssayInputError(f"'detectors' must hold OOD detectors. Got {describe(detector)}.")
+        if isinstance(detector.model, ModelAdapter) and detector._layers():
+            _register_layers(detector.model, detector.model._resolve_layers(detector._layers()))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -50,7 +66,7 @@ def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return -temperature * logsumexp(np.asarray(logits, dtype=np.float64) / temperature, axis=1)
 
 
-class OODDetector:
+class OODDetector(Component):
     """Base class: model handling, validation, thresholds.
 
     Subclasses set ``uses`` (``"logits"``, ``"features"``, ``"inputs"`` or ``"gradients"``),
@@ -68,51 +84,20 @@ class OODDetector:
     uses: ClassVar[str] = "logits"
     needs_fit: ClassVar[bool] = False
     _fitted_attrs: ClassVar[tuple[str, ...]] = ()
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "model": ["no_validation"],
+        "batch_size": [Interval(numbers.Integral, 1, None), None],
+        "progress": ["boolean", None],
+    }
+    #: Every public entry point checks the parameters first (stateless detectors have no fit).
+    _validated_methods = ("fit", "score", "fit_threshold", "score_logits", "fit_logits",
+                          "score_features", "fit_features", "perturbed_logits")
 
     def __init__(self, model: Any = None, *, batch_size: int | None = None,
                  progress: bool | None = None) -> None:
         self.model = model
         self.batch_size = batch_size
         self.progress = progress
-        self._register_on_shared_adapter()
-
-    # ------------------------------------------------------------------ sklearn-style params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return [p.name for p in signature.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> OODDetector:
-        """Set constructor parameters (scikit-learn convention); refit afterwards."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise AssayInputError(
-                    f"'{name}' is not a parameter of {type(self).__name__}. Expected one of: "
-                    f"{', '.join(valid)}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        shown = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name, inspect.Parameter.empty)
-            try:
-                same = value is default or (not isinstance(value, np.ndarray) and value == default)
-            except Exception:  # noqa: BLE001 - comparisons of arbitrary objects
-                same = False
-            if not same:
-                text = describe(value) if isinstance(value, np.ndarray) else (
-                    type(value).__name__ if name == "model" else repr(value))
-                shown.append(f"{name}={text}")
-        return f"{type(self).__name__}({', '.join(shown)})"
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any = None) -> OODDetector:
@@ -176,14 +161,6 @@ class OODDetector:
     def _layers(self) -> list[str]:
         """Layer names this detector reads from a torch model (none for logit detectors)."""
         return []
-
-    def _register_on_shared_adapter(self) -> None:
-        if isinstance(self.model, ModelAdapter) and self.model.kind == "torch":
-            try:
-                layers = self.model._resolve_layers(self._layers()) if self._layers() else []
-            except AssayInputError:
-                return  # reported when the detector is used
-            _register_layers(self.model, layers)
 
     def _adapter(self) -> ModelAdapter:
         if self.model is None:  # pragma: no cover - callers check first

@@ -22,6 +22,7 @@ import scipy.sparse
 from scipy.special import logsumexp
 
 from ..core.batching import iter_slices, progress_bar
+from ..core.component import Interval, SequenceOf
 from ..core.errors import AssayInputError
 from ..core.validation import as_array, check_random_state, check_scalar
 from ._base import OODDetector, check_features
@@ -177,6 +178,7 @@ def squared_mahalanobis(features: np.ndarray, mean: np.ndarray, white: np.ndarra
 class _FeatureDetector(OODDetector):
     uses = "features"
     needs_fit = True
+    _parameter_constraints = {"layer": [str, SequenceOf(str)]}
 
     def _layers(self) -> list[str]:
         layer = self.layer
@@ -418,6 +420,10 @@ class KNN(_FeatureDetector):
 
     _fitted_attrs = ("bank_",)
 
+    _parameter_constraints = {"k": [Interval(numbers.Integral, 1, None)],
+                              "fit_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
+                              "random_state": ["random_state"]}
+
     def __init__(self, model: Any = None, *, layer: str = "penultimate", k: int = 50,
                  fit_fraction: float = 1.0, random_state: Any = 0, batch_size: int | None = None,
                  progress: bool | None = None) -> None:
@@ -429,9 +435,6 @@ class KNN(_FeatureDetector):
 
     def fit_features(self, features: np.ndarray) -> KNN:
         owner = type(self).__name__
-        check_scalar(self.k, "k", owner=owner, kind=numbers.Integral, low=1)
-        check_scalar(self.fit_fraction, "fit_fraction", owner=owner, kind=numbers.Real, low=0.0,
-                     high=1.0, closed="right")
         n = len(features)
         if self.fit_fraction < 1:
             size = max(1, int(round(self.fit_fraction * n)))
@@ -552,6 +555,8 @@ class ViM(_HeadDetector):
 
     _fitted_attrs = ("residual_",)
 
+    _parameter_constraints = {"dim": [Interval(numbers.Integral, 1, None), None]}
+
     def __init__(self, model: Any = None, *, layer: str = "penultimate", dim: int | None = None,
                  head: str | None = None, weight: Any = None, bias: Any = None,
                  batch_size: int | None = None, progress: bool | None = None) -> None:
@@ -634,6 +639,8 @@ class ReAct(_HeadDetector):
 
     _fitted_attrs = ("clip_",)
 
+    _parameter_constraints = {"percentile": [Interval(numbers.Real, 0, 100, closed="right")]}
+
     def __init__(self, model: Any = None, *, layer: str = "penultimate", percentile: float = 90.0,
                  head: str | None = None, weight: Any = None, bias: Any = None,
                  batch_size: int | None = None, progress: bool | None = None) -> None:
@@ -646,8 +653,6 @@ class ReAct(_HeadDetector):
 
     def _fit(self, X: Any, y: Any) -> None:
         self._single_layer()
-        check_scalar(self.percentile, "percentile", owner=type(self).__name__, kind=numbers.Real,
-                     low=0.0, high=100.0, closed="right")
         W, b = self._head()
         h = self._head_features(X, W)
         self.clip_ = float(np.percentile(h, float(self.percentile)))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.component import Interval, Options
 from ..core.errors import AssayInputError
 from ..core.validation import as_array, check_option, check_scalar, describe
 from ._base import OODDetector
@@ -31,6 +32,10 @@ def _check_inputs(X: Any, owner: str) -> np.ndarray:
                 f"{non_numeric[:5]}; encode them first (e.g. assay.models.make_tabular_preprocessor)."
             )
     return as_array(X, name="X", ndim=2, dtype=np.float64)
+
+
+#: The seeds scikit-learn's estimators take (not a numpy Generator).
+_SKLEARN_RANDOM_STATE = [Interval(numbers.Integral, 0, None), np.random.RandomState, None]
 
 
 class _InputDetector(OODDetector):
@@ -66,6 +71,10 @@ class IsolationForestDetector(_InputDetector):
 
     _fitted_attrs = ("estimator_",)
 
+    _parameter_constraints = {"n_estimators": [Interval(numbers.Integral, 1, None)],
+                              "max_samples": ["no_validation"],  # "auto", an int or a float: scikit-learn's
+                              "random_state": _SKLEARN_RANDOM_STATE}
+
     def __init__(self, model: Any = None, *, n_estimators: int = 100, max_samples: Any = "auto",
                  random_state: int | None = 0, batch_size: int | None = None,
                  progress: bool | None = None) -> None:
@@ -77,8 +86,6 @@ class IsolationForestDetector(_InputDetector):
     def _fit(self, X: Any, y: Any) -> None:
         from sklearn.ensemble import IsolationForest
 
-        check_scalar(self.n_estimators, "n_estimators", owner=type(self).__name__,
-                     kind=numbers.Integral, low=1)
         arr = self._inputs(X, fitting=True)
         try:
             estimator = IsolationForest(n_estimators=int(self.n_estimators), max_samples=self.max_samples,
@@ -117,6 +124,11 @@ class GaussianMixtureDetector(_InputDetector):
 
     _fitted_attrs = ("estimator_",)
 
+    _parameter_constraints = {"n_components": [Interval(numbers.Integral, 1, None)],
+                              "covariance_type": [Options(str, _COVARIANCE_TYPES)],
+                              "reg_covar": [Interval(numbers.Real, 0, None)],
+                              "random_state": _SKLEARN_RANDOM_STATE}
+
     def __init__(self, model: Any = None, *, n_components: int = 5, covariance_type: str = "full",
                  reg_covar: float = 1e-6, random_state: int | None = 0, batch_size: int | None = None,
                  progress: bool | None = None) -> None:
@@ -130,9 +142,6 @@ class GaussianMixtureDetector(_InputDetector):
         from sklearn.mixture import GaussianMixture
 
         owner = type(self).__name__
-        check_scalar(self.n_components, "n_components", owner=owner, kind=numbers.Integral, low=1)
-        check_option(self.covariance_type, "covariance_type", owner=owner, options=_COVARIANCE_TYPES)
-        check_scalar(self.reg_covar, "reg_covar", owner=owner, kind=numbers.Real, low=0.0)
         arr = self._inputs(X, fitting=True)
         if len(arr) < self.n_components:
             raise AssayInputError(

@@ -15,15 +15,14 @@ from scipy.special import logsumexp
 
 from ..core.batching import iter_slices, progress_bar
 from ..core.errors import AssayInputError
-from ..core.validation import check_scalar, describe
+from ..core.component import Interval
+from ..core.validation import describe
 from ._base import OODDetector, energy, softmax
 
 __all__ = ["GEN", "ODIN", "Energy", "Entropy", "KLMatching", "MaxLogit", "MaxSoftmax"]
 
 
-def _check_temperature(value: Any, owner: str) -> float:
-    check_scalar(value, "temperature", owner=owner, kind=numbers.Real, low=0.0, closed="neither")
-    return float(value)
+_TEMPERATURE = [Interval(numbers.Real, 0, None, closed="neither")]
 
 
 class MaxSoftmax(OODDetector):
@@ -79,6 +78,7 @@ class Energy(OODDetector):
 
     uses = "logits"
     needs_fit = False
+    _parameter_constraints = {"temperature": _TEMPERATURE}
 
     def __init__(self, model: Any = None, *, temperature: float = 1.0, batch_size: int | None = None,
                  progress: bool | None = None) -> None:
@@ -86,7 +86,7 @@ class Energy(OODDetector):
         self.temperature = temperature
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
-        return energy(logits, _check_temperature(self.temperature, type(self).__name__))
+        return energy(logits, float(self.temperature))
 
     def _score(self, X: Any) -> np.ndarray:
         return self.score_logits(self._logits(X))
@@ -130,6 +130,8 @@ class GEN(OODDetector):
 
     uses = "logits"
     needs_fit = False
+    _parameter_constraints = {"gamma": [Interval(numbers.Real, 0, 1, closed="right")],
+                              "top_m": [Interval(numbers.Integral, 1, None)]}
 
     def __init__(self, model: Any = None, *, gamma: float = 0.1, top_m: int = 100,
                  batch_size: int | None = None, progress: bool | None = None) -> None:
@@ -138,9 +140,6 @@ class GEN(OODDetector):
         self.top_m = top_m
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
-        owner = type(self).__name__
-        check_scalar(self.gamma, "gamma", owner=owner, kind=numbers.Real, low=0.0, high=1.0, closed="right")
-        check_scalar(self.top_m, "top_m", owner=owner, kind=numbers.Integral, low=1)
         p = softmax(logits)
         m = min(int(self.top_m), p.shape[1])
         if m < p.shape[1]:
@@ -230,6 +229,7 @@ class ODIN(OODDetector):
 
     uses = "gradients"
     needs_fit = False
+    _parameter_constraints = {"temperature": _TEMPERATURE, "epsilon": [Interval(numbers.Real, 0, None)]}
 
     def __init__(self, model: Any = None, *, temperature: float = 1000.0, epsilon: float = 0.0014,
                  batch_size: int | None = None, progress: bool | None = None) -> None:
@@ -239,7 +239,7 @@ class ODIN(OODDetector):
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
         """``-max softmax(logits / T)`` of (already perturbed) logits."""
-        t = _check_temperature(self.temperature, type(self).__name__)
+        t = float(self.temperature)
         return -softmax(np.asarray(logits, dtype=np.float64) / t).max(axis=1)
 
     def perturbed_logits(self, X: Any) -> np.ndarray:
@@ -247,8 +247,7 @@ class ODIN(OODDetector):
         import torch
 
         owner = type(self).__name__
-        t = _check_temperature(self.temperature, owner)
-        eps = float(check_scalar(self.epsilon, "epsilon", owner=owner, kind=numbers.Real, low=0.0))
+        t, eps = float(self.temperature), float(self.epsilon)
         adapter = self._require_torch("input gradients (autograd)")
         tensor = adapter._to_tensor(X)
         if not tensor.is_floating_point():

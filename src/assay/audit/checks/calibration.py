@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ...core.component import Interval
 from ...core.result import Result
 from ...metrics import (CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error,
                        wilson_interval)
@@ -42,6 +43,9 @@ class CalibrationCheck(Check):
     section = "calibration"
     needs = frozenset({"model", "labels", "probabilities"})
     order = 30
+
+    _parameter_constraints = {"n_bins": [Interval(int, 1, None)],
+                              "min_group_size": [Interval(int, 0, None)]}
 
     def __init__(self, *, n_bins: int = 15, min_group_size: int = 30):
         self.n_bins = n_bins

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...core.component import Interval
 from ...data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
 from ...data_checks import datasheet_markdown, run_data_checks
 from ..base import AuditContext, Check, Finding, register_check
@@ -26,6 +27,8 @@ class DataQualityCheck(Check):
     section = "data"
     needs = frozenset({"train", "labels", "tabular"})
     order = 5
+
+    _parameter_constraints = {"thresholds": [Mapping, None], "max_rows": [Interval(int, 1, None)]}
 
     def __init__(self, *, thresholds: Mapping[str, float] | None = None, max_rows: int = 20_000):
         self.thresholds = thresholds

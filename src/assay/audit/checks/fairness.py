@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.component import Interval
 from ...fairness import fairness_report
 from ..base import AuditContext, Check, Finding, grade, register_check
 
@@ -20,6 +21,9 @@ class FairnessCheck(Check):
     section = "fairness"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 20
+
+    _parameter_constraints = {"n_boot": [Interval(int, 0, None)], "intersections": ["boolean"],
+                              "min_group_size": [Interval(int, 0, None)]}
 
     def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):
         self.n_boot = n_boot

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ...core.component import Interval, Options, SequenceOf
 from ...core.errors import AssayInputError
 from ...core.result import Result
 from ...core.validation import check_option, check_scalar
@@ -206,6 +207,10 @@ class OODCheck(Check):
     section = "ood"
     needs = frozenset({"model", "ood"})
     order = 40
+
+    _parameter_constraints = {"detectors": [Options(str, ("auto",)), SequenceOf(str)], "layer": [str],
+                              "tpr": [Interval(float, 0, 1, closed="neither")], "n_boot": [Interval(int, 0, None)],
+                              "max_fit_rows": [Interval(int, 10, None)], "min_group_size": [Interval(int, 0, None)]}
 
     def __init__(self, *, detectors: Any = "auto", layer: str = "penultimate", tpr: float = 0.95,
                  n_boot: int = 200, max_fit_rows: int = 20000, min_group_size: int = 30):

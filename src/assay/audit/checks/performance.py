@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...core.component import Interval
 from ...metrics import evaluate_groups
 from ..base import AuditContext, Check, Finding, grade, register_check
 
@@ -20,6 +21,9 @@ class GroupPerformanceCheck(Check):
     section = "performance"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 10
+
+    _parameter_constraints = {"intersections": ["boolean"],
+                              "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core.component import Interval
 from ...data_checks.summary import describe_data
 from ..base import AuditContext, Check, register_check
 
@@ -21,6 +22,8 @@ class TrainingDataCheck(Check):
     section = "data"
     needs = frozenset({"train"})
     order = 3
+
+    _parameter_constraints = {"top_values": [Interval(int, 1, None)]}
 
     def __init__(self, *, top_values: int = 5):
         self.top_values = top_values
