@@ -471,6 +471,8 @@ class KNN(_FeatureDetector):
 class _HeadDetector(_FeatureDetector):
     """Detectors that also need the final linear layer ``logits = W h + b``."""
 
+    _parameter_constraints = {"head": [str, None], "weight": ["array-like", None], "bias": ["array-like", None]}
+
     def _head(self) -> tuple[np.ndarray, np.ndarray]:
         owner = type(self).__name__
         if self.model is None:

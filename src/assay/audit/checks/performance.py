@@ -22,7 +22,8 @@ class GroupPerformanceCheck(Check):
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 10
 
-    _parameter_constraints = {"intersections": ["boolean"],
+    _parameter_constraints = {"metrics": ["no_validation"],  # names or callables: evaluate_groups checks them
+                              "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
