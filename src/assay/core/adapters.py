@@ -32,6 +32,7 @@ import pandas as pd
 
 from .batching import fingerprint, iter_slices, n_rows, progress_bar
 from .errors import AssayInputError, NotFittedError
+from .numeric import binary_logit_to_two, softmax
 from .validation import check_option, check_scalar, describe
 
 _OUTPUT_OPTIONS = ("auto", "logits", "probabilities")
@@ -43,23 +44,33 @@ _MODEL_TYPE = (
     "decision_function) or a callable returning scores. Got {received} instead."
 )
 _BAD_OUTPUT = (
-    "The model returned {problem} for 'X' ({x}); expected a finite array of shape (n,) or (n, k) "
-    "with n = {n} rows."
+    "The model output is {problem} for 'X' ({x}); expected a finite numeric array of shape (n,) "
+    "or (n, k) with n = {n} rows."
 )
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)  # a copy, worked on in place
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
+_MODEL_OUTPUT = "model output"
 
 
-def _binary_logit_to_two(d: np.ndarray) -> np.ndarray:
-    """One logit ``d`` per row -> two logits ``(-d/2, d/2)`` (softmax gives ``sigmoid(d)``)."""
-    d = d.reshape(-1, 1)
-    return np.hstack([-d / 2, d / 2])
+def _batch_output(part: Any, rows: int, X: Any, name: str) -> np.ndarray:
+    """One batch's result as a numeric numpy array with ``rows`` rows, else AssayInputError."""
+    if hasattr(part, "detach"):
+        part = part.detach().cpu().numpy()
+    try:
+        part = np.asarray(part)
+    except Exception:  # noqa: BLE001 - anything that is not an array
+        part = np.asarray(None, dtype=object)
+    if part.dtype.kind not in "biuf":
+        raise AssayInputError(
+            f"The {name} must be numeric (one row per input row). Got {describe(part)} for a batch of "
+            f"{rows} rows of 'X' ({describe(X)})."
+        )
+    if part.ndim == 0 or part.shape[0] != rows:
+        raise AssayInputError(
+            f"The {name} must have one row per input row: {rows} for this batch of 'X' ({describe(X)}). "
+            f"Got shape {part.shape}{' (one value for the whole batch)' if part.size == 1 and rows > 1 else ''}."
+        )
+    return part
 
 
 def _as_two_dim(raw: np.ndarray) -> np.ndarray:
@@ -134,7 +145,7 @@ class ModelAdapter:
         native = self._cached_native(X)
         if self.native_output == "probabilities":
             return native.astype(np.float64, copy=False)
-        return _softmax(native)
+        return softmax(native)
 
     def predict(self, X: Any, *, threshold: float | None = None) -> np.ndarray:
         """Predicted labels, shape ``(n,)``, taken from ``classes_``.
@@ -167,6 +178,46 @@ class ModelAdapter:
     def clear_cache(self) -> None:
         """Forget cached outputs (call it after changing the model in place)."""
         self._cache.clear()
+
+    def map_batches(self, fn, X: Any, *, grad: bool = False, batch_size: int | None = None,
+                    desc: str | None = None, cache_key: Any = None, name: str = "output of 'fn'") -> np.ndarray:
+        """``fn(batch, index)`` on each batch of ``X``, written into one ``(n, ...)`` array.
+
+        ``batch`` is ``X[index]`` (rows ``index``, a slice); torch adapters move it to the model's
+        device and dtype, put the model in eval mode (restored afterwards) and run ``fn`` under
+        ``torch.no_grad`` (``grad=False``) or with gradients enabled and ``batch`` a leaf that
+        requires them (``grad=True``, floating inputs only). ``fn`` returns an array or tensor
+        with one row per batch row; the output is allocated after the first batch, with its
+        dtype. With ``cache_key``, the result is cached per ``X`` (and model state).
+        """
+        if grad:
+            raise AssayInputError(_NO_TORCH_FEATURE.format(
+                method="map_batches(grad=True)", what="autograd", kind=self.kind, model=type(self.model).__name__))
+        if not callable(fn):
+            raise AssayInputError(f"'fn' must be a callable fn(batch, index). Got {describe(fn)} instead.")
+        size = self.batch_size if batch_size is None else int(
+            check_scalar(batch_size, "batch_size", owner="map_batches", kind=numbers.Integral, low=1))
+
+        def compute(_fp):
+            if X is None or not hasattr(X, "__len__"):
+                raise AssayInputError(f"'X' must be an array or DataFrame. Got {describe(X)} instead.")
+            n = n_rows(X)
+            if n == 0:
+                raise AssayInputError(f"'X' must have at least one row. Got {describe(X)}.")
+            slices = list(iter_slices(n, size))
+            out = None
+            with progress_bar(n, desc=desc or type(self.model).__name__, progress=self.progress,
+                              n_batches=len(slices)) as bar:
+                for index in slices:
+                    batch = X.iloc[index] if isinstance(X, (pd.DataFrame, pd.Series)) else X[index]
+                    part = _batch_output(fn(batch, index), index.stop - index.start, X, name)
+                    if out is None:
+                        out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+                    out[index] = part
+                    bar.update(index.stop - index.start)
+            return out
+
+        return compute(None) if cache_key is None else self._cached(X, ("map", cache_key), compute)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({type(self.model).__name__}, batch_size={self.batch_size})"
@@ -228,7 +279,7 @@ class ModelAdapter:
                     "Pass output='logits' to wrap() if the model returns unnormalised scores."
                 )
         elif raw.shape[1] == 1:
-            raw = _binary_logit_to_two(raw[:, 0])
+            raw = binary_logit_to_two(raw[:, 0])
         if self._classes is None:
             self._classes = np.arange(raw.shape[1])
         elif len(self._classes) != raw.shape[1]:
@@ -240,6 +291,12 @@ class ModelAdapter:
 
 
 # ---------------------------------------------------------------------- torch
+def _INTEGER_DTYPES():  # noqa: N802 - a constant that needs torch imported
+    import torch
+
+    return (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool)
+
+
 class TorchAdapter(ModelAdapter):
     """Adapter for a PyTorch ``nn.Module`` that returns logits.
 
@@ -347,7 +404,7 @@ class TorchAdapter(ModelAdapter):
 
     def _call_model(self, batch, X: Any):
         try:
-            return self._logits_of(self.model(batch))
+            out = self._logits_of(self.model(batch))
         except (RuntimeError, TypeError, ValueError, IndexError) as exc:
             if isinstance(exc, AssayInputError):
                 raise
@@ -355,6 +412,66 @@ class TorchAdapter(ModelAdapter):
                 f"The model could not be run on 'X' ({describe(X)}); batches have shape "
                 f"{tuple(batch.shape)} and dtype {batch.dtype}. The model said: {exc}"
             ) from exc
+        rows = batch.shape[0]
+        if out.ndim not in (1, 2) or out.shape[0] != rows:
+            raise AssayInputError(
+                f"The {_MODEL_OUTPUT} must have shape (n,) or (n, k) with one row per input row: {rows} "
+                f"for this batch of 'X' ({describe(X)}). Got shape {tuple(out.shape)}"
+                f"{' (one value for the whole batch)' if out.numel() == 1 and rows > 1 else ''}."
+            )
+        if out.dtype.is_complex or not (out.is_floating_point() or out.dtype in _INTEGER_DTYPES()):
+            raise AssayInputError(
+                f"The {_MODEL_OUTPUT} must be a real numeric tensor. Got dtype {out.dtype} for 'X' ({describe(X)})."
+            )
+        return out
+
+    def forward_batch(self, batch):
+        """The model's logits for one prepared batch (a tensor on the device): ``(m, k >= 2)``.
+
+        For use inside :meth:`map_batches`: gradients flow when enabled; a one-logit binary
+        model's output is expanded to two logits as everywhere else; the output's shape and
+        dtype are checked.
+        """
+        return binary_logit_to_two(self._call_model(batch, batch))
+
+    def map_batches(self, fn, X: Any, *, grad: bool = False, batch_size: int | None = None,
+                    desc: str | None = None, cache_key: Any = None, name: str = "output of 'fn'") -> np.ndarray:
+        import torch
+
+        if not callable(fn):
+            raise AssayInputError(f"'fn' must be a callable fn(batch, index). Got {describe(fn)} instead.")
+        size = self.batch_size if batch_size is None else int(
+            check_scalar(batch_size, "batch_size", owner="map_batches", kind=numbers.Integral, low=1))
+
+        def compute(_fp):
+            tensor = self._to_tensor(X)
+            if grad and not tensor.is_floating_point():
+                raise AssayInputError(
+                    f"'X' must be floating point to take gradients with respect to it. Got {describe(X)}."
+                )
+            n = tensor.shape[0]
+            out = None
+            slices = list(iter_slices(n, size))
+            with self._eval_mode(), progress_bar(n, desc=desc or f"{type(self.model).__name__} batches",
+                                                 progress=self.progress, n_batches=len(slices)) as bar:
+                for index in slices:
+                    batch = self._prepare_batch(tensor, index)
+                    if grad:
+                        with torch.enable_grad():
+                            part = fn(batch.clone().requires_grad_(True), index)
+                    else:
+                        with torch.no_grad():
+                            part = fn(batch, index)
+                    part = _batch_output(part, index.stop - index.start, X, name)
+                    if out is None:
+                        out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+                    out[index] = part
+                    bar.update(index.stop - index.start)
+            return out
+
+        return compute(None) if cache_key is None else self._cached(X, ("map", cache_key), compute)
+
+    map_batches.__doc__ = ModelAdapter.map_batches.__doc__
 
     def _state_token(self) -> Any:
         # Every in-place update of a parameter or buffer (optimizer.step, load_state_dict)
@@ -502,34 +619,21 @@ class TorchAdapter(ModelAdapter):
                     f"'target' must be None, an int, or an integer array of shape ({n},). "
                     f"Got {describe(target)} instead."
                 )
-        key_target = fingerprint(targets)
 
-        def compute(_fp):
-            out = np.empty(tuple(tensor.shape), dtype=np.float32)
-            slices = list(iter_slices(n, self.batch_size))
-            with self._eval_mode(), torch.enable_grad(), progress_bar(
-                n, desc=f"{type(self.model).__name__} gradients", progress=self.progress,
-                n_batches=len(slices)) as bar:
-                for index in slices:
-                    batch = self._prepare_batch(tensor, index).clone().requires_grad_(True)
-                    logits = self._call_model(batch, X)
-                    if logits.ndim == 1 or logits.shape[1] == 1:
-                        d = logits.reshape(-1, 1)
-                        logits = torch.cat([-d / 2, d / 2], dim=1)
-                    k = logits.shape[1]
-                    t = torch.as_tensor(targets[index], device=logits.device)
-                    if (t < 0).any() or (t >= k).any():
-                        raise AssayInputError(
-                            f"'target' must hold class indices in [0, {k - 1}]. Got values in "
-                            f"[{int(targets.min())}, {int(targets.max())}]."
-                        )
-                    chosen = logits.gather(1, t.view(-1, 1)).sum()
-                    (grad,) = torch.autograd.grad(chosen, batch)
-                    out[index] = grad.detach().float().cpu().numpy()
-                    bar.update(index.stop - index.start)
-            return out
+        def chosen_logit_gradient(batch, index):
+            logits = self.forward_batch(batch)
+            k = logits.shape[1]
+            t = torch.as_tensor(targets[index], device=logits.device)
+            if (t < 0).any() or (t >= k).any():
+                raise AssayInputError(
+                    f"'target' must hold class indices in [0, {k - 1}]. Got values in "
+                    f"[{int(targets.min())}, {int(targets.max())}]."
+                )
+            (grad,) = torch.autograd.grad(logits.gather(1, t.view(-1, 1)).sum(), batch)
+            return grad.float()
 
-        return self._cached(X, ("gradients", key_target), compute)
+        return self.map_batches(chosen_logit_gradient, X, grad=True, cache_key=("gradients", fingerprint(targets)),
+                                desc=f"{type(self.model).__name__} gradients")
 
 
 # ---------------------------------------------------------------------- scikit-learn
@@ -589,25 +693,16 @@ class SklearnAdapter(ModelAdapter):
 
     def _native(self, X: Any) -> np.ndarray:
         self._check_X(X)
-        n = n_rows(X)
-        if n == 0:
-            raise AssayInputError(f"'X' must have at least one row. Got {describe(X)}.")
-        slices = list(iter_slices(n, self.batch_size))
-        out = None
-        with progress_bar(n, desc=f"{type(self.model).__name__} predict", progress=self.progress,
-                          n_batches=len(slices)) as bar:
-            for index in slices:
-                batch = X.iloc[index] if isinstance(X, (pd.DataFrame, pd.Series)) else X[index]
-                try:
-                    part = np.asarray(self._method(batch))
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise AssayInputError(
-                        f"The model could not be run on 'X' ({describe(X)}). The model said: {exc}"
-                    ) from exc
-                if out is None:
-                    out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
-                out[index] = part
-                bar.update(index.stop - index.start)
+
+        def predict(batch, _index):
+            try:
+                return self._method(batch)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise AssayInputError(
+                    f"The model could not be run on 'X' ({describe(X)}). The model said: {exc}"
+                ) from exc
+
+        out = self.map_batches(predict, X, desc=f"{type(self.model).__name__} predict", name=_MODEL_OUTPUT)
         return self._finish_output(out, X, self.native_output)
 
 
@@ -630,28 +725,8 @@ class CallableAdapter(ModelAdapter):
         self.native_output = None if output == "auto" else output
 
     def _native(self, X: Any) -> np.ndarray:
-        if X is None or not hasattr(X, "__len__"):
-            raise AssayInputError(f"'X' must be an array or DataFrame. Got {describe(X)} instead.")
-        n = n_rows(X)
-        if n == 0:
-            raise AssayInputError(f"'X' must have at least one row. Got {describe(X)}.")
-        slices = list(iter_slices(n, self.batch_size))
-        out = None
-        with progress_bar(n, desc="model", progress=self.progress, n_batches=len(slices)) as bar:
-            for index in slices:
-                batch = X.iloc[index] if isinstance(X, (pd.DataFrame, pd.Series)) else X[index]
-                part = self.model(batch)
-                if hasattr(part, "detach"):
-                    part = part.detach().cpu().numpy()
-                part = np.asarray(part)
-                if part.ndim == 0 or part.shape[0] != index.stop - index.start:
-                    raise AssayInputError(_BAD_OUTPUT.format(
-                        problem=f"an array of shape {part.shape} for a batch of {index.stop - index.start} rows",
-                        x=describe(X), n=n))
-                if out is None:
-                    out = np.empty((n, *part.shape[1:]), dtype=np.result_type(part.dtype, np.float32))
-                out[index] = part
-                bar.update(index.stop - index.start)
+        out = self.map_batches(lambda batch, _index: self.model(batch), X, desc="model", name=_MODEL_OUTPUT)
+        out = out.astype(np.result_type(out.dtype, np.float32), copy=False)
         if self.native_output is None:
             two = _as_two_dim(out)
             finite = np.isfinite(two).all()

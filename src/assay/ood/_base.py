@@ -27,9 +27,10 @@ from scipy.special import logsumexp
 from ..core.adapters import ModelAdapter, wrap
 from ..core.component import Component, Interval
 from ..core.errors import AssayInputError
+from ..core.numeric import softmax
 from ..core.validation import as_array, check_consistent_length, check_is_fitted, check_scalar, describe
 
-__all__ = ["OODDetector", "capture_layers"]
+__all__ = ["OODDetector", "capture_layers", "energy", "softmax"]
 
 
 def _register_layers(adapter: Any, layers: list[str]) -> None:
@@ -50,15 +51,6 @@ def capture_layers(detectors: Any) -> None:
             raise AssayInputError(f"'detectors' must hold OOD detectors. Got {describe(detector)}.")
         if isinstance(detector.model, ModelAdapter) and detector._layers():
             _register_layers(detector.model, detector.model._resolve_layers(detector._layers()))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``(n, k)`` logits, float64."""
-    z = np.array(logits, dtype=np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
 
 
 def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

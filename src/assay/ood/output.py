@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from ..core.batching import iter_slices, progress_bar
 from ..core.errors import AssayInputError
 from ..core.component import Interval
 from ..core.validation import describe
@@ -249,39 +248,24 @@ class ODIN(OODDetector):
         owner = type(self).__name__
         t, eps = float(self.temperature), float(self.epsilon)
         adapter = self._require_torch("input gradients (autograd)")
-        tensor = adapter._to_tensor(X)
-        if not tensor.is_floating_point():
-            raise AssayInputError(
-                f"'X' must be floating point for {owner}'s input perturbation. Got {describe(X)}."
-            )
 
-        def compute(_fp):
-            n = tensor.shape[0]
-            out = None
-            slices = list(iter_slices(n, adapter.batch_size))
-            with adapter._eval_mode(), progress_bar(n, desc=f"{owner} perturbation",
-                                                    progress=adapter.progress,
-                                                    n_batches=len(slices)) as bar:
-                for index in slices:
-                    batch = adapter._prepare_batch(tensor, index)
-                    if eps > 0:
-                        with torch.enable_grad():
-                            leaf = batch.clone().requires_grad_(True)
-                            logits = _two_columns(adapter._call_model(leaf, X)).double()
-                            log_s = torch.log_softmax(logits / t, dim=1)
-                            chosen = log_s.gather(1, logits.argmax(dim=1, keepdim=True)).sum()
-                            (grad,) = torch.autograd.grad(-chosen, leaf)
-                        # -grad log S is the gradient of the loss: step against it.
-                        batch = batch - eps * torch.sign(grad)
-                    with torch.no_grad():
-                        logits = _two_columns(adapter._call_model(batch, X)).double().cpu().numpy()
-                    if out is None:
-                        out = np.empty((n, logits.shape[1]), dtype=np.float64)
-                    out[index] = logits
-                    bar.update(index.stop - index.start)
-            return out
+        def perturbed(batch, _index):
+            if not batch.is_floating_point():
+                raise AssayInputError(
+                    f"'X' must be floating point for {owner}'s input perturbation. Got {describe(X)}."
+                )
+            if eps > 0:
+                logits = adapter.forward_batch(batch).double()
+                log_s = torch.log_softmax(logits / t, dim=1)
+                chosen = log_s.gather(1, logits.argmax(dim=1, keepdim=True)).sum()
+                (grad,) = torch.autograd.grad(-chosen, batch)
+                # -grad log S is the gradient of the loss: step against it.
+                batch = (batch - eps * torch.sign(grad)).detach()
+            with torch.no_grad():
+                return adapter.forward_batch(batch).double()
 
-        return adapter._cached(X, ("odin", t, eps), compute)
+        return adapter.map_batches(perturbed, X, grad=eps > 0, cache_key=("odin", t, eps),
+                                   desc=f"{owner} perturbation")
 
     def _score(self, X: Any) -> np.ndarray:
         if self.model is None:
@@ -293,13 +277,3 @@ class ODIN(OODDetector):
                 )
             return self.score_logits(self._logits(X))
         return self.score_logits(self.perturbed_logits(X))
-
-
-def _two_columns(logits):
-    """A one-logit binary model's ``(n,)``/``(n, 1)`` output -> ``(n, 2)`` as in the adapters."""
-    import torch
-
-    if logits.ndim == 1 or logits.shape[1] == 1:
-        d = logits.reshape(-1, 1)
-        return torch.cat([-d / 2, d / 2], dim=1)
-    return logits
