@@ -54,6 +54,7 @@ _MODEL_OUTPUT = "model output"
 
 def _batch_output(part: Any, rows: int, X: Any, name: str) -> np.ndarray:
     """One batch's result as a numeric numpy array with ``rows`` rows, else AssayInputError."""
+    received = part
     if hasattr(part, "detach"):
         part = part.detach().cpu().numpy()
     try:
@@ -61,8 +62,11 @@ def _batch_output(part: Any, rows: int, X: Any, name: str) -> np.ndarray:
     except Exception:  # noqa: BLE001 - anything that is not an array
         part = np.asarray(None, dtype=object)
     if part.dtype.kind not in "biuf":
+        shown = describe(received)
+        if not isinstance(received, np.ndarray) and received is not None:
+            shown += f" (as an array: dtype {part.dtype})"
         raise AssayInputError(
-            f"The {name} must be numeric (one row per input row). Got {describe(part)} for a batch of "
+            f"The {name} must be numeric, with one row per input row. Got {shown} for a batch of "
             f"{rows} rows of 'X' ({describe(X)})."
         )
     if part.ndim == 0 or part.shape[0] != rows:
