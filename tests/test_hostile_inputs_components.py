@@ -49,12 +49,6 @@ def call_proba(fn):
     return lambda: assay.wrap(fn).predict_proba(X)
 
 
-def _pickle_as_pt(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pt") / "model.pt"
-    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
-    return path
-
-
 CASES = [
     # ---- model outputs (issue 21 items 3 and 5), whatever the model kind
     pytest.param(torch_proba(lambda z: z.sum()), ["model output", "one row per input row", "10", "()"],
@@ -137,4 +131,17 @@ def test_refused_components(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
     for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_refused_components_pickle_renamed_pt(tmp_path, protocol):
+    """load_model: a plain pickle renamed .pt says it holds pickled objects and how to opt in."""
+    from assay.io import load_model
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=protocol))
+    with pytest.raises(AssayInputError) as info:
+        load_model(str(path))
+    for word in ("pickled Python objects", "--trust-model-file", "trust_model_file=True"):
         assert word in str(info.value)

@@ -385,3 +385,33 @@ def test_model_kinds_are_documented():
     assert set(MODEL_KINDS) == {
         "python", "torchscript", "torch-state-dict", "torch-module", "safetensors", "pickle"
     }
+
+
+# ---------------------------------------------------------------------- a plain pickle named .pt
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+@pytest.mark.parametrize("payload", ["dict", "exec", "sklearn"])
+def test_plain_pickle_renamed_pt_is_refused_saying_it_holds_pickled_objects(tmp_path, protocol, payload, sklearn_model):
+    path = tmp_path / "model.pt"
+    marker = tmp_path / "ran"
+    obj = {"dict": {"weights": [1, 2, 3]}, "exec": ExecPayload(marker), "sklearn": sklearn_model[0]}[payload]
+    path.write_bytes(pickle.dumps(obj, protocol=protocol))
+    message = load_error(str(path))
+    assert "holds pickled Python objects" in message and "plain pickle" in message
+    assert "--trust-model-file" in message and "trust_model_file=True" in message
+    assert "corrupt" not in message and not marker.exists()
+
+
+def test_plain_pickle_renamed_pt_loads_when_trusted(tmp_path, sklearn_model):
+    model, X = sklearn_model
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps(model, protocol=4))
+    loaded = load_model(str(path), trust_model_file=True)
+    assert loaded.trusted and loaded.kind == "pickle"
+    assert_allclose(loaded.model.predict_proba(X), model.predict_proba(X))
+
+
+def test_legacy_torch_save_format_still_loads_without_trust(tmp_path, net):
+    path = tmp_path / "weights.pt"
+    torch.save(net.state_dict(), path, _use_new_zipfile_serialization=False)
+    loaded = load_model(str(path), model_factory=FACTORY)
+    assert loaded.kind == "torch-state-dict" and not loaded.trusted

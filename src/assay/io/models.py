@@ -460,6 +460,16 @@ def _is_torchscript_archive(path: Path) -> bool:
 
 
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+#: torch.save's legacy (non-zip) format starts with a pickled magic number, protocol 2.
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _is_raw_pickle(path: Path) -> bool:
+    """A plain pickle (``pickle.dump``, protocol 2-5), neither a torch.save zip nor its legacy format."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(_LEGACY_TORCH_MAGIC))
+    return (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+            and not head.startswith(_LEGACY_TORCH_MAGIC) and not zipfile.is_zipfile(path))
 
 
 def _load_torch_file(path: Path, ctx: _Context) -> LoadedModel:
@@ -481,6 +491,19 @@ def _load_torch_file(path: Path, ctx: _Context) -> LoadedModel:
             ) from exc
         return LoadedModel(module, "torchscript", ctx.source)
 
+    if _is_raw_pickle(path):
+        if not ctx.trust:
+            # Not opened further: even reading its first object could run its code.
+            raise input_error(
+                ctx.arg,
+                f"{quoted(path)} is not a torch.save file: it holds pickled Python objects (a plain "
+                "pickle renamed .pt?); unpickling them would run code stored in the file, so it was "
+                f"refused. Pass {TRUST_FLAG} (trust_model_file=True in Python) only if you trust the "
+                "file's author, or save the model as TorchScript (torch.jit.script(model).save(path)) "
+                "or as a state_dict (torch.save(model.state_dict(), path)) with --model-factory.",
+            )
+        return _load_pickle(path, ctx)
+
     try:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
@@ -495,7 +518,8 @@ def _load_torch_file(path: Path, ctx: _Context) -> LoadedModel:
                 ctx.arg,
                 f"{quoted(path)} holds pickled Python objects (e.g. {found.group(1)}), not only "
                 "tensors; unpickling them would run code stored in the file, so it was refused. "
-                f"Pass {TRUST_FLAG} only if you trust the file's author, or save the model as "
+                f"Pass {TRUST_FLAG} (trust_model_file=True in Python) only if you trust the file's "
+                "author, or save the model as "
                 "TorchScript (torch.jit.script(model).save(path)) or as a state_dict "
                 "(torch.save(model.state_dict(), path)) with --model-factory.",
             ) from None
