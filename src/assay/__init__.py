@@ -1,11 +1,28 @@
-"""assay: audit and harden machine-learning models beyond test-set accuracy."""
+"""assay: audit and harden machine-learning models beyond test-set accuracy.
 
-from .core.adapters import ModelAdapter, wrap
+``import assay`` is cheap: the subpackages (``assay.metrics``, ``assay.ood``, ``assay.datasets``,
+...) and the top-level names below are imported on first access (PEP 562), as SciPy does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .core.errors import AssayInputError, AssayWarning, NotFittedError, UndefinedMetricWarning
-from .core.result import Result
-from .metrics import evaluate_groups
 
 __version__ = "0.1.0"
+
+#: Public subpackages and modules, imported on first attribute access.
+_SUBMODULES = ("audit", "core", "data_checks", "datasets", "fairness", "io", "metrics", "models", "ood",
+               "report", "testing")
+#: Top-level names imported on first access: name -> module.
+_LAZY = {
+    "ModelAdapter": "core.adapters",
+    "wrap": "core.adapters",
+    "Result": "core.result",
+    "evaluate_groups": "metrics",
+}
 
 __all__ = [
     "AssayInputError",
@@ -18,3 +35,17 @@ __all__ = [
     "evaluate_groups",
     "wrap",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
