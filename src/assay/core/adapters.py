@@ -33,7 +33,7 @@ import pandas as pd
 from .batching import fingerprint, iter_slices, n_rows, progress_bar
 from .errors import AssayInputError, NotFittedError
 from .numeric import binary_logit_to_two, softmax
-from .validation import check_option, check_scalar, describe
+from .validation import check_bool, check_option, check_scalar, describe
 
 _OUTPUT_OPTIONS = ("auto", "logits", "probabilities")
 _NO_TORCH_FEATURE = (
@@ -104,10 +104,7 @@ class ModelAdapter:
         if batch_size is None:
             batch_size = self.default_batch_size
         check_scalar(batch_size, "batch_size", owner="wrap", kind=numbers.Integral, low=1)
-        if progress not in (None, True, False):
-            raise AssayInputError(
-                f"The 'progress' parameter of wrap must be None, True or False. Got {progress!r} instead."
-            )
+        check_bool(progress, "progress", owner="wrap", allow_none=True)
         self.model = model
         self.batch_size = int(batch_size)
         self.progress = progress
@@ -194,34 +191,42 @@ class ModelAdapter:
         with one row per batch row; the output is allocated after the first batch, with its
         dtype. With ``cache_key``, the result is cached per ``X`` (and model state).
         """
-        if grad:
-            raise AssayInputError(_NO_TORCH_FEATURE.format(
-                method="map_batches(grad=True)", what="autograd", kind=self.kind, model=type(self.model).__name__))
         if not callable(fn):
             raise AssayInputError(f"'fn' must be a callable fn(batch, index). Got {describe(fn)} instead.")
         size = self.batch_size if batch_size is None else int(
             check_scalar(batch_size, "batch_size", owner="map_batches", kind=numbers.Integral, low=1))
 
         def compute(_fp):
-            if X is None or not hasattr(X, "__len__"):
-                raise AssayInputError(f"'X' must be an array or DataFrame. Got {describe(X)} instead.")
-            n = n_rows(X)
-            if n == 0:
-                raise AssayInputError(f"'X' must have at least one row. Got {describe(X)}.")
+            n, take, call = self._batches(X, grad)
             slices = list(iter_slices(n, size))
             out = None
-            with progress_bar(n, desc=desc or type(self.model).__name__, progress=self.progress,
-                              n_batches=len(slices)) as bar:
+            with self._batch_mode(), progress_bar(n, desc=desc or f"{type(self.model).__name__} batches",
+                                                  progress=self.progress, n_batches=len(slices)) as bar:
                 for index in slices:
-                    batch = X.iloc[index] if isinstance(X, (pd.DataFrame, pd.Series)) else X[index]
-                    part = _batch_output(fn(batch, index), index.stop - index.start, X, name)
-                    if out is None:
+                    part = _batch_output(call(fn, take(index), index), index.stop - index.start, X, name)
+                    if out is None:  # allocated after the first batch: no list of parts, no 2x peak
                         out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
                     out[index] = part
                     bar.update(index.stop - index.start)
             return out
 
         return compute(None) if cache_key is None else self._cached(X, ("map", cache_key), compute)
+
+    def _batches(self, X: Any, grad: bool):
+        """``(n, take(index) -> batch, call(fn, batch, index) -> result)`` for :meth:`map_batches`."""
+        if grad:
+            raise AssayInputError(_NO_TORCH_FEATURE.format(
+                method="map_batches(grad=True)", what="autograd", kind=self.kind, model=type(self.model).__name__))
+        if X is None or not hasattr(X, "__len__"):
+            raise AssayInputError(f"'X' must be an array or DataFrame. Got {describe(X)} instead.")
+        n = n_rows(X)
+        if n == 0:
+            raise AssayInputError(f"'X' must have at least one row. Got {describe(X)}.")
+        framed = isinstance(X, (pd.DataFrame, pd.Series))
+        return n, (lambda index: X.iloc[index] if framed else X[index]), (lambda fn, batch, index: fn(batch, index))
+
+    def _batch_mode(self):
+        return contextlib.nullcontext()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({type(self.model).__name__}, batch_size={self.batch_size})"
@@ -438,44 +443,26 @@ class TorchAdapter(ModelAdapter):
         """
         return binary_logit_to_two(self._call_model(batch, batch))
 
-    def map_batches(self, fn, X: Any, *, grad: bool = False, batch_size: int | None = None,
-                    desc: str | None = None, cache_key: Any = None, name: str = "output of 'fn'") -> np.ndarray:
+    def _batches(self, X: Any, grad: bool):
         import torch
 
-        if not callable(fn):
-            raise AssayInputError(f"'fn' must be a callable fn(batch, index). Got {describe(fn)} instead.")
-        size = self.batch_size if batch_size is None else int(
-            check_scalar(batch_size, "batch_size", owner="map_batches", kind=numbers.Integral, low=1))
+        tensor = self._to_tensor(X)
+        if grad and not tensor.is_floating_point():
+            raise AssayInputError(
+                f"'X' must be floating point to take gradients with respect to it. Got {describe(X)}."
+            )
 
-        def compute(_fp):
-            tensor = self._to_tensor(X)
-            if grad and not tensor.is_floating_point():
-                raise AssayInputError(
-                    f"'X' must be floating point to take gradients with respect to it. Got {describe(X)}."
-                )
-            n = tensor.shape[0]
-            out = None
-            slices = list(iter_slices(n, size))
-            with self._eval_mode(), progress_bar(n, desc=desc or f"{type(self.model).__name__} batches",
-                                                 progress=self.progress, n_batches=len(slices)) as bar:
-                for index in slices:
-                    batch = self._prepare_batch(tensor, index)
-                    if grad:
-                        with torch.enable_grad():
-                            part = fn(batch.clone().requires_grad_(True), index)
-                    else:
-                        with torch.no_grad():
-                            part = fn(batch, index)
-                    part = _batch_output(part, index.stop - index.start, X, name)
-                    if out is None:
-                        out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
-                    out[index] = part
-                    bar.update(index.stop - index.start)
-            return out
+        def call(fn, batch, index):
+            if grad:
+                with torch.enable_grad():
+                    return fn(batch.clone().requires_grad_(True), index)
+            with torch.no_grad():
+                return fn(batch, index)
 
-        return compute(None) if cache_key is None else self._cached(X, ("map", cache_key), compute)
+        return tensor.shape[0], (lambda index: self._prepare_batch(tensor, index)), call
 
-    map_batches.__doc__ = ModelAdapter.map_batches.__doc__
+    def _batch_mode(self):
+        return self._eval_mode()
 
     def _state_token(self) -> Any:
         # Every in-place update of a parameter or buffer (optimizer.step, load_state_dict)

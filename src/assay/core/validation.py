@@ -303,6 +303,16 @@ def check_option(value: Any, name: str, *, owner: str, options: Sequence[Any]) -
     return value
 
 
+def check_bool(value: Any, name: str, *, owner: str, allow_none: bool = False) -> bool | None:
+    """Check a flag: a bool (numpy's included), or None where ``allow_none``; returns it as bool."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        expected = "None, True or False" if allow_none else "a bool"
+        raise AssayInputError(_PARAMETER.format(name=name, owner=owner, expected=expected, received=repr(value)))
+    return bool(value)
+
+
 def check_random_state(seed: Any, *, name: str = "seed") -> np.random.Generator:
     """Turn ``seed`` (None, int, or numpy Generator) into a numpy Generator."""
     if seed is None or isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):
@@ -316,6 +326,27 @@ def check_random_state(seed: Any, *, name: str = "seed") -> np.random.Generator:
     raise AssayInputError(
         _BAD_TYPE.format(name=name, expected="None, an int or a numpy Generator", received=describe(seed))
     )
+
+
+#: Default of a deprecated ``seed=`` keyword: tells "not given" from any value.
+SEED_NOT_GIVEN: Any = type("_SeedNotGiven", (), {"__repr__": lambda self: "<not given>"})()
+
+
+def renamed_seed(random_state: Any, seed: Any, *, owner: str) -> Any:
+    """The ``random_state`` of a function whose old keyword ``seed=`` is a deprecated alias.
+
+    Declare ``random_state=0, seed=SEED_NOT_GIVEN`` and call this first: a given ``seed`` warns
+    with a ``FutureWarning`` (attributed to the caller) and is used.
+    """
+    if seed is SEED_NOT_GIVEN:
+        return random_state
+    import warnings
+
+    from .errors import outside_stacklevel
+
+    warnings.warn(f"The 'seed' parameter of {owner} is deprecated and will be removed; use "
+                  "'random_state' (same meaning).", FutureWarning, stacklevel=outside_stacklevel())
+    return seed
 
 
 def check_is_fitted(estimator: Any, attributes: Sequence[str] | None = None, *,

@@ -532,6 +532,13 @@ def _load_torch_file(path: Path, ctx: _Context) -> LoadedModel:
     return _from_torch_object(obj, path, ctx, trusted=False)
 
 
+def _unpickle_hint(exc: Exception) -> str:
+    if isinstance(exc, (AttributeError, ImportError)):
+        return (" (the classes the file refers to must be importable here: defined in a module, "
+                "not in the script that saved the file)")
+    return ""
+
+
 def _load_trusted_torch(path: Path, ctx: _Context) -> LoadedModel:
     import torch
 
@@ -539,10 +546,7 @@ def _load_trusted_torch(path: Path, ctx: _Context) -> LoadedModel:
         with on_sys_path(Path.cwd()):
             obj = torch.load(path, weights_only=False, map_location="cpu")
     except Exception as exc:  # noqa: BLE001
-        hint = ""
-        if isinstance(exc, (AttributeError, ImportError)):
-            hint = (" (the classes the file refers to must be importable here: defined in a module, "
-                    "not in the script that saved the file)")
+        hint = _unpickle_hint(exc)
         raise input_error(
             ctx.arg, f"loading {quoted(path)} with {TRUST_FLAG} (torch.load, weights_only=False) "
             f"failed: {_torch_reason(exc)}{hint}.",
@@ -732,10 +736,7 @@ def _load_pickle(path: Path, ctx: _Context) -> LoadedModel:
             else:
                 obj = joblib.load(path)  # reads plain pickles and (compressed) joblib files
     except Exception as exc:  # noqa: BLE001
-        hint = ""
-        if isinstance(exc, (AttributeError, ImportError)):
-            hint = (" (the classes the file refers to must be importable here: defined in a module, "
-                    "not in the script that saved the file)")
+        hint = _unpickle_hint(exc)
         raise input_error(
             ctx.arg, f"cannot unpickle {quoted(path)} (corrupt file?): {reason(exc)}{hint}."
         ) from exc

@@ -33,10 +33,6 @@ class MaxSoftmax(OODDetector):
     uses = "logits"
     needs_fit = False
 
-    def __init__(self, model: Any = None, *, batch_size: int | None = None,
-                 progress: bool | None = None) -> None:
-        super().__init__(model, batch_size=batch_size, progress=progress)
-
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
         return -softmax(logits).max(axis=1)
 
@@ -53,10 +49,6 @@ class MaxLogit(OODDetector):
 
     uses = "logits"
     needs_fit = False
-
-    def __init__(self, model: Any = None, *, batch_size: int | None = None,
-                 progress: bool | None = None) -> None:
-        super().__init__(model, batch_size=batch_size, progress=progress)
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
         return -np.asarray(logits, dtype=np.float64).max(axis=1)
@@ -99,10 +91,6 @@ class Entropy(OODDetector):
 
     uses = "logits"
     needs_fit = False
-
-    def __init__(self, model: Any = None, *, batch_size: int | None = None,
-                 progress: bool | None = None) -> None:
-        super().__init__(model, batch_size=batch_size, progress=progress)
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64)
@@ -169,10 +157,6 @@ class KLMatching(OODDetector):
     uses = "logits"
     needs_fit = True
     _fitted_attrs = ("templates_",)
-
-    def __init__(self, model: Any = None, *, batch_size: int | None = None,
-                 progress: bool | None = None) -> None:
-        super().__init__(model, batch_size=batch_size, progress=progress)
 
     def fit_logits(self, logits: np.ndarray, y: Any = None) -> KLMatching:
         logits = np.asarray(logits, dtype=np.float64)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import as_array, check_consistent_length, check_scalar, describe
+from ..core.validation import as_array, check_bool, check_consistent_length, check_scalar, describe
 
 __all__ = [
     "OOD_COLUMN",
@@ -53,12 +53,6 @@ def _scores(x: Any, name: str, *, min_samples: int = 1) -> np.ndarray:
 def _check_tpr(tpr: Any, owner: str) -> float:
     check_scalar(tpr, "tpr", owner=owner, kind=numbers.Real, low=0.0, high=1.0, closed="neither")
     return float(tpr)
-
-
-def _check_bool(value: Any, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise AssayInputError(f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead.")
-    return bool(value)
 
 
 def _as_bool(x: Any, name: str) -> np.ndarray:
@@ -277,7 +271,7 @@ def selective_prediction(confidence_or_ood_score: Any, correct: Any, *, higher_i
         The curve (one point per distinct score, sorted once) and its areas.
     """
     owner = "selective_prediction"
-    higher = _check_bool(higher_is_ood, "higher_is_ood", owner)
+    higher = check_bool(higher_is_ood, "higher_is_ood", owner=owner)
     score = _scores(confidence_or_ood_score, "confidence_or_ood_score")
     ok = _as_bool(correct, "correct")
     n = check_consistent_length(confidence_or_ood_score=score, correct=ok)
