@@ -17,6 +17,7 @@ AUPR-in/out, FPR at a TPR, detection error), :func:`evaluate_scores` / :func:`ev
 :func:`threshold_report`, :func:`selective_prediction` (risk-coverage), :func:`ood_threshold_sweep`
 (precision/recall/F1 of "in vs out" per threshold), :func:`ood_confusion_matrix` and
 :func:`rejection_by_group` (share of each group's in-distribution inputs refused);
+:func:`audit_detectors` (every fitting detector against every OOD set, as the audit reports it);
 :func:`project_embeddings` (2-D PCA / t-SNE / UMAP of features, drawn by the report layer).
 """
 
@@ -27,6 +28,7 @@ from .evaluation import OODEvaluation, evaluate_detectors, evaluate_scores, ood_
 from .groups import rejection_by_group
 from .output import GEN, ODIN, Energy, Entropy, KLMatching, MaxLogit, MaxSoftmax
 from .projection import Projection, project_embeddings
+from .study import DetectorAudit, audit_detectors
 from .thresholds import (
     OODThresholdSweep,
     SelectivePrediction,
@@ -53,12 +55,14 @@ __all__ = [
     "OODDetector",
     "OODEvaluation",
     "OODThresholdSweep",
+    "DetectorAudit",
     "Projection",
     "SelectivePrediction",
     "ThresholdReport",
     "ReAct",
     "RelativeMahalanobis",
     "ViM",
+    "audit_detectors",
     "capture_layers",
     "evaluate_detectors",
     "evaluate_scores",

@@ -61,8 +61,8 @@ def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 class OODDetector(Component):
     """Base class: model handling, validation, thresholds.
 
-    Subclasses set ``uses`` (``"logits"``, ``"features"``, ``"inputs"`` or ``"gradients"``),
-    ``needs_fit``, ``_fitted_attrs`` (the attributes ``fit`` sets) and implement ``_fit`` and
+    Subclasses set ``uses`` (``"logits"``, ``"features"``, ``"inputs"`` or ``"gradients"``: what
+    ``X`` is with ``model=None``), ``reads`` (what the score depends on), ``needs_fit``, ``_fitted_attrs`` (the attributes ``fit`` sets) and implement ``_fit`` and
     ``_score`` on the representation returned by ``_represent``.
 
     Attributes
@@ -74,6 +74,10 @@ class OODDetector(Component):
     """
 
     uses: ClassVar[str] = "logits"
+    #: What the score depends on: "probabilities" (softmax-invariant, meaningful for any model),
+    #: "logits" (needs a model that returns logits), "features" (a layer's embeddings),
+    #: "inputs" (the raw inputs) or "gradients" (input gradients of a torch model).
+    reads: ClassVar[str] = "logits"
     needs_fit: ClassVar[bool] = False
     _fitted_attrs: ClassVar[tuple[str, ...]] = ()
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -140,6 +144,11 @@ class OODDetector(Component):
         return self.score(X) > self.threshold_
 
     # ------------------------------------------------------------------ internals
+    @classmethod
+    def _audit_params(cls, n_fit: int) -> dict[str, Any]:
+        """Parameters the audit builds this detector with, given ``n_fit`` training rows."""
+        return {}
+
     def _fit(self, X: Any, y: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -177,6 +177,7 @@ def squared_mahalanobis(features: np.ndarray, mean: np.ndarray, white: np.ndarra
 # ====================================================================== shared base
 class _FeatureDetector(OODDetector):
     uses = "features"
+    reads = "features"
     needs_fit = True
     _parameter_constraints = {"layer": [str, SequenceOf(str)]}
 
@@ -432,6 +433,11 @@ class KNN(_FeatureDetector):
         self.fit_fraction = fit_fraction
         self.random_state = random_state
         super().__init__(model, batch_size=batch_size, progress=progress)
+
+    @classmethod
+    def _audit_params(cls, n_fit: int) -> dict[str, Any]:
+        # Sun et al. use k=50 for 50,000 training images and scale k with the bank's size.
+        return {"k": max(1, round(50 * n_fit / 50000))}
 
     def fit_features(self, features: np.ndarray) -> KNN:
         owner = type(self).__name__

@@ -40,6 +40,7 @@ _SKLEARN_RANDOM_STATE = [Interval(numbers.Integral, 0, None), np.random.RandomSt
 
 class _InputDetector(OODDetector):
     uses = "inputs"
+    reads = "inputs"
     needs_fit = True
 
     def _inputs(self, X: Any, *, fitting: bool) -> np.ndarray:
@@ -137,6 +138,12 @@ class GaussianMixtureDetector(_InputDetector):
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
         self.random_state = random_state
+
+    @classmethod
+    def _audit_params(cls, n_fit: int) -> dict[str, Any]:
+        # One covariance shared by the components: ~4x faster to fit than "full" on one-hot
+        # tabular inputs, and it separated Adult's held-out subgroup better.
+        return {"covariance_type": "tied"}
 
     def _fit(self, X: Any, y: Any) -> None:
         from sklearn.mixture import GaussianMixture

@@ -31,6 +31,7 @@ class MaxSoftmax(OODDetector):
     """
 
     uses = "logits"
+    reads = "probabilities"
     needs_fit = False
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
@@ -90,6 +91,7 @@ class Entropy(OODDetector):
     """
 
     uses = "logits"
+    reads = "probabilities"
     needs_fit = False
 
     def score_logits(self, logits: np.ndarray) -> np.ndarray:
@@ -155,6 +157,7 @@ class KLMatching(OODDetector):
     """
 
     uses = "logits"
+    reads = "probabilities"
     needs_fit = True
     _fitted_attrs = ("templates_",)
 
@@ -211,6 +214,7 @@ class ODIN(OODDetector):
     """
 
     uses = "gradients"
+    reads = "gradients"
     needs_fit = False
     _parameter_constraints = {"temperature": _TEMPERATURE, "epsilon": [Interval(numbers.Real, 0, None)]}
 

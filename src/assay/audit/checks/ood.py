@@ -18,42 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ...core.component import Interval, Options, SequenceOf
-from ...core.errors import AssayInputError
 from ...core.result import Result
-from ...core.validation import check_option, check_scalar
 from ...metrics import GroupedMetrics
-from ...ood import (
-    GEN,
-    KNN,
-    Energy,
-    Entropy,
-    GaussianMixtureDetector,
-    IsolationForestDetector,
-    Mahalanobis,
-    MaxLogit,
-    MaxSoftmax,
-    OODEvaluation,
-    RelativeMahalanobis,
-    evaluate_scores,
-    project_embeddings,
-    rejection_by_group,
-    selective_prediction,
-    threshold_at_tpr,
-)
+from ...ood import OODEvaluation
+from ...ood.study import DETECTORS, audit_detectors, has_layer  # noqa: F401 - DETECTORS: the names it builds
 from ..base import AuditContext, Check, Finding, grade, register_check
-
-#: Detectors the check can build by name; "auto" picks among them (see OODCheck).
-DETECTORS: dict[str, type] = {cls.__name__: cls for cls in (
-    MaxSoftmax, MaxLogit, Energy, Entropy, GEN, Mahalanobis, RelativeMahalanobis, KNN,
-    IsolationForestDetector, GaussianMixtureDetector)}
-_OUTPUT = ("MaxSoftmax", "Entropy")
-_LOGIT = ("MaxLogit", "Energy", "GEN")            # meaningful only when the model gives logits
-_FEATURE = ("Mahalanobis", "RelativeMahalanobis", "KNN")
-_INPUT = ("IsolationForestDetector", "GaussianMixtureDetector")
-_SCORES_KEPT = 2000
-_PROJECTED_IN, _PROJECTED_OUT = 1000, 300  # points kept for the 2-D view: in-distribution, each OOD set
-"""Scores kept per data set (evenly spaced in sorted order) for the density plot."""
-
 
 @dataclasses.dataclass(frozen=True)
 class OODCheckResult(Result):
@@ -98,55 +67,6 @@ class OODCheckResult(Result):
     skipped: dict[str, str]
     projection: dict[str, Any] | None = None
     kind: ClassVar[str] = "ood_check"
-
-
-def _thin(values: np.ndarray, n: int = _SCORES_KEPT) -> list[float]:
-    """Up to ``n`` evenly spaced order statistics: the distribution's shape, bounded in size."""
-    s = np.sort(np.asarray(values, dtype=np.float64))
-    if len(s) > n:
-        s = s[np.linspace(0, len(s) - 1, n).round().astype(int)]
-    return s.tolist()
-
-
-def _is_feature_matrix(X: Any) -> bool:
-    """A table the input detectors can read: a DataFrame, or a 2-D numeric array."""
-    if isinstance(X, pd.DataFrame):
-        return True
-    return isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf"
-
-
-def _encoder(X_train: Any):
-    """Fitted on the training inputs: one-hot categoricals and standardised numerics for a
-    DataFrame; standardised columns for a numeric array (the Gaussian mixture is not scale-free)."""
-    if not isinstance(X_train, pd.DataFrame):
-        from sklearn.preprocessing import StandardScaler
-
-        return StandardScaler().fit(X_train)
-    from ...models import make_tabular_preprocessor
-
-    categorical = [c for c, t in X_train.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
-    numeric = [c for c in X_train.columns if c not in categorical]
-    return make_tabular_preprocessor(categorical, numeric).fit(X_train)
-
-
-def _project(features, source: str, context: AuditContext, ood_sets: list[str]) -> dict[str, Any] | None:
-    """A seeded sample of each split's features on the in-distribution sample's first two
-    principal components; its own random stream, so the check's other numbers do not depend on it."""
-    rng = np.random.default_rng([context.seed, 2])
-    parts, names = [], []
-    for split, cap in [(context.eval_split, _PROJECTED_IN)] + [(s, _PROJECTED_OUT) for s in ood_sets]:
-        F = features(split)
-        take = np.sort(rng.choice(F.shape[0], min(cap, F.shape[0]), replace=False))
-        part = F[take]
-        parts.append(np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float64))
-        names += ["in-distribution" if split == context.eval_split else split] * len(take)
-    X = np.vstack(parts)
-    if X.shape[1] < 2 or len(parts[0]) < 2 or len(X) < 3:  # too little to project: no view, not an error
-        return None
-    projection = project_embeddings(X, fit_rows=np.arange(len(parts[0])), random_state=context.seed)
-    points = pd.DataFrame({"x": projection.points[:, 0].round(4), "y": projection.points[:, 1].round(4),
-                           "set": names})
-    return {"points": points, "axis_labels": list(projection.axis_labels), "source": source}
 
 
 def _refusals(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -221,175 +141,18 @@ class OODCheck(Check):
         self.max_fit_rows = max_fit_rows
         self.min_group_size = min_group_size
 
-    # ------------------------------------------------------------------ which detectors
-    def _has_layer(self, context: AuditContext) -> bool:
-        try:
-            context.model._resolve_layers(self.layer)
-        except AssayInputError:
-            return False
-        return True
-
-    def _choose(self, context: AuditContext) -> tuple[list[str], dict[str, str]]:
-        caps = context.capabilities()
-        logits = context.model.native_output == "logits"
-        has_train = "train" in caps
-        if self.detectors == "auto":
-            wanted = list(_OUTPUT) + list(_LOGIT) + ["Mahalanobis", "KNN"] + list(_INPUT)
-        else:
-            if isinstance(self.detectors, str) or not all(isinstance(d, str) for d in self.detectors):
-                raise AssayInputError(f"'detectors' must be 'auto' or a list of detector names from "
-                                      f"{sorted(DETECTORS)}. Got {self.detectors!r}.")
-            for name in self.detectors:
-                check_option(name, "detectors", owner="OODCheck", options=sorted(DETECTORS))
-            wanted = list(self.detectors)
-        chosen, skipped = [], {}
-        for name in wanted:
-            if name in _LOGIT and not logits:
-                skipped[name] = "the model returns probabilities, not logits"
-            elif name in _FEATURE and "torch" not in caps:
-                skipped[name] = "needs a torch model (embeddings of a layer)"
-            elif name in _FEATURE and not self._has_layer(context):
-                skipped[name] = f"the model has no layer named {self.layer!r}"
-            elif name in _FEATURE + _INPUT and not has_train:
-                skipped[name] = "needs a 'train' split to fit on"
-            elif name in _INPUT and not all(_is_feature_matrix(context.X(split)) for split in context.splits):
-                skipped[name] = "input-space detectors run on tables (DataFrames or 2-D numeric arrays)"
-            else:
-                chosen.append(name)
-        return chosen, skipped
-
     def layers(self, context: AuditContext) -> list[str]:
-        if context.model is None or "torch" not in context.capabilities() or not self._has_layer(context):
+        if context.model is None or "torch" not in context.capabilities() or not has_layer(context.model, self.layer):
             return []
         return [self.layer]
 
-    def _build(self, name: str, context: AuditContext, n_fit: int):
-        cls = DETECTORS[name]
-        if name == "GaussianMixtureDetector":
-            # One covariance shared by the components: ~4x faster to fit than "full" on
-            # one-hot tabular inputs, and it separated Adult's held-out subgroup better.
-            return cls(covariance_type="tied", random_state=context.seed)
-        if name in _INPUT:
-            return cls(random_state=context.seed)
-        if name == "KNN":
-            # Sun et al. use k=50 for 50,000 training images and scale k with the bank's size.
-            return cls(k=max(1, round(50 * n_fit / 50000)))
-        if name in _FEATURE:
-            return cls()  # fitted and scored on embeddings the check reads from the adapter
-        return cls(context.model)
-
-    # ------------------------------------------------------------------ run
     def run(self, context: AuditContext) -> OODCheckResult:
-        owner = "OODCheck"
-        check_scalar(self.tpr, "tpr", owner=owner, low=0.0, high=1.0, closed="neither")
-        check_scalar(self.n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
-        check_scalar(self.max_fit_rows, "max_fit_rows", owner=owner, kind=(int, np.integer), low=10)
-        names, skipped = self._choose(context)
-        if not names:
-            raise AssayInputError(f"No OOD detector fits this model and data: {skipped}.")
-        rng = np.random.default_rng(context.seed)
-        ood_sets = context.ood_splits()
-        X_eval = context.X()
-        n_eval = len(X_eval)
-
-        fit_rows = None
-        encoder = None
-        if "train" in context.splits and any(n in _FEATURE + _INPUT for n in names):
-            n_train = len(context.X("train"))
-            if n_train > self.max_fit_rows:
-                fit_rows = np.sort(rng.choice(n_train, self.max_fit_rows, replace=False))
-        if any(n in _INPUT for n in names):
-            encoder = _encoder(context.X("train"))
-
-        def rows(X, index):
-            if index is None:
-                return X
-            return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
-
-        encoded_splits: dict[str, Any] = {}
-
-        def encoded(split):  # each split encoded once, shared by the input detectors and the projection
-            if split not in encoded_splits:  # train: only the (at most max_fit_rows) rows fitted on
-                X = rows(context.X("train"), fit_rows) if split == "train" else context.X(split)
-                encoded_splits[split] = encoder.transform(X)
-            return encoded_splits[split]
-
-        def embeddings(split):  # cached: the layer is captured on each split's one pass
-            return context.model.embeddings(context.X(split), self.layer, flatten=True)
-
-        n_fit = 0 if "train" not in context.splits else (
-            len(fit_rows) if fit_rows is not None else len(context.X("train")))
-        scores_in, scores_out, fitted = {}, {}, {}
-        for name in names:
-            detector = self._build(name, context, n_fit)
-            if name in _INPUT:
-                detector.fit(encoded("train"))
-                score = lambda split, d=detector: d.score(encoded(split))  # noqa: E731
-            elif name in _FEATURE:
-                # Fitted on the training split's cached embeddings (model=None: the detector
-                # reads features), with its labels, or the model's predictions without them.
-                has_y = context.splits["train"][1] is not None
-                labels = context.y("train") if has_y else np.asarray(context.predict("train"))
-                detector.fit(rows(embeddings("train"), fit_rows), rows(labels, fit_rows))
-                score = lambda split, d=detector: d.score(embeddings(split))  # noqa: E731
-            else:
-                score = lambda split, d=detector: d.score(context.X(split))  # noqa: E731
-            scores_in[name] = score(context.eval_split)
-            scores_out[name] = {split: score(split) for split in ood_sets}
-            fitted[name] = score
-
-        evaluation = evaluate_scores(scores_in, scores_out, tpr=float(self.tpr), n_boot=int(self.n_boot),
-                                     random_state=context.seed)
-        auroc = evaluation.metric("auroc")
-        primary = str(auroc.mean(axis=1).idxmax())
-
-        # Threshold: fitted on "val", or on a random half of the evaluation split.
-        if "val" in context.splits and "val" not in ood_sets:
-            fitted_on, held_out = "val", np.arange(n_eval)
-            threshold_scores = {name: fitted[name]("val") for name in names}
-        else:
-            fitted_on = f"half of {context.eval_split!r}"
-            half = rng.permutation(n_eval)
-            fit_half, held_out = np.sort(half[: n_eval // 2]), np.sort(half[n_eval // 2:])
-            threshold_scores = {name: scores_in[name][fit_half] for name in names}
-        rows_out = []
-        for name in names:
-            t = threshold_at_tpr(threshold_scores[name], tpr=float(self.tpr))
-            row = {"detector": name, "threshold": t, "fitted_on": fitted_on, "target_tpr": float(self.tpr),
-                   "achieved_tpr": float(np.mean(scores_in[name][held_out] <= t))}
-            for split in ood_sets:
-                row[f"fpr[{split}]"] = float(np.mean(scores_out[name][split] <= t))
-            rows_out.append(row)
-        threshold = pd.DataFrame(rows_out).set_index("detector")
-
-        selective, aurc = None, None
-        y = context.splits[context.eval_split][1]
-        if y is not None:
-            correct = np.asarray(context.predict()) == np.asarray(y)
-            curve = selective_prediction(scores_in[primary], correct)
-            points = np.unique(np.searchsorted(curve.coverage, np.linspace(0.01, 1.0, 100) - 1e-12))
-            points = points[points < len(curve.coverage)]
-            selective = pd.DataFrame({"coverage": curve.coverage[points], "accuracy": curve.accuracy[points]})
-            aurc = float(curve.aurc)
-
-        by_group = None
-        sensitive = context.sensitive_features()
-        if sensitive is not None and sensitive.shape[1]:
-            sens = sensitive.iloc[held_out].reset_index(drop=True)
-            usable = [c for c in sens.columns if sens[c].nunique(dropna=False) > 1]
-            if usable:
-                by_group = rejection_by_group(scores_in[primary][held_out], threshold.loc[primary, "threshold"],
-                                              sens[usable], min_group_size=self.min_group_size,
-                                              n_boot=int(self.n_boot), random_state=context.seed)
-        scores = {"in": _thin(scores_in[primary]), **{s: _thin(scores_out[primary][s]) for s in ood_sets}}
-        if any(n in _FEATURE for n in names):
-            features, source = embeddings, f"embeddings of layer {self.layer!r}"
-        elif encoder is not None:
-            features, source = encoded, "encoded inputs"
-        else:
-            features = source = None
-        projection = None if features is None else _project(features, source, context, ood_sets)
-        return OODCheckResult(evaluation, primary, threshold, selective, aurc, by_group, scores, skipped, projection)
+        audit = audit_detectors(
+            context.model, context.splits, ood_splits=context.ood_splits(), eval_split=context.eval_split,
+            detectors=self.detectors, layer=self.layer, tpr=self.tpr, n_boot=self.n_boot,
+            max_fit_rows=self.max_fit_rows, min_group_size=self.min_group_size, random_state=context.seed,
+            owner="OODCheck")
+        return OODCheckResult(**{f.name: getattr(audit, f.name) for f in dataclasses.fields(audit)})
 
     # ------------------------------------------------------------------ summary and findings
     def summarize(self, result: OODCheckResult) -> dict[str, Any]:
