@@ -119,7 +119,10 @@ def check_params_declared(obj: Any, X: Any, y: Any) -> None:
 
 
 def check_init_stores_params(obj: Any, X: Any, y: Any) -> None:
-    params = obj.get_params()
+    try:
+        params = obj.get_params()
+    except AssayInputError as exc:  # a parameter stored under another name
+        raise _fail("init_stores_params", obj, str(exc)) from None
     fresh = type(obj)(**params)
     for name, value in params.items():
         if vars(fresh).get(name, getattr(fresh, name, None)) is not value:
