@@ -110,10 +110,11 @@ class Audit:
         "test" (the default evaluation split), "val" (where a check fits a threshold), "ood" or
         several "ood:<name>" (out-of-distribution inputs; labels optional).
     target : str, optional
-        The label column of DataFrame splits.
-    sensitive_features : list of str, optional
+        The label column of DataFrame splits. Labels must be the model's classes.
+    sensitive_features : list of str or "a,b", optional
         Sensitive columns (taken from DataFrame splits, or from a Split's sensitive_features;
-        default: all of a Split's).
+        default: all of a Split's). A numeric one with more than 20 values is refused unless
+        ``bin_sensitive`` is given.
     checks : "auto" or list of check names / Check instances
     seed : int
         Seed of every stochastic check (bootstrap, subsampling).
@@ -124,12 +125,20 @@ class Audit:
         and of :data:`assay.data_checks.DEFAULT_THRESHOLDS` (used by the data checks while they
         run, so they are part of the run's configuration).
     batch_size, progress : passed to :func:`assay.wrap`.
+    features : list of str, optional
+        The columns the model takes (DataFrame splits). Default: the model's own
+        ``feature_names_in_`` where it has one (scikit-learn), else every column but the target;
+        so sensitive columns are not fed to a model not trained on them.
+    bin_sensitive : int, optional
+        Group numeric sensitive features with many values into this many quantile groups
+        (edges from the training split); see :func:`assay.data_checks.bin_by_quantiles`.
     """
 
     def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
                  sensitive_features: Sequence[str] | str | None = None, checks: str | Sequence[str | Check] = "auto",
                  seed: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
-                 batch_size: int | None = None, progress: bool | None = None) -> None:
+                 batch_size: int | None = None, progress: bool | None = None,
+                 features: Sequence[str] | str | None = None, bin_sensitive: int | None = None) -> None:
         self.model = model
         self.data = data
         self.target = target
@@ -140,19 +149,22 @@ class Audit:
         self.thresholds = thresholds
         self.batch_size = batch_size
         self.progress = progress
+        self.features = features
+        self.bin_sensitive = bin_sensitive
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> AuditContext:
-        splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
-                              eval_split=self.eval_split)
         check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
+        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
+        splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
+                              eval_split=self.eval_split, model=adapter, features=self.features,
+                              bin_sensitive=self.bin_sensitive)
         # the audit's own thresholds and those of the data checks (assay.data_checks), one namespace
         thresholds = {**DATA_CHECK_THRESHOLDS, **DEFAULT_THRESHOLDS}
         unknown = set(self.thresholds or {}) - set(thresholds)
         if unknown:
             raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(thresholds)}.")
         thresholds.update(self.thresholds or {})
-        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed), thresholds=thresholds)
 
     def _config(self, context: AuditContext, checks: list[Check]) -> dict[str, Any]:
