@@ -206,3 +206,14 @@ def test_parse_columns_and_read_table(csv, frame):
     with pytest.raises(AssayInputError, match=r"^--sensitive: "):
         parse_columns(3)
     assert read_table(csv).shape == frame.shape
+
+
+def test_features_the_model_takes(tmp_path, frame, csv):
+    X, y, sf = load_table(csv, target="income", sensitive="sex", features=["hours", "age"])
+    assert list(X.columns) == ["hours", "age"] and list(sf.columns) == ["sex"] and y.name == "income"
+    ood = tmp_path / "ood.csv"
+    frame.drop(columns=["hours"]).to_csv(ood, index=False)
+    message = table_error(ood, "--ood", target="income", target_optional=True, features="age,hours",
+                          arg_names={"data": "--ood"})
+    assert "ood.csv' lacks the column(s) ['hours'] the model takes (--features)" in message
+    assert "is the target column" in table_error(csv, "--features", target="income", features=["age", "income"])

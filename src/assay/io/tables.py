@@ -32,6 +32,7 @@ DEFAULT_TABLE_ARG_NAMES: Mapping[str, str] = {
     "data": "--data",
     "target": "--target",
     "sensitive": "--sensitive",
+    "features": "--features",
 }
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -109,6 +110,7 @@ def load_table(
     sensitive: str | Sequence[str] | None = None,
     drop_sensitive: bool = False,
     target_optional: bool = False,
+    features: Sequence[str] | None = None,
     arg_names: Mapping[str, str] | None = None,
 ) -> LoadedTable:
     """Read ``path`` and split it into features, target and sensitive attributes.
@@ -130,9 +132,14 @@ def load_table(
     target_optional : bool
         Accept a table without the target column (``y`` is then None): out-of-distribution
         inputs need no labels. Default False.
+    features : sequence of str, optional
+        The columns the model takes (``--features``, or a scikit-learn model's
+        ``feature_names_in_``): the file must have each of them (else one line naming the file
+        and the missing columns), and ``X`` is those columns, in that order.
     arg_names : mapping, optional
         Names used in error messages for the keys ``"data"``, ``"target"``, ``"sensitive"``
-        (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`).
+        (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`); ``"features"`` (default
+        ``--features``) names the argument ``features`` came from.
 
     Returns
     -------
@@ -158,6 +165,16 @@ def load_table(
     missing = [c for c in sensitive_columns if c not in frame.columns]
     if missing:
         raise input_error(names["sensitive"], _not_found(missing, frame.columns, source))
+    feature_columns = None if features is None else parse_columns(
+        features, arg=names["features"], columns=frame.columns)
+    if feature_columns is not None:
+        if target in feature_columns:
+            raise input_error(names["features"], f"{target!r} is the target column ({names['target']}); "
+                              "the features are the model's input columns.")
+        missing = [c for c in feature_columns if c not in frame.columns]
+        if missing:
+            raise input_error(names["data"], f"{source} lacks the column(s) {missing} the model takes "
+                              f"({names['features']}); it has {columns_shown(frame.columns)}.")
 
     y = frame.pop(target) if target in frame.columns else None
     n_missing = 0 if y is None else int(y.isna().sum())
@@ -174,6 +191,7 @@ def load_table(
             f"{source} has only the target column {target!r}; expected feature columns too.",
         )
     X = _categorize_text(frame)
+    model_X = None if feature_columns is None else X[feature_columns]
 
     sensitive_features = None
     if sensitive_columns:
@@ -190,6 +208,8 @@ def load_table(
                     names["sensitive"],
                     f"dropping the sensitive columns leaves no feature columns in {source}.",
                 )
+    if model_X is not None:
+        X = model_X
     return LoadedTable(X, None if y is None else y.rename(target), sensitive_features)
 
 

@@ -41,7 +41,10 @@ class DataQualityCheck(Check):
             y = context.splits[name][1]
             label = getattr(y, "name", None)
             y = pd.Series(np.asarray(y), index=X.index, name="the label" if label is None else str(label))
-            return SimpleNamespace(X=X, y=y, sensitive_features=context.sensitive_features(name))
+            sensitive = context.sensitive_features(name)
+            if sensitive is not None:
+                sensitive = sensitive.set_axis(X.index)
+            return SimpleNamespace(X=X, y=y, sensitive_features=sensitive)
 
         sensitive = context.sensitive_features()
         names = None if sensitive is None else list(sensitive.columns)
