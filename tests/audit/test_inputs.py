@@ -223,3 +223,11 @@ def test_the_data_check_knows_the_models_features(frames):
     summary = result.records["data_quality"]["summary"]
     assert any(f["check"] == "sensitive_in_features" for f in summary["findings"])
     assert "Target: the label." in summary["datasheet"]
+
+
+def test_duplicate_column_names_are_refused(frames):
+    # issue 12 item 6: a raw TypeError before
+    _, test, _, _ = frames
+    twice = pd.concat([test, test[["sex"]]], axis=1)
+    with pytest.raises(AssayInputError, match=r"X of data\['test'\] has duplicate column names \['sex'\]"):
+        audit_inputs({"test": twice}, target="label", sensitive_features="sex")

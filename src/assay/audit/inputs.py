@@ -61,6 +61,10 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
         raise AssayInputError(
             f"{label} must be a DataFrame (with the 'target' column), a tuple (X, y[, sensitive_features]) "
             f"or an assay.datasets.Split. Got {describe(value)}.")
+    for part, what in ((X, "X of "), (split_sensitive, "sensitive_features of ")):
+        if isinstance(part, pd.DataFrame) and part.columns.duplicated().any():
+            twice = sorted({str(c) for c in part.columns[part.columns.duplicated()]})
+            raise AssayInputError(f"{what}{label} has duplicate column names {twice}; rename or drop them.")
     n = n_rows(X)
     if y is not None:
         check_consistent_length(**{f"{label} X": X, f"{label} y": y})
@@ -151,7 +155,7 @@ def _model_inputs(splits: dict, model: Any, features: list[str] | None, target: 
                                   "or leave 'features' out.")
         elif count is not None and len(getattr(X, "shape", ())) == 2 and X.shape[1] != count:
             raise AssayInputError(f"X of {label} has {X.shape[1]} column(s); the model was fitted on {count} "
-                                  "(its n_features_in_).")
+                                  "(its n_features_in_). Name the columns it takes with 'features'.")
         out[name] = (X, y, frame)
     return out
 
