@@ -28,10 +28,12 @@ def _audit(data=None, **kwargs):
     return Audit(kwargs.pop("model", _UNAWARE), data or {"train": _FRAME, "test": _FRAME}, **kwargs).run()
 
 
+_TMP = tempfile.TemporaryDirectory(prefix="assay_hostile_")  # removed when the test process ends
+
+
 def _csv():
-    """A CSV file of the data without the model's column x2 (written on first use)."""
-    directory = Path(tempfile.mkdtemp(prefix="assay_hostile_"))
-    path = directory / "no_x2.csv"
+    """A CSV file of the data without the model's column x2."""
+    path = Path(_TMP.name) / "no_x2.csv"
     _FRAME.drop(columns=["x2"]).to_csv(path, index=False)
     return path
 

@@ -231,3 +231,16 @@ def test_duplicate_column_names_are_refused(frames):
     twice = pd.concat([test, test[["sex"]]], axis=1)
     with pytest.raises(AssayInputError, match=r"X of data\['test'\] has duplicate column names \['sex'\]"):
         audit_inputs({"test": twice}, target="label", sensitive_features="sex")
+
+
+def test_numeric_looking_text_groups_are_not_continuous(frames):
+    # a code written as text (e.g. region "01".."40") is a label, not a number to bin
+    _, test, _, _ = frames
+    coded = test.assign(age=test["age"].map("{:03d}".format))
+    splits = audit_inputs({"test": coded}, target="label", sensitive_features="age")
+    assert splits["test"][2]["age"].nunique() == test["age"].nunique() > 20
+    as_category = test.assign(age=test["age"].astype("category"))  # as load_table reads it
+    with pytest.raises(AssayInputError, match="'age'.*distinct values"):
+        audit_inputs({"test": as_category}, target="label", sensitive_features="age")
+    with pytest.raises(AssayInputError, match="'age'.*distinct values"):  # a tuple split with a Series
+        audit_inputs({"test": (test[FEATURES], test["label"], test["age"])})

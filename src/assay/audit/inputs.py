@@ -37,7 +37,8 @@ __all__ = ["audit_inputs"]
 
 
 def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[str] | None):
-    """(X, y, sensitive DataFrame or None) from a DataFrame, a tuple or an assay Split."""
+    """(X, y, sensitive DataFrame or None, {numeric sensitive column with many values: count})
+    from a DataFrame, a tuple or an assay Split."""
     label = f"data[{name!r}]"
     split_sensitive = None
     if hasattr(value, "X") and hasattr(value, "y"):  # assay.datasets.Split
@@ -73,7 +74,8 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
     frame = None
     if is_ood_split(name):
         # Groups are compared on in-distribution splits; an OOD set may hold one group only.
-        return X, y, None
+        return X, y, None, {}
+    raw = None
     if isinstance(split_sensitive, pd.DataFrame):
         columns = list(sensitive) if sensitive is not None else (
             list(split_sensitive.columns) if not isinstance(value, pd.DataFrame) else [])
@@ -81,14 +83,32 @@ def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[
         if missing:
             raise unknown_column_error("'sensitive_features'", missing, split_sensitive.columns, where=label)
         if columns:
-            frame = check_sensitive_features(split_sensitive[columns].reset_index(drop=True), n_samples=n,
+            raw = split_sensitive[columns]
+            frame = check_sensitive_features(raw.reset_index(drop=True), n_samples=n,
                                              name=f"sensitive_features of {label}")
     elif split_sensitive is not None:
         frame = check_sensitive_features(split_sensitive, n_samples=n, name=f"sensitive_features of {label}")
+        raw = _raw_frame(split_sensitive)
     elif sensitive is not None and not is_ood_split(name):
         raise AssayInputError(f"'sensitive_features' {list(sensitive)} were named, but {label} has no columns "
                               "to take them from: pass a DataFrame or a (X, y, sensitive_features) tuple.")
-    return X, y, frame
+    return X, y, frame, ({} if raw is None else many_valued_numeric(raw))
+
+
+def _raw_frame(value: Any) -> pd.DataFrame | None:
+    """Sensitive features as given, in a DataFrame named as check_sensitive_features names them
+    (their dtypes kept, to tell numbers from labels); None where that is not possible."""
+    if isinstance(value, pd.Series):
+        return value.to_frame(name=value.name if value.name is not None else "sensitive_feature")
+    try:
+        if isinstance(value, Mapping):
+            return pd.DataFrame({str(k): np.asarray(v).ravel() for k, v in value.items()})
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - already validated by check_sensitive_features
+        return None
+    if arr.ndim == 1:
+        return pd.DataFrame({"sensitive_feature": arr})
+    return pd.DataFrame(arr, columns=[f"sensitive_feature_{i}" for i in range(arr.shape[1])])
 
 
 def _columns_of(data: Mapping[str, Any]) -> set[str]:
@@ -160,13 +180,14 @@ def _model_inputs(splits: dict, model: Any, features: list[str] | None, target: 
     return out
 
 
-def _continuous_sensitive(splits: dict, bin_sensitive: int | None, eval_split: str) -> dict:
-    """Refuse (or, with ``bin_sensitive``, bin by quantiles) numeric sensitive features with many values."""
+def _continuous_sensitive(splits: dict, many: dict[str, dict[str, int]], bin_sensitive: int | None,
+                          eval_split: str) -> dict:
+    """Refuse (or, with ``bin_sensitive``, bin by quantiles) numeric sensitive features with many
+    values; ``many`` holds, per split, those columns and their number of values."""
     flagged: dict[str, tuple[str, int]] = {}
-    for name, (_, _, frame) in splits.items():
-        if frame is not None:
-            for column, n in many_valued_numeric(frame).items():
-                flagged.setdefault(column, (name, n))
+    for name, columns in many.items():
+        for column, n in columns.items():
+            flagged.setdefault(column, (name, n))
     if not flagged:
         return splits
     if bin_sensitive is None:
@@ -222,8 +243,10 @@ def audit_inputs(data: Mapping[str, Any], *, target: str | None = None,
     feature_names = _names(features, "'features'", columns)
     if bin_sensitive is not None:
         check_scalar(bin_sensitive, "bin_sensitive", owner="Audit", kind=(int, np.integer), low=2)
-    splits = {name: _split_parts(name, value, target, sensitive) for name, value in data.items()}
-    splits = _continuous_sensitive(splits, bin_sensitive, eval_split)
+    parts = {name: _split_parts(name, value, target, sensitive) for name, value in data.items()}
+    splits = {name: part[:3] for name, part in parts.items()}
+    splits = _continuous_sensitive(splits, {name: part[3] for name, part in parts.items()}, bin_sensitive,
+                                   eval_split)
     if model is not None or feature_names is not None:
         splits = _model_inputs(splits, model, feature_names, target)
     if model is not None:

@@ -37,13 +37,14 @@ def _numbers(values: Any) -> np.ndarray | None:
 
 
 def many_valued_numeric(frame: pd.DataFrame, *, max_groups: int = MAX_NUMERIC_GROUPS) -> dict[str, int]:
-    """Columns of ``frame`` whose values are all numbers, with more than ``max_groups`` distinct
-    values: column -> number of distinct values."""
+    """Numeric columns of ``frame`` (numbers, or categories that are numbers; not booleans, not
+    text) with more than ``max_groups`` distinct values: column -> number of distinct values."""
     out = {}
     for column in frame.columns:
-        values = _numbers(frame[column])
-        if values is not None:
-            n = int(np.unique(values).size)
+        values = frame[column]
+        dtype = values.dtype.categories.dtype if isinstance(values.dtype, pd.CategoricalDtype) else values.dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            n = int(values.nunique())
             if n > max_groups:
                 out[str(column)] = n
     return out
