@@ -228,3 +228,17 @@ def test_many_dtypes_go_through_every_check():
     assert report.predictiveness.table["auc"].max() < 0.7  # all noise
     json.dumps(report.to_dict(), allow_nan=False)
     assert "## Composition" in datasheet_markdown(report, name="dtypes")
+
+
+def test_group_size_findings_name_the_split_and_the_groups(synthetic):
+    # issue 21 item 21: which split the sizes are of, and which group is small (or smallest)
+    _, _, report = synthetic
+    table = report.group_sizes.table
+    smallest = table.loc[table["count"].idxmin()]
+    (passed,) = _by_check(report.findings(), "group_sizes")
+    assert passed.severity == "pass" and "in the training data" in passed.message
+    assert f"sex = '{smallest['group']}', {int(smallest['count'])} rows" in passed.message
+    (small,) = _by_check(report.findings({"min_group_size": int(table["count"].max())}), "group_sizes")
+    below = table[table["count"] < table["count"].max()]
+    assert small.severity == "warn" and small.message.startswith("In the training data, ")
+    assert all(f"sex = '{g}' ({c})" in small.message for g, c in zip(below["group"], below["count"]))

@@ -126,12 +126,22 @@ def test_missing_target_lists_columns_and_suggests(csv):
     assert "Did you mean 'income'" in message
 
 
-def test_missing_target_with_many_columns_shows_the_first_ten(tmp_path):
+def test_missing_target_with_many_columns_lists_them_all_up_to_thirty(tmp_path):
     path = tmp_path / "wide.csv"
     pd.DataFrame({f"feature_{i}": [1, 2] for i in range(25)}).to_csv(path, index=False)
     message = table_error(path, "--target", target="label")
-    assert "25 column(s)" in message and "'feature_9'" in message and "'feature_10'" not in message
-    assert "15 more" in message
+    assert "25 column(s)" in message and "'feature_24'" in message and "more)" not in message
+
+
+def test_missing_target_beyond_thirty_columns_shows_the_closest_first(tmp_path):
+    # issue 21 item 20: the right column was hidden behind the first ten
+    path = tmp_path / "wider.csv"
+    columns = {f"feature_{i}": [1, 2] for i in range(40)}
+    pd.DataFrame({**columns, "income": [0, 1]}).to_csv(path, index=False)
+    message = table_error(path, "--target", target="incom")
+    assert "41 column(s): 'income', 'feature_0'" in message
+    assert "'feature_28'" in message and "'feature_29'" not in message and "11 more" in message
+    assert "Did you mean 'income'?" in message
 
 
 def test_missing_sensitive_column(csv):
@@ -196,3 +206,14 @@ def test_parse_columns_and_read_table(csv, frame):
     with pytest.raises(AssayInputError, match=r"^--sensitive: "):
         parse_columns(3)
     assert read_table(csv).shape == frame.shape
+
+
+def test_features_the_model_takes(tmp_path, frame, csv):
+    X, y, sf = load_table(csv, target="income", sensitive="sex", features=["hours", "age"])
+    assert list(X.columns) == ["hours", "age"] and list(sf.columns) == ["sex"] and y.name == "income"
+    ood = tmp_path / "ood.csv"
+    frame.drop(columns=["hours"]).to_csv(ood, index=False)
+    message = table_error(ood, "--ood", target="income", target_optional=True, features="age,hours",
+                          arg_names={"data": "--ood"})
+    assert "ood.csv' lacks the column(s) ['hours'] the model takes (--features)" in message
+    assert "is the target column" in table_error(csv, "--features", target="income", features=["age", "income"])

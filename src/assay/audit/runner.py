@@ -27,72 +27,19 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..core.adapters import ModelAdapter, wrap
-from ..core.batching import fingerprint, n_rows
+from ..core.batching import fingerprint
 from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
-from ..core.validation import check_consistent_length, check_scalar, describe
+from ..core.validation import check_scalar
 from ..data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
-from .base import (DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, as_sensitive_frame,
-                   is_ood_split, resolve_checks)
+from .base import DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, resolve_checks
+from .inputs import audit_inputs
 
 RECORD_VERSION = "0.1"
 _OTHER_RUN = (
     "'run_dir' {path} holds an audit of a different model, data or set of checks (its config "
     "fingerprint differs). Use a new directory, or pass resume=False to start over in this one."
 )
-
-
-def _split_parts(name: str, value: Any, target: str | None, sensitive: Sequence[str] | None):
-    """(X, y, sensitive DataFrame or None) from a DataFrame, a tuple or an assay Split."""
-    label = f"data[{name!r}]"
-    split_sensitive = None
-    if hasattr(value, "X") and hasattr(value, "y"):  # assay.datasets.Split
-        X, y, split_sensitive = value.X, value.y, getattr(value, "sensitive_features", None)
-    elif isinstance(value, tuple) and len(value) in (2, 3):
-        X, y = value[0], value[1]
-        split_sensitive = value[2] if len(value) == 3 else None
-    elif isinstance(value, pd.DataFrame):
-        if target is not None and target not in value.columns:
-            if is_ood_split(name):
-                X, y = value, None
-            else:
-                raise AssayInputError(
-                    f"'target' {target!r} is not a column of {label}. Columns: {list(value.columns)[:10]}.")
-        else:
-            X = value.drop(columns=[target]) if target is not None else value
-            y = value[target] if target is not None else None
-        split_sensitive = value
-    elif is_ood_split(name):
-        X, y = value, None
-    else:
-        raise AssayInputError(
-            f"{label} must be a DataFrame (with the 'target' column), a tuple (X, y[, sensitive_features]) "
-            f"or an assay.datasets.Split. Got {describe(value)}.")
-    n = n_rows(X)
-    if y is not None:
-        check_consistent_length(**{f"{label} X": X, f"{label} y": y})
-        if pd.isna(np.asarray(pd.Series(np.asarray(y, dtype=object)))).any():
-            raise AssayInputError(f"{label} y (the target) has missing values; drop or fill them first.")
-    frame = None
-    if is_ood_split(name):
-        # Groups are compared on in-distribution splits; an OOD set may hold one group only.
-        return X, y, None
-    if isinstance(split_sensitive, pd.DataFrame):
-        columns = list(sensitive) if sensitive is not None else (
-            list(split_sensitive.columns) if not isinstance(value, pd.DataFrame) else [])
-        missing = [c for c in columns if c not in split_sensitive.columns]
-        if missing:
-            raise AssayInputError(f"'sensitive_features' names {missing}, not columns of {label}. "
-                                  f"Columns: {list(split_sensitive.columns)[:10]}.")
-        if columns:
-            frame = as_sensitive_frame(split_sensitive[columns].reset_index(drop=True), n_samples=n,
-                                       name=f"sensitive_features of {label}")
-    elif split_sensitive is not None:
-        frame = as_sensitive_frame(split_sensitive, n_samples=n, name=f"sensitive_features of {label}")
-    elif sensitive is not None and not is_ood_split(name):
-        raise AssayInputError(f"'sensitive_features' {list(sensitive)} were named, but {label} has no columns "
-                              "to take them from: pass a DataFrame or a (X, y, sensitive_features) tuple.")
-    return X, y, frame
 
 
 def _model_fingerprint(adapter: ModelAdapter | None) -> str:
@@ -163,10 +110,11 @@ class Audit:
         "test" (the default evaluation split), "val" (where a check fits a threshold), "ood" or
         several "ood:<name>" (out-of-distribution inputs; labels optional).
     target : str, optional
-        The label column of DataFrame splits.
-    sensitive_features : list of str, optional
+        The label column of DataFrame splits. Labels must be the model's classes.
+    sensitive_features : list of str or "a,b", optional
         Sensitive columns (taken from DataFrame splits, or from a Split's sensitive_features;
-        default: all of a Split's).
+        default: all of a Split's). A numeric one with more than 20 values is refused unless
+        ``bin_sensitive`` is given.
     checks : "auto" or list of check names / Check instances
     seed : int
         Seed of every stochastic check (bootstrap, subsampling).
@@ -177,12 +125,20 @@ class Audit:
         and of :data:`assay.data_checks.DEFAULT_THRESHOLDS` (used by the data checks while they
         run, so they are part of the run's configuration).
     batch_size, progress : passed to :func:`assay.wrap`.
+    features : list of str, optional
+        The columns the model takes (DataFrame splits). Default: the model's own
+        ``feature_names_in_`` where it has one (scikit-learn), else every column but the target;
+        so sensitive columns are not fed to a model not trained on them.
+    bin_sensitive : int, optional
+        Group numeric sensitive features with many values into this many quantile groups
+        (edges from the training split); see :func:`assay.data_checks.bin_by_quantiles`.
     """
 
     def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
                  sensitive_features: Sequence[str] | str | None = None, checks: str | Sequence[str | Check] = "auto",
                  seed: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
-                 batch_size: int | None = None, progress: bool | None = None) -> None:
+                 batch_size: int | None = None, progress: bool | None = None,
+                 features: Sequence[str] | str | None = None, bin_sensitive: int | None = None) -> None:
         self.model = model
         self.data = data
         self.target = target
@@ -193,23 +149,22 @@ class Audit:
         self.thresholds = thresholds
         self.batch_size = batch_size
         self.progress = progress
+        self.features = features
+        self.bin_sensitive = bin_sensitive
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> AuditContext:
-        if not isinstance(self.data, Mapping) or not self.data:
-            raise AssayInputError(f"'data' must be a non-empty dict of split name -> data. Got {describe(self.data)}.")
-        if self.eval_split not in self.data:
-            raise AssayInputError(f"'eval_split' {self.eval_split!r} is not a key of 'data' {list(self.data)}.")
         check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
-        sensitive = [self.sensitive_features] if isinstance(self.sensitive_features, str) else self.sensitive_features
-        splits = {name: _split_parts(name, value, self.target, sensitive) for name, value in self.data.items()}
+        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
+        splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
+                              eval_split=self.eval_split, model=adapter, features=self.features,
+                              bin_sensitive=self.bin_sensitive)
         # the audit's own thresholds and those of the data checks (assay.data_checks), one namespace
         thresholds = {**DATA_CHECK_THRESHOLDS, **DEFAULT_THRESHOLDS}
         unknown = set(self.thresholds or {}) - set(thresholds)
         if unknown:
             raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(thresholds)}.")
         thresholds.update(self.thresholds or {})
-        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed), thresholds=thresholds)
 
     def _config(self, context: AuditContext, checks: list[Check]) -> dict[str, Any]:

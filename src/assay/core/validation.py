@@ -173,22 +173,63 @@ def check_probabilities(p: Any, *, name: str, atol: float = 1e-4) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def check_labels(y: Any, *, name: str, classes: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """Check that every label in ``y`` is one of ``classes``; return ``y`` as a 1-D array."""
+def check_labels(y: Any, *, name: str, classes: Sequence[Any] | np.ndarray | None,
+                 where: str | None = None) -> np.ndarray:
+    """Check that every label in ``y`` is one of the model's ``classes``; return ``y`` as 1-D.
+
+    ``classes=None`` means a model whose classes are the indices ``0..k-1`` of its outputs (known
+    only once it runs): labels must then be non-negative integers. ``where`` (e.g.
+    ``"data['test']"``) is named after ``name`` in the message, which lists the labels found, the
+    classes, and the mapping from one to the other when their counts match.
+    """
     arr = as_array(y, name=name, ndim=1)
     if pd.isna(arr).any() if arr.dtype == object else (
         np.issubdtype(arr.dtype, np.inexact) and np.isnan(arr).any()
     ):
         raise AssayInputError(_NOT_FINITE.format(name=name, count=int(pd.isna(arr).sum()),
                                                  index=int(np.argmax(pd.isna(arr)))))
-    classes = np.asarray(classes)
-    unknown = np.setdiff1d(np.unique(arr), classes)
-    if unknown.size:
-        shown = unknown[:10].tolist()
+    found = _sorted_values(pd.unique(arr))
+    label = f"'{name}'" + (f" of {where}" if where else "")
+    if classes is None:
+        numeric = np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
+        if numeric and bool(np.all(arr >= 0)) and bool(np.all(np.mod(arr, 1) == 0)):
+            return arr
+        mapping = ", ".join(f"{v!r}: {i}" for i, v in enumerate(found))
         raise AssayInputError(
-            _UNKNOWN_LABELS.format(name=name, classes=classes.tolist(), unknown=shown)
+            f"{label} holds labels {_shown(found)}, but the model's classes are the indices 0..k-1 of its "
+            f"outputs: map the labels to them first, e.g. {{{mapping}}} if that is the order of the "
+            "model's outputs, or pass 'classes' to wrap()."
         )
+    classes = np.asarray(classes)
+    known = set(classes.tolist())
+    unknown = [v for v in found if v not in known]
+    if unknown:
+        message = _UNKNOWN_LABELS.format(name=name, classes=classes.tolist(), unknown=_shown(unknown))
+        if where:
+            message = message.replace(f"'{name}'", label, 1)
+        message += f" Labels found: {_shown(found)}."
+        if len(found) == len(classes) and not known.intersection(found):
+            mapping = ", ".join(f"{v!r}: {c!r}" for v, c in zip(found, _sorted_values(classes.tolist())))
+            message += (f" Recode them as the model's classes first, e.g. map {{{mapping}}} (in sorted "
+                        "order; check that this is the right pairing).")
+        else:
+            message += " Recode them as the model's classes first."
+        raise AssayInputError(message)
     return arr
+
+
+def _sorted_values(values: Any) -> list[Any]:
+    """Plain Python values, sorted (by their text where types differ)."""
+    items = [v.item() if isinstance(v, np.generic) else v for v in values]
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=lambda v: (type(v).__name__, str(v)))
+
+
+def _shown(values: list[Any], limit: int = 10) -> str:
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{values[:limit]}{more}"
 
 
 def check_sensitive_features(

@@ -17,10 +17,14 @@ missing values allowed), each returning a :class:`~assay.core.Result`:
   whose :meth:`~DataReport.findings` grade them ("pass" / "warn" / "fail") against
   :data:`DEFAULT_THRESHOLDS`.
 * :func:`datasheet_markdown` -- a Gebru et al. datasheet skeleton filled with those numbers.
+* :func:`bin_by_quantiles` -- quantile groups of a numeric sensitive feature (age, income), with
+  edges from a reference sample; an audit refuses such a feature unbinned
+  (:func:`many_valued_numeric`, more than :data:`MAX_NUMERIC_GROUPS` values).
 
 No plotting and no file I/O here; every stochastic step takes a ``seed``.
 """
 
+from .binning import MAX_NUMERIC_GROUPS, bin_by_quantiles, many_valued_numeric
 from .datasheet import PROMPT, datasheet_markdown
 from .groups import (
     GroupSizesResult,
@@ -37,6 +41,7 @@ from .shift import ShiftResult, distribution_shift, population_stability_index
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "MAX_NUMERIC_GROUPS",
     "PROMPT",
     "DataReport",
     "Finding",
@@ -47,10 +52,12 @@ __all__ = [
     "PredictivenessResult",
     "ProxyResult",
     "ShiftResult",
+    "bin_by_quantiles",
     "datasheet_markdown",
     "distribution_shift",
     "group_sizes",
     "label_balance",
+    "many_valued_numeric",
     "missingness_by_group",
     "population_stability_index",
     "proxy_features",

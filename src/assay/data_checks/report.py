@@ -435,17 +435,24 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
 def _group_size_findings(r: GroupSizesResult, t: dict[str, float]) -> list[Finding]:
     small = r.table[r.table["count"].to_numpy() < t["min_group_size"]]
     if len(small):
-        shown = ", ".join(f"'{g}' ({c})" for g, c in zip(small["group"].head(5), small["count"].head(5)))
+        shown = ", ".join(f"{f} = '{g}' ({c})" for f, g, c in
+                          zip(small["feature"].head(5), small["group"].head(5), small["count"].head(5)))
         more = f" and {len(small) - 5} more" if len(small) > 5 else ""
         return [_finding(
             "warn", "group_sizes",
-            f"{len(small)} group(s) or intersection(s) have fewer than {int(t['min_group_size'])} rows, "
-            f"too few to report their metrics reliably: {shown}{more}.",
+            f"In the training data, {len(small)} group(s) or intersection(s) have fewer than "
+            f"{int(t['min_group_size'])} rows, too few to report their metrics reliably: {shown}{more}.",
             {"small_groups": small[["feature", "group", "count"]].to_dict(orient="records")},
         )]
     return [_finding("pass", "group_sizes",
-                    f"Every group has at least {int(t['min_group_size'])} rows.",
+                    f"Every group in the training data has at least {int(t['min_group_size'])} rows"
+                    f" (smallest: {_smallest(r)}).",
                     {"smallest": int(r.table["count"].min())})]
+
+
+def _smallest(r: GroupSizesResult) -> str:
+    row = r.table.loc[r.table["count"].idxmin()]
+    return f"{row['feature']} = '{row['group']}', {int(row['count'])} rows"
 
 
 def _missingness_findings(r: MissingnessResult, t: dict[str, float]) -> list[Finding]:

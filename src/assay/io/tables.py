@@ -15,7 +15,6 @@ the model's classes).
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from ..core.columns import columns_shown, parse_columns, unknown_column_message
 from ._common import check_readable_file, input_error, quoted, reason
 
 __all__ = ["DEFAULT_TABLE_ARG_NAMES", "LoadedTable", "load_table", "parse_columns", "read_table"]
@@ -32,6 +32,7 @@ DEFAULT_TABLE_ARG_NAMES: Mapping[str, str] = {
     "data": "--data",
     "target": "--target",
     "sensitive": "--sensitive",
+    "features": "--features",
 }
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -41,7 +42,6 @@ _SUPPORTED = (
     "a CSV file with a header row (.csv, .tsv, .txt, optionally compressed: .gz, .bz2, .zip, .xz, "
     ".zst) or a Parquet file (.parquet, .pq)"
 )
-_SHOWN_COLUMNS = 10
 
 
 class LoadedTable(NamedTuple):
@@ -63,37 +63,6 @@ class LoadedTable(NamedTuple):
     X: pd.DataFrame
     y: pd.Series
     sensitive_features: pd.DataFrame | None
-
-
-def parse_columns(value: str | Sequence[str] | None, *, arg: str = "--sensitive") -> list[str]:
-    """Column names from ``"sex,race"`` or ``["sex", "race"]``: stripped, de-duplicated, in order.
-
-    None gives ``[]``. Raises naming ``arg`` if the value is neither, or names no column.
-    """
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        items = list(value)
-    else:
-        raise input_error(
-            arg, f"expected comma-separated column names (e.g. 'sex,race') or a list of them. "
-            f"Got {value!r}."
-        )
-    names: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            raise input_error(arg, f"column names must be strings. Got {item!r} in {value!r}.")
-        name = item.strip()
-        if name and name not in names:
-            names.append(name)
-    if not names:
-        raise input_error(
-            arg, f"expected comma-separated column names (e.g. 'sex,race'). Got {value!r}, which "
-            "names no column."
-        )
-    return names
 
 
 def read_table(path: str | os.PathLike, *, arg: str = "--data") -> pd.DataFrame:
@@ -127,7 +96,7 @@ def read_table(path: str | os.PathLike, *, arg: str = "--data") -> pd.DataFrame:
         raise input_error(arg, f"{quoted(p)} has no columns; expected {_SUPPORTED}.")
     if len(frame) == 0:
         raise input_error(
-            arg, f"{quoted(p)} has a header ({_columns_shown(frame.columns)}) but no data rows; "
+            arg, f"{quoted(p)} has a header ({columns_shown(frame.columns)}) but no data rows; "
             "expected at least one row."
         )
     frame.columns = [str(c) for c in frame.columns]
@@ -141,6 +110,7 @@ def load_table(
     sensitive: str | Sequence[str] | None = None,
     drop_sensitive: bool = False,
     target_optional: bool = False,
+    features: Sequence[str] | None = None,
     arg_names: Mapping[str, str] | None = None,
 ) -> LoadedTable:
     """Read ``path`` and split it into features, target and sensitive attributes.
@@ -162,9 +132,14 @@ def load_table(
     target_optional : bool
         Accept a table without the target column (``y`` is then None): out-of-distribution
         inputs need no labels. Default False.
+    features : sequence of str, optional
+        The columns the model takes (``--features``, or a scikit-learn model's
+        ``feature_names_in_``): the file must have each of them (else one line naming the file
+        and the missing columns), and ``X`` is those columns, in that order.
     arg_names : mapping, optional
         Names used in error messages for the keys ``"data"``, ``"target"``, ``"sensitive"``
-        (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`).
+        (default: the CLI flags, :data:`DEFAULT_TABLE_ARG_NAMES`); ``"features"`` (default
+        ``--features``) names the argument ``features`` came from.
 
     Returns
     -------
@@ -190,6 +165,16 @@ def load_table(
     missing = [c for c in sensitive_columns if c not in frame.columns]
     if missing:
         raise input_error(names["sensitive"], _not_found(missing, frame.columns, source))
+    feature_columns = None if features is None else parse_columns(
+        features, arg=names["features"], columns=frame.columns)
+    if feature_columns is not None:
+        if target in feature_columns:
+            raise input_error(names["features"], f"{target!r} is the target column ({names['target']}); "
+                              "the features are the model's input columns.")
+        missing = [c for c in feature_columns if c not in frame.columns]
+        if missing:
+            raise input_error(names["data"], f"{source} lacks the column(s) {missing} the model takes "
+                              f"({names['features']}); it has {columns_shown(frame.columns)}.")
 
     y = frame.pop(target) if target in frame.columns else None
     n_missing = 0 if y is None else int(y.isna().sum())
@@ -206,6 +191,7 @@ def load_table(
             f"{source} has only the target column {target!r}; expected feature columns too.",
         )
     X = _categorize_text(frame)
+    model_X = None if feature_columns is None else X[feature_columns]
 
     sensitive_features = None
     if sensitive_columns:
@@ -222,6 +208,8 @@ def load_table(
                     names["sensitive"],
                     f"dropping the sensitive columns leaves no feature columns in {source}.",
                 )
+    if model_X is not None:
+        X = model_X
     return LoadedTable(X, None if y is None else y.rename(target), sensitive_features)
 
 
@@ -239,26 +227,8 @@ def _table_format(path: Path, arg: str) -> str:
     raise input_error(arg, f"cannot read {quoted(path)} ({shown}); expected {_SUPPORTED}.")
 
 
-def _columns_shown(columns: Sequence[Any]) -> str:
-    cols = list(columns)
-    shown = ", ".join(repr(str(c)) for c in cols[:_SHOWN_COLUMNS])
-    more = f", ... ({len(cols) - _SHOWN_COLUMNS} more)" if len(cols) > _SHOWN_COLUMNS else ""
-    return f"{len(cols)} column(s): {shown}{more}"
-
-
 def _not_found(wanted: list[str], columns: Sequence[Any], source: str) -> str:
-    available = [str(c) for c in columns]
-    lowered = {c.lower().strip(): c for c in available}
-    hints = []
-    for name in wanted:
-        close = lowered.get(name.lower().strip()) or next(
-            iter(difflib.get_close_matches(name, available, n=1)), None
-        )
-        if close is not None:
-            hints.append(f"{close!r} for {name!r}")
-    hint = f" Did you mean {', '.join(hints)}?" if hints else ""
-    what = f"column {wanted[0]!r} is" if len(wanted) == 1 else f"columns {wanted!r} are"
-    return f"{what} not in {source}, which has {_columns_shown(available)}.{hint}"
+    return unknown_column_message(wanted, columns, where=source)
 
 
 def _check_groups(sensitive_features: pd.DataFrame, arg: str, source: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...core.component import Interval
@@ -35,23 +37,24 @@ class DataQualityCheck(Check):
         self.max_rows = max_rows
 
     def run(self, context: AuditContext):
-        def frame(split):
-            X = context.X(split)
-            y = pd.Series(context.y(split), name="__target__", index=X.index)
-            sensitive = context.sensitive_features(split)
-            parts = [X, y]
+        def split(name):
+            # X holds the model's features only (assay.audit.inputs); the sensitive columns come
+            # apart, so the data checks tell a model fed a sensitive column from one that is not.
+            X = context.X(name)
+            y = context.splits[name][1]
+            label = getattr(y, "name", None)
+            y = pd.Series(np.asarray(y), index=X.index, name="the label" if label is None else str(label))
+            sensitive = context.sensitive_features(name)
             if sensitive is not None:
-                extra = sensitive.set_axis(X.index).drop(columns=[c for c in sensitive.columns if c in X.columns])
-                parts.append(extra)
-            return pd.concat(parts, axis=1)
+                sensitive = sensitive.set_axis(X.index)
+            return SimpleNamespace(X=X, y=y, sensitive_features=sensitive)
 
         sensitive = context.sensitive_features()
         names = None if sensitive is None else list(sensitive.columns)
         thresholds = {k: v for k, v in context.thresholds.items() if k in DATA_CHECK_THRESHOLDS}
         thresholds.update(self.thresholds or {})
-        return run_data_checks(frame("train"), frame(context.eval_split), target="__target__",
-                               sensitive_features=names, thresholds=thresholds, seed=context.seed,
-                               max_rows=self.max_rows)
+        return run_data_checks(split("train"), split(context.eval_split), sensitive_features=names,
+                               thresholds=thresholds, seed=context.seed, max_rows=self.max_rows)
 
     def summarize(self, result) -> dict[str, Any]:
         findings = result.findings()  # against the thresholds it ran with
