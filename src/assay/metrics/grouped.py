@@ -62,7 +62,9 @@ from .grouped_table import (
     _check_table_params,
     _needs_ranks,
     _plan,
+    _value_columns,
 )
+from .values import check_values
 from .groups import _BAD_FEATURES, SEPARATOR, Grouping, Groups, make_groups
 
 __all__ = [
@@ -88,7 +90,7 @@ _NO_BATCHES = "'batches' must yield at least one batch. Got none."
 _NOT_GROUPED = "'{name}' must be a GroupedMetrics (the result of evaluate_groups). Got {received} instead."
 _TABLES_DIFFER = "'other' must have the same {what} as 'baseline'. {detail}"
 
-_BATCH_KEYS = ("y_true", "y_pred", "y_score", "sensitive_features", "sample_weight")
+_BATCH_KEYS = ("y_true", "y_pred", "y_score", "sensitive_features", "sample_weight", "values")
 
 
 def _check_unused(y_true: np.ndarray, y_pred: Any, y_score: Any) -> None:
@@ -99,12 +101,13 @@ def _check_unused(y_true: np.ndarray, y_pred: Any, y_score: Any) -> None:
 
 
 def evaluate_groups(
-    y_true: Any,
+    y_true: Any = None,
     y_pred: Any = None,
     *,
     y_score: Any = None,
     sensitive_features: Any,
-    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    values: Mapping[str, Any] | None = None,
+    metrics: str | Sequence[str] | None = None,
     intersections: bool = True,
     min_group_size: int = 30,
     sample_weight: Any = None,
@@ -136,8 +139,15 @@ def evaluate_groups(
     sensitive_features : Series, DataFrame, dict of arrays, or 1-D/2-D array
         One column per feature, each with at least two groups. Categorical columns are read
         through their codes (fastest); values are compared as strings.
-    metrics : str or sequence of str, default ("accuracy", "selection_rate", "tpr", "fpr")
-        Names from :data:`METRICS`.
+    values : dict of str -> array-like of shape (n,), optional
+        Any per-example quantities (finite numbers; e.g. ``{"covered": covered, "set_size":
+        size}``), broken down by group through the metrics ``"<statistic>:<name>"``:
+        ``"mean:covered"`` (weighted mean), ``"sum:set_size"`` (weighted sum); see
+        :mod:`assay.metrics.values`. ``y_true`` may then be omitted.
+    metrics : str or sequence of str, optional
+        Names from :data:`METRICS` and ``"<statistic>:<value>"`` names. Default:
+        ``("accuracy", "selection_rate", "tpr", "fpr")``, or the mean of every value when
+        ``y_true`` is omitted.
     intersections : bool, default True
         Also report every combination of 2..k features.
     min_group_size : int, default 30
@@ -191,34 +201,54 @@ def evaluate_groups(
     >>> result.difference()                                                 # doctest: +SKIP
     """
     owner = "evaluate_groups"
+    if values is not None:
+        values = check_values(values)
+    metrics = _default_metrics(metrics, y_true, values)
     names, label_metrics, score_metrics = _plan(metrics)
+    _value_columns(names, None if values is None else tuple(values))
     _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
     check_option(average, "average", owner=owner, options=AVERAGES)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
         check_random_state(random_state, name="random_state")
-    y_true = check_labels_1d(y_true, name="y_true")
+    if y_true is None and (values is None or label_metrics or score_metrics):
+        raise AssayInputError(_NEEDS_INPUT.format(name="y_true", metrics=[*label_metrics, *score_metrics]
+                                                  or list(names)))
+    if y_true is not None:
+        y_true = check_labels_1d(y_true, name="y_true")
     if y_pred is None and label_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
     if y_score is None and score_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics=score_metrics))
-    _check_unused(y_true, None if label_metrics else y_pred, None if score_metrics else y_score)
+    if y_true is not None:
+        _check_unused(y_true, None if label_metrics else y_pred, None if score_metrics else y_score)
+    uses_y_true = bool(label_metrics or score_metrics) or values is None
     stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
                          multiclass=average != "binary" and bool(label_metrics)).update(
-        y_true,
+        y_true if uses_y_true else None,
         y_pred if label_metrics else None,
         y_score=y_score if score_metrics else None,
         sensitive_features=sensitive_features,
         sample_weight=sample_weight,
+        values=values,
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
                          n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
 
 
+def _default_metrics(metrics: Any, y_true: Any, values: Mapping[str, Any] | None) -> Any:
+    """``metrics``, or its default: the label metrics, or the mean of every value without ``y_true``."""
+    if metrics is not None:
+        return metrics
+    if y_true is None and values:
+        return [f"mean:{key}" for key in values]
+    return DEFAULT_METRICS
+
+
 def _batch_arguments(batch: Any, index: int) -> dict[str, Any]:
     if isinstance(batch, Mapping):
         unknown = [k for k in batch if k not in _BATCH_KEYS]
-        if unknown or "y_true" not in batch or "sensitive_features" not in batch:
+        if unknown or ("y_true" not in batch and "values" not in batch) or "sensitive_features" not in batch:
             raise AssayInputError(_BAD_BATCH.format(
                 keys=list(_BATCH_KEYS), received=f"a dict with keys {list(batch)}", index=index
             ))
@@ -246,8 +276,8 @@ def evaluate_groups_batches(
     Parameters
     ----------
     batches : iterable
-        Each batch is a dict with keys ``y_true``, ``sensitive_features`` and optionally
-        ``y_pred``, ``y_score``, ``sample_weight``; or a tuple ``(y_true, y_pred, y_score,
+        Each batch is a dict with keys ``y_true`` (or ``values``), ``sensitive_features`` and
+        optionally ``y_pred``, ``y_score``, ``sample_weight``, ``values``; or a tuple ``(y_true, y_pred, y_score,
         sensitive_features)`` or ``(..., sample_weight)`` (None for what is not given). Every
         batch gives the same features and the same kinds of input; a batch may lack some
         groups, and later batches may bring new ones. ``y_pred`` / ``y_score`` are read only
@@ -278,7 +308,15 @@ def evaluate_groups_batches(
     for index, batch in enumerate(batches):
         args = _batch_arguments(batch, index)
         try:
-            y_true = check_labels_1d(args["y_true"], name="y_true")
+            values = args["values"]
+            uses_y_true = bool(label_metrics or score_metrics) or values is None
+            if args["y_true"] is None and uses_y_true:
+                raise AssayInputError(_NEEDS_INPUT.format(name="y_true", metrics=[*label_metrics, *score_metrics]
+                                                          or list(names)))
+            y_true = check_labels_1d(args["y_true"], name="y_true") if uses_y_true else None
+            if values is not None:
+                values = check_values(values)
+                _value_columns(names, tuple(values))
             if args["y_pred"] is None and label_metrics:
                 raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
             if args["y_score"] is None and score_metrics:
@@ -289,6 +327,7 @@ def evaluate_groups_batches(
                 y_score=args["y_score"] if score_metrics else None,
                 sensitive_features=args["sensitive_features"],
                 sample_weight=args["sample_weight"],
+                values=values,
             )
         except AssayInputError as exc:
             raise AssayInputError(_IN_BATCH.format(index=index, message=exc)) from None

@@ -6,7 +6,7 @@ from arrays, batches or Dask partitions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from ._checks import (
 )
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
 from .groups import _NOT_BOOL, _CellIndex, _Coded, _encode_column, _feature_columns, _plain
+from .values import MOMENTS, check_values, value_sums
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 DEFAULT_METRICS = ("accuracy", "selection_rate", "tpr", "fpr")
 _NEEDS_INPUT = "'{name}' is required for the metric(s) {metrics}. Got None instead."
+_NO_Y_TRUE = (
+    "'y_true' is required (it may be left out only when 'values' is given, without y_pred or "
+    "y_score). Got None instead."
+)
 _FEATURES_CHANGED = (
     "'{name}' must have the same features, in the same order, as the data already added "
     "{expected}. Got {received}."
@@ -179,6 +184,8 @@ class GroupedStats:
         self.weighted: bool | None = None
         self.mode: str | None = None
         self.labels_seen: tuple[Any, ...] = ()
+        self.value_names: tuple[str, ...] | None = None  # keys of ``values`` (fixed by the first update)
+        self.value_binary: dict[str, bool] = {}  # whether every value seen is 0 or 1
         self._sums: dict[str, np.ndarray] = {}
 
     # -- reading ------------------------------------------------------------------------------
@@ -277,12 +284,13 @@ class GroupedStats:
 
     def update(
         self,
-        y_true: Any,
+        y_true: Any = None,
         y_pred: Any = None,
         *,
         y_score: Any = None,
         sensitive_features: Any,
         sample_weight: Any = None,
+        values: Mapping[str, Any] | None = None,
     ) -> GroupedStats:
         """Add a batch of rows (in place) and return ``self``.
 
@@ -301,17 +309,31 @@ class GroupedStats:
             group of a feature (the check for two groups happens in :meth:`compute`).
         sample_weight : array-like of shape (n,), optional
             Non-negative row weights; given for every batch or for none.
+        values : dict of str -> array-like of shape (n,), optional
+            Per-example numbers (finite) whose per-cell moments are kept, for the
+            ``"<statistic>:<name>"`` metrics (:mod:`assay.metrics.values`); the same keys in
+            every batch. ``y_true`` may then be omitted (with no ``y_pred`` / ``y_score``).
 
         The whole batch is checked before anything is added: a batch that raises leaves the
         statistics unchanged.
         """
-        y_true = check_labels_1d(y_true, name="y_true")
+        if y_true is None and (values is None or y_pred is not None or y_score is not None):
+            raise AssayInputError(_NO_Y_TRUE)
+        if y_true is not None:
+            y_true = check_labels_1d(y_true, name="y_true")
         if y_pred is not None:
             y_pred = check_labels_1d(y_pred, name="y_pred")
         if y_score is not None:
             y_score = check_prob(y_score, name="y_score")
         w = check_sample_weight(sample_weight)
-        n = check_consistent_length(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=w)
+        vals = None if values is None else check_values(values)
+        first = None if vals is None else next(iter(vals.values()))
+        n = check_consistent_length(y_true=y_true, y_pred=y_pred, y_score=y_score, sample_weight=w, values=first)
+        names = None if vals is None else tuple(vals)
+        if self.features is not None and names != self.value_names:
+            raise AssayInputError(_KIND_CHANGED.format(
+                name="values", before=f"had keys {self.value_names}", now=f"has keys {names}"
+            ))
         top_label = y_score is not None and y_score.ndim == 2 and y_score.shape[1] > 2
         mode = None if y_score is None else ("top_label" if top_label else "binary")
         self._check_kinds(y_pred is not None, y_score is not None, w is not None, mode,
@@ -334,13 +356,15 @@ class GroupedStats:
             y_true = check_class_indices(y_true, y_score.shape[1], name="y_true", prob_name="y_score")
         elif y_score is not None and y_pred is None:
             seen = tuple(check_binary_labels(y_true, None, self.pos_label, seen=seen))
-        features, columns = _feature_columns(sensitive_features, n)
+        reference = "y_true" if y_true is not None else f"values[{names[0]!r}]"
+        features, columns = _feature_columns(sensitive_features, n, reference=reference)
         if self.features is not None and features != self.features:
             raise AssayInputError(_FEATURES_CHANGED.format(
                 name="sensitive_features", expected=list(self.features), received=list(features)
             ))
         coded = [_encode_column(col, feature, "sensitive_features") for feature, col in zip(features, columns)]
-        cells, sums, ranks = self._count(coded, n, y_true, y_pred, y_score, w, mode, class_codes, len(classes))
+        cells, sums, ranks = self._count(coded, n, y_true, y_pred, y_score, w, mode, class_codes, len(classes),
+                                         vals)
         if classes != self.classes:
             self._sums = _align_classes(self._sums, self.classes, classes)
             self.classes = classes
@@ -349,6 +373,9 @@ class GroupedStats:
         self.mode = self.mode or mode
         self.n_score_columns = self.n_score_columns or width
         self.labels_seen = seen
+        self.value_names = names
+        for key, x in (vals or {}).items():
+            self.value_binary[key] = self.value_binary.get(key, True) and bool(np.all((x == 0) | (x == 1)))
         return self
 
     def _check_kinds(self, has_labels: bool, has_scores: bool, weighted: bool, mode: str | None,
@@ -377,6 +404,7 @@ class GroupedStats:
         mode: str | None,
         class_codes: tuple[np.ndarray, np.ndarray] | None = None,
         n_classes: int = 0,
+        values: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """Sums of one batch per cell present in it: one pass over the rows, in chunks; and,
         with ``keep_ranks``, the batch's score histogram (groups: the cells present)."""
@@ -413,6 +441,8 @@ class GroupedStats:
             inner_edges = np.arange(1, n_bins) / n_bins  # right-closed bins, as CalibrationStats
         if y_pred is None and y_score is None:
             acc["n"] = np.zeros(size, dtype=np.int64)
+        for key in values or {}:
+            acc[f"value:{key}"] = np.zeros((size, len(MOMENTS)))
         pos = self.pos_label
         chunk = min(_CHUNK, max(_MIN_CHUNK, n // 16))
         for start in range(0, n, chunk):
@@ -473,6 +503,8 @@ class GroupedStats:
                         acc[f"{name}_lo"] += np.bincount(cell, weights=lo, minlength=size).astype(np.int64)
             if y_pred is None and y_score is None:
                 acc["n"] += np.bincount(cell, minlength=size)
+            for key, x in (values or {}).items():
+                acc[f"value:{key}"] += value_sums(x[start:stop], cell, ws, size)
 
         sums: dict[str, np.ndarray] = {}
         if class_codes is not None:
@@ -505,6 +537,8 @@ class GroupedStats:
                 sums["brier_fixed"] = np.stack([acc["br_hi"], acc["br_lo"]], axis=-1)
         if y_pred is None and y_score is None:
             rows = acc["n"]
+        for key in values or {}:
+            sums[f"value:{key}"] = acc[f"value:{key}"]
         present = np.flatnonzero(rows)
         out = {"n": rows[present]}
         out.update({key: value[present] for key, value in sums.items()})
@@ -579,6 +613,9 @@ class GroupedStats:
                 left=(self.has_labels, self.has_scores, self.weighted),
                 right=(other.has_labels, other.has_scores, other.weighted),
             ))
+        if self.value_names != other.value_names:
+            raise AssayInputError(_SETTING_MISMATCH.format(what="values (keys)", left=self.value_names,
+                                                           right=other.value_names))
         if self.mode is not None and other.mode is not None and self.mode != other.mode:
             raise AssayInputError(_SETTING_MISMATCH.format(what="calibration mode", left=self.mode, right=other.mode))
         if self.keep_ranks and None not in (self.n_score_columns, other.n_score_columns) and (
@@ -600,6 +637,7 @@ class GroupedStats:
         out._add(other.features, other.cells, other_sums, other._ranks.parts)
         out.labels_seen = tuple(seen)
         out.n_score_columns = self.n_score_columns or other.n_score_columns
+        out.value_binary = {k: v and other.value_binary.get(k, True) for k, v in self.value_binary.items()}
         return out
 
     __add__ = merge
@@ -609,9 +647,10 @@ class GroupedStats:
         out = GroupedStats(pos_label=self.pos_label, n_bins=self.n_bins, keep_ranks=self.keep_ranks,
                            multiclass=self.multiclass)
         for name in ("features", "cells", "has_labels", "has_scores", "weighted", "mode", "labels_seen",
-                     "n_score_columns", "classes"):
+                     "n_score_columns", "classes", "value_names"):
             setattr(out, name, getattr(self, name))
         out._sums = {key: value.copy() for key, value in self._sums.items()}
+        out.value_binary = dict(self.value_binary)
         out._ranks = self._ranks.copy()
         return out
 
@@ -621,7 +660,7 @@ class GroupedStats:
             return NotImplemented
         same = all(getattr(self, a) == getattr(other, a) for a in (
             "pos_label", "n_bins", "features", "cells", "has_labels", "has_scores", "weighted", "mode",
-            "keep_ranks", "n_score_columns", "multiclass", "classes",
+            "keep_ranks", "n_score_columns", "multiclass", "classes", "value_names",
         ))
         return same and self._sums.keys() == other._sums.keys() and all(
             np.array_equal(value, other._sums[key]) for key, value in self._sums.items()

@@ -23,9 +23,19 @@ from . import bootstrap as _bootstrap
 from .classification import AVERAGES, METRICS, multiclass_metric
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, _NEEDS_RANKS, _NOT_STATS, GroupedStats
 from .groups import _NOT_BOOL, SEPARATOR, _groupings_of_cells
+from .values import (
+    MOMENTS,
+    VALUE_STATISTICS,
+    CellStatistic,
+    is_value_metric,
+    parse_value_metric,
+    point_values,
+    value_resamples,
+)
 
 _UNKNOWN_METRIC = "'metrics' must name metrics among {valid}. Got unknown name(s) {unknown} instead."
 _EMPTY_METRICS = "'metrics' must name at least one metric among {valid}. Got {received} instead."
+_NEEDS_VALUES = "'values' is required for the metric {metric!r}. Got None instead."
 _UNKNOWN_FEATURE = "'feature' must be one of {valid} (or None for all). Got {received!r} instead."
 _NO_RESAMPLES = (
     "{owner} needs bootstrap resamples: pass 'n_boot' > 0 to evaluate_groups (or compute). "
@@ -241,6 +251,29 @@ class GroupedMetrics(Result):
             columns=["group", "value", "count", "small"],
         )
 
+    def rename_metrics(self, names: dict[str, str]) -> GroupedMetrics:
+        """The same table with metrics renamed (``{"mean:refused": "selection_rate"}``): values,
+        intervals and resamples unchanged."""
+        clash = [new for old, new in names.items() if new in self.metrics and new != old]
+        unknown = [old for old in names if old not in self.metrics]
+        if unknown or clash:
+            raise AssayInputError(
+                f"'names' must map metrics of this table {list(self.metrics)} to new names. "
+                f"Got unknown {unknown} and clashing {clash}."
+            )
+        rename = lambda name: names.get(name, name)  # noqa: E731
+        ci = None if self.ci is None else self.ci.rename(columns=names, level="metric")
+        overall_ci = None if self.overall_ci is None else self.overall_ci.rename(index=names)
+        return dataclasses.replace(
+            self,
+            overall=self.overall.rename(index=names),
+            by_group=self.by_group.rename(columns=names),
+            metrics=tuple(rename(m) for m in self.metrics),
+            higher_is_better={rename(m): v for m, v in self.higher_is_better.items()},
+            ci=ci,
+            overall_ci=overall_ci,
+        )
+
     # -- presentation -------------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
@@ -416,7 +449,7 @@ class GroupedMetrics(Result):
         if not stats.keep_ranks:
             if "roc_auc" in names:
                 raise AssayInputError(_NEEDS_RANKS.format(what="'roc_auc'"))
-            resampled = [m for m in names if METRICS[m].statistics == "scores"]
+            resampled = [m for m in names if m in METRICS and METRICS[m].statistics == "scores"]
             if n_boot and resampled:
                 raise AssayInputError(_NEEDS_RANKS.format(what=f"The bootstrap of {resampled}"))
         check_option(average, "average", owner=owner, options=AVERAGES)
@@ -432,7 +465,8 @@ class GroupedMetrics(Result):
         groupings, _ = _groupings_of_cells(stats.features, stats.cells, bool(intersections))
 
         n_cells = stats._sums["n"]
-        kinds = {METRICS[m].statistics for m in names if m != "count"}
+        kinds = {METRICS[m].statistics for m in names if m != "count" and m in METRICS}
+        value_columns = _value_columns(names, stats.value_names)
         cell_stats = {kind: getattr(stats, kind) for kind in kinds}  # the .confusion, .ranks, ... properties
 
         def compute(group_of: np.ndarray, labels: tuple[Hashable, ...]) -> dict[str, np.ndarray]:
@@ -441,8 +475,12 @@ class GroupedMetrics(Result):
                 m: (multiclass_metric(m, summed["confusion"], average, stats.pos_label)
                     if stats.multiclass and METRICS[m].statistics == "confusion"
                     else METRICS[m].function(summed[METRICS[m].statistics]))
-                for m in names if m != "count"
+                for m in names if m != "count" and m in METRICS
             }
+            for column, statistic, value in value_columns:
+                moments = np.zeros((len(labels), len(MOMENTS)))
+                np.add.at(moments, group_of, stats._sums[f"value:{value}"])
+                values[column] = point_values(statistic, moments)
             sizes = np.zeros(len(labels), dtype=np.int64)
             np.add.at(sizes, group_of, n_cells)
             values["count"] = sizes
@@ -473,9 +511,18 @@ class GroupedMetrics(Result):
             for _, _, labels, cell_map in groupings:
                 membership[cell_ids, offset + cell_map] = 1.0
                 offset += len(labels)
-            resamples = _bootstrap.metric_resamples(
-                ci_metrics, membership, int(n_boot), rng, average=average, **stats._resample_inputs()
-            )
+            classic = [m for m in ci_metrics if m in METRICS]
+            resamples = np.empty((int(n_boot), membership.shape[1], len(ci_metrics)))
+            if classic:
+                resamples[:, :, [ci_metrics.index(m) for m in classic]] = _bootstrap.metric_resamples(
+                    classic, membership, int(n_boot), rng, average=average, **stats._resample_inputs()
+                )
+            if value_columns:  # drawn after the others: their intervals do not change
+                moments = {value: stats._sums[f"value:{value}"] for _, _, value in value_columns}
+                resamples[:, :, [ci_metrics.index(c) for c, _, _ in value_columns]] = value_resamples(
+                    value_columns, moments, stats.value_binary, membership, int(n_boot), rng,
+                    bool(stats.weighted),
+                )
             lower, upper = _bootstrap.percentile_interval(resamples, float(ci_level))
             bounds = _bounds_columns(ci_metrics)
             ci = pd.DataFrame(
@@ -489,7 +536,8 @@ class GroupedMetrics(Result):
             overall=overall,
             by_group=by_group,
             metrics=names,
-            higher_is_better={m: METRICS[m].higher_is_better for m in names},
+            higher_is_better={m: METRICS[m].higher_is_better if m in METRICS else
+                              VALUE_STATISTICS[m.partition(":")[0]].higher_is_better for m in names},
             min_group_size=int(min_group_size),
             params={
                 "intersections": bool(intersections),
@@ -501,6 +549,7 @@ class GroupedMetrics(Result):
                 "ci_level": float(ci_level),
                 "random_state": _seed_record(random_state),
                 "average": average,
+                **({} if stats.value_names is None else {"values": list(stats.value_names)}),
             },
             ci=ci,
             overall_ci=overall_ci,
@@ -540,7 +589,10 @@ def _check_metrics(metrics: Any) -> tuple[str, ...]:
         raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics))) from None
     if not names:
         raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics)))
-    unknown = [m for m in names if not isinstance(m, str) or m not in METRICS]
+    for name in names:
+        if is_value_metric(name):
+            parse_value_metric(name)
+    unknown = [m for m in names if not isinstance(m, str) or (m not in METRICS and not is_value_metric(m))]
     if unknown:
         raise AssayInputError(_UNKNOWN_METRIC.format(valid=valid, unknown=unknown))
     return tuple(dict.fromkeys(names))
@@ -549,15 +601,29 @@ def _check_metrics(metrics: Any) -> tuple[str, ...]:
 def _plan(metrics: Any) -> tuple[tuple[str, ...], list[str], list[str]]:
     """Checked metric names, and those that need ``y_pred`` and ``y_score``."""
     names = _check_metrics(metrics)
-    label_metrics = [m for m in names if METRICS[m].needs == "labels" and m != "count"]
-    score_metrics = [m for m in names if METRICS[m].needs == "scores"]
+    label_metrics = [m for m in names if m in METRICS and METRICS[m].needs == "labels" and m != "count"]
+    score_metrics = [m for m in names if m in METRICS and METRICS[m].needs == "scores"]
     return names, label_metrics, score_metrics
 
 
 def _needs_ranks(names: Sequence[str], n_boot: Any) -> bool:
     """Whether the table needs the score histograms: ``roc_auc``, or bootstrap intervals of
     ``log_loss`` / ``brier`` (resampled from the histograms)."""
-    return "roc_auc" in names or bool(n_boot) and any(METRICS[m].statistics == "scores" for m in names)
+    return "roc_auc" in names or bool(n_boot) and any(
+        m in METRICS and METRICS[m].statistics == "scores" for m in names)
+
+
+def _value_columns(names: Sequence[str], value_names: Sequence[str] | None
+                   ) -> list[tuple[str, CellStatistic, str]]:
+    """``(column, statistic, value name)`` of the ``"<statistic>:<value>"`` metrics, checked
+    against the values held."""
+    out = []
+    for name in names:
+        if is_value_metric(name):
+            if value_names is None:
+                raise AssayInputError(_NEEDS_VALUES.format(metric=name))
+            out.append((name, *parse_value_metric(name, value_names)))
+    return out
 
 
 def _check_table_params(owner: str, intersections: Any, min_group_size: Any, n_boot: Any,

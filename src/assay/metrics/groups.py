@@ -166,7 +166,7 @@ def _as_column(values: Any) -> np.ndarray | pd.Series:
 
 
 def _feature_columns(
-    sensitive_features: Any, n_samples: int | None, name: str = "sensitive_features"
+    sensitive_features: Any, n_samples: int | None, name: str = "sensitive_features", reference: str = "y_true"
 ) -> tuple[tuple[str, ...], list[np.ndarray | pd.Series]]:
     """Feature names and one column per feature, without copying or converting the rows.
 
@@ -215,7 +215,7 @@ def _feature_columns(
     n = len(columns[0])
     if n_samples is not None and n != n_samples:
         raise AssayInputError(
-            _LENGTH_MISMATCH.format(lengths=f"{name}: {n}, expected {n_samples} (y_true)")
+            _LENGTH_MISMATCH.format(lengths=f"{name}: {n}, expected {n_samples} ({reference})")
         )
     return features, columns
 
