@@ -254,7 +254,8 @@ def _batch_arguments(batch: Any, index: int) -> dict[str, Any]:
             ))
         return {key: batch.get(key) for key in _BATCH_KEYS}
     if isinstance(batch, (tuple, list)) and len(batch) in (4, 5):
-        return dict(zip(_BATCH_KEYS, (*batch, None) if len(batch) == 4 else batch))
+        given = dict(zip(_BATCH_KEYS, (*batch, None) if len(batch) == 4 else batch))
+        return {key: given.get(key) for key in _BATCH_KEYS}
     raise AssayInputError(_BAD_BATCH.format(keys=list(_BATCH_KEYS), received=describe(batch), index=index))
 
 

@@ -404,7 +404,7 @@ class GroupedStats:
         mode: str | None,
         class_codes: tuple[np.ndarray, np.ndarray] | None = None,
         n_classes: int = 0,
-        values: Mapping[str, np.ndarray] | None = None,
+        value_columns: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """Sums of one batch per cell present in it: one pass over the rows, in chunks; and,
         with ``keep_ranks``, the batch's score histogram (groups: the cells present)."""
@@ -441,7 +441,7 @@ class GroupedStats:
             inner_edges = np.arange(1, n_bins) / n_bins  # right-closed bins, as CalibrationStats
         if y_pred is None and y_score is None:
             acc["n"] = np.zeros(size, dtype=np.int64)
-        for key in values or {}:
+        for key in value_columns or {}:
             acc[f"value:{key}"] = np.zeros((size, len(MOMENTS)))
         pos = self.pos_label
         chunk = min(_CHUNK, max(_MIN_CHUNK, n // 16))
@@ -503,7 +503,7 @@ class GroupedStats:
                         acc[f"{name}_lo"] += np.bincount(cell, weights=lo, minlength=size).astype(np.int64)
             if y_pred is None and y_score is None:
                 acc["n"] += np.bincount(cell, minlength=size)
-            for key, x in (values or {}).items():
+            for key, x in (value_columns or {}).items():
                 acc[f"value:{key}"] += value_sums(x[start:stop], cell, ws, size)
 
         sums: dict[str, np.ndarray] = {}
@@ -537,7 +537,7 @@ class GroupedStats:
                 sums["brier_fixed"] = np.stack([acc["br_hi"], acc["br_lo"]], axis=-1)
         if y_pred is None and y_score is None:
             rows = acc["n"]
-        for key in values or {}:
+        for key in value_columns or {}:
             sums[f"value:{key}"] = acc[f"value:{key}"]
         present = np.flatnonzero(rows)
         out = {"n": rows[present]}
