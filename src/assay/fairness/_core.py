@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError, UndefinedMetricWarning
-from ..core.validation import check_consistent_length, check_option, check_scalar
+from ..core.validation import align_pandas, check_consistent_length, check_option, check_scalar
 from ..metrics import METRICS, ConfusionStats, make_groups
 from ..metrics import bootstrap as _bootstrap
 from ..metrics._checks import check_binary_labels, check_labels_1d, check_sample_weight
@@ -95,15 +95,23 @@ def prepare(
     pos_label: Any = 1,
     *,
     intersections: bool = False,
+    align: bool = True,
 ) -> Prepared:
     """Check binary labels, weights and sensitive features; build the groupings.
 
     Either ``y_true`` or ``y_pred`` may be None (data-only measures, measures of predictions
-    alone); the other then stands for both.
+    alone); the other then stands for both. pandas inputs are aligned by index when every
+    input is pandas (:func:`~assay.core.validation.align_pandas`; ``align=False`` when the
+    caller has aligned them with more inputs).
     """
+    if align:
+        aligned = align_pandas(y_true=y_true, y_pred=y_pred, sensitive_features=sensitive_features,
+                               sample_weight=sample_weight)
+        y_true, y_pred = aligned["y_true"], aligned["y_pred"]
+        sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     true_arr = None if y_true is None else check_labels_1d(y_true, name="y_true")
     pred_arr = None if y_pred is None else check_labels_1d(y_pred, name="y_pred")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     n = check_consistent_length(y_true=true_arr, y_pred=pred_arr, sample_weight=w)
     check_binary_labels(true_arr, pred_arr, pos_label)
     groups = make_groups(sensitive_features, intersections, n_samples=n)
@@ -304,7 +312,12 @@ def metric_gap(rates: Rates, metric: str, method: str, kind: str, *, measure: st
     if not rates.quiet:
         warn_if_too_few(values, measure, rates.name, metric)
     fn = difference if kind == "difference" else ratio
-    return fn(values, rates.overall(metric), method)
+    result = fn(values, rates.overall(metric), method)
+    if kind == "ratio" and not rates.quiet and np.ndim(result) == 0 and math.isnan(float(result)) \
+            and _enough(values):
+        warn_undefined(_UNDEFINED_MEASURE.format(
+            measure=measure, where=f"'{rates.name}'", reason=f"'{metric}' is 0 for every group: 0/0"))
+    return result
 
 
 def equalized_odds(rates: Rates, method: str, kind: str, agg: str, *, measure: str) -> np.ndarray:

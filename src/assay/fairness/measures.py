@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_consistent_length, check_option, check_scalar
+from ..core.validation import align_pandas, as_array, check_consistent_length, check_option, check_scalar
 from ..metrics import (
     CalibrationStats,
     GroupedMetrics,
@@ -615,7 +615,7 @@ def _entropy(y_true: Any, y_pred: Any, alpha: float, sample_weight: Any, pos_lab
              measure: str) -> float:
     y_true = check_labels_1d(y_true, name="y_true")
     y_pred = check_labels_1d(y_pred, name="y_pred")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     check_consistent_length(y_true=y_true, y_pred=y_pred, sample_weight=w)
     check_binary_labels(y_true, y_pred, pos_label)
     benefit = 1 + np.asarray(y_pred == pos_label, dtype=np.int64) - np.asarray(y_true == pos_label, dtype=np.int64)
@@ -750,9 +750,13 @@ def calibration_difference(
 
 def _calibration_stats(y_true: Any, y_score: Any, sensitive_features: Any, n_bins: int,
                        sample_weight: Any, pos_label: Any) -> tuple[CalibrationStats, str]:
+    aligned = align_pandas(y_true=y_true, y_score=y_score, sensitive_features=sensitive_features,
+                           sample_weight=sample_weight)
+    y_true, y_score = aligned["y_true"], aligned["y_score"]
+    sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     y_true = check_labels_1d(y_true, name="y_true")
     p = check_prob(y_score, name="y_score")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     n = check_consistent_length(y_true=y_true, y_score=p, sample_weight=w)
     if p.ndim == 1 or p.shape[1] == 2:
         check_binary_labels(y_true, None, pos_label)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import check_consistent_length, check_random_state, check_scalar, describe
+from ..core.validation import align_pandas, check_consistent_length, check_random_state, check_scalar, describe
 from ..metrics import CalibrationStats, evaluate_groups, expected_calibration_error
 from ..metrics._checks import check_binary_labels, check_class_indices, check_prob
 from ..metrics.grouped import Grouping
@@ -318,8 +318,12 @@ def fairness_report(
         raise AssayInputError(_NOT_BOOL.format(name="intersections", received=intersections))
     rng = check_random_state(seed)
 
+    aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
+                           sample_weight=sample_weight)
+    y_true, y_pred, y_score = aligned["y_true"], aligned["y_pred"], aligned["y_score"]
+    sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     prepared = _core.prepare(y_true, y_pred, sensitive_features, sample_weight, pos_label,
-                             intersections=bool(intersections))
+                             intersections=bool(intersections), align=False)
     groups = prepared.groups
     if privileged_groups is None:
         privileged: Mapping[str, Any] = {}

@@ -47,13 +47,14 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.validation import (
+    align_pandas,
     check_consistent_length,
     check_option,
     check_random_state,
     check_scalar,
     describe,
 )
-from ._checks import check_labels_1d, check_prob
+from ._checks import check_labels_1d, check_prob, check_sample_weight
 from .classification import AVERAGES
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, GroupedStats
 from .grouped_table import (
@@ -201,8 +202,16 @@ def evaluate_groups(
     >>> result.difference()                                                 # doctest: +SKIP
     """
     owner = "evaluate_groups"
+    aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
+                           sample_weight=sample_weight,
+                           **({} if not isinstance(values, Mapping) else {f"values[{k!r}]": v for k, v in values.items()}))
+    y_true, y_pred, y_score = aligned["y_true"], aligned["y_pred"], aligned["y_score"]
+    sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
+    if isinstance(values, Mapping):
+        values = {k: aligned[f"values[{k!r}]"] for k in values}
     if values is not None:
         values = check_values(values)
+    sample_weight = check_sample_weight(sample_weight, allow_all_zero=False)
     metrics = _default_metrics(metrics, y_true, values)
     names, label_metrics, score_metrics = _plan(metrics)
     _value_columns(names, None if values is None else tuple(values))

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import describe
+from ..core.validation import SEPARATOR, sensitive_feature_columns
 
-SEPARATOR = " x "
-"""Joins feature names ("sex x race") and group labels ("Female x Black") of intersections."""
 
-_DUPLICATE_FEATURES = "'sensitive_features' must have distinct column names. Got {columns}."
 _NOT_BOOL = "The '{name}' parameter of {owner} must be a bool. Got {received!r} instead."
 _BAD_FEATURES = "'{name}' must be {expected}. Got {received} instead."
-_LENGTH_MISMATCH = "Inputs must have the same number of rows. Got {lengths}."
 _SINGLE_GROUP = (
     "'{name}' column '{column}' has a single group ({group!r}); at least two groups are needed "
     "to compare them."
@@ -154,70 +150,11 @@ def _combine(keys: np.ndarray, cardinalities: Sequence[int]) -> tuple[np.ndarray
 # -- reading sensitive features ---------------------------------------------------------------
 
 
-def _as_column(values: Any) -> np.ndarray | pd.Series:
-    """A 1-D column: pandas Series are kept (categoricals stay categorical), the rest -> numpy."""
-    if isinstance(values, pd.Series):
-        return values
-    if isinstance(values, (pd.Index, pd.Categorical)):
-        return pd.Series(values)
-    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values).ravel()
-
-
 def _feature_columns(
     sensitive_features: Any, n_samples: int | None, name: str = "sensitive_features", reference: str = "y_true"
 ) -> tuple[tuple[str, ...], list[np.ndarray | pd.Series]]:
-    """Feature names and one column per feature, without copying or converting the rows.
-
-    Accepts what :func:`assay.core.validation.check_sensitive_features` accepts: a Series, a
-    DataFrame, a dict of name -> array, a 1-D array (one feature) or a 2-D array (one feature
-    per column). Lengths are checked against ``n_samples``; values are read later.
-    """
-    sf = sensitive_features
-    if isinstance(sf, pd.Series):
-        names = [sf.name if sf.name is not None else "sensitive_feature"]
-        columns: list[Any] = [sf]
-    elif isinstance(sf, pd.DataFrame):
-        names = list(sf.columns)
-        columns = [sf.iloc[:, j] for j in range(sf.shape[1])]
-    elif isinstance(sf, Mapping):
-        if not sf:
-            raise AssayInputError(_BAD_FEATURES.format(name=name, expected="a non-empty mapping", received="{}"))
-        names = list(sf)
-        columns = [_as_column(v) for v in sf.values()]
-        lengths = [len(c) for c in columns]
-        if len(set(lengths)) > 1:
-            shown = ", ".join(f"{name}[{str(k)!r}]: {n}" for k, n in zip(names, lengths))
-            raise AssayInputError(_LENGTH_MISMATCH.format(lengths=shown))
-    else:
-        try:
-            arr = sf.detach().cpu().numpy() if type(sf).__module__.startswith("torch") else np.asarray(sf)
-        except Exception:  # noqa: BLE001 - any failure here is a type error of the input
-            arr = None
-        if arr is None or arr.ndim not in (1, 2):
-            raise AssayInputError(_BAD_FEATURES.format(
-                name=name, expected="a Series, DataFrame, dict of arrays, or 1-D/2-D array",
-                received=describe(sf),
-            ))
-        if arr.ndim == 1:
-            names, columns = ["sensitive_feature"], [arr]
-        else:
-            names = [f"sensitive_feature_{i}" for i in range(arr.shape[1])]
-            columns = [arr[:, i] for i in range(arr.shape[1])]
-    features = tuple(str(c) for c in names)
-    if not features:
-        raise AssayInputError(_BAD_FEATURES.format(
-            name=name, expected="at least one feature (column)", received=describe(sf)
-        ))
-    if len(set(features)) != len(features):
-        raise AssayInputError(_DUPLICATE_FEATURES.format(columns=list(features)))
-    n = len(columns[0])
-    if n_samples is not None and n != n_samples:
-        raise AssayInputError(
-            _LENGTH_MISMATCH.format(lengths=f"{name}: {n}, expected {n_samples} ({reference})")
-        )
-    return features, columns
+    """Feature names and one column per feature: :func:`assay.core.validation.sensitive_feature_columns`."""
+    return sensitive_feature_columns(sensitive_features, n_samples, name=name, reference=reference)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
