@@ -86,3 +86,41 @@ def test_one_sensitive_features_parser_refuses_duplicate_names():
                                                   r"Got \['sex'\] more than once"):
             call()
     assert SEPARATOR == " x " and make_groups(pd.DataFrame({"a": list("xy"), "b": list("pq")})).names[-1] == "a x b"
+
+
+def _near_parity(seed=0, n=3000):
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b"], n)
+    y_true = (rng.random(n) < 0.4).astype(int)
+    y_pred = np.where(rng.random(n) < 0.8, y_true, 1 - y_true)  # the same rates in both groups
+    return y_true, y_pred, pd.Series(group, name="g")
+
+
+def test_interval_of_an_absolute_gap_holds_its_estimate_near_zero():
+    """Issue 21 item 22: predictive_parity_difference 0.0018 had the interval [0.0025, 0.1351]."""
+    from assay.metrics.bootstrap import absolute_interval
+
+    assert [float(v) for v in absolute_interval(np.array(-0.01), np.array(0.03))] == [0.0, 0.03]
+    assert [float(v) for v in absolute_interval(np.array(-0.05), np.array(-0.01))] == [0.01, 0.05]
+    missed = 0
+    for seed in range(6):
+        y_true, y_pred, group = _near_parity(seed)
+        table = evaluate_groups(y_true, y_pred, sensitive_features=group, metrics=["ppv", "tpr", "selection_rate"],
+                                n_boot=300, random_state=seed)
+        gap, ci = table.difference(), table.difference_ci()
+        for metric in ("ppv", "tpr", "selection_rate"):
+            low, high = ci.loc["g", (metric, "lower")], ci.loc["g", (metric, "upper")]
+            assert low <= gap.loc["g", metric] <= high
+            # the percentile interval of |d| itself misses a gap near 0 (what the issue saw)
+            g = table.resamples[:, 1:, table.ci_metrics.index(metric)]
+            naive = np.quantile(np.abs(g[:, 0] - g[:, 1]), [0.025, 0.975])
+            missed += not naive[0] <= gap.loc["g", metric] <= naive[1]
+        report = af.fairness_report(y_true, y_pred, sensitive_features=group, n_boot=300, seed=seed)
+        rows = report.table.dropna(subset=["ci_lower"])
+        rows = rows[rows.index.get_level_values("measure").str.endswith("_difference")]
+        assert ((rows["ci_lower"] <= rows["value"] + 1e-12) & (rows["value"] <= rows["ci_upper"] + 1e-12)).all()
+        # the flag never contradicts the value's own verdict
+        judged = report.table[report.table["passes"].notna()]
+        assert not ((judged["flag"] == "fail") & (judged["passes"] == True)).any()  # noqa: E712
+        assert not ((judged["flag"] == "pass") & (judged["passes"] == False)).any()  # noqa: E712
+    assert missed > 0

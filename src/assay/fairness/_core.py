@@ -255,6 +255,19 @@ class Rates:
         return _ratio_or_nan(fn, fp)
 
 
+class TableRates(Rates):
+    """:class:`Rates` whose registry metrics are given -- per group and overall, read from a
+    grouped table (:class:`~assay.metrics.GroupedMetrics`) and its resamples; the counts serve
+    the quantities that are not per-group rates (FN / FP, two-group aggregates)."""
+
+    def __init__(self, counts: np.ndarray, labels: Sequence[Hashable], pos_label: Any, *, name: str,
+                 quiet: bool = False, group: dict[str, np.ndarray] | None = None,
+                 overall: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__(counts, labels, pos_label, name=name, quiet=quiet)
+        self._group.update(group or {})
+        self._overall.update(overall or {})
+
+
 def _ratio_or_nan(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
@@ -327,6 +340,26 @@ def equalized_odds(rates: Rates, method: str, kind: str, agg: str, *, measure: s
     if agg == "mean":
         return (tpr + fpr) / 2
     return np.maximum(tpr, fpr) if kind == "difference" else np.minimum(tpr, fpr)
+
+
+def signed_metric_gap(point: Rates, boot: Rates, metric: str, method: str) -> np.ndarray:
+    """Resampled signed difference behind :func:`metric_gap`'s ``difference`` (pair fixed by the
+    point estimate; see :func:`assay.metrics.bootstrap.signed_gap`), shape (n_boot,)."""
+    return _bootstrap.signed_gap(boot.group(metric), boot.overall(metric), point.group(metric),
+                                 point.overall(metric), method)
+
+
+def signed_equalized_odds(point: Rates, boot: Rates, method: str) -> np.ndarray:
+    """The signed gap of whichever of TPR and FPR gives the equalized odds difference."""
+    gaps = [float(difference(point.group(m), point.overall(m), method)) for m in ("tpr", "fpr")]
+    metric = "fpr" if gaps[1] > gaps[0] or math.isnan(gaps[0]) else "tpr"
+    return signed_metric_gap(point, boot, metric, method)
+
+
+def signed_treatment_equality(point: Rates, boot: Rates, method: str) -> np.ndarray:
+    """Resampled signed difference behind :func:`treatment_equality_gap`."""
+    (per_group, overall), (boot_group, boot_overall) = point.treatment_equality(), boot.treatment_equality()
+    return _bootstrap.signed_gap(boot_group, boot_overall, per_group, overall, method)
 
 
 def treatment_equality_gap(rates: Rates, method: str, *, measure: str) -> np.ndarray:

@@ -685,6 +685,7 @@ class GroupedStats:
         ci_level: float = 0.95,
         random_state: Any = None,
         average: str = "binary",
+        _draws: dict | None = None,
     ) -> GroupedMetrics:
         """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats`."""
         from .grouped_table import GroupedMetrics
@@ -692,6 +693,7 @@ class GroupedStats:
         return GroupedMetrics.from_stats(
             self, metrics, intersections=intersections, min_group_size=min_group_size,
             n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average,
+            _draws=_draws,
         )
 
     def _resample_inputs(self) -> dict[str, Any]:

@@ -305,8 +305,8 @@ class GroupedMetrics(Result):
 
     # -- bootstrap intervals of the aggregates ------------------------------------------------
 
-    def _resampled_blocks(self, feature: FeatureSelection, include_small: bool, owner: str
-                          ) -> Iterator[tuple[str, np.ndarray]]:
+    def _resampled_blocks(self, feature: FeatureSelection, include_small: bool, owner: str,
+                          with_rows: bool = False) -> Iterator[Any]:
         """Per feature: its groups' resampled values, shape (n_boot, n_groups, n_metrics)."""
         if self.resamples is None:
             raise AssayInputError(_NO_RESAMPLES.format(owner=owner))
@@ -317,7 +317,7 @@ class GroupedMetrics(Result):
             keep &= ~self.by_group["small"].to_numpy(bool)
         for name in _selected(self.features, feature):
             rows = np.flatnonzero(keep & (names == name))
-            yield name, self.resamples[:, 1 + rows, :]
+            yield (name, self.resamples[:, 1 + rows, :], rows) if with_rows else (name, self.resamples[:, 1 + rows, :])
 
     def _aggregate_ci(self, feature: FeatureSelection, include_small: bool, owner: str,
                       reduce: Any) -> pd.DataFrame:
@@ -360,21 +360,41 @@ class GroupedMetrics(Result):
         *,
         include_small: bool = True,
     ) -> pd.DataFrame:
-        """Bootstrap percentile interval of :meth:`difference`, from the table's resamples.
+        """Bootstrap interval of :meth:`difference` (an absolute gap), from the table's resamples.
 
-        On each resample the difference is computed as :meth:`difference` does (same
-        ``method``, same groups), then the ``ci_level`` interval is taken over resamples.
+        The gap is ``|d|`` for a signed difference ``d`` fixed by the point estimate (the
+        groups with the largest and smallest values, or the group furthest from overall
+        minus overall); ``d`` is computed on each resample, its ``ci_level`` percentile
+        interval ``[l, u]`` taken, and the interval of ``|d|`` is ``[0, max(|l|, |u|)]`` when
+        it straddles 0, else ``[min(|l|, |u|), max(|l|, |u|)]`` -- so it holds the estimate
+        even for a gap near 0 (a percentile interval of the gap itself can miss it).
         Rows: features; columns: MultiIndex ``(metric, "lower" | "upper")``.
         """
         owner = "GroupedMetrics.difference_ci"
         check_option(method, "method", owner=owner, options=_AGGREGATE_METHODS)
-        if method == "between_groups":
-            def reduce(block: np.ndarray, overall: np.ndarray) -> np.ndarray:
-                return np.nanmax(block, axis=1) - np.nanmin(block, axis=1)
-        else:
-            def reduce(block: np.ndarray, overall: np.ndarray) -> np.ndarray:
-                return np.nanmax(np.abs(block - overall), axis=1)
-        return self._aggregate_ci(feature, include_small, owner, reduce)
+        names, lower, upper = [], [], []
+        level = self.params.get("ci_level", 0.95)
+        for name, signed in self._signed_gaps(method, feature, include_small, owner):
+            low, high = _bootstrap.absolute_interval(*_bootstrap.percentile_interval(signed, level))
+            names.append(name)
+            lower.append(low)
+            upper.append(high)
+        return self._ci_frame(pd.Index(names, name="feature"), np.asarray(lower), np.asarray(upper))
+
+    def _signed_gaps(self, method: str, feature: FeatureSelection, include_small: bool, owner: str
+                     ) -> Iterator[tuple[str, np.ndarray]]:
+        """Per feature: the signed difference behind :meth:`difference` on each resample,
+        shape (n_boot, n_metrics) (see :func:`assay.metrics.bootstrap.signed_gap`)."""
+        metrics = list(self.ci_metrics)
+        point_overall = self.overall[metrics].to_numpy(np.float64)
+        overall = self.resamples[:, 0, :] if self.resamples is not None else None
+        for name, block, rows in self._resampled_blocks(feature, include_small, owner, with_rows=True):
+            point = self.by_group[metrics].to_numpy(np.float64)[rows]
+            if not len(rows):
+                yield name, np.full((block.shape[0], block.shape[2]), np.nan)
+                continue
+            with np.errstate(invalid="ignore"):
+                yield name, _bootstrap.signed_gap(block, overall, point, point_overall, method)
 
     def ratio_ci(
         self,
@@ -413,6 +433,7 @@ class GroupedMetrics(Result):
         ci_level: float = 0.95,
         random_state: Any = None,
         average: str = "binary",
+        _draws: dict | None = None,
     ) -> GroupedMetrics:
         """The grouped table of mergeable statistics: overall, each feature, each intersection.
 
@@ -515,7 +536,8 @@ class GroupedMetrics(Result):
             resamples = np.empty((int(n_boot), membership.shape[1], len(ci_metrics)))
             if classic:
                 resamples[:, :, [ci_metrics.index(m) for m in classic]] = _bootstrap.metric_resamples(
-                    classic, membership, int(n_boot), rng, average=average, **stats._resample_inputs()
+                    classic, membership, int(n_boot), rng, average=average, draws=_draws,
+                    **stats._resample_inputs()
                 )
             if value_columns:  # drawn after the others: their intervals do not change
                 moments = {value: stats._sums[f"value:{value}"] for _, _, value in value_columns}
