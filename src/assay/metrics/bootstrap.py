@@ -57,7 +57,8 @@ import numpy as np
 from ..core.errors import UndefinedMetricWarning
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats
 from .classification import METRICS, multiclass_metric
-from .scores import RankStats, _AUCPlan, row_losses
+from .ranking import _AUCPlan
+from .scores import RankStats, row_losses
 
 _BLOCK = 50
 """Resamples computed together: large enough to vectorise, small enough for little memory."""
