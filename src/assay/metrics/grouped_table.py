@@ -533,8 +533,12 @@ class GroupedMetrics(Result):
                 membership[cell_ids, offset + cell_map] = 1.0
                 offset += len(labels)
             classic = [m for m in ci_metrics if m in METRICS]
-            resamples = np.empty((int(n_boot), membership.shape[1], len(ci_metrics)))
-            if classic:
+            if classic == ci_metrics:  # the common case: no copy
+                resamples = _bootstrap.metric_resamples(classic, membership, int(n_boot), rng, average=average,
+                                                        draws=_draws, **stats._resample_inputs())
+            else:
+                resamples = np.empty((int(n_boot), membership.shape[1], len(ci_metrics)))
+            if classic and classic != ci_metrics:
                 resamples[:, :, [ci_metrics.index(m) for m in classic]] = _bootstrap.metric_resamples(
                     classic, membership, int(n_boot), rng, average=average, draws=_draws,
                     **stats._resample_inputs()
