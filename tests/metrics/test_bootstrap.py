@@ -71,15 +71,24 @@ def test_aggregate_intervals_are_the_aggregates_of_each_resample():
     values = table.resamples
     rows = lambda feature: 1 + np.flatnonzero(table.by_group.index.get_level_values(0) == feature)  # noqa: E731
     g = values[:, rows("g"), :]
+    point = table.by_group.loc["g", METRIC_NAMES].to_numpy()
+    hi, lo = point.argmax(axis=0), point.argmin(axis=0)
+    far = np.abs(point - table.overall[METRIC_NAMES].to_numpy(float)).argmax(axis=0)
+    cols = np.arange(len(METRIC_NAMES))
     checks = {
-        "difference": (table.difference_ci(), g.max(axis=1) - g.min(axis=1)),
+        # absolute gaps: the interval of |d| from that of the signed d (issue 21, item 22)
+        "difference": (table.difference_ci(), g[:, hi, cols] - g[:, lo, cols]),
         "ratio": (table.ratio_ci(), g.min(axis=1) / g.max(axis=1)),
         "group_min": (table.group_min_ci(), g.min(axis=1)),
         "group_max": (table.group_max_ci(), g.max(axis=1)),
-        "difference to_overall": (table.difference_ci("to_overall"), np.abs(g - values[:, :1, :]).max(axis=1)),
+        "difference to_overall": (table.difference_ci("to_overall"), g[:, far, cols] - values[:, 0, :]),
     }
     for name, (frame, per_resample) in checks.items():
         expected = np.quantile(per_resample, [0.025, 0.975], axis=0)
+        if name.startswith("difference"):
+            a, b = np.abs(expected)
+            straddles = (expected[0] <= 0) & (expected[1] >= 0)
+            expected = np.stack([np.where(straddles, 0, np.minimum(a, b)), np.maximum(a, b)])
         got = frame.loc["g"].unstack("bound")[["lower", "upper"]].loc[METRIC_NAMES].to_numpy().T
         assert_allclose(got, expected, rtol=0, atol=1e-14, err_msg=name)
     assert list(table.difference_ci(feature="g x h").index) == ["g x h"]
@@ -87,8 +96,11 @@ def test_aggregate_intervals_are_the_aggregates_of_each_resample():
     without_small = table.difference_ci(feature="g x h", include_small=False)
     kept = ~table.by_group.loc["g x h", "small"].to_numpy()
     block = values[:, rows("g x h")[kept], :]
+    kept_point = table.by_group.loc["g x h", METRIC_NAMES].to_numpy()[kept]
+    signed = block[:, kept_point.argmax(axis=0), cols] - block[:, kept_point.argmin(axis=0), cols]
+    low, high = np.quantile(signed, [0.025, 0.975], axis=0)
     assert_allclose(without_small.loc["g x h"].unstack("bound")["lower"].loc[METRIC_NAMES].to_numpy(),
-                    np.quantile(block.max(axis=1) - block.min(axis=1), 0.025, axis=0), atol=1e-14)
+                    np.where((low <= 0) & (high >= 0), 0, np.minimum(abs(low), abs(high))), atol=1e-14)
     with pytest.raises(AssayInputError, match="'method' parameter of GroupedMetrics.ratio_ci"):
         table.ratio_ci("between")
     with pytest.raises(AssayInputError, match="'feature' must be one of"):

@@ -244,46 +244,8 @@ def check_sensitive_features(
     2-D array (one feature per column). Each feature must have at least two groups and no
     missing values.
     """
-    sf = sensitive_features
-    if isinstance(sf, pd.Series):
-        frame = sf.to_frame(name=sf.name if sf.name is not None else "sensitive_feature")
-    elif isinstance(sf, pd.DataFrame):
-        frame = sf.copy()
-    elif isinstance(sf, Mapping):
-        if not sf:
-            raise AssayInputError(
-                _BAD_TYPE.format(name=name, expected="a non-empty mapping", received="{}")
-            )
-        try:
-            frame = pd.DataFrame({str(k): _to_numpy(v).ravel() for k, v in sf.items()})
-        except ValueError:
-            lengths = {str(k): len(_to_numpy(v).ravel()) for k, v in sf.items()}
-            raise AssayInputError(_LENGTH_MISMATCH.format(
-                lengths=", ".join(f"{name}[{k!r}]: {n}" for k, n in lengths.items())
-            )) from None
-    else:
-        try:
-            arr = _to_numpy(sf)
-        except Exception:  # noqa: BLE001 - any failure here is a type error of the input
-            arr = None
-        if arr is None or arr.ndim not in (1, 2) or arr.dtype == object and arr.ndim == 0:
-            raise AssayInputError(
-                _BAD_TYPE.format(
-                    name=name,
-                    expected="a Series, DataFrame, dict of arrays, or 1-D/2-D array",
-                    received=describe(sf),
-                )
-            )
-        if arr.ndim == 1:
-            frame = pd.DataFrame({"sensitive_feature": arr})
-        else:
-            frame = pd.DataFrame(arr, columns=[f"sensitive_feature_{i}" for i in range(arr.shape[1])])
-    frame.columns = [str(c) for c in frame.columns]
-    frame = frame.reset_index(drop=True)
-    if n_samples is not None and len(frame) != n_samples:
-        raise AssayInputError(
-            _LENGTH_MISMATCH.format(lengths=f"{name}: {len(frame)}, expected {n_samples} (y_true)")
-        )
+    features, columns = sensitive_feature_columns(sensitive_features, n_samples, name=name)
+    frame = pd.DataFrame({f: c.to_numpy() if isinstance(c, pd.Series) else c for f, c in zip(features, columns)})
     for column in frame.columns:
         values = frame[column]
         missing = int(values.isna().sum())
@@ -401,3 +363,134 @@ def check_is_fitted(estimator: Any, attributes: Sequence[str] | None = None, *,
         fitted = all(hasattr(estimator, a) for a in attributes)
     if not fitted:
         raise NotFittedError(_NOT_FITTED.format(owner=type(estimator).__name__, fit=fit))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensitive features and pandas alignment (the one parser; the one alignment rule)
+# ---------------------------------------------------------------------------------------------
+
+_DUPLICATE_FEATURES = (
+    "'{name}' must have distinct column names. Got {duplicated} more than once in {columns}."
+)
+_INDEX_MISMATCH = (
+    "{names} are pandas objects with different indexes: rows are paired by index when every "
+    "array input is pandas, so their index sets must be equal. {detail} Pass numpy arrays (or "
+    "reset_index(drop=True)) to pair rows by position."
+)
+
+
+def _feature_column(values: Any) -> np.ndarray | pd.Series:
+    """A 1-D column: pandas Series are kept (categoricals stay categorical), the rest -> numpy."""
+    if isinstance(values, pd.Series):
+        return values
+    if isinstance(values, (pd.Index, pd.Categorical)):
+        return pd.Series(values)
+    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values).ravel()
+
+
+def sensitive_feature_columns(
+    sensitive_features: Any, n_samples: int | None = None, *, name: str = "sensitive_features",
+    reference: str = "y_true",
+) -> tuple[tuple[str, ...], list[np.ndarray | pd.Series]]:
+    """Feature names and one column per feature, without copying or converting the rows.
+
+    The one parser of ``sensitive_features`` (:func:`check_sensitive_features` and the grouped
+    tables read through it): a Series, a DataFrame, a dict of name -> array, a 1-D array (one
+    feature) or a 2-D array (one feature per column). Names must be distinct; lengths are
+    checked against ``n_samples`` (the rows of ``reference``); values are read later.
+    """
+    sf = sensitive_features
+    if isinstance(sf, pd.Series):
+        names = [sf.name if sf.name is not None else "sensitive_feature"]
+        columns: list[Any] = [sf]
+    elif isinstance(sf, pd.DataFrame):
+        names = list(sf.columns)
+        columns = [sf.iloc[:, j] for j in range(sf.shape[1])]
+    elif isinstance(sf, Mapping):
+        if not sf:
+            raise AssayInputError(_BAD_TYPE.format(name=name, expected="a non-empty mapping", received="{}"))
+        names = list(sf)
+        columns = [_feature_column(v) for v in sf.values()]
+        lengths = [len(c) for c in columns]
+        if len(set(lengths)) > 1:
+            shown = ", ".join(f"{name}[{str(k)!r}]: {n}" for k, n in zip(names, lengths))
+            raise AssayInputError(_LENGTH_MISMATCH.format(lengths=shown))
+    else:
+        try:
+            arr = sf.detach().cpu().numpy() if type(sf).__module__.startswith("torch") else np.asarray(sf)
+        except Exception:  # noqa: BLE001 - any failure here is a type error of the input
+            arr = None
+        if arr is None or arr.ndim not in (1, 2):
+            raise AssayInputError(_BAD_TYPE.format(
+                name=name, expected="a Series, DataFrame, dict of arrays, or 1-D/2-D array",
+                received=describe(sf),
+            ))
+        if arr.ndim == 1:
+            names, columns = ["sensitive_feature"], [arr]
+        else:
+            names = [f"sensitive_feature_{i}" for i in range(arr.shape[1])]
+            columns = [arr[:, i] for i in range(arr.shape[1])]
+    features = tuple(str(c) for c in names)
+    if not features:
+        raise AssayInputError(_BAD_TYPE.format(
+            name=name, expected="at least one feature (column)", received=describe(sf)
+        ))
+    if len(set(features)) != len(features):
+        duplicated = sorted({f for f in features if features.count(f) > 1})
+        raise AssayInputError(_DUPLICATE_FEATURES.format(name=name, duplicated=duplicated, columns=list(features)))
+    n = len(columns[0])
+    if n_samples is not None and n != n_samples:
+        raise AssayInputError(
+            _LENGTH_MISMATCH.format(lengths=f"{name}: {n}, expected {n_samples} ({reference})")
+        )
+    return features, columns
+
+
+def align_pandas(**inputs: Any) -> dict[str, Any]:
+    """The one rule for pandas inputs whose indexes differ: align by index, or refuse.
+
+    When every non-None input is a pandas Series or DataFrame (a dict of Series counts as
+    its Series), and their indexes are not all equal, each is reordered to the index of the
+    first; if the index *sets* differ (or an index has duplicates), :class:`AssayInputError`
+    names the arguments. When any input is not pandas (numpy, lists, torch), rows are paired
+    by position, as scikit-learn does. Returns the inputs (reordered where needed).
+    """
+    given = {k: v for k, v in inputs.items() if v is not None}
+    frames: dict[str, list[Any]] = {}
+    for key, value in given.items():
+        if isinstance(value, (pd.Series, pd.DataFrame)):
+            frames[key] = [value]
+        elif isinstance(value, Mapping) and value and all(isinstance(v, pd.Series) for v in value.values()):
+            frames[key] = list(value.values())
+        else:
+            return dict(inputs)
+    if len(frames) < 2:
+        return dict(inputs)
+    first_key = next(iter(frames))
+    target = frames[first_key][0].index
+    if all(part.index.equals(target) for parts in frames.values() for part in parts):
+        return dict(inputs)
+    for key, parts in frames.items():
+        for part in parts:
+            index = part.index
+            if not index.is_unique or not target.is_unique or len(index) != len(target) or \
+                    not index.isin(target).all():
+                names = ", ".join(f"'{k}'" for k in frames)
+                missing = [str(x) for x in target.difference(index)[:5]] if target.is_unique and index.is_unique else []
+                detail = (f"'{key}' has {len(index)} rows ({'unique' if index.is_unique else 'duplicated'} index), "
+                          f"'{first_key}' {len(target)}" + (f"; labels of '{first_key}' missing from '{key}': "
+                                                            f"{missing}" if missing else "") + ".")
+                raise AssayInputError(_INDEX_MISMATCH.format(names=names, detail=detail))
+    out = dict(inputs)
+    for key, value in given.items():
+        if isinstance(value, (pd.Series, pd.DataFrame)):
+            out[key] = value.reindex(target)
+        elif isinstance(value, Mapping):
+            out[key] = {k: v.reindex(target) for k, v in value.items()}
+    return out
+
+
+SEPARATOR = " x "
+"""Joins the feature names ("sex x race") and group labels ("Female x Black") of an intersection."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError, UndefinedMetricWarning
-from ..core.validation import check_consistent_length, check_option, check_scalar
+from ..core.validation import align_pandas, check_consistent_length, check_option, check_scalar
 from ..metrics import METRICS, ConfusionStats, make_groups
 from ..metrics import bootstrap as _bootstrap
 from ..metrics._checks import check_binary_labels, check_labels_1d, check_sample_weight
@@ -95,15 +95,23 @@ def prepare(
     pos_label: Any = 1,
     *,
     intersections: bool = False,
+    align: bool = True,
 ) -> Prepared:
     """Check binary labels, weights and sensitive features; build the groupings.
 
     Either ``y_true`` or ``y_pred`` may be None (data-only measures, measures of predictions
-    alone); the other then stands for both.
+    alone); the other then stands for both. pandas inputs are aligned by index when every
+    input is pandas (:func:`~assay.core.validation.align_pandas`; ``align=False`` when the
+    caller has aligned them with more inputs).
     """
+    if align:
+        aligned = align_pandas(y_true=y_true, y_pred=y_pred, sensitive_features=sensitive_features,
+                               sample_weight=sample_weight)
+        y_true, y_pred = aligned["y_true"], aligned["y_pred"]
+        sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     true_arr = None if y_true is None else check_labels_1d(y_true, name="y_true")
     pred_arr = None if y_pred is None else check_labels_1d(y_pred, name="y_pred")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     n = check_consistent_length(y_true=true_arr, y_pred=pred_arr, sample_weight=w)
     check_binary_labels(true_arr, pred_arr, pos_label)
     groups = make_groups(sensitive_features, intersections, n_samples=n)
@@ -247,6 +255,19 @@ class Rates:
         return _ratio_or_nan(fn, fp)
 
 
+class TableRates(Rates):
+    """:class:`Rates` whose registry metrics are given -- per group and overall, read from a
+    grouped table (:class:`~assay.metrics.GroupedMetrics`) and its resamples; the counts serve
+    the quantities that are not per-group rates (FN / FP, two-group aggregates)."""
+
+    def __init__(self, counts: np.ndarray, labels: Sequence[Hashable], pos_label: Any, *, name: str,
+                 quiet: bool = False, group: dict[str, np.ndarray] | None = None,
+                 overall: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__(counts, labels, pos_label, name=name, quiet=quiet)
+        self._group.update(group or {})
+        self._overall.update(overall or {})
+
+
 def _ratio_or_nan(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
@@ -304,7 +325,12 @@ def metric_gap(rates: Rates, metric: str, method: str, kind: str, *, measure: st
     if not rates.quiet:
         warn_if_too_few(values, measure, rates.name, metric)
     fn = difference if kind == "difference" else ratio
-    return fn(values, rates.overall(metric), method)
+    result = fn(values, rates.overall(metric), method)
+    if kind == "ratio" and not rates.quiet and np.ndim(result) == 0 and math.isnan(float(result)) \
+            and _enough(values):
+        warn_undefined(_UNDEFINED_MEASURE.format(
+            measure=measure, where=f"'{rates.name}'", reason=f"'{metric}' is 0 for every group: 0/0"))
+    return result
 
 
 def equalized_odds(rates: Rates, method: str, kind: str, agg: str, *, measure: str) -> np.ndarray:
@@ -314,6 +340,26 @@ def equalized_odds(rates: Rates, method: str, kind: str, agg: str, *, measure: s
     if agg == "mean":
         return (tpr + fpr) / 2
     return np.maximum(tpr, fpr) if kind == "difference" else np.minimum(tpr, fpr)
+
+
+def signed_metric_gap(point: Rates, boot: Rates, metric: str, method: str) -> np.ndarray:
+    """Resampled signed difference behind :func:`metric_gap`'s ``difference`` (pair fixed by the
+    point estimate; see :func:`assay.metrics.bootstrap.signed_gap`), shape (n_boot,)."""
+    return _bootstrap.signed_gap(boot.group(metric), boot.overall(metric), point.group(metric),
+                                 point.overall(metric), method)
+
+
+def signed_equalized_odds(point: Rates, boot: Rates, method: str) -> np.ndarray:
+    """The signed gap of whichever of TPR and FPR gives the equalized odds difference."""
+    gaps = [float(difference(point.group(m), point.overall(m), method)) for m in ("tpr", "fpr")]
+    metric = "fpr" if gaps[1] > gaps[0] or math.isnan(gaps[0]) else "tpr"
+    return signed_metric_gap(point, boot, metric, method)
+
+
+def signed_treatment_equality(point: Rates, boot: Rates, method: str) -> np.ndarray:
+    """Resampled signed difference behind :func:`treatment_equality_gap`."""
+    (per_group, overall), (boot_group, boot_overall) = point.treatment_equality(), boot.treatment_equality()
+    return _bootstrap.signed_gap(boot_group, boot_overall, per_group, overall, method)
 
 
 def treatment_equality_gap(rates: Rates, method: str, *, measure: str) -> np.ndarray:

@@ -25,6 +25,7 @@ Conventions shared by every function here
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import Any
 
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_consistent_length, check_option, check_scalar
+from ..core.validation import align_pandas, as_array, check_consistent_length, check_option, check_scalar
 from ..metrics import (
     CalibrationStats,
     GroupedMetrics,
@@ -122,6 +123,28 @@ def _gap(metric: str, kind: str, measure: str, y_true: Any, y_pred: Any, sensiti
 # ---------------------------------------------------------------------------------------------
 
 
+def _derived(name: str, metric: str, kind: str, doc: str) -> Any:
+    """A measure that is :func:`metric_difference` or :func:`metric_ratio` with a fixed
+    ``metric`` (Fairlearn's ``make_derived_metric``): the one factory of the thin wrappers."""
+
+    def measure(
+        y_true: Any,
+        y_pred: Any,
+        *,
+        sensitive_features: Any,
+        method: str = "between_groups",
+        sample_weight: Any = None,
+        pos_label: Any = 1,
+    ) -> float:
+        return _gap(metric, kind, name, y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+
+    measure.__name__ = measure.__qualname__ = name
+    measure.__doc__ = inspect.cleandoc(doc)
+    measure.__module__ = __name__
+    return measure
+
+
+
 def metric_difference(
     y_true: Any,
     y_pred: Any,
@@ -180,43 +203,23 @@ def metric_ratio(
                 method, sample_weight, pos_label)
 
 
-def demographic_parity_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Demographic (statistical) parity difference: the largest gap in selection rate.
+demographic_parity_difference = _derived("demographic_parity_difference", "selection_rate", "difference", """
+    Demographic (statistical) parity difference: the largest gap in selection rate.
 
     ``SR_g = P(y_pred = pos | group g)``; ``between_groups``: ``max_g SR_g - min_g SR_g``,
     ``to_overall``: ``max_g |SR_g - SR_all|``. Range [0, 1], ideal 0. ``y_true`` is not used
     (kept for a uniform signature). Same as Fairlearn's ``demographic_parity_difference``.
     Reference: Calders & Verwer (2010); Fairlearn.
-    """
-    return _gap("selection_rate", "difference", "demographic_parity_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def demographic_parity_ratio(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Demographic parity ratio: the smallest ratio of selection rates.
+demographic_parity_ratio = _derived("demographic_parity_ratio", "selection_rate", "ratio", """
+    Demographic parity ratio: the smallest ratio of selection rates.
 
     ``between_groups``: ``min_g SR_g / max_g SR_g``; ``to_overall``: ``min_g min(SR_g / SR_all,
     SR_all / SR_g)``. Range [0, 1], ideal 1. The **four-fifths rule** (US EEOC Uniform
     Guidelines, 1978) flags a ratio below 0.8. Same as Fairlearn's ``demographic_parity_ratio``.
-    """
-    return _gap("selection_rate", "ratio", "demographic_parity_ratio", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
 def equalized_odds_difference(
@@ -266,128 +269,59 @@ def equalized_odds_ratio(
     return float(_core.equalized_odds(rates, method, "ratio", agg, measure=owner))
 
 
-def equal_opportunity_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Equal opportunity difference: the largest gap in true positive rate.
+equal_opportunity_difference = _derived("equal_opportunity_difference", "tpr", "difference", """
+    Equal opportunity difference: the largest gap in true positive rate.
 
     ``TPR_g = P(y_pred = pos | y_true = pos, group g)``; gap as :func:`metric_difference`.
     Range [0, 1], ideal 0. Same as Fairlearn's ``equal_opportunity_difference``. (AIF360's
     ``equal_opportunity_difference`` is signed, ``TPR_unpriv - TPR_priv``:
     ``privileged_difference(..., metric="tpr")``.) Reference: Hardt, Price & Srebro (2016).
-    """
-    return _gap("tpr", "difference", "equal_opportunity_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def equal_opportunity_ratio(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Equal opportunity ratio: the smallest ratio of true positive rates. Range [0, 1], ideal 1.
+equal_opportunity_ratio = _derived("equal_opportunity_ratio", "tpr", "ratio", """
+    Equal opportunity ratio: the smallest ratio of true positive rates. Range [0, 1], ideal 1.
 
     Same as Fairlearn's ``equal_opportunity_ratio``.
-    """
-    return _gap("tpr", "ratio", "equal_opportunity_ratio", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def predictive_parity_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Predictive parity difference: the largest gap in precision (PPV).
+predictive_parity_difference = _derived("predictive_parity_difference", "ppv", "difference", """
+    Predictive parity difference: the largest gap in precision (PPV).
 
     ``PPV_g = P(y_true = pos | y_pred = pos, group g)``. Range [0, 1], ideal 0. A group with
     no predicted positives has no PPV (NaN, skipped). Reference: Chouldechova (2017), "Fair
     prediction with disparate impact".
-    """
-    return _gap("ppv", "difference", "predictive_parity_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def predictive_parity_ratio(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Predictive parity ratio: the smallest ratio of precisions (PPV). Range [0, 1], ideal 1."""
-    return _gap("ppv", "ratio", "predictive_parity_ratio", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+predictive_parity_ratio = _derived("predictive_parity_ratio", "ppv", "ratio", """
+    Predictive parity ratio: the smallest ratio of precisions (PPV). Range [0, 1], ideal 1.
+    """)
 
 
-def error_rate_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Error rate difference: the largest gap in ``(FP + FN) / n`` (overall accuracy equality).
+error_rate_difference = _derived("error_rate_difference", "error_rate", "difference", """
+    Error rate difference: the largest gap in ``(FP + FN) / n`` (overall accuracy equality).
 
     Range [0, 1], ideal 0. Same as Fairlearn's ``zero_one_loss_difference``. Reference: Berk
     et al. (2018), "Fairness in Criminal Justice Risk Assessments" (overall accuracy equality).
-    """
-    return _gap("error_rate", "difference", "error_rate_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def false_negative_rate_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Largest gap in false negative rate ``FN / (TP + FN)``. Range [0, 1], ideal 0.
+false_negative_rate_difference = _derived("false_negative_rate_difference", "fnr", "difference", """
+    Largest gap in false negative rate ``FN / (TP + FN)``. Range [0, 1], ideal 0.
 
     Equal to :func:`equal_opportunity_difference` (FNR = 1 - TPR). Same as Fairlearn's
     ``false_negative_rate_difference``.
-    """
-    return _gap("fnr", "difference", "false_negative_rate_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
-def false_positive_rate_difference(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    sensitive_features: Any,
-    method: str = "between_groups",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Largest gap in false positive rate ``FP / (TN + FP)`` (predictive equality).
+false_positive_rate_difference = _derived("false_positive_rate_difference", "fpr", "difference", """
+    Largest gap in false positive rate ``FP / (TN + FP)`` (predictive equality).
 
     Range [0, 1], ideal 0. Same as Fairlearn's ``false_positive_rate_difference``. Reference:
     Corbett-Davies et al. (2017), "Algorithmic decision making and the cost of fairness".
-    """
-    return _gap("fpr", "difference", "false_positive_rate_difference", y_true, y_pred,
-                sensitive_features, method, sample_weight, pos_label)
+    """)
 
 
 def treatment_equality(
@@ -615,7 +549,7 @@ def _entropy(y_true: Any, y_pred: Any, alpha: float, sample_weight: Any, pos_lab
              measure: str) -> float:
     y_true = check_labels_1d(y_true, name="y_true")
     y_pred = check_labels_1d(y_pred, name="y_pred")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     check_consistent_length(y_true=y_true, y_pred=y_pred, sample_weight=w)
     check_binary_labels(y_true, y_pred, pos_label)
     benefit = 1 + np.asarray(y_pred == pos_label, dtype=np.int64) - np.asarray(y_true == pos_label, dtype=np.int64)
@@ -750,9 +684,13 @@ def calibration_difference(
 
 def _calibration_stats(y_true: Any, y_score: Any, sensitive_features: Any, n_bins: int,
                        sample_weight: Any, pos_label: Any) -> tuple[CalibrationStats, str]:
+    aligned = align_pandas(y_true=y_true, y_score=y_score, sensitive_features=sensitive_features,
+                           sample_weight=sample_weight)
+    y_true, y_score = aligned["y_true"], aligned["y_score"]
+    sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     y_true = check_labels_1d(y_true, name="y_true")
     p = check_prob(y_score, name="y_score")
-    w = check_sample_weight(sample_weight)
+    w = check_sample_weight(sample_weight, allow_all_zero=False)
     n = check_consistent_length(y_true=y_true, y_score=p, sample_weight=w)
     if p.ndim == 1 or p.shape[1] == 2:
         check_binary_labels(y_true, None, pos_label)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -21,9 +22,10 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import check_consistent_length, check_random_state, check_scalar, describe
-from ..metrics import CalibrationStats, evaluate_groups, expected_calibration_error
-from ..metrics._checks import check_binary_labels, check_class_indices, check_prob
+from ..core.validation import align_pandas, check_random_state, check_scalar, describe
+from ..core.errors import UndefinedMetricWarning
+from ..metrics import GroupedStats
+from ..metrics.bootstrap import absolute_interval
 from ..metrics.grouped import Grouping
 from . import _core
 from ._core import Rates
@@ -50,48 +52,57 @@ class _Measure:
     rule: str | None  # how the thresholds define the fair range; None: no reference
     definition: str
     compute: Callable[[Rates, str], np.ndarray]
+    #: For absolute gaps: (point rates, resampled rates, method) -> the resampled signed
+    #: difference behind the gap, whose interval gives the gap's (issue: |d| near 0).
+    signed: Callable[[Rates, Rates, str], np.ndarray] | None = None
 
 
 def _gap(metric: str, kind: str, name: str) -> Callable[[Rates, str], np.ndarray]:
     return lambda rates, method: _core.metric_gap(rates, metric, method, kind, measure=name)
 
 
+def _signed(metric: str) -> Callable[[Rates, Rates, str], np.ndarray]:
+    return lambda point, boot, method: _core.signed_metric_gap(point, boot, metric, method)
+
+
 _GROUP_MEASURES = (
     _Measure("demographic_parity_difference", "difference",
              "max gap in selection rate P(yhat=1|g) (Fairlearn)",
-             _gap("selection_rate", "difference", "demographic_parity_difference")),
+             _gap("selection_rate", "difference", "demographic_parity_difference"), _signed("selection_rate")),
     _Measure("demographic_parity_ratio", "ratio",
              "min/max selection rate; < 0.8 fails the four-fifths rule (Fairlearn, EEOC)",
              _gap("selection_rate", "ratio", "demographic_parity_ratio")),
     _Measure("equalized_odds_difference", "difference",
              "max of the TPR gap and the FPR gap (Hardt et al. 2016; Fairlearn)",
              lambda r, m: _core.equalized_odds(r, m, "difference", "worst_case",
-                                               measure="equalized_odds_difference")),
+                                               measure="equalized_odds_difference"),
+             _core.signed_equalized_odds),
     _Measure("equalized_odds_ratio", "ratio",
              "min of the TPR ratio and the FPR ratio (Fairlearn)",
              lambda r, m: _core.equalized_odds(r, m, "ratio", "worst_case",
                                                measure="equalized_odds_ratio")),
     _Measure("equal_opportunity_difference", "difference",
              "max gap in TPR P(yhat=1|y=1,g) (Hardt et al. 2016; Fairlearn)",
-             _gap("tpr", "difference", "equal_opportunity_difference")),
+             _gap("tpr", "difference", "equal_opportunity_difference"), _signed("tpr")),
     _Measure("equal_opportunity_ratio", "ratio", "min/max TPR (Fairlearn)",
              _gap("tpr", "ratio", "equal_opportunity_ratio")),
     _Measure("predictive_parity_difference", "difference",
              "max gap in precision P(y=1|yhat=1,g) (Chouldechova 2017)",
-             _gap("ppv", "difference", "predictive_parity_difference")),
+             _gap("ppv", "difference", "predictive_parity_difference"), _signed("ppv")),
     _Measure("error_rate_difference", "difference",
              "max gap in error rate (FP+FN)/n (Berk et al. 2018)",
-             _gap("error_rate", "difference", "error_rate_difference")),
+             _gap("error_rate", "difference", "error_rate_difference"), _signed("error_rate")),
     _Measure("false_negative_rate_difference", "difference", "max gap in FNR FN/(TP+FN)",
-             _gap("fnr", "difference", "false_negative_rate_difference")),
+             _gap("fnr", "difference", "false_negative_rate_difference"), _signed("fnr")),
     _Measure("false_positive_rate_difference", "difference", "max gap in FPR FP/(TN+FP)",
-             _gap("fpr", "difference", "false_positive_rate_difference")),
+             _gap("fpr", "difference", "false_positive_rate_difference"), _signed("fpr")),
     _Measure("treatment_equality_difference", None,
              "max gap in FN/FP, unbounded (Berk et al. 2018)",
-             lambda r, m: _core.treatment_equality_gap(r, m, measure="treatment_equality_difference")),
+             lambda r, m: _core.treatment_equality_gap(r, m, measure="treatment_equality_difference"),
+             _core.signed_treatment_equality),
     _Measure("base_rate_difference", "difference",
              "labels alone: max gap in base rate P(y=1|g)",
-             _gap("base_rate", "difference", "base_rate_difference")),
+             _gap("base_rate", "difference", "base_rate_difference"), _signed("base_rate")),
     _Measure("base_rate_ratio", "ratio",
              "labels alone: min/max base rate, the disparate impact of the data",
              _gap("base_rate", "ratio", "base_rate_ratio")),
@@ -153,9 +164,11 @@ def _verdict(value: float, lower: float, upper: float, low: float, high: float,
     passes = bool(low <= value <= high)
     if math.isnan(lower) or math.isnan(upper):
         return passes, "pass" if passes else "fail"
-    if low <= lower and upper <= high:
+    # A flag never contradicts the value's own verdict (an interval that misses its estimate
+    # reads "uncertain"), so the table and a finding graded on the value agree.
+    if low <= lower and upper <= high and passes:
         return passes, "pass"
-    if upper < low or lower > high:
+    if (upper < low or lower > high) and not passes:
         return passes, "fail"
     return passes, "uncertain"
 
@@ -318,8 +331,12 @@ def fairness_report(
         raise AssayInputError(_NOT_BOOL.format(name="intersections", received=intersections))
     rng = check_random_state(seed)
 
+    aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
+                           sample_weight=sample_weight)
+    y_true, y_pred, y_score = aligned["y_true"], aligned["y_pred"], aligned["y_score"]
+    sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
     prepared = _core.prepare(y_true, y_pred, sensitive_features, sample_weight, pos_label,
-                             intersections=bool(intersections))
+                             intersections=bool(intersections), align=False)
     groups = prepared.groups
     if privileged_groups is None:
         privileged: Mapping[str, Any] = {}
@@ -338,36 +355,43 @@ def fairness_report(
         if label is not None:
             chosen[grouping.name] = _core.privileged_index(
                 grouping, label, name=f"privileged_groups' entry for '{grouping.name}")
-    calibration = _calibration(prepared, y_score, int(n_bins), pos_label)
-
+    # One grouped table: the registry rates of every group and intersection, their bootstrap
+    # resamples, and the cell statistics and cell draws behind them (for the quantities that are
+    # not per-group rates: FN/FP, privileged-vs-rest, entropy indices).
+    metric_names = [*GROUP_METRICS, *(["ece"] if y_score is not None else [])]
+    draws: dict[str, np.ndarray] = {}
+    stats = GroupedStats(pos_label=pos_label, n_bins=int(n_bins))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedMetricWarning)
+        stats.update(prepared.y_true, prepared.y_pred, y_score=y_score, sensitive_features=sensitive_features,
+                     sample_weight=prepared.w)
+        grouped = stats.compute(metric_names, intersections=bool(intersections), min_group_size=int(min_group_size),
+                                n_boot=int(n_boot), ci_level=confidence, random_state=rng, _draws=draws)
+    for warning in caught:  # per-group warnings point at the user's call; all rows are quiet, as before
+        if "group(s) 'overall'" not in str(warning.message):
+            warnings.warn(warning.message, warning.category, stacklevel=_core.stacklevel())
     cells = groups.cells
-    cell_stats = prepared.cell_stats()
+    if tuple(stats.cells) != tuple(c if isinstance(c, tuple) else (c,) for c in cells.labels):
+        raise AssertionError("cells of the grouped table and of the groupings differ")  # pragma: no cover
+    cell_stats = stats.confusion
     cell_counts = _core.counts_of(cell_stats)
-    boot = None
-    if n_boot:
-        rows_per_cell = _core.cell_rows(cells.codes, prepared.actual, prepared.predicted, cells.n_groups)
-        weight_sq = None if prepared.w is None else _core.cell_rows(
-            cells.codes, prepared.actual, prepared.predicted, cells.n_groups, prepared.w ** 2)
-        boot = _core.resample_counts(rows_per_cell, None if prepared.w is None else cell_counts,
-                                     int(n_boot), rng, weight_sq)
-
-    ece_ci = None
-    if calibration is not None and n_boot:
-        # Calibration resamples come from the metrics layer's table (bins x outcomes per cell).
-        ece_ci = evaluate_groups(
-            prepared.y_true, y_score=y_score, sensitive_features=sensitive_features, metrics=["ece"],
-            intersections=bool(intersections), sample_weight=prepared.w, n_bins=int(n_bins),
-            pos_label=pos_label, n_boot=int(n_boot), ci_level=confidence, random_state=rng,
-        ).difference_ci(method)
+    boot = draws.get("confusion")
+    point = grouped.by_group[metric_names].to_numpy(np.float64)
+    ci_names = list(grouped.ci_metrics)
+    feature_of = grouped.by_group.index.get_level_values("feature")
+    ece_ci = grouped.difference_ci(method) if y_score is not None and n_boot else None
 
     rows: list[dict[str, Any]] = []
     index: list[tuple[str, str]] = []
 
     def add(feature: str, measure: _Measure, value: float, replicates: np.ndarray | None,
-            definition: str | None = None, interval: tuple[float, float] | None = None) -> None:
+            definition: str | None = None, interval: tuple[float, float] | None = None,
+            absolute: bool = False) -> None:
         lower, upper = interval if interval is not None else (math.nan, math.nan)
         if replicates is not None:
             low_arr, up_arr = _core.percentile_interval(replicates, confidence)
+            if absolute:  # replicates of the signed difference behind |d|
+                low_arr, up_arr = absolute_interval(low_arr, up_arr)
             lower, upper = float(low_arr), float(up_arr)
         reference, low, high, text = _fair_range(measure.rule, float(difference_threshold),
                                                  float(ratio_threshold))
@@ -380,22 +404,29 @@ def fairness_report(
     group_blocks, group_index = [], []
     for grouping in groups:
         labels = grouping.label_strings
+        at = np.flatnonzero(feature_of == grouping.name)
         counts = _core.aggregate_counts(cell_counts, grouping.cell_map, grouping.n_groups)
-        rates = Rates(counts, labels, pos_label, name=grouping.name)
+        rates = _core.TableRates(counts, labels, pos_label, name=grouping.name,
+                                 group={m: point[at, j] for j, m in enumerate(metric_names)},
+                                 overall={m: np.float64(grouped.overall[m]) for m in metric_names})
         boot_rates = None
         if boot is not None:
-            boot_rates = Rates(_core.aggregate_counts(boot, grouping.cell_map, grouping.n_groups),
-                               labels, pos_label, name=grouping.name, quiet=True)
+            boot_rates = _core.TableRates(
+                _core.aggregate_counts(boot, grouping.cell_map, grouping.n_groups), labels, pos_label,
+                name=grouping.name, quiet=True,
+                group={m: grouped.resamples[:, 1 + at, j] for j, m in enumerate(ci_names)},
+                overall={m: grouped.resamples[:, 0, j] for j, m in enumerate(ci_names)})
         for measure in _GROUP_MEASURES:
             value = float(measure.compute(rates, method))
-            add(grouping.name, measure, value,
-                None if boot_rates is None else measure.compute(boot_rates, method))
-        if calibration is not None:
-            per_group = expected_calibration_error(
-                calibration.aggregate(grouping.cell_map, labels), norm="l1")
+            replicates = None
+            if boot_rates is not None:
+                replicates = (measure.signed(rates, boot_rates, method) if measure.signed is not None
+                              else measure.compute(boot_rates, method))
+            add(grouping.name, measure, value, replicates, absolute=measure.signed is not None)
+        if y_score is not None:
+            per_group = rates.group("ece")
             _core.warn_if_too_few(per_group, "calibration_difference", grouping.name, "ece")
-            overall_ece = expected_calibration_error(calibration.total(), norm="l1")
-            value = float(_core.difference(per_group, overall_ece[0], method))
+            value = float(_core.difference(per_group, rates.overall("ece"), method))
             interval = None
             if ece_ci is not None:
                 interval = (float(ece_ci.loc[grouping.name, ("ece", "lower")]),
@@ -407,8 +438,7 @@ def fairness_report(
                         pos_label, name=grouping.name)
             two_boot = None
             if boot is not None:
-                boot_counts = _core.aggregate_counts(boot, grouping.cell_map, grouping.n_groups)
-                two_boot = Rates(_core.two_groups(boot_counts, where),
+                two_boot = Rates(_core.two_groups(boot_rates.counts, where),
                                  _core.privileged_labels(labels, where), pos_label,
                                  name=grouping.name, quiet=True)
             for measure in _PRIVILEGED_MEASURES:
@@ -417,7 +447,11 @@ def fairness_report(
                 add(grouping.name, measure, value,
                     None if two_boot is None else measure.compute(two_boot, method), definition)
 
-        block = _group_block(rates, cell_stats.n, grouping, calibration, min_group_size)
+        block = pd.DataFrame({"count": grouped.by_group["count"].to_numpy()[at].astype(np.int64),
+                              "small": grouped.by_group["small"].to_numpy()[at].astype(bool),
+                              **{m: rates.group(m) for m in GROUP_METRICS},
+                              "treatment_equality": rates.treatment_equality()[0],
+                              **({"ece": rates.group("ece")} if y_score is not None else {})})
         group_blocks.append(block)
         group_index += [(grouping.name, label) for label in labels]
 
@@ -433,7 +467,11 @@ def fairness_report(
                          index=pd.MultiIndex.from_tuples(index, names=["feature", "measure"]))
     by_group = pd.concat(group_blocks, ignore_index=True)
     by_group.index = pd.MultiIndex.from_tuples(group_index, names=["feature", "group"])
-    overall = _overall(overall_rates, cell_stats.n, calibration)
+    overall = pd.Series({"count": float(cell_stats.n.sum()),
+                         **{m: float(grouped.overall[m]) for m in GROUP_METRICS},
+                         "treatment_equality": float(overall_rates.treatment_equality_overall()),
+                         **({"ece": float(grouped.overall["ece"])} if y_score is not None else {})},
+                        name="overall", dtype=np.float64)
     return FairnessReport(
         table=table,
         by_group=by_group,
@@ -455,43 +493,3 @@ def fairness_report(
             "min_group_size": int(min_group_size),
         },
     )
-
-
-def _calibration(prepared: _core.Prepared, y_score: Any, n_bins: int,
-                 pos_label: Any) -> CalibrationStats | None:
-    if y_score is None:
-        return None
-    p = check_prob(y_score, name="y_score")
-    check_consistent_length(y_true=prepared.y_true, y_score=p)
-    y = prepared.y_true
-    if p.ndim == 2 and p.shape[1] > 2:
-        y = check_class_indices(y, p.shape[1], name="y_true", prob_name="y_score")
-    else:
-        check_binary_labels(y, None, pos_label)
-    cells = prepared.groups.cells
-    stats = CalibrationStats(cells.label_strings, n_bins=n_bins, pos_label=pos_label)
-    return stats.update(y, p, cells.codes, prepared.w)
-
-
-def _group_block(rates: Rates, cell_n: np.ndarray, grouping: Grouping,
-                 calibration: CalibrationStats | None, min_group_size: int) -> pd.DataFrame:
-    count = np.bincount(grouping.cell_map, weights=cell_n, minlength=grouping.n_groups).astype(np.int64)
-    data: dict[str, Any] = {"count": count, "small": count < min_group_size}
-    for metric in GROUP_METRICS:
-        data[metric] = rates.group(metric)
-    data["treatment_equality"] = rates.treatment_equality()[0]
-    if calibration is not None:
-        data["ece"] = expected_calibration_error(
-            calibration.aggregate(grouping.cell_map, grouping.label_strings), norm="l1")
-    return pd.DataFrame(data)
-
-
-def _overall(rates: Rates, cell_n: np.ndarray, calibration: CalibrationStats | None) -> pd.Series:
-    data: dict[str, float] = {"count": float(cell_n.sum())}
-    for metric in GROUP_METRICS:
-        data[metric] = float(rates.overall(metric))
-    data["treatment_equality"] = float(rates.treatment_equality_overall())
-    if calibration is not None:
-        data["ece"] = float(expected_calibration_error(calibration.total(), norm="l1")[0])
-    return pd.Series(data, name="overall", dtype=np.float64)
-

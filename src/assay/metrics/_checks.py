@@ -107,8 +107,12 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_sample_weight(sample_weight: Any) -> np.ndarray | None:
-    """``sample_weight`` as a float64 (n,) array of non-negative finite numbers, or None."""
+def check_sample_weight(sample_weight: Any, *, allow_all_zero: bool = True) -> np.ndarray | None:
+    """``sample_weight`` as a float64 (n,) array of non-negative finite numbers, or None.
+
+    ``allow_all_zero=False`` (whole-data entry points, as scikit-learn and Fairlearn) refuses
+    weights that are all 0; a batch of a stream may hold only zeros.
+    """
     if sample_weight is None:
         return None
     w = as_array(sample_weight, name="sample_weight", ndim=1, dtype=np.float64)
@@ -116,6 +120,10 @@ def check_sample_weight(sample_weight: Any) -> np.ndarray | None:
         first = int(np.argmax(w < 0))
         problem = f"{int((w < 0).sum())} negative value(s) (first at index {first}: {w[first]:g})"
         raise AssayInputError(_BAD_WEIGHTS.format(problem=problem))
+    if not allow_all_zero and not w.any():
+        raise AssayInputError(
+            f"'sample_weight' must have a positive total: every metric would be 0/0. Got {len(w)} zero weight(s)."
+        )
     return w
 
 

@@ -57,7 +57,8 @@ import numpy as np
 from ..core.errors import UndefinedMetricWarning
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats
 from .classification import METRICS, multiclass_metric
-from .scores import RankStats, _AUCPlan, row_losses
+from .ranking import _AUCPlan
+from .scores import RankStats, row_losses
 
 _BLOCK = 50
 """Resamples computed together: large enough to vectorise, small enough for little memory."""
@@ -71,6 +72,8 @@ __all__ = [
     "score_resamples",
     "percentile_interval",
     "quantiles",
+    "absolute_interval",
+    "signed_gap",
 ]
 
 
@@ -194,6 +197,7 @@ def metric_resamples(
     weighted: bool = False,
     classes: Sequence[object] | None = None,
     average: str = "binary",
+    draws: dict | None = None,
 ) -> np.ndarray:
     """Metric values on bootstrap resamples, shape ``(n_boot, G, len(metrics))``.
 
@@ -235,6 +239,8 @@ def metric_resamples(
     cells = parts = None
     if "labels" in needs:
         cells = confusion_resamples(confusion_rows, confusion_weight, n_boot, rng, confusion_weight_sq)
+        if draws is not None:  # what callers deriving other quantities from the same draws read
+            draws["confusion"] = cells
     if "scores" in needs:
         parts = calibration_resamples(bin_rows, bin_weight, bin_conf, n_boot, rng, bin_weight_sq)
     out = np.empty((n_boot, n_groups, len(metrics)))
@@ -409,3 +415,41 @@ def percentile_interval(values: np.ndarray, level: float, axis: int = 0) -> tupl
     # one slice of the last axis at a time: the sorted copy stays small
     bounds = np.stack([quantiles(values[..., j], [tail, 1.0 - tail]) for j in range(values.shape[-1])], axis=-1)
     return bounds[0], bounds[1]
+
+
+def signed_gap(block: np.ndarray, overall: np.ndarray, point: np.ndarray, point_overall: np.ndarray,
+               method: str) -> np.ndarray:
+    """The signed difference behind an absolute gap, on each resample.
+
+    ``point`` (G, ...) are the groups' values, ``block`` (n_boot, G, ...) their resamples,
+    ``point_overall`` (...) and ``overall`` (n_boot, ...) those of all rows. The pair is fixed
+    by the point estimate: ``"between_groups"`` -- the group with the largest value minus the
+    one with the smallest (NaN skipped); ``"to_overall"`` -- the group furthest from overall
+    minus overall. NaN where fewer than two groups have a value. Shape (n_boot, ...).
+    """
+    point = np.asarray(point, dtype=np.float64)
+    block = np.asarray(block, dtype=np.float64)
+    enough = (~np.isnan(point)).sum(axis=0) >= 2
+    filled = np.where(np.isnan(point), 0.0, point)
+    if method == "between_groups":
+        hi = np.argmax(np.where(np.isnan(point), -np.inf, point), axis=0)
+        lo = np.argmin(np.where(np.isnan(point), np.inf, point), axis=0)
+        out = np.take_along_axis(block, hi[None, None], axis=1)[:, 0] - np.take_along_axis(
+            block, lo[None, None], axis=1)[:, 0]
+    else:
+        far = np.argmax(np.where(np.isnan(point), -np.inf, np.abs(filled - point_overall)), axis=0)
+        out = np.take_along_axis(block, far[None, None], axis=1)[:, 0] - overall
+    return np.where(enough, out, np.nan)
+
+
+def absolute_interval(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of ``|d|`` from the interval ``[lower, upper]`` of the signed ``d``.
+
+    Straddling 0: ``[0, max(|lower|, |upper|)]``; otherwise ``[min(|lower|, |upper|),
+    max(|lower|, |upper|)]``. It holds ``|d|`` whenever ``[lower, upper]`` holds ``d`` (a
+    percentile interval of ``|d|`` itself can miss a gap near 0). NaN stays NaN.
+    """
+    lower, upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    a, b = np.abs(lower), np.abs(upper)
+    straddles = (lower <= 0) & (upper >= 0)
+    return np.where(straddles, 0.0, np.minimum(a, b)) + 0 * lower, np.maximum(a, b)

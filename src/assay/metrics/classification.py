@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..core.errors import UndefinedMetricWarning
-from ..core.validation import check_consistent_length, check_option, check_scalar
+from ..core.validation import SEPARATOR, check_consistent_length, check_option, check_scalar
 from ._checks import (
     check_binary_labels,
     check_class_indices,
@@ -57,7 +57,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _label_str(label: Hashable) -> str:
-    return " x ".join(str(part) for part in label) if isinstance(label, tuple) else str(label)
+    return SEPARATOR.join(str(part) for part in label) if isinstance(label, tuple) else str(label)
 
 
 def _outside_package_stacklevel() -> int:
@@ -79,20 +79,30 @@ def _warn_undefined(metric: str, labels: tuple[Hashable, ...], undefined: np.nda
 
 
 def _divide(
-    num: np.ndarray, den: np.ndarray, labels: tuple[Hashable, ...], metric: str, reason: str
+    num: np.ndarray, den: np.ndarray, labels: tuple[Hashable, ...], metric: str, reason: str,
+    total: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``num / den`` per group; NaN (with one warning naming the groups) where ``den == 0``."""
+    """``num / den`` per group; NaN (with one warning naming the groups) where ``den == 0``.
+
+    With ``total`` (each group's total weight), groups whose total weight is 0 are named with
+    that reason instead of ``reason``.
+    """
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     out = np.full(den.shape, np.nan)
     defined = den > 0
     np.divide(num, den, out=out, where=defined)
     if not defined.all():
-        _warn_undefined(metric, labels, ~defined, reason)
+        weightless = np.zeros(den.shape, dtype=bool) if total is None else np.asarray(total) <= 0
+        if (~defined & ~weightless).any():
+            _warn_undefined(metric, labels, ~defined & ~weightless, reason)
+        if (~defined & weightless).any():
+            _warn_undefined(metric, labels, ~defined & weightless, _ZERO_WEIGHT)
     return out
 
 
 _NO_ROWS = "no rows, or zero total weight"
+_ZERO_WEIGHT = "total weight is 0"
 _NO_POS = "no positives in y_true"
 _NO_NEG = "no negatives in y_true"
 _NO_PRED_POS = "no predicted positives"
@@ -126,44 +136,44 @@ def base_rate(stats: ConfusionStats) -> np.ndarray:
 
 def tpr(stats: ConfusionStats) -> np.ndarray:
     """True positive rate (recall, sensitivity): TP / (TP + FN)."""
-    return _divide(stats.tp, stats.tp + stats.fn, stats.labels, "tpr", _NO_POS)
+    return _divide(stats.tp, stats.tp + stats.fn, stats.labels, "tpr", _NO_POS, stats.weight)
 
 
 def fnr(stats: ConfusionStats) -> np.ndarray:
     """False negative rate (miss rate): FN / (TP + FN)."""
-    return _divide(stats.fn, stats.tp + stats.fn, stats.labels, "fnr", _NO_POS)
+    return _divide(stats.fn, stats.tp + stats.fn, stats.labels, "fnr", _NO_POS, stats.weight)
 
 
 def tnr(stats: ConfusionStats) -> np.ndarray:
     """True negative rate (specificity): TN / (TN + FP)."""
-    return _divide(stats.tn, stats.tn + stats.fp, stats.labels, "tnr", _NO_NEG)
+    return _divide(stats.tn, stats.tn + stats.fp, stats.labels, "tnr", _NO_NEG, stats.weight)
 
 
 def fpr(stats: ConfusionStats) -> np.ndarray:
     """False positive rate (fall-out): FP / (TN + FP)."""
-    return _divide(stats.fp, stats.tn + stats.fp, stats.labels, "fpr", _NO_NEG)
+    return _divide(stats.fp, stats.tn + stats.fp, stats.labels, "fpr", _NO_NEG, stats.weight)
 
 
 def ppv(stats: ConfusionStats) -> np.ndarray:
     """Positive predictive value (precision): TP / (TP + FP)."""
-    return _divide(stats.tp, stats.tp + stats.fp, stats.labels, "ppv", _NO_PRED_POS)
+    return _divide(stats.tp, stats.tp + stats.fp, stats.labels, "ppv", _NO_PRED_POS, stats.weight)
 
 
 def fdr(stats: ConfusionStats) -> np.ndarray:
     """False discovery rate: FP / (TP + FP)."""
-    return _divide(stats.fp, stats.tp + stats.fp, stats.labels, "fdr", _NO_PRED_POS)
+    return _divide(stats.fp, stats.tp + stats.fp, stats.labels, "fdr", _NO_PRED_POS, stats.weight)
 
 
 def npv(stats: ConfusionStats) -> np.ndarray:
     """Negative predictive value: TN / (TN + FN)."""
-    return _divide(stats.tn, stats.tn + stats.fn, stats.labels, "npv", _NO_PRED_NEG)
+    return _divide(stats.tn, stats.tn + stats.fn, stats.labels, "npv", _NO_PRED_NEG, stats.weight)
 
 
 def f1(stats: ConfusionStats) -> np.ndarray:
     """F1 score: 2 TP / (2 TP + FP + FN), the harmonic mean of precision and recall."""
     return _divide(
         2 * stats.tp, 2 * stats.tp + stats.fp + stats.fn, stats.labels, "f1",
-        "no positives in y_true or y_pred",
+        "no positives in y_true or y_pred", stats.weight,
     )
 
 

@@ -59,7 +59,7 @@ def _column_names(value: Any, name: str, columns: list[str], *, many: bool, opti
 
 def _partition_stats(part: Any, y_true: str, y_pred: str | None, y_score: Any, features: list[str],
                      sample_weight: str | None, pos_label: Any, n_bins: int, keep_ranks: bool = False,
-                     multiclass: bool = False) -> Any:
+                     multiclass: bool = False, values: dict[str, str] | None = None) -> Any:
     """The GroupedStats of one pandas partition (empty partitions give empty statistics)."""
     from .grouped import GroupedStats
 
@@ -70,11 +70,12 @@ def _partition_stats(part: Any, y_true: str, y_pred: str | None, y_score: Any, f
     if y_score is not None:
         score = part[y_score].to_numpy(dtype=np.float64)
     return stats.update(
-        part[y_true].to_numpy(),
+        None if y_true is None else part[y_true].to_numpy(),
         None if y_pred is None else part[y_pred].to_numpy(),
         y_score=score,
         sensitive_features=part[features],
         sample_weight=None if sample_weight is None else part[sample_weight].to_numpy(dtype=np.float64),
+        values=None if values is None else {key: part[col].to_numpy(dtype=np.float64) for key, col in values.items()},
     )
 
 
@@ -89,7 +90,7 @@ def _merge_all(parts: Sequence[Any]) -> Any:
 def grouped_stats_dask(
     ddf: Any,
     *,
-    y_true: str,
+    y_true: str | None = None,
     y_pred: str | None = None,
     y_score: str | Sequence[str] | None = None,
     sensitive_features: str | Sequence[str],
@@ -99,6 +100,7 @@ def grouped_stats_dask(
     split_every: int = 8,
     keep_ranks: bool = False,
     multiclass: bool = False,
+    values: dict[str, str] | None = None,
 ) -> Any:
     """The :class:`~assay.metrics.GroupedStats` of a Dask DataFrame (computed now).
 
@@ -116,6 +118,9 @@ def grouped_stats_dask(
         histograms, for ``roc_auc``; they travel up the tree like the other sums).
     split_every : int, default 8
         Fan-in of the tree reduction: each merge task combines this many statistics.
+    values : dict of str -> str, optional
+        Value name -> column of per-example numbers (see ``evaluate_groups(values=...)``);
+        ``y_true`` may then be None.
     """
     owner = "grouped_stats_dask"
     dask, dd = _import_dask(owner)
@@ -123,7 +128,13 @@ def grouped_stats_dask(
         raise AssayInputError(_NOT_DASK_FRAME.format(received=describe(ddf)))
     check_scalar(split_every, "split_every", owner=owner, kind=(int, np.integer), low=2)
     columns = [str(c) for c in ddf.columns]
-    y_true = _column_names(y_true, "y_true", columns, many=False, optional=False)
+    y_true = _column_names(y_true, "y_true", columns, many=False, optional=values is not None)
+    if values is not None:
+        if not isinstance(values, dict) or not values:
+            raise AssayInputError(_BAD_COLUMN.format(name="values", what="a dict of value name -> column",
+                                                     columns=columns, received=values))
+        values = {key: _column_names(col, f"values[{key!r}]", columns, many=False, optional=False)
+                  for key, col in values.items()}
     y_pred = _column_names(y_pred, "y_pred", columns, many=False, optional=True)
     y_score = _column_names(y_score, "y_score", columns, many=True, optional=True)
     sample_weight = _column_names(sample_weight, "sample_weight", columns, many=False, optional=True)
@@ -136,7 +147,7 @@ def grouped_stats_dask(
     layer = [
         dask.delayed(_partition_stats, pure=True)(
             part, y_true, y_pred, y_score, features, sample_weight, pos_label, int(n_bins), bool(keep_ranks),
-            bool(multiclass),
+            bool(multiclass), values,
         )
         for part in ddf.to_delayed()
     ]
@@ -152,12 +163,13 @@ def grouped_stats_dask(
 def evaluate_groups_dask(
     ddf: Any,
     *,
-    y_true: str,
+    y_true: str | None = None,
     y_pred: str | None = None,
     y_score: str | Sequence[str] | None = None,
     sensitive_features: str | Sequence[str],
     sample_weight: str | None = None,
-    metrics: str | Sequence[str] = ("accuracy", "selection_rate", "tpr", "fpr"),
+    values: dict[str, str] | None = None,
+    metrics: str | Sequence[str] | None = None,
     intersections: bool = True,
     min_group_size: int = 30,
     n_bins: int = 15,
@@ -178,7 +190,7 @@ def evaluate_groups_dask(
     Parameters
     ----------
     ddf : dask.dataframe.DataFrame
-    y_true, y_pred, y_score, sensitive_features, sample_weight
+    y_true, y_pred, y_score, sensitive_features, sample_weight, values
         Column names, as in :func:`grouped_stats_dask`.
     metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state, average
         As in :func:`~assay.metrics.evaluate_groups`.
@@ -189,19 +201,24 @@ def evaluate_groups_dask(
     -------
     GroupedMetrics
     """
-    from .grouped import _NEEDS_INPUT, _check_table_params, _needs_ranks, _plan
+    from .grouped import _NEEDS_INPUT, _check_table_params, _default_metrics, _needs_ranks, _plan, _value_columns
 
     owner = "evaluate_groups_dask"
-    names, label_metrics, score_metrics = _plan(metrics)
+    names, label_metrics, score_metrics = _plan(_default_metrics(metrics, y_true, values))
+    _value_columns(names, None if not isinstance(values, dict) else tuple(values))
     _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if y_pred is None and label_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
     if y_score is None and score_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics=score_metrics))
+    if y_true is None and (values is None or label_metrics or score_metrics):
+        raise AssayInputError(_NEEDS_INPUT.format(name="y_true", metrics=[*label_metrics, *score_metrics]
+                                                  or list(names)))
+    uses_y_true = bool(label_metrics or score_metrics) or values is None
     stats = grouped_stats_dask(
         ddf,
-        y_true=y_true,
+        y_true=y_true if uses_y_true else None,
         y_pred=y_pred if label_metrics else None,
         y_score=y_score if score_metrics else None,
         sensitive_features=sensitive_features,
@@ -211,6 +228,7 @@ def evaluate_groups_dask(
         split_every=split_every,
         keep_ranks=_needs_ranks(names, n_boot),
         multiclass=average != "binary" and bool(label_metrics),
+        values=values,
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
                          n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)

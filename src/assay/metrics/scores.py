@@ -42,6 +42,7 @@ import numpy as np
 
 from ..core.errors import AssayInputError
 from ..core.validation import check_consistent_length, check_scalar
+from .ranking import _auc_of
 from ._checks import check_class_indices, check_group_codes, check_labels_1d, check_prob, check_sample_weight
 from ._stats import _MERGE_MISMATCH, _MERGE_TYPE, _as_labels, _SummedStats
 
@@ -132,65 +133,6 @@ class ScoreStats(_SummedStats):
             return np.where(self.weight > 0, self.brier_sum / self.weight, np.nan)
 
 
-# ---------------------------------------------------------------------------------------------
-# Exact AUC from sorted (group, score) blocks, vectorised over a leading axis of weightings
-# ---------------------------------------------------------------------------------------------
-
-
-class _AUCPlan:
-    """The sort of ``(group, score)`` done once; :meth:`auc` then takes any row weights.
-
-    Weights have shape ``(b, m)`` -- ``b`` weightings of the same ``m`` rows (``b = 1`` for a
-    point estimate, ``b`` bootstrap resamples otherwise) -- so that the resamples of the
-    bootstrap reuse one sort.
-    """
-
-    def __init__(self, group: np.ndarray, is_pos: np.ndarray, score: np.ndarray, n_groups: int) -> None:
-        self.n_groups = int(n_groups)
-        self.order = np.lexsort((score, group))
-        s, g = score[self.order], group[self.order]
-        self.is_pos = np.asarray(is_pos, dtype=bool)[self.order]
-        m = len(s)
-        new_block = np.ones(m, dtype=bool)
-        new_block[1:] = (s[1:] != s[:-1]) | (g[1:] != g[:-1])
-        self.block_starts = np.flatnonzero(new_block)
-        block_group = g[self.block_starts]
-        per_group = np.bincount(block_group, minlength=self.n_groups)  # blocks per group
-        first = np.concatenate([[0], np.cumsum(per_group)[:-1]]).astype(np.int64)
-        self.present = per_group > 0
-        self.group_starts = first[self.present]
-        self.first_block = first[block_group]  # for each block, the first block of its group
-
-    def auc(self, weights: np.ndarray) -> np.ndarray:
-        """AUC per weighting and group, shape ``(b, n_groups)``; NaN lacking either class."""
-        weights = np.atleast_2d(weights)
-        b = weights.shape[0]
-        out = np.full((b, self.n_groups), np.nan)
-        if not len(self.order):
-            return out
-        w = weights[:, self.order]
-        pos_w = np.where(self.is_pos, w, 0.0)
-        neg_w = np.where(self.is_pos, 0.0, w)
-        block_pos = np.add.reduceat(pos_w, self.block_starts, axis=1)
-        block_neg = np.add.reduceat(neg_w, self.block_starts, axis=1)
-        cum_neg = np.cumsum(block_neg, axis=1) - block_neg  # negative weight strictly below
-        below = cum_neg - cum_neg[:, self.first_block]  # ... within the block's group
-        credit = block_pos * (below + 0.5 * block_neg)
-        num = np.add.reduceat(credit, self.group_starts, axis=1)
-        total_pos = np.add.reduceat(block_pos, self.group_starts, axis=1)
-        total_neg = np.add.reduceat(block_neg, self.group_starts, axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = np.where((total_pos > 0) & (total_neg > 0), num / (total_pos * total_neg), np.nan)
-        out[:, self.present] = values
-        return out
-
-
-def _binary_auc_by_group(is_pos: np.ndarray, score: np.ndarray, codes: np.ndarray, n_groups: int,
-                         weights: np.ndarray) -> np.ndarray:
-    """Exact weighted AUC per group from one lexicographic sort by (group, score)."""
-    return _AUCPlan(codes, is_pos, score, n_groups).auc(weights[None, :])[0]
-
-
 def roc_auc_by_group(y_true: Any, y_prob: Any, group_codes: Any = None, n_groups: int | None = None, *,
                      sample_weight: Any = None, pos_label: Any = 1) -> np.ndarray:
     """Exact ROC AUC for every group, shape ``(n_groups,)``.
@@ -212,18 +154,6 @@ def roc_auc_by_group(y_true: Any, y_prob: Any, group_codes: Any = None, n_groups
     weights = np.ones(n) if w is None else w
     label, score = _canonical(y_true, p, pos_label)
     return _auc_of(codes, label, score, weights[None, :], n_groups)[0]
-
-
-def _auc_of(group: np.ndarray, label: np.ndarray, score: np.ndarray, weights: np.ndarray,
-            n_groups: int) -> np.ndarray:
-    """AUC per weighting and group of canonical rows (binary, or one-vs-rest macro)."""
-    if score.shape[1] == 1:
-        return _AUCPlan(group, label == 1, score[:, 0], n_groups).auc(weights)
-    total = None
-    for c in range(score.shape[1]):
-        values = _AUCPlan(group, label == c, score[:, c], n_groups).auc(weights)
-        total = values if total is None else total + values
-    return total / score.shape[1]
 
 
 # ---------------------------------------------------------------------------------------------

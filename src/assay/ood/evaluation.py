@@ -38,6 +38,7 @@ from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import as_array, check_option, check_random_state, check_scalar, describe
 from ..metrics.bootstrap import percentile_interval
+from ..metrics.ranking import _draw_counts, _metric_names, _metrics_from_blocks, _sort, fpr_key
 
 __all__ = [
     "OODEvaluation",
@@ -55,15 +56,6 @@ _MAX_CURVE_POINTS = 256
 """ROC points kept per (detector, OOD set) in a result (for plotting)."""
 
 
-def fpr_key(tpr: float) -> str:
-    """The name of the FPR-at-TPR metric for ``tpr``: ``0.95 -> "fpr_at_95_tpr"``."""
-    return f"fpr_at_{100 * float(tpr):.10g}_tpr"
-
-
-def _metric_names(tpr: float) -> tuple[str, ...]:
-    return ("auroc", "aupr_in", "aupr_out", fpr_key(tpr), "detection_error")
-
-
 def _higher_is_better(tpr: float) -> dict[str, bool]:
     return dict(zip(_metric_names(tpr), (True, True, True, False, False)))
 
@@ -75,78 +67,6 @@ def _scores(x: Any, name: str) -> np.ndarray:
 def _check_tpr(tpr: Any, owner: str) -> float:
     check_scalar(tpr, "tpr", owner=owner, kind=numbers.Real, low=0.0, high=1.0, closed="neither")
     return float(tpr)
-
-
-# ---------------------------------------------------------------------------------------------
-# One sort: blocks of tied scores
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Sorted:
-    """The pooled scores sorted descending, and their blocks of equal values.
-
-    ``order``: pooled index (in-distribution rows first, then OOD rows) of each sorted
-    position; ``starts``: the first sorted position of each block; ``values``: each block's
-    score, descending; ``is_out``: whether each sorted position is an OOD row.
-    """
-
-    order: np.ndarray
-    starts: np.ndarray
-    values: np.ndarray
-    is_out: np.ndarray
-
-    def block_counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(in_b, out_b)`` of shape ``(..., n_blocks)`` from row counts ``(..., n_rows)``
-        given in pooled order."""
-        w = np.asarray(weights, dtype=np.float64)[..., self.order]
-        out_b = np.add.reduceat(np.where(self.is_out, w, 0.0), self.starts, axis=-1)
-        in_b = np.add.reduceat(np.where(self.is_out, 0.0, w), self.starts, axis=-1)
-        return in_b, out_b
-
-
-def _sort(scores_in: np.ndarray, scores_out: np.ndarray) -> _Sorted:
-    pooled = np.concatenate([scores_in, scores_out])
-    order = np.argsort(-pooled, kind="stable")
-    ordered = pooled[order]
-    new_block = np.empty(len(ordered), dtype=bool)
-    new_block[0] = True
-    new_block[1:] = ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(new_block)
-    return _Sorted(order=order, starts=starts, values=ordered[starts], is_out=order >= len(scores_in))
-
-
-def _metrics_from_blocks(in_b: np.ndarray, out_b: np.ndarray, tpr: float) -> dict[str, np.ndarray]:
-    """Every metric from block counts of shape ``(..., n_blocks)`` (blocks in descending score
-    order); values of shape ``(...)``. Blocks may be empty (bootstrap resamples)."""
-    n_in = in_b.sum(axis=-1)
-    n_out = out_b.sum(axis=-1)
-    # Descending: inputs with score >= block value, i.e. flagged as OOD at threshold "> next".
-    cum_in_desc = np.cumsum(in_b, axis=-1)
-    cum_out_desc = np.cumsum(out_b, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # AUROC (Mann-Whitney): each OOD input beats the in-distribution inputs strictly below it,
-        # and half of those tied with it.
-        below_in = n_in[..., None] - cum_in_desc
-        auroc = (out_b * (below_in + 0.5 * in_b)).sum(axis=-1) / (n_in * n_out)
-        # AUPR-out: sum over thresholds of (recall step) x precision, OOD positive.
-        flagged = cum_in_desc + cum_out_desc
-        precision_out = np.divide(cum_out_desc, flagged, out=np.zeros_like(flagged), where=flagged > 0)
-        aupr_out = (out_b * precision_out).sum(axis=-1) / n_out
-        # Ascending: inputs with score <= block value (accepted as in-distribution).
-        cum_in_asc = np.flip(np.cumsum(np.flip(in_b, -1), axis=-1), -1)
-        cum_out_asc = np.flip(np.cumsum(np.flip(out_b, -1), axis=-1), -1)
-        accepted = cum_in_asc + cum_out_asc
-        precision_in = np.divide(cum_in_asc, accepted, out=np.zeros_like(accepted), where=accepted > 0)
-        aupr_in = (in_b * precision_in).sum(axis=-1) / n_in
-        tpr_in = cum_in_asc / n_in[..., None]  # in-distribution accepted at each block value
-        fpr_out = cum_out_asc / n_out[..., None]  # OOD accepted
-        # Smallest block value accepting a share >= tpr: blocks ascend from the last one.
-        reached = np.flip(tpr_in >= tpr, -1)
-        first = np.argmax(reached, axis=-1)
-        fpr_at = np.take_along_axis(np.flip(fpr_out, -1), first[..., None], axis=-1)[..., 0]
-        error = np.minimum(0.5, (0.5 * (1.0 - tpr_in) + 0.5 * fpr_out).min(axis=-1))
-    return dict(zip(_metric_names(tpr), (auroc, aupr_in, aupr_out, fpr_at, error)))
 
 
 def ood_metrics(scores_in: Any, scores_out: Any, *, tpr: float = 0.95) -> dict[str, float]:
@@ -348,13 +268,6 @@ def _normalise(scores_in: Any, scores_out: Any) -> tuple[dict[str, np.ndarray], 
                     f"{len(outs[first][s])} scores for {first!r} and {len(outs[d][s])} for {d!r}."
                 )
     return ins, outs
-
-
-def _draw_counts(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
-    """Row counts of ``size`` bootstrap resamples of ``n`` rows: shape (size, n), rows sum to n."""
-    picks = rng.integers(0, n, size=(size, n))
-    flat = (np.arange(size)[:, None] * n + picks).ravel()
-    return np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
 
 
 def evaluate_scores(

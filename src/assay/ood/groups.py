@@ -62,9 +62,10 @@ def rejection_by_group(
 
     Notes
     -----
-    The rejection decision is passed to ``evaluate_groups`` as ``y_pred`` (1 = rejected), with
-    a constant ``y_true`` of 0 (every input is in distribution): only ``selection_rate``, the
-    mean of ``y_pred``, is computed, so ``y_true`` plays no role in the values.
+    The refusals go through the grouped table as a per-example value,
+    ``evaluate_groups(values={"refused": rejected}, metrics=["mean:refused"])``, whose 0/1
+    bootstrap is drawn from the counts; the column keeps the name ``selection_rate`` that
+    records and checks read.
     """
     owner = "rejection_by_group"
     s = as_array(scores, name="scores", ndim=1, dtype=np.float64)
@@ -76,9 +77,10 @@ def rejection_by_group(
                  closed="neither")
     if hasattr(sensitive_features, "__len__") and not isinstance(sensitive_features, Mapping):
         check_consistent_length(scores=s, sensitive_features=sensitive_features)
-    rejected = (s > float(threshold)).astype(np.int64)
-    return evaluate_groups(
-        np.zeros(len(s), dtype=np.int64), rejected, sensitive_features=sensitive_features,
-        metrics=["selection_rate"], intersections=intersections, min_group_size=min_group_size,
-        n_boot=n_boot, ci_level=float(confidence_level), random_state=random_state,
+    rejected = (s > float(threshold)).astype(np.float64)
+    table = evaluate_groups(
+        values={"refused": rejected}, sensitive_features=sensitive_features, metrics=["mean:refused"],
+        intersections=intersections, min_group_size=min_group_size, n_boot=n_boot,
+        ci_level=float(confidence_level), random_state=random_state,
     )
+    return table.rename_metrics({"mean:refused": "selection_rate"})
