@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ...metrics import evaluate_groups
-from ..base import AuditContext, Check, Finding, grade, register_check
+from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 
 @register_check
@@ -20,6 +20,12 @@ class GroupPerformanceCheck(Check):
     section = "performance"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 10
+    thresholds = {
+        "accuracy_gap_warn": rate(0.05, "largest accuracy difference between groups that warns",
+                                  higher_is_better=False),
+        "accuracy_gap_fail": rate(0.1, "largest accuracy difference between groups that fails",
+                                  higher_is_better=False),
+    }
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
@@ -42,6 +48,17 @@ class GroupPerformanceCheck(Check):
         summary["n_groups"] = int(len(result.by_group))
         summary["n_small_groups"] = int(result.by_group["small"].sum())
         return summary
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = [headline_row(key[len("overall_"):], value, group="overall",
+                             direction="lower" if key == "overall_fpr" else "higher" if key in (
+                                 "overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_ppv")
+                             else None)
+                for key, value in summary.items() if key.startswith("overall_")]
+        rows += [headline_row("accuracy_gap", gap, feature=feature, direction="lower")
+                 for feature, gap in summary.get("accuracy_gap", {}).items()]
+        rows += [headline_row(key, summary[key]) for key in ("n_groups", "n_small_groups") if key in summary]
+        return rows
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = []
