@@ -253,7 +253,8 @@ class Audit:
         adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed))
 
-    def _nothing_ran(self, skipped: Mapping[str, str]) -> AssayInputError:
+    def _nothing_ran(self, skipped: Mapping[str, str], describing: Sequence[str]) -> AssayInputError:
+        """The error of an audit in which no check that judges (makes findings) can run."""
         hints = []
         labels_missing = any("labels" in why for why in skipped.values())
         frames = any(isinstance(v, pd.DataFrame) for v in self.data.values())
@@ -266,8 +267,9 @@ class Audit:
         if self.model is None:
             hints.append("most checks need a model")
         reasons = "; ".join(f"{name} ({why})" for name, why in skipped.items()) or "no check is registered"
-        return AssayInputError(f"No check can run on this model and data, so the audit would judge nothing: "
-                               f"{reasons}." + (" Hint: " + "; ".join(hints) + "." if hints else ""))
+        only = f" (only {', '.join(describing)} could run, and it judges nothing)" if describing else ""
+        return AssayInputError(f"No check can run on this model and data, so the audit would judge nothing{only}. "
+                               f"Skipped: {reasons}." + (" Hint: " + "; ".join(hints) + "." if hints else ""))
 
     def _config(self, context: AuditContext, checks: list[Check]) -> dict[str, Any]:
         data_fp = {name: fingerprint(X) + ("" if y is None else fingerprint(np.asarray(y)))
@@ -290,8 +292,10 @@ class Audit:
         """Run the audit; with ``run_dir``, record each check there as it finishes and resume."""
         context = self._context()
         checks, skipped = resolve_checks(self.checks, context, self.check_params)
-        if not checks:
-            raise self._nothing_ran(skipped)
+        # "auto" that selects no check that judges (only descriptions, or nothing) is a mistake, not a pass
+        if not checks or (isinstance(self.checks, str) and not any(type(c).findings is not Check.findings
+                                                                   for c in checks)):
+            raise self._nothing_ran(skipped, [c.name for c in checks])
         context.thresholds = resolve_thresholds(self.thresholds, checks)
         config = self._config(context, checks)
         records: dict[str, dict[str, Any]] = {}
