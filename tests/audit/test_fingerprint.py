@@ -25,7 +25,8 @@ from assay import wrap
 from assay.audit._fingerprint import model_fingerprint
 out = {}
 for name, path in json.loads(sys.argv[1]).items():
-    model = torch.load(path, weights_only=False) if path.endswith(".pt") else joblib.load(path)
+    model = (torch.load(path, weights_only=False) if path.endswith(".pt") else torch.jit.load(path)
+             if path.endswith(".ts") else joblib.load(path))
     out[name] = model_fingerprint(wrap(model))
 print(json.dumps(out))
 """
@@ -51,6 +52,9 @@ def models(tmp_path_factory):
         path = folder / (f"{name}.pt" if name == "torch" else f"{name}.joblib")
         torch.save(model, path) if name == "torch" else joblib.dump(model, path)
         paths[name] = str(path)
+    torch.jit.script(net).save(str(folder / "script.ts"))
+    paths["torchscript"] = str(folder / "script.ts")
+    fitted["torchscript"] = torch.jit.load(paths["torchscript"])
     return X, y, fitted, paths
 
 
@@ -68,6 +72,7 @@ def test_same_fingerprint_in_two_processes(models):
     here = {name: model_fingerprint(wrap(model)) for name, model in fitted.items()}
     assert here == first  # and equal to the in-memory model's, before it was saved
     assert len(set(here.values())) == len(here)
+    assert isinstance(fitted["torchscript"], torch.jit.ScriptModule)
     for name in ("logistic", "boosting", "forest", "pipeline"):  # by their state, not a probe of predictions
         assert _hash_of(fitted[name], 0, set())
 

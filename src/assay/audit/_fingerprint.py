@@ -5,7 +5,8 @@ process (memo order, object ids, unordered sets), so the model is hashed by its 
 module by its ``state_dict``; any other object (a scikit-learn estimator, a pipeline, a wrapper)
 by its class and state, walked deterministically (parameters, fitted arrays, nested estimators,
 Cython trees through their pickled state); a plain function, or an object whose state cannot be
-walked, by its name and its predictions on a fixed probe (the evaluation split's first rows).
+walked, by its name and its predictions on a fixed probe (the audit passes the evaluation split,
+whose outputs are cached for the checks).
 """
 
 from __future__ import annotations
