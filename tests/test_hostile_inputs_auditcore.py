@@ -109,6 +109,8 @@ def _run(run_dir, resume=True):
     pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "name": "fairness"})),
                  id="another check's name"),
     pytest.param(lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), id="not text"),
+    pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "summary": {"ece": 0.1}})),
+                 id="ok with a summary missing its keys"),
 ])
 def test_tampered_record_is_recomputed_with_a_warning(tmp_path, tamper):
     first = _run(tmp_path)

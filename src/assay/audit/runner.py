@@ -299,6 +299,7 @@ class Audit:
         context.thresholds = resolve_thresholds(self.thresholds, checks)
         config = self._config(context, checks)
         records: dict[str, dict[str, Any]] = {}
+        judged: dict[str, list[Finding]] = {}
         resumed: list[str] = []
         directory = None if run_dir is None else Path(run_dir)
         if directory is not None:
@@ -309,10 +310,19 @@ class Audit:
                 if previous["config"].get("fingerprint") != config["fingerprint"]:
                     raise AssayInputError(_OTHER_RUN.format(path=str(directory)))
                 for check in checks:
-                    record = _read_record(directory / "checks" / f"{check.name}.json", check.name)
-                    if record is not None:
-                        records[check.name] = record
-                        resumed.append(check.name)
+                    path = directory / "checks" / f"{check.name}.json"
+                    record = _read_record(path, check.name)
+                    if record is None:
+                        continue
+                    try:  # a record whose summary the check cannot read is not a finished record either
+                        judged[check.name] = _judge(check, record, context.thresholds)
+                    except Exception as exc:  # noqa: BLE001 - recomputed below
+                        warnings.warn(f"The record of check {check.name!r} in {path} is not a valid finished record "
+                                      f"(its summary gives no findings: {type(exc).__name__}: {exc}); the check is "
+                                      "run again.", StaleRecordWarning, stacklevel=2)
+                        continue
+                    records[check.name] = record
+                    resumed.append(check.name)
             elif not resume:
                 for stale in (directory / "checks").glob("*.json"):
                     stale.unlink()
@@ -357,12 +367,8 @@ class Audit:
             record = records[check.name]
             if record["status"] == "ok":
                 try:
-                    if "headline" not in record:  # records written before the headline table
-                        record["headline"] = to_jsonable(check.headline(record["summary"]))
-                    found = list(check.findings(record["summary"], context.thresholds))
-                    if not all(isinstance(f, Finding) for f in found):
-                        raise TypeError(f"findings() must return Finding objects; got {found!r:.200}")
-                    findings.extend(found)
+                    findings.extend(judged[check.name] if check.name in judged else
+                                    _judge(check, record, context.thresholds))
                     continue
                 except Exception as exc:  # noqa: BLE001 - as in run(): recorded, the audit goes on
                     record = records[check.name] = {**record, "status": "error",
@@ -380,6 +386,16 @@ class Audit:
         return AuditResult(config=config, records=ordered, findings=tuple(findings), skipped=skipped,
                            forward_passes=by_split, computed=tuple(computed), resumed=tuple(resumed),
                            run_dir=None if directory is None else str(directory))
+
+
+def _judge(check: Check, record: dict[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+    """The findings of a finished record (its headline rows added where an older record lacks them)."""
+    if "headline" not in record:
+        record["headline"] = to_jsonable(check.headline(record["summary"]))
+    found = list(check.findings(record["summary"], thresholds))
+    if not all(isinstance(f, Finding) for f in found):
+        raise TypeError(f"findings() must return Finding objects; got {found!r:.200}")
+    return found
 
 
 def _one_line(error: Any) -> str:
