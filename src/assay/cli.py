@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .core.errors import AssayInputError
 
-_SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2}
+_SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -123,8 +123,11 @@ def test_failing_check_is_recorded_and_audit_goes_on(frames, tmp_path):
     assert result.records["exploding"]["status"] == "error"
     assert "RuntimeError: boom" in result.records["exploding"]["error"]
     assert result.records["group_performance"]["status"] == "ok"
-    assert result.worst_severity == "fail"
-    assert any(f.check == "exploding" and f.severity == "fail" for f in result.findings)
+    assert result.worst_severity == "error"  # a crash is not a model that failed: its own level, above fail
+    assert result.errors == {"exploding": "RuntimeError: boom"}
+    assert [f.message for f in result.findings if f.check == "exploding"] == [
+        "The check raised an error: RuntimeError: boom"]
+    assert all(f.severity == "error" for f in result.findings if f.check == "exploding")
 
 
 def test_resume_after_a_crash_does_not_recompute_finished_checks(frames, tmp_path):
@@ -210,6 +213,6 @@ def test_register_check_validates():
         name = "bad_needs"
         needs = frozenset({"telepathy"})
 
-    with pytest.raises(AssayInputError, match="unknown capabilities"):
+    with pytest.raises(AssayInputError, match="unknown needs.*register_need"):
         register_check(BadNeeds)
     assert "bad_needs" not in CHECKS

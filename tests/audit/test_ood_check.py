@@ -136,6 +136,13 @@ def test_threshold_from_val_and_rejections_by_group(torch_audit):
         expected = np.mean(scores_te[site == name] > threshold["threshold"])
         assert table[("site", name)]["selection_rate"] == pytest.approx(expected, abs=1e-12)
     assert 0 <= record["summary"]["rejection_ratio"]["site"] <= 1
+    # the headline ratio is the lowest over the highest refusal rate, recomputed from the scores
+    rates = [np.mean(scores_te[site == name] > threshold["threshold"]) for name in ("a", "b")]
+    assert min(rates) < max(rates)
+    assert record["summary"]["rejection_ratio"]["site"] == pytest.approx(min(rates) / max(rates), abs=1e-12)
+    headline = {(r["metric"], r["feature"]): r for r in record["headline"]}
+    assert headline[("rejection_ratio", "site")]["value"] == pytest.approx(min(rates) / max(rates), abs=1e-12)
+    assert headline[("rejection_ratio", "site")]["direction"] == "higher"
 
 
 def test_findings_warn_where_ood_inputs_cannot_be_told_apart(torch_audit):

@@ -4,8 +4,10 @@
 ...                sensitive_features=["sex", "race"]).run("audit-run")   # doctest: +SKIP
 """
 
-from .base import CHECKS, DEFAULT_THRESHOLDS, AuditContext, Check, Finding, grade, register_check
-from .runner import Audit, AuditResult
+from .base import (CHECKS, HEADLINE_COLUMNS, NEEDS, AuditContext, Check, Finding, Threshold, grade, headline_row,
+                   known_thresholds, rate, register_check, register_need)
+from .runner import Audit, AuditResult, StaleRecordWarning
 
-__all__ = ["Audit", "AuditContext", "AuditResult", "CHECKS", "Check", "DEFAULT_THRESHOLDS", "Finding", "grade",
-           "register_check"]
+__all__ = ["Audit", "AuditContext", "AuditResult", "CHECKS", "Check", "Finding", "HEADLINE_COLUMNS", "NEEDS",
+           "StaleRecordWarning", "Threshold", "grade", "headline_row", "known_thresholds", "rate", "register_check",
+           "register_need"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pickle
 import platform
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,13 @@ import xxhash
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..core.adapters import ModelAdapter, wrap
+from ..core.adapters import wrap
 from ..core.batching import fingerprint
-from ..core.errors import AssayInputError
+from ..core.errors import AssayInputError, AssayWarning
 from ..core.result import Result, to_jsonable
 from ..core.validation import check_scalar
-from ..data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
-from .base import DEFAULT_THRESHOLDS, SEVERITIES, AuditContext, Check, Finding, resolve_checks
+from ._fingerprint import model_fingerprint
+from .base import SEVERITIES, AuditContext, Check, Finding, resolve_checks, resolve_thresholds, threshold_specs
 from .inputs import audit_inputs
 
 RECORD_VERSION = "0.1"
@@ -40,23 +40,50 @@ _OTHER_RUN = (
     "'run_dir' {path} holds an audit of a different model, data or set of checks (its config "
     "fingerprint differs). Use a new directory, or pass resume=False to start over in this one."
 )
+_BROKEN_MANIFEST = (
+    "'run_dir' {path}: its manifest audit.json is unreadable or not an assay audit manifest ({why}). "
+    "Use a new directory, or pass resume=False (assay audit --no-resume) to start over in this one."
+)
+_RECORD_KEYS = {"name": str, "status": str, "result": Mapping, "summary": Mapping, "params": Mapping}
 
 
-def _model_fingerprint(adapter: ModelAdapter | None) -> str:
-    """A hash of the model's state: torch tensors, else its pickle bytes (dumped, never loaded)."""
-    if adapter is None:
-        return "no-model"
-    digest = xxhash.xxh3_128(type(adapter.model).__qualname__.encode())
-    if adapter.kind == "torch":
-        for key, tensor in adapter.model.state_dict().items():
-            digest.update(key.encode())
-            digest.update(fingerprint(tensor).encode())
-        return digest.hexdigest()
+class StaleRecordWarning(AssayWarning):
+    """A check's record in a run directory did not validate (truncated or edited): it is recomputed."""
+
+
+def _read_record(path: Path, name: str) -> dict[str, Any] | None:
+    """A finished check's record from disk, or None (with a warning if it is there but broken)."""
+    if not path.exists():
+        return None
     try:
-        digest.update(pickle.dumps(adapter.model, protocol=4))
-    except Exception:  # noqa: BLE001 - unpicklable callables: identity within this process only
-        digest.update(repr(id(adapter.model)).encode())
-    return digest.hexdigest()
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        why = f"it is not valid JSON ({type(exc).__name__})"
+    else:
+        if not isinstance(record, dict):
+            why = f"it holds a {type(record).__name__}, not a record"
+        elif record.get("status") == "error":
+            return None  # a check that raised last time runs again
+        else:
+            bad = [k for k, kind in _RECORD_KEYS.items() if not isinstance(record.get(k), kind)]
+            why = (f"missing or malformed keys {bad}" if bad else
+                   f"it names check {record['name']!r}" if record["name"] != name else
+                   f"its status is {record['status']!r}" if record["status"] != "ok" else None)
+            if why is None:
+                return record
+    warnings.warn(f"The record of check {name!r} in {path} is not a valid finished record ({why}); the check is "
+                  "run again.", StaleRecordWarning, stacklevel=3)
+    return None
+
+
+def _read_manifest(path: Path, directory: Path) -> Mapping[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AssayInputError(_BROKEN_MANIFEST.format(path=directory, why=f"{type(exc).__name__}")) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+        raise AssayInputError(_BROKEN_MANIFEST.format(path=directory, why="no 'config' object"))
+    return manifest
 
 
 def _atomic_write_json(path: Path, payload: Mapping[str, Any]) -> None:
@@ -85,11 +112,24 @@ class AuditResult(Result):
 
     @property
     def worst_severity(self) -> str:
-        """The most severe finding ("pass" if there are none); a failed check counts as "fail"."""
+        """The most severe finding: "pass" if there are none, "error" (above "fail") if a check raised."""
         levels = [SEVERITIES.index(f.severity) for f in self.findings]
-        if any(r["status"] != "ok" for r in self.records.values()):
-            levels.append(SEVERITIES.index("fail"))
+        if self.errors:
+            levels.append(SEVERITIES.index("error"))
         return SEVERITIES[max(levels, default=0)]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Checks that raised (in run, summarize or findings) -> the one-line reason."""
+        return {name: _one_line(r.get("error")) for name, r in self.records.items() if r.get("status") != "ok"}
+
+    def headline(self) -> pd.DataFrame:
+        """Every check's headline numbers as one tidy table: check, metric, feature, group, value,
+        lower, upper, direction."""
+        from .base import HEADLINE_COLUMNS
+
+        rows = [{"check": name, **row} for name, r in self.records.items() for row in r.get("headline") or []]
+        return pd.DataFrame(rows, columns=["check", *HEADLINE_COLUMNS])
 
     def to_frame(self) -> pd.DataFrame:
         """The findings as a table: check, severity, metric, value, threshold, message."""
@@ -121,9 +161,11 @@ class Audit:
     eval_split : str
         The split the model is evaluated on.
     thresholds : dict, optional
-        Overrides of :data:`~assay.audit.base.DEFAULT_THRESHOLDS` (read when findings are made)
-        and of :data:`assay.data_checks.DEFAULT_THRESHOLDS` (used by the data checks while they
-        run, so they are part of the run's configuration).
+        Overrides of the checks' thresholds (each check's ``thresholds``; every key:
+        :func:`assay.audit.known_thresholds`). Each must be a finite number in its declared
+        range, and warn/fail pairs must agree. Those a check reads while it runs (``at_run``,
+        e.g. the data checks') are part of the run's configuration; the others only change
+        findings, also on resume.
     batch_size, progress : passed to :func:`assay.wrap`.
     features : list of str, optional
         The columns the model takes (DataFrame splits). Default: the model's own
@@ -132,13 +174,16 @@ class Audit:
     bin_sensitive : int, optional
         Group numeric sensitive features with many values into this many quantile groups
         (edges from the training split); see :func:`assay.data_checks.bin_by_quantiles`.
+    check_params : dict of check name -> dict, optional
+        Keyword parameters of the checks built by name, e.g. ``{"ood": {"layer": "fc1"}}``.
     """
 
     def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
                  sensitive_features: Sequence[str] | str | None = None, checks: str | Sequence[str | Check] = "auto",
                  seed: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
                  batch_size: int | None = None, progress: bool | None = None,
-                 features: Sequence[str] | str | None = None, bin_sensitive: int | None = None) -> None:
+                 features: Sequence[str] | str | None = None, bin_sensitive: int | None = None,
+                 check_params: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.model = model
         self.data = data
         self.target = target
@@ -151,32 +196,47 @@ class Audit:
         self.progress = progress
         self.features = features
         self.bin_sensitive = bin_sensitive
+        self.check_params = check_params
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> AuditContext:
         check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
+        resolve_thresholds(self.thresholds, [])  # keys, values and pairs checked before any data is read
         adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
                               eval_split=self.eval_split, model=adapter, features=self.features,
                               bin_sensitive=self.bin_sensitive)
-        # the audit's own thresholds and those of the data checks (assay.data_checks), one namespace
-        thresholds = {**DATA_CHECK_THRESHOLDS, **DEFAULT_THRESHOLDS}
-        unknown = set(self.thresholds or {}) - set(thresholds)
-        if unknown:
-            raise AssayInputError(f"'thresholds' has unknown keys {sorted(unknown)}; known: {sorted(thresholds)}.")
-        thresholds.update(self.thresholds or {})
-        return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed), thresholds=thresholds)
+        return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed))
+
+    def _nothing_ran(self, skipped: Mapping[str, str], describing: Sequence[str]) -> AssayInputError:
+        """The error of an audit in which no check that judges (makes findings) can run."""
+        hints = []
+        labels_missing = any("labels" in why for why in skipped.values())
+        frames = any(isinstance(v, pd.DataFrame) for v in self.data.values())
+        if labels_missing and self.target is None and frames:
+            hints.append("did you forget target= (the label column of the DataFrame splits)?")
+        elif labels_missing:
+            hints.append("the evaluation split has no labels")
+        if any("sensitive_features" in why for why in skipped.values()) and self.sensitive_features is None:
+            hints.append("sensitive_features= names the group columns")
+        if self.model is None:
+            hints.append("most checks need a model")
+        reasons = "; ".join(f"{name} ({why})" for name, why in skipped.items()) or "no check is registered"
+        only = f" (only {', '.join(describing)} could run, and it judges nothing)" if describing else ""
+        return AssayInputError(f"No check can run on this model and data, so the audit would judge nothing{only}. "
+                               f"Skipped: {reasons}." + (" Hint: " + "; ".join(hints) + "." if hints else ""))
 
     def _config(self, context: AuditContext, checks: list[Check]) -> dict[str, Any]:
         data_fp = {name: fingerprint(X) + ("" if y is None else fingerprint(np.asarray(y)))
                    + ("" if s is None else fingerprint(s)) for name, (X, y, s) in context.splits.items()}
+        at_run = sorted(k for k, spec in threshold_specs(checks).items() if spec.at_run)
         config = {
-            "model": _model_fingerprint(context.model),
+            "model": model_fingerprint(context.model, probe=_probe(context)),
             "data": data_fp,
             "eval_split": context.eval_split,
             "seed": context.seed,
-            # thresholds that change what a check computes (the data checks grade while they run)
-            "data_thresholds": {k: v for k, v in context.thresholds.items() if k in DATA_CHECK_THRESHOLDS},
+            # thresholds a check reads while it runs change what it computes (e.g. the data checks')
+            "run_thresholds": {k: context.thresholds[k] for k in at_run},
             "checks": {c.name: {"class": type(c).__qualname__, "params": to_jsonable(c.get_params())} for c in checks},
         }
         config["fingerprint"] = xxhash.xxh3_128(json.dumps(config, sort_keys=True).encode()).hexdigest()
@@ -186,25 +246,38 @@ class Audit:
     def run(self, run_dir: str | Path | None = None, *, resume: bool = True) -> AuditResult:
         """Run the audit; with ``run_dir``, record each check there as it finishes and resume."""
         context = self._context()
-        checks, skipped = resolve_checks(self.checks, context)
+        checks, skipped = resolve_checks(self.checks, context, self.check_params)
+        # "auto" that selects no check that judges (only descriptions, or nothing) is a mistake, not a pass
+        if not checks or (isinstance(self.checks, str) and not any(type(c).findings is not Check.findings
+                                                                   for c in checks)):
+            raise self._nothing_ran(skipped, [c.name for c in checks])
+        context.thresholds = resolve_thresholds(self.thresholds, checks)
         config = self._config(context, checks)
         records: dict[str, dict[str, Any]] = {}
+        judged: dict[str, list[Finding]] = {}
         resumed: list[str] = []
         directory = None if run_dir is None else Path(run_dir)
         if directory is not None:
             (directory / "checks").mkdir(parents=True, exist_ok=True)
             manifest = directory / "audit.json"
             if manifest.exists() and resume:
-                previous = json.loads(manifest.read_text(encoding="utf-8"))
-                if previous.get("config", {}).get("fingerprint") != config["fingerprint"]:
+                previous = _read_manifest(manifest, directory)
+                if previous["config"].get("fingerprint") != config["fingerprint"]:
                     raise AssayInputError(_OTHER_RUN.format(path=str(directory)))
                 for check in checks:
                     path = directory / "checks" / f"{check.name}.json"
-                    if path.exists():
-                        record = json.loads(path.read_text(encoding="utf-8"))
-                        if record.get("status") == "ok":
-                            records[check.name] = record
-                            resumed.append(check.name)
+                    record = _read_record(path, check.name)
+                    if record is None:
+                        continue
+                    try:  # a record whose summary the check cannot read is not a finished record either
+                        judged[check.name] = _judge(check, record, context.thresholds)
+                    except Exception as exc:  # noqa: BLE001 - recomputed below
+                        warnings.warn(f"The record of check {check.name!r} in {path} is not a valid finished record "
+                                      f"(its summary gives no findings: {type(exc).__name__}: {exc}); the check is "
+                                      "run again.", StaleRecordWarning, stacklevel=2)
+                        continue
+                    records[check.name] = record
+                    resumed.append(check.name)
             elif not resume:
                 for stale in (directory / "checks").glob("*.json"):
                     stale.unlink()
@@ -232,7 +305,9 @@ class Audit:
                                       "seed": context.seed}
             try:
                 result = check.run(context)
-                record.update(status="ok", result=result.to_dict(), summary=check.summarize(result))
+                summary = to_jsonable(check.summarize(result))
+                record.update(status="ok", result=result.to_dict(), summary=summary,
+                              headline=to_jsonable(check.headline(summary)))
             except Exception as exc:  # noqa: BLE001 - a failing check is recorded; the audit goes on
                 record.update(status="error", error=f"{type(exc).__name__}: {exc}",
                               traceback=traceback.format_exc(limit=8))
@@ -246,10 +321,16 @@ class Audit:
         for check in checks:
             record = records[check.name]
             if record["status"] == "ok":
-                findings.extend(check.findings(record.get("summary", {}), context.thresholds))
-            else:
-                findings.append(Finding(check.name, "fail", f"The check failed: {record['error']}", "error",
-                                        None, None, {}))
+                try:
+                    findings.extend(judged[check.name] if check.name in judged else
+                                    _judge(check, record, context.thresholds))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - as in run(): recorded, the audit goes on
+                    record = records[check.name] = {**record, "status": "error",
+                                                    "error": f"{type(exc).__name__}: {exc}",
+                                                    "traceback": traceback.format_exc(limit=8)}
+            findings.append(Finding(check.name, "error", f"The check raised an error: {_one_line(record['error'])}",
+                                    "error", None, None, {}))
         passes = context.model.forward_passes_ if context.model is not None else {}
         by_split = {}
         for name, (X, _, _) in context.splits.items():
@@ -260,6 +341,29 @@ class Audit:
         return AuditResult(config=config, records=ordered, findings=tuple(findings), skipped=skipped,
                            forward_passes=by_split, computed=tuple(computed), resumed=tuple(resumed),
                            run_dir=None if directory is None else str(directory))
+
+
+def _judge(check: Check, record: dict[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+    """The findings of a finished record (its headline rows added where an older record lacks them)."""
+    if "headline" not in record:
+        record["headline"] = to_jsonable(check.headline(record["summary"]))
+    found = list(check.findings(record["summary"], thresholds))
+    if not all(isinstance(f, Finding) for f in found):
+        raise TypeError(f"findings() must return Finding objects; got {found!r:.200}")
+    return found
+
+
+def _one_line(error: Any) -> str:
+    """The first line of an error message (a model's own message may hold newlines)."""
+    lines = [line.strip() for line in str(error or "unknown error").splitlines() if line.strip()]
+    return (lines[0] + (" ..." if len(lines) > 1 else "")) if lines else "unknown error"
+
+
+def _probe(context: AuditContext) -> Any:
+    """The inputs a plain function is fingerprinted on: the evaluation split, whose outputs the
+    checks read anyway from the adapter's cache (so the probe costs no extra forward pass, and
+    the adapter's reading of the output, logits or probabilities, is made on the same rows as before)."""
+    return context.X()
 
 
 def environment() -> dict[str, str]:

@@ -14,13 +14,14 @@ import numpy as np
 
 from .result import Result
 
-#: Severities, least severe first.
-SEVERITIES = ("pass", "warn", "fail")
+#: Severities, least severe first; "error": a check raised, so nothing was judged (worse than "fail").
+SEVERITIES = ("pass", "warn", "fail", "error")
 
 
 @dataclasses.dataclass(frozen=True)
 class Finding(Result):
-    """A judgement on one measured number: ``severity`` is "pass", "warn" or "fail"."""
+    """A judgement on one measured number: ``severity`` is "pass", "warn" or "fail" ("error": the
+    check that should have measured it raised)."""
 
     check: str
     severity: str

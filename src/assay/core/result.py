@@ -10,7 +10,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,10 +82,20 @@ class Result:
     """Base class of results.
 
     Subclasses are frozen dataclasses; they add fields and may override :meth:`to_frame`.
-    ``higher_is_better`` says how to read the headline number, where there is one.
+    Two results are equal when they are of the same class and their :meth:`to_dict` agree (so
+    results holding DataFrames or arrays compare without pandas' ambiguous-truth error; NaN
+    equals NaN). Subclasses keep this ``__eq__`` (the dataclass decorator does not replace it).
     """
 
-    kind: ClassVar[str] = "result"
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__eq__" not in cls.__dict__:
+            cls.__eq__ = Result.__eq__  # set before @dataclass runs, which then keeps it
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return type(self) is type(other) and self.to_dict() == other.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: ``{"type": <class name>, <field>: <value>, ...}``."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..core.component import Interval, Options
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_option, check_scalar, describe
+from ..core.validation import as_array, describe
 from ._base import OODDetector
 
 __all__ = ["GaussianMixtureDetector", "IsolationForestDetector"]

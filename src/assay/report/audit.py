@@ -14,7 +14,7 @@ from ..core.result import to_jsonable
 from .html import Section, render_html
 from .io import SCHEMA_VERSION
 
-SEVERITY_ORDER = {"fail": 0, "warn": 1, "pass": 2}
+SEVERITY_ORDER = {"error": -1, "fail": 0, "warn": 1, "pass": 2}
 _PROMPT = "> **To fill in:** {what}"
 
 
@@ -42,7 +42,7 @@ def audit_record(result: Any, *, title: str = "assay audit", model_name: str | N
 
     ``task`` is the Hugging Face task type the card declares (e.g. "image-classification").
     """
-    counts = {s: sum(f.severity == s for f in result.findings) for s in ("pass", "warn", "fail")}
+    counts = {s: sum(f.severity == s for f in result.findings) for s in ("pass", "warn", "fail", "error")}
     return to_jsonable({
         "schema_version": SCHEMA_VERSION,
         "title": title,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ from ...core.component import Interval
 from ...core.result import Result
 from ...metrics import (CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error,
                        wilson_interval)
-from ..base import AuditContext, Check, Finding, grade, register_check
+from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +31,6 @@ class CalibrationResult(Result):
     max_calibration_error: float
     reliability: pd.DataFrame
     by_group: GroupedMetrics | None
-    kind: ClassVar[str] = "calibration"
 
 
 @register_check
@@ -43,6 +42,11 @@ class CalibrationCheck(Check):
     section = "calibration"
     needs = frozenset({"model", "labels", "probabilities"})
     order = 30
+    thresholds = {
+        "ece_warn": rate(0.05, "expected calibration error that warns (whole split and any reported group)",
+                         higher_is_better=False),
+        "ece_fail": rate(0.1, "expected calibration error that fails", higher_is_better=False),
+    }
 
     _parameter_constraints = {"n_bins": [Interval(int, 1, None)],
                               "min_group_size": [Interval(int, 0, None)]}
@@ -84,6 +88,14 @@ class CalibrationCheck(Check):
             summary["max_group_ece"] = None if worst is None else float(reported.loc[worst, "ece"])
             summary["max_group"] = None if worst is None else " / ".join(str(p) for p in worst)
         return summary
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = [headline_row(key, summary[key], direction="lower")
+                for key in ("overall_ece", "rms_calibration_error", "max_calibration_error")]
+        if summary.get("max_group") is not None:
+            rows.append(headline_row("max_group_ece", summary["max_group_ece"], group=summary["max_group"],
+                                     direction="lower"))
+        return rows
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = [grade(self.name, "overall_ece", summary["overall_ece"], warn=thresholds["ece_warn"],

@@ -10,18 +10,24 @@ import numpy as np
 import pandas as pd
 
 from ...core.component import Interval
-from ...data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
+from ...data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_DEFAULTS
 from ...data_checks import datasheet_markdown, run_data_checks
-from ..base import AuditContext, Check, Finding, register_check
+from ..base import AuditContext, Check, Finding, Threshold, rate, register_check
+
+
+def _data(key: str, doc: str, make=rate, **kwargs) -> Threshold:
+    """A threshold :func:`run_data_checks` grades with while it runs (so it is part of the run's config)."""
+    return make(DATA_CHECK_DEFAULTS[key], doc, at_run=True, **kwargs)
 
 
 @register_check
 class DataQualityCheck(Check):
     """Every check of :mod:`assay.data_checks` on the training vs the evaluation split.
 
-    Its findings use :data:`assay.data_checks.DEFAULT_THRESHOLDS`, overridden by the same keys in
-    ``Audit(thresholds=...)`` and then by ``thresholds=`` here; they are stored with the record,
-    so the report needs no re-run.
+    Its thresholds (the class attribute below, defaults from :data:`assay.data_checks.DEFAULT_THRESHOLDS`)
+    are overridden by the same keys in ``Audit(thresholds=...)`` and then by the ``thresholds=``
+    parameter here; the data checks grade while they run, so the findings are stored with the
+    record and the thresholds are part of the run's configuration.
     """
 
     name = "data_quality"
@@ -29,6 +35,26 @@ class DataQualityCheck(Check):
     section = "data"
     needs = frozenset({"train", "labels", "tabular"})
     order = 5
+    thresholds = {
+        "overlap_fail_fraction": _data("overlap_fail_fraction", "share of test rows also in train that fails"),
+        "near_duplicate_distance": _data("near_duplicate_distance", "RMS standardised distance of a near-duplicate",
+                                         Threshold, low=0.0),
+        "near_duplicate_fraction": _data("near_duplicate_fraction", "share of test rows with a near-duplicate that warns"),
+        "leakage_auc": _data("leakage_auc", "AUC of one feature alone that warns (suspected leak)",
+                             low=0.5, higher_is_better=False),
+        "leakage_auc_fail": _data("leakage_auc_fail", "AUC of one feature alone that fails (a leak)",
+                                  low=0.5, higher_is_better=False, warn="leakage_auc"),
+        "proxy_auc": _data("proxy_auc", "AUC of a feature predicting a sensitive attribute that warns", low=0.5),
+        "imbalance_ratio": _data("imbalance_ratio", "rows of the largest class / of the smallest that warns",
+                                 Threshold, low=1.0),
+        "base_rate_difference": _data("base_rate_difference", "base-rate difference between groups that warns"),
+        "min_group_size": _data("min_group_size", "groups with fewer rows are too small to report",
+                                Threshold, low=0, integer=True),
+        "alpha": _data("alpha", "significance level of the missingness and shift tests", closed="neither"),
+        "missing_effect": _data("missing_effect", "Cramér's V of missing vs group that warns"),
+        "psi": _data("psi", "population stability index that flags a drifted feature", Threshold, low=0.0),
+        "ks_statistic": _data("ks_statistic", "KS statistic that flags a drifted numeric feature"),
+    }
 
     _parameter_constraints = {"thresholds": [Mapping, None], "max_rows": [Interval(int, 1, None)]}
 
@@ -51,7 +77,7 @@ class DataQualityCheck(Check):
 
         sensitive = context.sensitive_features()
         names = None if sensitive is None else list(sensitive.columns)
-        thresholds = {k: v for k, v in context.thresholds.items() if k in DATA_CHECK_THRESHOLDS}
+        thresholds = {k: context.thresholds.get(k, spec.default) for k, spec in type(self).thresholds.items()}
         thresholds.update(self.thresholds or {})
         return run_data_checks(split("train"), split(context.eval_split), sensitive_features=names,
                                thresholds=thresholds, seed=context.seed, max_rows=self.max_rows)

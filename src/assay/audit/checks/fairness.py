@@ -9,7 +9,7 @@ import numpy as np
 
 from ...core.component import Interval
 from ...fairness import fairness_report
-from ..base import AuditContext, Check, Finding, grade, register_check
+from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 
 @register_check
@@ -21,6 +21,16 @@ class FairnessCheck(Check):
     section = "fairness"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 20
+    thresholds = {
+        "demographic_parity_ratio_warn": rate(0.8, "demographic parity ratio below which it warns (four-fifths rule)",
+                                              higher_is_better=True),
+        "demographic_parity_ratio_fail": rate(0.6, "demographic parity ratio below which it fails",
+                                              higher_is_better=True),
+        "equalized_odds_difference_warn": rate(0.1, "equalized odds difference above which it warns",
+                                               higher_is_better=False),
+        "equalized_odds_difference_fail": rate(0.2, "equalized odds difference above which it fails",
+                                               higher_is_better=False),
+    }
 
     _parameter_constraints = {"n_boot": [Interval(int, 0, None)], "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)]}
@@ -46,6 +56,17 @@ class FairnessCheck(Check):
                     value = row[bound]
                     summary[f"{measure}[{feature}].{bound}"] = None if np.isnan(value) else float(value)
         return summary
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for key, value in summary.items():
+            if key.endswith((".ci_lower", ".ci_upper")):
+                continue
+            measure, feature = key[:-1].split("[", 1)
+            rows.append(headline_row(measure, value, feature=feature, lower=summary.get(f"{key}.ci_lower"),
+                                     upper=summary.get(f"{key}.ci_upper"),
+                                     direction="higher" if measure == "demographic_parity_ratio" else "lower"))
+        return rows
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = []

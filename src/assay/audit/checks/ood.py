@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from ...core.result import Result
 from ...metrics import GroupedMetrics
 from ...ood import OODEvaluation
 from ...ood.study import DETECTORS, audit_detectors, has_layer  # noqa: F401 - DETECTORS: the names it builds
-from ..base import AuditContext, Check, Finding, grade, register_check
+from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 @dataclasses.dataclass(frozen=True)
 class OODCheckResult(Result):
@@ -66,7 +66,6 @@ class OODCheckResult(Result):
     scores: dict[str, list[float]]
     skipped: dict[str, str]
     projection: dict[str, Any] | None = None
-    kind: ClassVar[str] = "ood_check"
 
 
 def _refusals(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -127,6 +126,12 @@ class OODCheck(Check):
     section = "ood"
     needs = frozenset({"model", "ood"})
     order = 40
+    thresholds = {
+        "ood_auroc_warn": rate(0.8, "AUROC of the primary detector against an OOD set below which it warns",
+                               higher_is_better=True),
+        "ood_rejection_ratio_warn": rate(0.5, "lowest / highest share of a group's inputs refused below which it "
+                                         "warns (0.5: one group refused twice as often)", higher_is_better=True),
+    }
 
     _parameter_constraints = {"detectors": [Options(str, ("auto",)), SequenceOf(str)], "layer": [str],
                               "tpr": [Interval(float, 0, 1, closed="neither")], "n_boot": [Interval(int, 0, None)],
@@ -179,6 +184,17 @@ class OODCheck(Check):
                     ratios[str(feature)] = float(rates.min() / rates.max())
             summary["rejection_ratio"] = ratios
         return summary
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        fpr = [k for k in summary if k.startswith("fpr_at_")]
+        rows = [headline_row("auroc", v, group=s, direction="higher") for s, v in summary["auroc"].items()]
+        rows += [headline_row(k, v, group=s, direction="lower") for k in fpr for s, v in summary[k].items()]
+        rows += [headline_row("threshold_achieved_tpr", summary["threshold_achieved_tpr"], direction="higher")]
+        if "aurc" in summary:
+            rows.append(headline_row("aurc", summary["aurc"], direction="lower"))
+        rows += [headline_row("rejection_ratio", v, feature=f, direction="higher")
+                 for f, v in summary.get("rejection_ratio", {}).items()]
+        return rows
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = []

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...metrics import evaluate_groups
-from ..base import AuditContext, Check, Finding, grade, register_check
+from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 
 @register_check
@@ -21,6 +21,12 @@ class GroupPerformanceCheck(Check):
     section = "performance"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 10
+    thresholds = {
+        "accuracy_gap_warn": rate(0.05, "largest accuracy difference between groups that warns",
+                                  higher_is_better=False),
+        "accuracy_gap_fail": rate(0.1, "largest accuracy difference between groups that fails",
+                                  higher_is_better=False),
+    }
 
     _parameter_constraints = {"metrics": ["no_validation"],  # names or callables: evaluate_groups checks them
                               "intersections": ["boolean"],
@@ -47,6 +53,17 @@ class GroupPerformanceCheck(Check):
         summary["n_groups"] = int(len(result.by_group))
         summary["n_small_groups"] = int(result.by_group["small"].sum())
         return summary
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = [headline_row(key[len("overall_"):], value, group="overall",
+                             direction="lower" if key == "overall_fpr" else "higher" if key in (
+                                 "overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_ppv")
+                             else None)
+                for key, value in summary.items() if key.startswith("overall_")]
+        rows += [headline_row("accuracy_gap", gap, feature=feature, direction="lower")
+                 for feature, gap in summary.get("accuracy_gap", {}).items()]
+        rows += [headline_row(key, summary[key]) for key in ("n_groups", "n_small_groups") if key in summary]
+        return rows
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         out = []
