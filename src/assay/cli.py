@@ -89,7 +89,7 @@ def _run_audit(args: argparse.Namespace) -> int:
     from .audit import Audit
     from .audit.runner import environment
     from .io import load_model, load_table, parse_columns
-    from .report.audit import audit_record, write_audit_report
+    from .audit.documents import audit_record, write_audit_report
 
     sensitive = parse_columns(args.sensitive) if args.sensitive else None
     loaded = load_model(args.model, trust_model_file=args.trust_model_file, model_factory=args.model_factory)
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return _run_audit(args)
         elif args.command in ("report", "card"):
-            from .report.audit import model_card_markdown, render_audit_html
+            from .audit.documents import check_record, model_card_markdown, render_audit_html
 
             record = _read_record(args.run_dir)
             if "checks" not in record:

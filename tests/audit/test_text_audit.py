@@ -4,7 +4,7 @@ import numpy as np
 
 from assay.audit import Audit
 from assay.datasets.text import load_text_domains
-from assay.report.audit import audit_record, model_card_markdown, render_audit_html
+from assay.audit.documents import audit_record, model_card_markdown, render_audit_html
 
 POSITIVE = {"great", "excellent", "love", "good", "perfect", "amazing", "wonderful", "best"}
 

@@ -20,6 +20,9 @@ class GroupPerformanceCheck(Check):
     section = "performance"
     needs = frozenset({"model", "labels", "sensitive_features"})
     order = 10
+    #: Summary keys (stems) the model card's YAML model-index lists.
+    model_index = ("overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_fpr", "overall_ppv",
+                   "accuracy_gap")
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
@@ -58,8 +61,7 @@ class GroupPerformanceCheck(Check):
     @staticmethod
     def render(record):
         """The report section: overall numbers, the by-group table, a plot per headline metric."""
-        from ...report import Section, figure_to_png, plot_metric_by_group
-        from ...report.audit import frame_from_record
+        from ...report import Section, figure_to_png, frame_from_record, plot_metric_by_group
 
         result = record["result"]
         by_group = frame_from_record(result["by_group"])
@@ -77,3 +79,15 @@ class GroupPerformanceCheck(Check):
                                          "flagged 'small'; their numbers are noisy."],
                        tables=tables, figures=figures, anchor=record["name"])
 
+    @staticmethod
+    def card(record) -> dict[str, list[str]]:
+        """Model card: the features evaluated ("Factors") and the by-group table."""
+        from ...report import escape_markdown, frame_from_record, markdown_table
+
+        by_group = frame_from_record(record["result"]["by_group"])
+        features = list(dict.fromkeys(by_group.index.get_level_values(0)))
+        return {"Factors": [f"Evaluated per group of: {', '.join(escape_markdown(f) for f in features)} "
+                            "(each alone and their intersections)."],
+                "Quantitative analyses": [
+                    "Per group and intersection (values rounded to 4 decimals; exact values in report.json):", "",
+                    markdown_table(by_group.rename_axis(["feature", "group"]))]}
