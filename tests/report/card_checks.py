@@ -27,7 +27,7 @@ def assert_card_matches_record(card: str, record: dict) -> int:
         assert f"| {escape_markdown(check)} | {escape_markdown(key)} | {entry['value']!r} |" in card
     checked = len(metrics)
     performance = record["checks"].get("group_performance")
-    if performance and performance["status"] == "ok":
+    if performance and performance["status"] == "ok" and performance["result"].get("by_group"):
         table = frame_from_record(performance["result"]["by_group"])
         # the per-group table is the performance check's subsection ("### <its title>")
         section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]

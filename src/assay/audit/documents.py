@@ -141,7 +141,8 @@ def _yaml_scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return json.dumps(str(value))  # a JSON string (ASCII, escaped) is a valid YAML scalar
+    # a JSON string (ASCII, escaped) is a valid YAML scalar; <, >, & as \\u escapes: no raw HTML
+    return json.dumps(str(value)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def card_metrics(record: Mapping[str, Any]) -> list[tuple[str, str, float]]:
