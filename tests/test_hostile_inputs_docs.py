@@ -103,8 +103,8 @@ def test_out_naming_a_file_is_one_line(files, capsys):
     (json.dumps({k: v for k, v in MINIMAL.items() if k != "dataset"}), ["'dataset'"]),
     (json.dumps([1, 2]), ["JSON object"]),
     ("{not json", ["not valid JSON"]),
-    (json.dumps(dict(MINIMAL, checks={"group_performance": {"status": "ok", "title": "t", "name": "n",
-                                                            "result": {"overall": {}, "by_group": {"bad": 1}}, "summary": {}}})),
+    (json.dumps(dict(MINIMAL, checks={"group_performance": {
+        "status": "ok", "title": "t", "name": "n", "result": {"overall": {}, "by_group": {"bad": 1}}, "summary": {}}})),
      ["layout", "re-run"]),
 ])
 @pytest.mark.parametrize("command", ["card", "report"])
@@ -179,7 +179,8 @@ def test_fail_on_treats_a_crashed_check_as_a_fail(files, capsys, crashing_check)
     ("fail", ["ok"], "warn", True), ("pass", ["ok"], "warn", False),
 ])
 def test_fail_on_reads_both_spellings_of_an_error(worst, statuses, fail_on, fails):
-    result = types.SimpleNamespace(worst_severity=worst, records={str(i): {"status": s} for i, s in enumerate(statuses)})
+    records = {str(i): {"status": s} for i, s in enumerate(statuses)}
+    result = types.SimpleNamespace(worst_severity=worst, records=records)
     assert _fails(result, fail_on) is fails
 
 

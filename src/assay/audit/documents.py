@@ -26,7 +26,7 @@ from ..core.errors import AssayInputError
 from ..core.result import to_jsonable
 from ..report.html import Section, render_html
 from ..report.io import SCHEMA_VERSION
-from ..report.markdown import escape_markdown, markdown_table
+from ..report.markdown import escape_markdown
 from ..report.tables import frame_from_record, is_frame_record
 from .base import registered_checks
 
@@ -240,7 +240,8 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
     fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
                              for k, v in dataset["fingerprints"].items())
     lines += ["", "## Evaluation data", "",
-              f"Split {escape_markdown(dataset['eval_split'])} of {escape_markdown(dataset.get('name') or 'the data')}; "
+              f"Split {escape_markdown(dataset['eval_split'])} of "
+              f"{escape_markdown(dataset.get('name') or 'the data')}; "
               f"data fingerprints: {fingerprints}.", "", "## Training data", ""]
     if training_summary:
         lines += [f"- {escape_markdown(k)}: {escape_markdown(v)}" for k, v in training_summary.items()]
