@@ -9,12 +9,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from .core.errors import AssayInputError
 
+#: Severity ranks for --fail-on; a check that raised ("error") counts as at least a fail.
 _SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+#: Python argument of Audit (and its run) -> the flag that sets it, for error messages.
+_FLAGS = {"checks": "--checks", "target": "--target", "sensitive_features": "--sensitive", "features": "--features",
+          "thresholds": "--threshold", "seed": "--seed", "random_state": "--seed", "run_dir": "--out",
+          "out_dir": "--out", "check_params": "--layer", "model": "--model"}
+_PYTHON_WORDS = re.compile(r"\bresume=False\b|\bresume=True\b|'(" + "|".join(_FLAGS) + r")'(?: parameter)?")
+
+
+def cli_message(message: str) -> str:
+    """An error message of the Python API worded for the command line: ``'checks'`` -> ``--checks``,
+    ``'sensitive_features'`` -> ``--sensitive``, ``resume=False`` -> ``--no-resume``, ...; one line."""
+    first = str(message).strip().splitlines()[0] if str(message).strip() else "unknown error"
+
+    def flag(match: re.Match) -> str:
+        word = match.group(0)
+        if word == "resume=False":
+            return "--no-resume"
+        if word == "resume=True":
+            return "resuming (the default)"
+        return _FLAGS[match.group(1)]
+
+    return _PYTHON_WORDS.sub(flag, first)
+
+
+def _threshold_keys() -> list[str]:
+    """Every threshold key a check declares."""
+    from .audit.base import known_thresholds
+
+    return sorted(known_thresholds())
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -66,22 +96,28 @@ def _build_parser() -> argparse.ArgumentParser:
                             "Enables the OOD check; NAME defaults to the file name")
     audit.add_argument("--target", required=True, help="name of the label column")
     audit.add_argument("--sensitive", default=None, help="comma-separated sensitive columns, e.g. sex,race")
+    audit.add_argument("--features", default=None,
+                       help="comma-separated columns the model takes (default: the model's own feature names "
+                            "where it has them, else every column but the target)")
+    audit.add_argument("--layer", default=None,
+                       help="the torch layer the OOD feature detectors read (default: 'penultimate')")
     audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names")
     audit.add_argument("--out", default="assay-audit", help="run and output directory (default: %(default)s)")
     audit.add_argument("--seed", type=int, default=0, help="seed of stochastic checks (default: %(default)s)")
     audit.add_argument("--no-resume", action="store_true", help="start over instead of resuming in --out")
     audit.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
                        help="override a finding threshold, e.g. --threshold ood_auroc_warn=0.9 (repeatable); "
-                            "keys: assay.audit.base.DEFAULT_THRESHOLDS and assay.data_checks.DEFAULT_THRESHOLDS")
+                            "keys: " + ", ".join(_threshold_keys()))
     audit.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
-                       help="exit with status 1 if any finding is at least this severe (default: %(default)s)")
+                       help="exit with status 1 if any finding is at least this severe; a check that raised "
+                            "an error counts as a fail (default: %(default)s)")
 
     for name, what in (("report", "report.html"), ("card", "MODEL_CARD.md")):
         sub = commands.add_parser(name, help=f"rebuild {what} from a run directory's report.json",
                                   description=f"Rebuild {what} from the report.json of a finished audit.")
         sub.add_argument("run_dir", help="directory written by 'assay audit' or 'assay demo'")
         if name == "card":
-            sub.add_argument("--model-name", default="model", help="model name in the card")
+            sub.add_argument("--model-name", default=None, help="model name in the card (default: the record's)")
     return parser
 
 
@@ -89,8 +125,11 @@ def _run_audit(args: argparse.Namespace) -> int:
     from .audit import Audit
     from .audit.runner import environment
     from .io import load_model, load_table, parse_columns
-    from .report.audit import audit_record, write_audit_report
+    from .audit.documents import audit_record, write_audit_report
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise AssayInputError(f"--out: {args.out!r} is a file; give a directory (new or from an earlier run).")
     sensitive = parse_columns(args.sensitive) if args.sensitive else None
     loaded = load_model(args.model, trust_model_file=args.trust_model_file, model_factory=args.model_factory)
     data = {"test": tuple(load_table(args.data, target=args.target, sensitive=sensitive))}
@@ -104,30 +143,49 @@ def _run_audit(args: argparse.Namespace) -> int:
     for name, path in _ood_tables(args.ood).items():
         data[f"ood:{name}"] = load_table(path, target=args.target, target_optional=True,
                                          arg_names={"data": "--ood", "target": "--target"}).X
-    checks = "auto" if args.checks == "auto" else parse_columns(args.checks)
+    checks = "auto" if args.checks == "auto" else parse_columns(args.checks, arg="--checks")
     thresholds = _thresholds(args.threshold)
-    result = Audit(loaded.model, data, checks=checks, seed=args.seed, thresholds=thresholds).run(
-        args.out, resume=not args.no_resume)
-    record = audit_record(result, model_name=str(args.model), dataset_name=Path(args.data).name,
+    options = {}
+    if args.features:  # only when given: Audit(features=...) is new
+        options["features"] = parse_columns(args.features, arg="--features")
+    if args.layer:
+        options["check_params"] = {"ood": {"layer": args.layer}}
+    try:
+        result = Audit(loaded.model, data, checks=checks, seed=args.seed, thresholds=thresholds, **options).run(
+            args.out, resume=not args.no_resume)
+    except AssayInputError as exc:
+        raise AssayInputError(cli_message(str(exc))) from None
+    except TypeError as exc:  # an Audit without the newer keyword arguments
+        if options and "unexpected keyword argument" in str(exc):
+            flags = ", ".join(_FLAGS[k] for k in options)
+            raise AssayInputError(f"{flags}: not supported by this version of assay's Audit.") from None
+        raise
+    record = audit_record(result, model_name=Path(str(args.model)).name, dataset_name=Path(args.data).name,
                           environment=environment())
-    paths = write_audit_report(record, args.out, model_name=str(args.model))
+    paths = write_audit_report(record, args.out)
     print(f"assay audit: {len(result.computed)} check(s) run, {len(result.resumed)} resumed, "
           f"{len(result.skipped)} skipped; worst finding: {result.worst_severity}")
     frame = result.to_frame()
     if len(frame):
         print(frame[["severity", "check", "message"]].to_string(index=False))
     print(f"wrote {paths['json']}, {paths['html']}, {paths['card']}")
-    if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on]:
-        return 1
-    return 0
+    return 1 if _fails(result, args.fail_on) else 0
+
+
+def _fails(result, fail_on: str) -> bool:
+    """True when the audit's worst finding is at least ``fail_on``; a check that raised counts as a fail,
+    whether the result says "error" or records the check with status "error"."""
+    if fail_on == "never":
+        return False
+    worst = _SEVERITY_RANK.get(str(result.worst_severity), _SEVERITY_RANK["error"])
+    if any(r.get("status") != "ok" for r in result.records.values()):
+        worst = max(worst, _SEVERITY_RANK["error"])
+    return worst >= _SEVERITY_RANK[fail_on]
 
 
 def _thresholds(values: list[str]) -> dict[str, float]:
     """``--threshold KEY=VALUE`` values -> {key: float}; unknown keys are refused here, by flag."""
-    from .audit.base import DEFAULT_THRESHOLDS
-    from .data_checks import DEFAULT_THRESHOLDS as DATA_CHECK_THRESHOLDS
-
-    known = set(DEFAULT_THRESHOLDS) | set(DATA_CHECK_THRESHOLDS)
+    known = set(_threshold_keys())
     out: dict[str, float] = {}
     for value in values:
         key, sep, number = value.partition("=")
@@ -164,9 +222,17 @@ def _read_record(run_dir: str) -> dict:
     if not path.is_file():
         raise AssayInputError(f"run_dir: no report.json in {run_dir!r}; run 'assay audit --out {run_dir}' first.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AssayInputError(f"run_dir: {path} is not valid JSON ({exc}).") from None
+    if isinstance(record, dict) and "checks" not in record and "schema_version" in record:
+        raise AssayInputError(f"run_dir: {run_dir!r} holds a demo report, not an audit record.")
+    from .audit.documents import check_record
+
+    try:
+        return dict(check_record(record, name=str(path)))
+    except AssayInputError as exc:
+        raise AssayInputError(f"run_dir: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,20 +246,27 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "audit":
             return _run_audit(args)
         elif args.command in ("report", "card"):
-            from .report.audit import model_card_markdown, render_audit_html
+            from .audit.documents import model_card_markdown, render_audit_html
 
             record = _read_record(args.run_dir)
-            if "checks" not in record:
-                raise AssayInputError(f"run_dir: {args.run_dir!r} holds a demo report, not an audit record.")
-            if args.command == "report":
-                target = Path(args.run_dir) / "report.html"
-                target.write_text(render_audit_html(record), encoding="utf-8")
-            else:
-                target = Path(args.run_dir) / "MODEL_CARD.md"
-                target.write_text(model_card_markdown(record, model_name=args.model_name), encoding="utf-8")
+            try:
+                if args.command == "report":
+                    target, text = Path(args.run_dir) / "report.html", render_audit_html(record)
+                else:
+                    target = Path(args.run_dir) / "MODEL_CARD.md"
+                    text = model_card_markdown(record, model_name=args.model_name)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+                if isinstance(exc, AssayInputError):
+                    raise
+                raise AssayInputError(f"run_dir: {Path(args.run_dir) / 'report.json'} does not have the layout "
+                                      f"assay writes ({type(exc).__name__}: {exc}); re-run the audit.") from None
+            target.write_text(text, encoding="utf-8")
             print(f"wrote {target}")
     except AssayInputError as exc:
-        print(f"assay: error: {str(exc).splitlines()[0] if str(exc) else exc}", file=sys.stderr)
+        print(f"assay: error: {cli_message(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that is a file, not writable, ...: one line, not a traceback
+        print(f"assay: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("assay: interrupted (finished checks are saved; run the same command to resume)", file=sys.stderr)

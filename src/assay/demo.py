@@ -26,7 +26,8 @@ from .audit import Audit
 from .audit.runner import environment
 from .datasets import load_adult, load_adult_ood, load_digits_ood
 from .models import train_digits_cnn, train_sklearn_model
-from .report.audit import audit_record, frame_from_record, write_audit_report
+from .audit.documents import audit_record, write_audit_report
+from .report.tables import frame_from_record
 
 #: Metrics of the demo's terminal table, in display order.
 DEMO_METRICS = ("accuracy", "selection_rate", "tpr", "fpr")

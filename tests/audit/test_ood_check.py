@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from assay.audit import Audit
 from assay.audit.checks.ood import DETECTORS, OODCheck
 from assay.ood import KNN, Mahalanobis, MaxSoftmax, threshold_at_tpr
-from assay.report.audit import audit_record, model_card_markdown, render_audit_html
+from assay.audit.documents import audit_record, model_card_markdown, render_audit_html
 
 from ..report.card_checks import assert_card_matches_record
 

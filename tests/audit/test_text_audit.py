@@ -4,7 +4,7 @@ import numpy as np
 
 from assay.audit import Audit
 from assay.datasets.text import load_text_domains
-from assay.report.audit import audit_record, model_card_markdown, render_audit_html
+from assay.audit.documents import audit_record, model_card_markdown, render_audit_html
 
 POSITIVE = {"great", "excellent", "love", "good", "perfect", "amazing", "wonderful", "best"}
 
@@ -22,7 +22,7 @@ def test_text_model_audit_runs_the_checks_that_fit():
     splits = {"train": (texts[:200], y[:200]), "test": (texts[200:], y[200:]), "ood:legal": list(data.ood["legal"])}
     result = Audit(sentiment_model, splits, seed=0, progress=False).run()
     assert {name: r["status"] for name, r in result.records.items()} == {
-        "training_data": "ok", "calibration": "ok", "ood": "ok"}
+        "training_data": "ok", "group_performance": "ok", "calibration": "ok", "ood": "ok"}
     assert result.skipped["data_quality"] == "needs tabular"
     assert result.forward_passes == {"test": 1, "ood:legal": 1}
     summary = result.records["training_data"]["result"]

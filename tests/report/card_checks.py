@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from assay.report.audit import frame_from_record
+from assay.report import escape_markdown, frame_from_record
 
 
 def summary_value(summary, key):
@@ -23,17 +23,20 @@ def assert_card_matches_record(card: str, record: dict) -> int:
     for entry in metrics:
         check, key = entry["type"].split(".", 1)
         assert entry["value"] == summary_value(record["checks"][check]["summary"], key), entry["type"]
-        assert f"| {check} | {key} | {entry['value']!r} |" in card  # the Markdown table repeats it exactly
+        # the Markdown table repeats it exactly
+        assert f"| {escape_markdown(check)} | {escape_markdown(key)} | {entry['value']!r} |" in card
     checked = len(metrics)
     performance = record["checks"].get("group_performance")
-    if performance and performance["status"] == "ok":
+    if performance and performance["status"] == "ok" and performance["result"].get("by_group"):
         table = frame_from_record(performance["result"]["by_group"])
-        # the per-group table comes first; checks' own subsections ("### ...") follow it
-        section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0].split("\n### ", 1)[0]
+        # the per-group table is the performance check's subsection ("### <its title>")
+        section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]
+        section = section.split(f"### {performance['title']}\n", 1)[1].split("\n### ", 1)[0]
         rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| feature")]
-        by_key = {tuple(cell.strip() for cell in row.strip("|").split("|")[:2]): row for row in rows}
+        by_key = {tuple(cell.strip() for cell in row.strip("|").split(" | ")[:2]): row for row in rows}
         for (feature, group), *values in table.itertuples(name=None):
-            cells = [c.strip() for c in by_key[(str(feature), str(group))].strip("|").split("|")[2:]]
+            key = (escape_markdown(feature), escape_markdown(group))
+            cells = [c.strip() for c in by_key[key].strip("|").split(" | ")[2:]]
             for column, cell, value in zip(table.columns, cells, values):
                 if isinstance(value, float):
                     assert cell == ("n/a" if value != value else f"{value:.4f}"), (feature, group, column)

@@ -11,7 +11,8 @@ from assay.audit import Audit
 from assay.audit.runner import environment
 from assay.datasets import load_german_credit
 from assay.models import train_sklearn_model
-from assay.report.audit import audit_record, frame_from_record, write_audit_report
+from assay.audit.documents import audit_record, write_audit_report
+from assay.report import frame_from_record
 
 from .card_checks import assert_card_matches_record
 

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
 from assay import AssayInputError  # noqa: E402
+from assay.ood import project_embeddings  # noqa: E402
 from assay.ood.evaluation import evaluate_scores  # noqa: E402
 from assay.ood.thresholds import selective_prediction  # noqa: E402
 from assay.report.plots import (figure_to_png, plot_embedding_projection, plot_ood_roc,  # noqa: E402
@@ -135,7 +136,8 @@ def _scatters(ax):
 @pytest.mark.parametrize("method", ["pca", "tsne"])
 def test_embedding_projection(embeddings, method):
     X, is_ood, labels = embeddings
-    fig = plot_embedding_projection(X, is_ood=is_ood, labels=labels, method=method, max_points=150)
+    fig = plot_embedding_projection(project_embeddings(X, method=method, max_points=150), is_ood=is_ood,
+                                    labels=labels)
     ax = fig.axes[0]
     scatters = _scatters(ax)
     assert len(scatters) == 4  # three classes + OOD
@@ -145,7 +147,7 @@ def test_embedding_projection(embeddings, method):
 
 def test_embedding_projection_pca_values_and_seeded_subsample(embeddings):
     X, is_ood, _ = embeddings
-    fig = plot_embedding_projection(X, is_ood=is_ood)
+    fig = plot_embedding_projection(project_embeddings(X), is_ood=is_ood)
     scatters = _scatters(fig.axes[0])
     assert len(scatters) == 2  # in, OOD
     assert [len(c.get_offsets()) for c in scatters] == [240, 60]
@@ -154,9 +156,9 @@ def test_embedding_projection_pca_values_and_seeded_subsample(embeddings):
     assert gap > 5
     assert fig.axes[0].get_xlabel().startswith("PC 1")
     plt.close(fig)
-    one = plot_embedding_projection(X, is_ood=is_ood, max_points=50, random_state=3)
-    two = plot_embedding_projection(X, is_ood=is_ood, max_points=50, random_state=3)
-    other = plot_embedding_projection(X, is_ood=is_ood, max_points=50, random_state=4)
+    one = plot_embedding_projection(project_embeddings(X, max_points=50, random_state=3), is_ood=is_ood)
+    two = plot_embedding_projection(project_embeddings(X, max_points=50, random_state=3), is_ood=is_ood)
+    other = plot_embedding_projection(project_embeddings(X, max_points=50, random_state=4), is_ood=is_ood)
     offsets = [np.concatenate([c.get_offsets() for c in _scatters(f.axes[0])]) for f in (one, two, other)]
     np.testing.assert_array_equal(offsets[0], offsets[1])
     assert offsets[0].shape != offsets[2].shape or not np.allclose(offsets[0], offsets[2])
@@ -168,14 +170,14 @@ def test_embedding_projection_umap_missing(embeddings, monkeypatch):
     X, is_ood, _ = embeddings
     monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
     with pytest.raises(AssayInputError, match="pip install umap-learn"):
-        plot_embedding_projection(X, is_ood=is_ood, method="umap")
+        project_embeddings(X, method="umap")
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("umap") is None, reason="umap-learn (the 'umap' extra) is not installed")
 def test_embedding_projection_umap_separates_the_ood_cluster(embeddings):
     X, is_ood, _ = embeddings  # the first call compiles umap's numba code: ~20 s
-    fig = plot_embedding_projection(X, is_ood=is_ood, method="umap", random_state=0)
+    fig = plot_embedding_projection(project_embeddings(X, method="umap", random_state=0), is_ood=is_ood)
     inside, outside = (c.get_offsets() for c in _scatters(fig.axes[0]))
     assert fig.axes[0].get_xlabel() == "UMAP 1" and (len(inside), len(outside)) == (240, 60)
     gap = np.linalg.norm(inside.mean(axis=0) - outside.mean(axis=0))
@@ -187,17 +189,42 @@ def test_embedding_projection_umap_separates_the_ood_cluster(embeddings):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"method": "mds"}, "'method' parameter of plot_embedding_projection must be one of"),
-        ({"is_ood": np.zeros(10, bool)}, "Inputs must have the same number of rows"),
-        ({"labels": np.zeros(7)}, "Inputs must have the same number of rows"),
-        ({"is_ood": np.full(300, 2)}, "'is_ood' must hold booleans"),
+        ({"method": "mds"}, "'method' parameter of project_embeddings must be one of"),
         ({"max_points": 1}, "'max_points' parameter"),
+        ({"max_points": 50, "fit_rows": np.arange(10)}, "'max_points' and 'fit_rows' cannot be combined"),
         ({"embeddings": np.zeros((300, 1))}, "'embeddings' must have at least 2 columns"),
         ({"embeddings": np.full((300, 3), np.nan)}, "'embeddings' must contain only finite"),
     ],
 )
 def test_embedding_projection_errors(embeddings, kwargs, match):
-    X, is_ood, _ = embeddings
-    args = {"embeddings": X, "is_ood": is_ood} | kwargs
+    X, _, _ = embeddings
+    args = {"embeddings": X} | kwargs
     with pytest.raises(AssayInputError, match=match):
-        plot_embedding_projection(args.pop("embeddings"), **args)
+        project_embeddings(args.pop("embeddings"), **args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"is_ood": np.zeros(10, bool)}, "'is_ood' must have one value per row of the projected embeddings"),
+        ({"labels": np.zeros(7)}, "'labels' must have one value per row"),
+        ({"is_ood": np.full(300, 2)}, "'is_ood' must hold booleans"),
+        ({"projection": np.zeros((300, 2))}, "'projection' must be a Projection"),
+    ],
+)
+def test_embedding_projection_drawing_errors(embeddings, kwargs, match):
+    X, is_ood, _ = embeddings
+    args = {"projection": project_embeddings(X, max_points=100), "is_ood": is_ood} | kwargs
+    with pytest.raises(AssayInputError, match=match):
+        plot_embedding_projection(args.pop("projection"), **args)
+
+
+def test_report_draws_without_computing():
+    """assay.report imports no computation of assay.ood (nor assay.audit): plots draw computed results."""
+    import subprocess
+
+    code = ("import sys, assay.report, assay.report.plots, assay.report.markdown; "
+            "bad = sorted(m for m in sys.modules if m.startswith(('assay.ood', 'assay.audit'))); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -94,7 +94,6 @@ class ModelAdapter:
         Number of full forward passes per data fingerprint (an audit asserts one per split).
     """
 
-    kind: ClassVar[str] = "base"
     #: Rows per batch when ``batch_size=None``: small for torch (activation memory), large for
     #: vectorised scikit-learn/callable models (per-call overhead dominates).
     default_batch_size: ClassVar[int] = 8192

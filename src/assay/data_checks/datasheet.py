@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.errors import AssayInputError
 from ..core.validation import describe
+from ..report.markdown import escape_markdown as _md
 from .report import DataReport
 
 PROMPT = "> **To fill in:** "
@@ -136,7 +137,7 @@ def _pct(x: float) -> str:
 
 
 def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return _md(value)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -154,10 +155,10 @@ def _composition(r: DataReport) -> list[str]:
     out += ["### Instances and features", ""]
     out += [
         f"- Rows: {_num(r.n_train)} in train, {_num(r.n_test)} in test.",
-        f"- Features: {r.n_features} ({len(numeric)} numeric: {', '.join(numeric) or 'none'}; "
-        f"{len(categorical)} categorical: {', '.join(categorical) or 'none'}).",
-        f"- Target: {r.target if r.target is not None else 'not given'}.",
-        f"- Sensitive features: {', '.join(r.sensitive_features) or 'not given'}.",
+        f"- Features: {r.n_features} ({len(numeric)} numeric: {', '.join(map(_md, numeric)) or 'none'}; "
+        f"{len(categorical)} categorical: {', '.join(map(_md, categorical)) or 'none'}).",
+        f"- Target: {_md(r.target) if r.target is not None else 'not given'}.",
+        f"- Sensitive features: {', '.join(map(_md, r.sensitive_features)) or 'not given'}.",
         "",
     ]
     out += ["### Labels", ""]
@@ -255,7 +256,7 @@ def _composition(r: DataReport) -> list[str]:
     if r.proxies is not None:
         px = r.proxies
         if px.sensitive_in_X:
-            out += [f"The features include the sensitive attribute(s) {', '.join(px.sensitive_in_X)}.", ""]
+            out += [f"The features include the sensitive attribute(s) {', '.join(map(_md, px.sensitive_in_X))}.", ""]
         rows = []
         for attribute in px.params["sensitive_features"]:
             for _, row in px.top(attribute, 3).iterrows():
@@ -268,8 +269,8 @@ def _composition(r: DataReport) -> list[str]:
     out += ["### Train vs test distribution", ""]
     st = r.shift.table
     drifted = r.shift.drifted_features
-    out += [f"- Features flagged as shifted: {', '.join(drifted) if drifted else 'none'}.",
-            f"- Largest PSI: {_num(float(st['psi'].max()))} ('{st['psi'].idxmax()}')." if len(st) else "",
+    out += [f"- Features flagged as shifted: {', '.join(map(_md, drifted)) if drifted else 'none'}.",
+            f"- Largest PSI: {_num(float(st['psi'].max()))} ('{_md(st['psi'].idxmax())}')." if len(st) else "",
             ""]
     return out
 
@@ -303,7 +304,7 @@ def datasheet_markdown(data_report: DataReport, *, name: str, description: str |
         raise AssayInputError(f"'description' must be a string or None. Got {describe(description)} instead.")
     r = data_report
     findings = r.findings()
-    lines = [f"# Datasheet: {name.strip()}", ""]
+    lines = [f"# Datasheet: {_md(name.strip())}", ""]
     lines += [
         "Structure and questions from Gebru et al., *Datasheets for Datasets* (Communications of the "
         "ACM, 2021). Numbers were measured by `assay.data_checks.run_data_checks`; lines starting "
@@ -315,12 +316,12 @@ def datasheet_markdown(data_report: DataReport, *, name: str, description: str |
     lines += [f"{counts['fail']} fail, {counts['warn']} warn, {counts['pass']} pass.", ""]
     for f in findings:
         if f.severity != "pass":
-            lines.append(f"- **{f.severity.upper()}** ({f.check}): {f.message}")
+            lines.append(f"- **{f.severity.upper()}** ({_md(f.check)}): {_md(f.message)}")
     lines.append("")
 
     lines += ["## Motivation", ""]
     if description:
-        quoted = ["> " + line if line else ">" for line in description.strip().splitlines()]
+        quoted = ["> " + _md(line) if line else ">" for line in description.strip().splitlines()]
         lines += ["Provided description:", "", *quoted, ""]
     lines += _prompts(_MOTIVATION)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,6 @@ class GroupSizesResult(Result):
     n_samples: int
     min_group_size: int
 
-    kind: ClassVar[str] = "group_sizes"
 
     @property
     def small_groups(self) -> pd.DataFrame:
@@ -183,7 +182,6 @@ class LabelBalanceResult(Result):
     gaps: pd.DataFrame | None
     min_group_size: int
 
-    kind: ClassVar[str] = "label_balance"
 
     def to_frame(self) -> pd.DataFrame:
         """Base rate and count overall (first row) and per group."""
@@ -321,7 +319,6 @@ class MissingnessResult(Result):
     n_samples: int
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "missingness_by_group"
 
     @property
     def features_with_missing(self) -> list[str]:

@@ -25,7 +25,7 @@ Near-duplicates exclude exact ones. Without numeric features, near means exact.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,6 @@ class OverlapResult(Result):
     examples: pd.DataFrame
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "train_test_overlap"
 
 
 def _code_matrix(X_train: pd.DataFrame, X_test: pd.DataFrame, kinds: dict[str, str]):

@@ -35,7 +35,7 @@ high-cardinality columns. Features are flagged ``strong`` proxies on the AUC (de
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,6 @@ class PredictivenessResult(Result):
     n_samples: int
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "single_feature_predictiveness"
 
     @property
     def suspicious_features(self) -> list[str]:
@@ -132,7 +131,6 @@ class ProxyResult(Result):
     n_samples: int
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "proxy_features"
 
     def top(self, sensitive_feature: str, n: int = 5) -> pd.DataFrame:
         """The ``n`` features that best predict ``sensitive_feature``."""

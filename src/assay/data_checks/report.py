@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -226,7 +226,6 @@ class DataReport(Result):
     thresholds: dict[str, float]
     skipped: dict[str, str]
 
-    kind: ClassVar[str] = "data_report"
 
     def findings(self, thresholds: Mapping[str, Any] | None = None) -> list[Finding]:
         """Findings of every check that ran, read against ``self.thresholds`` updated with

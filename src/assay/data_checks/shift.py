@@ -29,7 +29,7 @@ enough: with tens of thousands of rows a negligible shift is significant; the ef
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,6 @@ class ShiftResult(Result):
     table: pd.DataFrame
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "distribution_shift"
 
     @property
     def drifted_features(self) -> list[str]:

@@ -10,7 +10,7 @@ of per-row means. The label's class shares come with it. No plotting, no I/O.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,6 @@ class DataSummary(Result):
     values: dict[str, Any]
     labels: dict[str, float]
 
-    kind: ClassVar[str] = "data_summary"
 
     def to_frame(self) -> pd.DataFrame:
         if self.columns is not None:

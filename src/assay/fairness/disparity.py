@@ -8,7 +8,7 @@ variance, range, min/max ratio and coefficient of variation of each metric over 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,6 @@ class DisparitySummary(Result):
     table: pd.DataFrame
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "disparity_summary"
 
     def __repr__(self) -> str:
         return f"DisparitySummary(rows={len(self.table)})"

@@ -15,7 +15,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,7 +210,6 @@ class FairnessReport(Result):
     overall: pd.Series
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "fairness_report"
 
     def __repr__(self) -> str:
         flags = self.table["flag"].value_counts()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +112,6 @@ class TwoProportionTest(Result):
     confidence: float
     ci_method: str
 
-    kind: ClassVar[str] = "two_proportion_test"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -158,7 +157,6 @@ class GapTest(Result):
     chi2_p_value: float
     by_group: pd.DataFrame
 
-    kind: ClassVar[str] = "gap_test"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -203,7 +201,6 @@ class DisparateImpactNull(Result):
     n_resamples: int
     by_group: pd.DataFrame
 
-    kind: ClassVar[str] = "disparate_impact_null"
 
 
 # ---------------------------------------------------------------------------------------------

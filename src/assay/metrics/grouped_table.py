@@ -11,7 +11,7 @@ import dataclasses
 import numbers
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,7 +116,6 @@ class GroupedMetrics(Result):
     overall_ci: pd.DataFrame | None = None
     resamples: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
-    kind: ClassVar[str] = "grouped_metrics"
 
     @property
     def features(self) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -180,7 +180,6 @@ class ThresholdMetrics(Result):
     by_group: pd.DataFrame
     gaps: pd.DataFrame
 
-    kind: ClassVar[str] = "threshold_metrics"
 
     def summary(self) -> pd.Series:
         """Overall metrics and every gap in one Series indexed by ``(feature, name)``."""
@@ -256,7 +255,6 @@ class ThresholdSweep(Result):
     min_group_size: int
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "threshold_sweep"
 
     # -- navigation ---------------------------------------------------------------------------
 
@@ -443,7 +441,6 @@ class BestThreshold(Result):
     n_feasible: int
     at_threshold: ThresholdMetrics
 
-    kind: ClassVar[str] = "best_threshold"
 
     def __float__(self) -> float:
         return self.threshold
@@ -479,7 +476,6 @@ class ThresholdSelection(Result):
     validation: BestThreshold
     test: ThresholdMetrics
 
-    kind: ClassVar[str] = "threshold_selection"
 
     def __float__(self) -> float:
         return self.threshold

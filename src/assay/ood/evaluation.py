@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,7 +163,6 @@ class OODEvaluation(Result):
     higher_is_better: dict[str, bool]
     params: dict[str, Any]
 
-    kind: ClassVar[str] = "ood_evaluation"
 
     @property
     def detectors(self) -> tuple[str, ...]:

@@ -1,13 +1,13 @@
 """2-D projections of inputs or embeddings, to look at in-distribution against OOD data.
 
 The computation lives here; :func:`assay.report.plot_projection` and
-:func:`assay.report.plot_embedding_projection` draw it.
+:func:`assay.report.plot_embedding_projection` draw it (they compute nothing).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -29,16 +29,18 @@ class Projection(Result):
     method : "pca", "tsne" or "umap"
     axis_labels : (str, str)
         E.g. ``("PC 1 (41% of variance)", "PC 2 (12%)")``.
+    rows : ndarray of int or None
+        With ``max_points``: the (sorted) input rows that were projected, one per point.
     """
 
     points: np.ndarray
     method: str
     axis_labels: tuple[str, str]
-    kind: ClassVar[str] = "projection"
+    rows: np.ndarray | None = None
 
 
 def project_embeddings(embeddings: Any, *, method: str = "pca", fit_rows: Any = None,
-                       random_state: int = 0) -> Projection:
+                       random_state: int = 0, max_points: int | None = None) -> Projection:
     """Project ``(n, d)`` features to two dimensions.
 
     Parameters
@@ -52,7 +54,10 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", fit_rows: Any = 
         PCA only: fit the components on these rows (e.g. the in-distribution ones) and project
         every row on them, so OOD points show where they fall against in-distribution variation.
     random_state : int, default 0
-        Seed of PCA's solver, t-SNE and UMAP.
+        Seed of PCA's solver, t-SNE and UMAP, and of the subsample.
+    max_points : int, optional
+        Project at most this many rows: a seeded uniform subsample (``rows`` of the result);
+        not with ``fit_rows``.
     """
     owner = "project_embeddings"
     X = as_array(embeddings, name="embeddings", ndim=2, dtype=np.float64, min_samples=3)
@@ -60,6 +65,15 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", fit_rows: Any = 
         raise AssayInputError(f"'embeddings' must have at least 2 columns. Got shape {X.shape}.")
     check_option(method, "method", owner=owner, options=PROJECTIONS)
     check_scalar(random_state, "random_state", owner=owner, kind=(int, np.integer), low=0)
+    if max_points is not None:
+        check_scalar(max_points, "max_points", owner=owner, kind=(int, np.integer), low=3)
+        if fit_rows is not None:
+            raise AssayInputError("'max_points' and 'fit_rows' cannot be combined: subsample the rows first.")
+        rows = np.arange(len(X))
+        if len(X) > max_points:
+            rows = np.sort(np.random.default_rng(random_state).choice(len(X), size=int(max_points), replace=False))
+        projection = project_embeddings(X[rows], method=method, random_state=random_state)
+        return dataclasses.replace(projection, rows=rows)
     fit = _fit_rows(fit_rows, len(X), method)
     if method == "pca":
         from sklearn.decomposition import PCA

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,7 +133,6 @@ class ThresholdReport(Result):
     fpr: dict[str, float]
     n: dict[str, int]
 
-    kind: ClassVar[str] = "ood_threshold_report"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per data set: columns ``data``, ``role`` ("in (validation)", "in (test)" or
@@ -234,7 +233,6 @@ class SelectivePrediction(Result):
     higher_is_ood: bool
     n: int
 
-    kind: ClassVar[str] = "selective_prediction"
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``threshold``, ``coverage``, ``risk``, ``accuracy``; one row per point."""
@@ -330,7 +328,6 @@ class OODThresholdSweep(Result):
     n_in: int
     n_out: int
 
-    kind: ClassVar[str] = "ood_threshold_sweep"
 
     def to_frame(self) -> pd.DataFrame:
         """The sweep table (a copy)."""

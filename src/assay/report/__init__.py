@@ -1,39 +1,47 @@
-"""Renderers: the JSON record, the self-contained HTML report, and plots.
+"""Renderers: the JSON record, the self-contained HTML report, Markdown, and plots.
 
 Computation modules never plot or write files; they return results, and this package turns
-results into figures and documents.
+results into figures and documents. It imports nothing from :mod:`assay.audit` (the audit's
+documents are assembled in :mod:`assay.audit.documents`), and the plots load matplotlib only
+when first used (``from assay.report import plot_...``).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .html import Section, render_html
 from .io import SCHEMA_VERSION, write_report
-from .plots import (
-    figure_to_png,
-    plot_disparity,
-    plot_embedding_projection,
-    plot_intersection_heatmap,
-    plot_metric_by_group,
-    plot_ood_roc,
-    plot_ood_score_density,
-    plot_projection,
-    plot_reliability_diagram,
-    plot_risk_coverage,
-    plot_threshold_tradeoff,
-)
+from .markdown import escape_markdown, markdown_table
+from .tables import frame_from_record
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "Section",
-    "figure_to_png",
-    "plot_disparity",
-    "plot_embedding_projection",
-    "plot_intersection_heatmap",
-    "plot_metric_by_group",
-    "plot_ood_roc",
-    "plot_ood_score_density",
-    "plot_projection",
-    "plot_reliability_diagram",
-    "plot_risk_coverage",
-    "plot_threshold_tradeoff",
-    "render_html",
-    "write_report",
-]
+_PLOTS = {
+    "figure_to_png": "_plotting",
+    "plot_disparity": "plots_fairness",
+    "plot_intersection_heatmap": "plots_fairness",
+    "plot_metric_by_group": "plots_fairness",
+    "plot_threshold_tradeoff": "plots_fairness",
+    "plot_reliability_diagram": "plots_calibration",
+    "plot_coverage_curve": "plots_ood",
+    "plot_embedding_projection": "plots_ood",
+    "plot_ood_roc": "plots_ood",
+    "plot_ood_score_density": "plots_ood",
+    "plot_projection": "plots_ood",
+    "plot_risk_coverage": "plots_ood",
+}
+
+__all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "markdown_table", "render_html",
+           "write_report", *sorted(_PLOTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLOTS:
+        value = getattr(importlib.import_module(f".{_PLOTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PLOTS))

@@ -50,6 +50,8 @@ class CalibrationCheck(Check):
 
     _parameter_constraints = {"n_bins": [Interval(int, 1, None)],
                               "min_group_size": [Interval(int, 0, None)]}
+    #: Summary keys the model card's YAML model-index lists.
+    model_index = ("overall_ece", "rms_calibration_error", "max_calibration_error", "max_group_ece")
 
     def __init__(self, *, n_bins: int = 15, min_group_size: int = 30):
         self.n_bins = n_bins
@@ -110,8 +112,7 @@ class CalibrationCheck(Check):
     @staticmethod
     def render(record):
         """Section: the reliability diagram, the calibration errors and ECE by group."""
-        from ...report import Section, figure_to_png, plot_reliability_diagram
-        from ...report.audit import frame_from_record
+        from ...report import Section, figure_to_png, frame_from_record, plot_reliability_diagram
 
         result = record["result"]
         bins = frame_from_record(result["reliability"])

@@ -34,6 +34,8 @@ class FairnessCheck(Check):
 
     _parameter_constraints = {"n_boot": [Interval(int, 0, None)], "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)]}
+    #: Summary keys (stems) the model card's YAML model-index lists (with their interval bounds).
+    model_index = ("demographic_parity_ratio", "equalized_odds_difference")
 
     def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):
         self.n_boot = n_boot
@@ -88,8 +90,7 @@ class FairnessCheck(Check):
     @staticmethod
     def render(record):
         """Section: the measures table (value, interval, flag, definition) and a disparity plot."""
-        from ...report import Section, figure_to_png, plot_disparity
-        from ...report.audit import frame_from_record
+        from ...report import Section, figure_to_png, frame_from_record, plot_disparity
 
         table = frame_from_record(record["result"]["table"])
         by_group = frame_from_record(record["result"]["by_group"])

@@ -71,7 +71,7 @@ class OODCheckResult(Result):
 def _refusals(record: Mapping[str, Any]) -> pd.DataFrame:
     """The refusal rate per group from a ``rejection_by_group`` record, indexed by (feature, group):
     count, refused (and its interval when bootstrapped), small."""
-    from ...report.audit import frame_from_record
+    from ...report import frame_from_record
 
     by_group = frame_from_record(record["by_group"])
     out = pd.DataFrame({"count": by_group["count"].astype(int), "refused": by_group["selection_rate"].astype(float)})
@@ -136,6 +136,8 @@ class OODCheck(Check):
     _parameter_constraints = {"detectors": [Options(str, ("auto",)), SequenceOf(str)], "layer": [str],
                               "tpr": [Interval(float, 0, 1, closed="neither")], "n_boot": [Interval(int, 0, None)],
                               "max_fit_rows": [Interval(int, 10, None)], "min_group_size": [Interval(int, 0, None)]}
+    #: Summary keys (stems; "*" ends a prefix) the model card's YAML model-index lists.
+    model_index = ("auroc", "fpr_at_*", "aurc")
 
     def __init__(self, *, detectors: Any = "auto", layer: str = "penultimate", tpr: float = 0.95,
                  n_boot: int = 200, max_fit_rows: int = 20000, min_group_size: int = 30):
@@ -213,7 +215,7 @@ class OODCheck(Check):
     @staticmethod
     def card(record) -> list[str]:
         """Model-card lines: the primary detector per OOD set, with intervals, and its threshold."""
-        from ...report.audit import _markdown_table, frame_from_record
+        from ...report import escape_markdown, frame_from_record, markdown_table
 
         result = record["result"]
         primary = result["primary_detector"]
@@ -224,27 +226,27 @@ class OODCheck(Check):
         shown.insert(0, "n_out", rows["n_out"].astype(int))
         threshold = frame_from_record(result["threshold"]).loc[primary]
         lines = [
-            f"Inputs unlike the training data, scored by {primary} (the detector with the highest mean AUROC of "
-            f"those run: {', '.join(dict.fromkeys(table['detector']))}); intervals: "
-            f"{record['params']['n_boot']} bootstrap resamples.", "",
-            _markdown_table(shown), "",
-            f"Refusing inputs scored above {threshold['threshold']:.4g} (fitted on {threshold['fitted_on']} to keep "
+            f"Inputs unlike the training data, scored by {escape_markdown(primary)} (the detector with the highest "
+            f"mean AUROC of those run: {', '.join(escape_markdown(d) for d in dict.fromkeys(table['detector']))}); "
+            f"intervals: {record['params']['n_boot']} bootstrap resamples.", "",
+            markdown_table(shown), "",
+            f"Refusing inputs scored above {threshold['threshold']:.4g} (fitted on "
+            f"{escape_markdown(threshold['fitted_on'])} to keep "
             f"{threshold['target_tpr']:.0%} of in-distribution inputs) kept {threshold['achieved_tpr']:.2%} of held-out "
             "in-distribution inputs.",
         ]
         if result.get("rejection_by_group"):
             lines += ["", "Share of each group's held-out in-distribution inputs that this threshold refuses (a "
                       "detector that refuses one group more often than another is a fairness problem):", "",
-                      _markdown_table(_refusals(result["rejection_by_group"]))]
+                      markdown_table(_refusals(result["rejection_by_group"]))]
         return lines
 
     # ------------------------------------------------------------------ report section
     @staticmethod
     def render(record):
         """Section: the detector x OOD-set table, ROC curves, score densities, abstention, refusals per group."""
-        from ...report import (Section, figure_to_png, plot_metric_by_group, plot_ood_roc,
-                               plot_ood_score_density, plot_projection)
-        from ...report.audit import frame_from_record
+        from ...report import (Section, figure_to_png, frame_from_record, plot_coverage_curve, plot_metric_by_group,
+                               plot_ood_roc, plot_ood_score_density, plot_projection)
 
         result = record["result"]
         evaluation = result["evaluation"]
@@ -261,17 +263,10 @@ class OODCheck(Check):
                  threshold=float(threshold.loc[primary, "threshold"]), title=f"{primary} score"))),
         ]
         if result.get("selective"):
-            import matplotlib.pyplot as plt
-
             selective = frame_from_record(result["selective"])
-            fig, ax = plt.subplots(figsize=(6, 3.6))
-            ax.plot(selective["coverage"], selective["accuracy"], lw=1.6)
-            ax.set_xlabel("coverage (share of in-distribution inputs answered)")
-            ax.set_ylabel("accuracy on answered inputs")
-            ax.set_title(f"Abstaining on the inputs {primary} scores most OOD (AURC {result['aurc']:.4f})",
-                         fontsize=9)
-            ax.grid(alpha=0.3)
-            fig.tight_layout()
+            fig = plot_coverage_curve(selective["coverage"], selective["accuracy"], label=primary,
+                                      title=f"Abstaining on the inputs {primary} scores most OOD "
+                                            f"(AURC {result['aurc']:.4f})")
             figures.append(("Accuracy against coverage", figure_to_png(fig)))
         tables = [("AUROC (rows: detectors; columns: OOD sets)",
                    table.pivot(index="detector", columns="ood_set", values="auroc")),

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...core.component import Interval
+from ...core.result import Result
 from ...metrics import evaluate_groups
+from ...metrics._stats import MulticlassConfusionStats
+from ...metrics.classification import multiclass_metric
 from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
+
+
+@dataclasses.dataclass(frozen=True)
+class OverallPerformance(Result):
+    """Accuracy and balanced accuracy on the whole evaluation split (no sensitive features given)."""
+
+    overall: pd.Series
+    metrics: tuple[str, ...] = ("accuracy", "balanced_accuracy")
+    by_group: None = None
+
+
+def overall_performance(y_true: Any, y_pred: Any, classes: Any) -> OverallPerformance:
+    """Accuracy and balanced accuracy of any number of classes (one confusion matrix)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    seen = pd.unique(np.concatenate([np.asarray(classes), y_true, y_pred]))
+    stats = MulticlassConfusionStats(1, classes=sorted(seen, key=str)).update(y_true, y_pred)
+    overall = {m: float(multiclass_metric(m, stats)[0]) for m in OverallPerformance.metrics}
+    return OverallPerformance(pd.Series({**overall, "count": int(stats.n[0])}, dtype=object))
 
 
 @register_check
 class GroupPerformanceCheck(Check):
-    """Accuracy, selection rate, TPR, FPR, PPV (and ECE) per group and intersection."""
+    """Accuracy, selection rate, TPR, FPR, PPV (and ECE) per group and intersection; without
+    sensitive features, accuracy and balanced accuracy overall."""
 
     name = "group_performance"
     title = "Performance by group"
     section = "performance"
-    needs = frozenset({"model", "labels", "sensitive_features"})
+    needs = frozenset({"model", "labels"})
     order = 10
     thresholds = {
         "accuracy_gap_warn": rate(0.05, "largest accuracy difference between groups that warns",
@@ -31,6 +55,9 @@ class GroupPerformanceCheck(Check):
     _parameter_constraints = {"metrics": ["no_validation"],  # names or callables: evaluate_groups checks them
                               "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
+    #: Summary keys (stems) the model card's YAML model-index lists.
+    model_index = ("overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_fpr", "overall_ppv",
+                   "accuracy_gap")
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
@@ -40,6 +67,9 @@ class GroupPerformanceCheck(Check):
         self.n_boot = n_boot
 
     def run(self, context: AuditContext):
+        sensitive = context.sensitive_features()
+        if sensitive is None or not sensitive.shape[1]:
+            return overall_performance(context.y(), context.predict(), context.model.classes_)
         return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
                                metrics=list(self.metrics), intersections=self.intersections,
                                min_group_size=self.min_group_size, n_boot=self.n_boot,
@@ -47,6 +77,8 @@ class GroupPerformanceCheck(Check):
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
+        if result.by_group is None:
+            return summary
         if "accuracy" in result.metrics:
             gaps = result.difference()["accuracy"]
             summary["accuracy_gap"] = {str(k): float(v) for k, v in gaps.items()}
@@ -80,12 +112,14 @@ class GroupPerformanceCheck(Check):
     @staticmethod
     def render(record):
         """The report section: overall numbers, the by-group table, a plot per headline metric."""
-        from ...report import Section, figure_to_png, plot_metric_by_group
-        from ...report.audit import frame_from_record
+        from ...report import Section, figure_to_png, frame_from_record, plot_metric_by_group
 
         result = record["result"]
-        by_group = frame_from_record(result["by_group"])
         overall = result["overall"]
+        if not result.get("by_group"):
+            return Section(record["title"], ["No sensitive features were given: the whole evaluation split only."],
+                           tables=[("Overall", pd.Series(overall, name="value").to_frame())], anchor=record["name"])
+        by_group = frame_from_record(result["by_group"])
         ci = frame_from_record(result["ci"]) if result.get("ci") else None
         figures = [(f"{metric} by group" + (" with 95% bootstrap intervals" if ci is not None else ""),
                     figure_to_png(plot_metric_by_group(by_group, metric, overall=overall[metric],
@@ -99,3 +133,20 @@ class GroupPerformanceCheck(Check):
                                          "flagged 'small'; their numbers are noisy."],
                        tables=tables, figures=figures, anchor=record["name"])
 
+    @staticmethod
+    def card(record) -> dict[str, list[str]]:
+        """Model card: the features evaluated ("Factors") and the by-group table."""
+        from ...report import escape_markdown, frame_from_record, markdown_table
+
+        if not record["result"].get("by_group"):
+            overall = pd.Series(record["result"]["overall"], name="value").to_frame().rename_axis("metric")
+            return {"Quantitative analyses": [
+                "On the whole evaluation split (no sensitive features were given, so no per-group analysis):", "",
+                markdown_table(overall)]}
+        by_group = frame_from_record(record["result"]["by_group"])
+        features = list(dict.fromkeys(by_group.index.get_level_values(0)))
+        return {"Factors": [f"Evaluated per group of: {', '.join(escape_markdown(f) for f in features)} "
+                            "(each alone and their intersections)."],
+                "Quantitative analyses": [
+                    "Per group and intersection (values rounded to 4 decimals; exact values in report.json):", "",
+                    markdown_table(by_group.rename_axis(["feature", "group"]))]}

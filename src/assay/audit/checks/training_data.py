@@ -34,3 +34,12 @@ class TrainingDataCheck(Check):
 
     def summarize(self, result) -> dict[str, Any]:
         return {"n_rows": result.n_rows, "description": result.lines()}
+
+    @staticmethod
+    def card(record) -> dict[str, list[str]]:
+        """Model card: the "Training data" section, one line per column and the labels."""
+        from ...report import escape_markdown
+
+        return {"Training data": ["Distribution of the training split as measured (inputs far outside it are out of "
+                                  "distribution for this model):", "",
+                                  *(f"- {escape_markdown(line)}" for line in record["summary"]["description"])]}

@@ -1,0 +1,291 @@
+"""Documents of an audit, all built from one JSON record (so ``assay report <run-dir>`` can
+rebuild them from disk): report.json, report.html and MODEL_CARD.md (and DATASHEET.md).
+
+The documents name no check. Each registered check may bring, as static methods reading its
+own record:
+
+- ``render(record) -> Section``: its report.html section (default: its tables and headline
+  numbers);
+- ``card(record)``: its part of the model card, a list of lines (a subsection of "Quantitative
+  analyses") or a mapping of card section (:data:`CARD_SECTIONS`) to lines;
+
+and, as a class attribute, ``model_index``: the summary keys (or their stem before ``[`` / ``.``)
+that the card's YAML ``model-index`` lists. Every headline number is in the card's body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core.errors import AssayInputError
+from ..core.result import to_jsonable
+from ..report.html import Section, render_html
+from ..report.io import SCHEMA_VERSION
+from ..report.markdown import escape_markdown
+from ..report.tables import frame_from_record, is_frame_record
+from .base import registered_checks
+
+SEVERITY_ORDER = {"error": 0, "fail": 1, "warn": 2, "pass": 3}
+#: Sections of the model card a check's ``card()`` may write to (in the card's order).
+CARD_SECTIONS = ("Factors", "Training data", "Quantitative analyses", "Caveats and recommendations")
+_PROMPT = "> **To fill in:** {what}"
+
+
+def audit_record(result: Any, *, title: str = "assay audit", model_name: str | None = None,
+                 dataset_name: str | None = None, environment: Mapping[str, str] | None = None,
+                 task: str = "tabular-classification") -> dict[str, Any]:
+    """The report.json record of an :class:`~assay.audit.AuditResult` (JSON-safe).
+
+    ``task`` is the Hugging Face task type the card declares (e.g. "image-classification").
+    """
+    counts = {s: sum(f.severity == s for f in result.findings) for s in ("pass", "warn", "fail", "error")}
+    return to_jsonable({
+        "schema_version": SCHEMA_VERSION,
+        "title": title,
+        "task": task,
+        "model": {"name": model_name, "fingerprint": result.config["model"]},
+        "dataset": {"name": dataset_name, "fingerprints": result.config["data"],
+                    "eval_split": result.config["eval_split"]},
+        "environment": dict(environment or {}),
+        "seed": result.config["seed"],
+        "summary": {"worst_severity": result.worst_severity, "findings": counts,
+                    "checks_run": list(result.records), "checks_skipped": dict(result.skipped),
+                    "forward_passes": dict(result.forward_passes)},
+        "findings": [f.to_dict() for f in sorted(result.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 0))],
+        "checks": result.records,
+    })
+
+
+#: What the documents read from a record: key -> (type, nested keys it must hold).
+_LAYOUT = {"title": (str, ()), "model": (Mapping, ()), "dataset": (Mapping, ("eval_split", "fingerprints")),
+           "seed": (int, ()), "findings": (list, ()), "checks": (Mapping, ()),
+           "summary": (Mapping, ("worst_severity", "findings", "checks_skipped", "forward_passes"))}
+
+
+def check_record(record: Any, *, name: str = "record") -> Mapping[str, Any]:
+    """``record`` if it has the layout of report.json that the documents read, else
+    :class:`~assay.AssayInputError` naming the first missing or mistyped key."""
+    if not isinstance(record, Mapping):
+        raise AssayInputError(f"{name} must be a JSON object (an audit record). Got {type(record).__name__}.")
+    for key, (kind, inner) in _LAYOUT.items():
+        if key not in record:
+            raise AssayInputError(f"{name} has no {key!r}: it is not an audit record assay wrote "
+                                  "(re-run 'assay audit' to write a new one).")
+        if not isinstance(record[key], kind) or isinstance(record[key], bool):
+            raise AssayInputError(f"{name}[{key!r}] must be a {getattr(kind, '__name__', kind)}. "
+                                  f"Got {type(record[key]).__name__}.")
+        missing = [k for k in inner if k not in record[key]]
+        if missing:
+            raise AssayInputError(f"{name}[{key!r}] has no {missing[0]!r}: it is not an audit record assay wrote.")
+    for check, value in record["checks"].items():
+        if not isinstance(value, Mapping) or "status" not in value:
+            raise AssayInputError(f"{name}['checks'][{check!r}] must be a check record with a 'status'.")
+    return record
+
+
+def _check_section(name: str, record: Mapping[str, Any]) -> Section:
+    """A report section for one check's record: its own renderer if the check has one."""
+    check_cls = registered_checks().get(name)
+    title = record.get("title") or name
+    if record.get("status") != "ok":
+        return Section(title, [f"This check did not finish ({record.get('status')}): {record.get('error')}"],
+                       anchor=name)
+    render = getattr(check_cls, "render", None)
+    if render is not None:
+        section = render(record)
+        if section is not None:
+            return section
+    tables = [(key, frame_from_record(value)) for key, value in (record.get("result") or {}).items()
+              if is_frame_record(value)]
+    summary = pd.DataFrame({"value": pd.Series(
+        {k: v for k, v in (record.get("summary") or {}).items() if isinstance(v, (int, float)) or v is None})})
+    if len(summary):
+        tables.insert(0, ("Headline numbers", summary))
+    return Section(title, [], tables=tables, anchor=name)
+
+
+def render_audit_html(record: Mapping[str, Any]) -> str:
+    """The self-contained HTML page of an audit record: findings first, then one section per check."""
+    check_record(record)
+    findings = pd.DataFrame(record["findings"], columns=["severity", "check", "metric", "value", "threshold", "message"])
+    counts = record["summary"]["findings"]
+    errors = counts.get("error", 0)
+    intro = Section(
+        "Summary of findings",
+        [f"Worst severity: {str(record['summary']['worst_severity']).upper()} — "
+         + (f"{errors} error, " if errors else "")
+         + f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn, {counts.get('pass', 0)} pass.",
+         "Skipped checks: " + (", ".join(f"{k} ({v})" for k, v in record["summary"]["checks_skipped"].items())
+                               or "none") + ".",
+         "Checks that did not finish: " + (", ".join(f"{k} ({v.get('error')})" for k, v in record["checks"].items()
+                                                     if v.get("status") != "ok") or "none") + "."],
+        tables=[("Findings", findings.set_index("severity"))], anchor="findings")
+    sections = [intro] + [_check_section(name, rec) for name, rec in record["checks"].items()]
+    meta = {"model": record["model"].get("name") or "model", "data": record["dataset"].get("name") or "data",
+            "evaluation split": record["dataset"]["eval_split"], "seed": str(record["seed"]),
+            "forward passes": ", ".join(f"{k}: {v}" for k, v in record["summary"]["forward_passes"].items()) or "none",
+            **{k: v for k, v in record.get("environment", {}).items() if k in ("assay", "python", "torch")}}
+    return render_html(record["title"], sections, subtitle="Findings first; every number was measured in this run.",
+                       meta=meta)
+
+
+def _yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # a JSON string (ASCII, escaped) is a valid YAML scalar; <, >, & as \\u escapes: no raw HTML
+    return json.dumps(str(value)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def card_metrics(record: Mapping[str, Any]) -> list[tuple[str, str, float]]:
+    """``(check, metric, value)`` of every headline number of the record's finished checks.
+
+    Numbers nested one level in a summary (e.g. ``accuracy_gap`` per feature) are named
+    ``metric.key``. The card's "Metrics" table lists all of them.
+    """
+    out = []
+    for name, check in record["checks"].items():
+        if check.get("status") != "ok":
+            continue
+        for key, value in (check.get("summary") or {}).items():
+            items = value.items() if isinstance(value, Mapping) else [(None, value)]
+            for sub, number in items:
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    out.append((name, key if sub is None else f"{key}.{sub}", number))
+    return out
+
+
+def _declared(key: str, declared: set[str]) -> bool:
+    """``key`` is declared as itself, by its stem (before ``[`` or ``.``), or by a prefix ending in ``*``."""
+    stem = key.split("[", 1)[0].split(".", 1)[0]
+    return key in declared or stem in declared or any(d.endswith("*") and stem.startswith(d[:-1]) for d in declared)
+
+
+def model_index_metrics(record: Mapping[str, Any]) -> list[tuple[str, str, float]]:
+    """The numbers of :func:`card_metrics` that the card's YAML ``model-index`` lists: those each
+    check declares in its ``model_index`` (metrics a model-card reader expects, with their
+    interval bounds as separate entries; no counts, no duplicates)."""
+    checks = registered_checks()
+    declared = {name: set(getattr(checks.get(name), "model_index", ()) or ()) for name in record["checks"]}
+    return [(check, key, value) for check, key, value in card_metrics(record)
+            if _declared(key, declared[check])]
+
+
+def _card_parts(record: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each card section's lines, from the checks' ``card(record)`` in the record's order."""
+    checks = registered_checks()
+    parts: dict[str, list[str]] = {section: [] for section in CARD_SECTIONS}
+    for name, check_record in record["checks"].items():
+        card = getattr(checks.get(name), "card", None)
+        if check_record.get("status") != "ok" or card is None:
+            continue
+        part = card(check_record)
+        if not part:
+            continue
+        if not isinstance(part, Mapping):
+            part = {"Quantitative analyses": list(part)}
+        for section, lines in part.items():
+            if section not in parts:
+                raise AssayInputError(f"Check {name!r} wrote to card section {section!r}; the card's sections "
+                                      f"are {list(CARD_SECTIONS)}.")
+            if section == "Quantitative analyses":
+                lines = [f"### {escape_markdown(check_record.get('title') or name)}", "", *lines]
+            parts[section] += ([""] if parts[section] else []) + list(lines)
+    return parts
+
+
+def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = None,
+                        training_summary: Mapping[str, Any] | None = None) -> str:
+    """MODEL_CARD.md in the Hugging Face layout (YAML front matter + sections), filled from the record.
+
+    Every number comes from ``record`` (the YAML ``model-index`` holds the declared metrics
+    exactly as in report.json; tables in the text round them to 4 decimals); what only a person
+    can know is left as a marked prompt. ``model_name`` defaults to the record's. The training
+    data section is what the checks write there unless ``training_summary`` is given. Every
+    user string is escaped (:func:`assay.report.escape_markdown`).
+    """
+    check_record(record)
+    model_name = model_name or record["model"].get("name") or "model"
+    task = record.get("task") or "tabular-classification"
+    dataset = record["dataset"]
+    lines = ["---", "library_name: assay", "tags:", "  - assay-audit", f"  - {_yaml_scalar(task)}", "model-index:",
+             f"  - name: {_yaml_scalar(model_name)}", "    results:", "      - task:",
+             f"          type: {_yaml_scalar(task)}",
+             "        dataset:", f"          name: {_yaml_scalar(dataset.get('name') or 'evaluation data')}",
+             f"          split: {_yaml_scalar(dataset['eval_split'])}", "        metrics:"]
+    for check, key, value in model_index_metrics(record):
+        lines += [f"          - type: {_yaml_scalar(f'{check}.{key}')}", f"            value: {_yaml_scalar(value)}"]
+    parts = _card_parts(record)
+    environment = record.get("environment") or {}
+    lines += ["---", "", f"# Model card: {escape_markdown(model_name)}", "",
+              "_Generated by assay from measured numbers (report.json). Prompts marked **To fill in** need a person._",
+              "", "## Model details", "",
+              f"- model fingerprint (XXH3-128 of its state): `{escape_markdown(record['model'].get('fingerprint'))}`",
+              f"- audited with assay {escape_markdown(environment.get('assay', ''))} (seed {int(record['seed'])})", "",
+              _PROMPT.format(what="who built the model, when, which version, license."),
+              "", "## Intended use", "", _PROMPT.format(what="primary uses and users; uses that are out of scope."),
+              "", "## Factors", ""]
+    lines += parts["Factors"] or [_PROMPT.format(what="the groups and conditions the model was evaluated across.")]
+    lines += ["", "## Metrics", "", "| check | metric | value |", "|---|---|---|"]
+    lines += [f"| {escape_markdown(check)} | {escape_markdown(key)} | {value!r} |"
+              for check, key, value in card_metrics(record)]
+    fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
+                             for k, v in dataset["fingerprints"].items())
+    lines += ["", "## Evaluation data", "",
+              f"Split {escape_markdown(dataset['eval_split'])} of "
+              f"{escape_markdown(dataset.get('name') or 'the data')}; "
+              f"data fingerprints: {fingerprints}.", "", "## Training data", ""]
+    if training_summary:
+        lines += [f"- {escape_markdown(k)}: {escape_markdown(v)}" for k, v in training_summary.items()]
+    else:
+        lines += parts["Training data"] or [
+            _PROMPT.format(what="where the training data came from and how it was collected.")]
+    lines += ["", _PROMPT.format(what="where the training data came from, how it was collected and labelled."),
+              "", "## Quantitative analyses", ""]
+    lines += parts["Quantitative analyses"] or ["No check produced a quantitative analysis."]
+    lines += ["", "## Findings", ""]
+    lines += [f"- **{escape_markdown(f['severity'])}** ({escape_markdown(f['check'])}): {escape_markdown(f['message'])}"
+              for f in record["findings"]] or ["- none"]
+    unfinished = [f"- {escape_markdown(name)} did not finish: {escape_markdown(rec.get('error'))}"
+                  for name, rec in record["checks"].items() if rec.get("status") != "ok"]
+    lines += unfinished
+    lines += ["", "## Ethical considerations", "",
+              _PROMPT.format(what="risks, harms, and the people affected; mitigations taken."),
+              "", "## Caveats and recommendations", "", *parts["Caveats and recommendations"],
+              *([""] if parts["Caveats and recommendations"] else []),
+              _PROMPT.format(what="known limitations; groups with too little data to evaluate."), ""]
+    return "\n".join(lines)
+
+
+def write_audit_report(record: Mapping[str, Any], out_dir: str | Path, *, model_name: str | None = None,
+                       training_summary: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Write report.json, report.html, MODEL_CARD.md (and DATASHEET.md when a check wrote one); returns the paths.
+
+    ``model_name`` (default: the record's) titles the card. Each check whose summary holds a
+    ``datasheet`` (Markdown) gets it written to DATASHEET.md.
+    """
+    check_record(record)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AssayInputError(f"'out_dir' must be a directory. Got {str(out)!r}, which is a file.")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "html": out / "report.html", "card": out / "MODEL_CARD.md"}
+    paths["json"].write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    datasheets = [(rec.get("summary") or {}).get("datasheet") for rec in record["checks"].values()
+                  if rec.get("status") == "ok"]
+    datasheets = [d for d in datasheets if isinstance(d, str) and d]
+    if datasheets:
+        paths["datasheet"] = out / "DATASHEET.md"
+        paths["datasheet"].write_text("\n\n".join(datasheets), encoding="utf-8")
+    paths["html"].write_text(render_audit_html(record), encoding="utf-8")
+    paths["card"].write_text(model_card_markdown(record, model_name=model_name, training_summary=training_summary),
+                             encoding="utf-8")
+    return paths

@@ -1,0 +1,98 @@
+"""Shared by the plots: the Agg backend, PNG export, colours and input checks of per-group tables."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..core.errors import AssayInputError  # noqa: E402
+from ..core.validation import describe  # noqa: E402
+
+def figure_to_png(fig: plt.Figure, *, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+
+_SEPARATOR = " x "  # joins the features of an intersection ("sex x race") and its group labels
+_BAR = "#3b6ea8"
+_BAR_SMALL = "#b8c4d6"
+_MISSING = "#d9d9d9"
+_GAP_LABELS = {"one_minus_di": "1 - DI", "disparate_impact": "DI"}
+
+
+def _as_by_group(by_group: Any, name: str = "by_group") -> pd.DataFrame:
+    """A (feature, group) table: the DataFrame itself, or the ``by_group`` table of a result."""
+    table = getattr(by_group, "by_group", by_group)
+    if not isinstance(table, pd.DataFrame) or table.index.nlevels != 2:
+        raise AssayInputError(
+            f"'{name}' must be a DataFrame indexed by (feature, group), or a result with such a "
+            f"'by_group' table (e.g. GroupedMetrics). Got {describe(by_group)} instead."
+        )
+    return table
+
+
+def _ci_bounds(ci: Any, metric: str, index: pd.Index) -> tuple[pd.Series, pd.Series] | None:
+    """``(lower, upper)`` of ``metric`` aligned to ``index``, from the CI layouts accepted."""
+    if ci is None:
+        return None
+    if not isinstance(ci, pd.DataFrame):
+        raise AssayInputError(f"'ci' must be a DataFrame with columns 'lower' and 'upper'. Got {describe(ci)} instead.")
+    columns = ci.columns
+    candidates = [(f"{metric}_lower", f"{metric}_upper"), ("lower", "upper")]
+    if columns.nlevels == 2:
+        candidates.insert(0, ((metric, "lower"), (metric, "upper")))
+    for low, high in candidates:
+        if low in columns and high in columns:
+            lower = ci[low].astype(float).reindex(index)
+            upper = ci[high].astype(float).reindex(index)
+            return lower, upper
+    raise AssayInputError(
+        f"'ci' must have columns 'lower' and 'upper' (or ({metric!r}, 'lower'), or '{metric}_lower', "
+        f"with their 'upper'). Got columns {list(columns)}."
+    )
+
+
+def _draw_interval(ax: Any, centre: np.ndarray, y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+    """Horizontal error bars from ``lower`` to ``upper``; rows with a NaN are skipped."""
+    keep = np.isfinite(centre) & np.isfinite(lower) & np.isfinite(upper)
+    if keep.any():
+        err = np.vstack([centre[keep] - lower[keep], upper[keep] - centre[keep]])
+        ax.errorbar(centre[keep], y[keep], xerr=np.clip(err, 0, None), fmt="none", ecolor="black",
+                    capsize=2, lw=1)
+
+
+def _check_features(table: pd.DataFrame, feature: Any) -> list[str]:
+    features = list(dict.fromkeys(table.index.get_level_values(0)))
+    wanted = features if feature is None else [feature] if isinstance(feature, str) else list(feature)
+    unknown = [f for f in wanted if f not in features]
+    if unknown or not wanted:
+        raise AssayInputError(f"'feature' must be one of {features} (or None for all). Got {feature!r} instead.")
+    return wanted
+
+
+def _check_bool(value: Any, name: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise AssayInputError(f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead.")
+    return bool(value)
+
+
+
+_IN_COLOR = "#3b6ea8"
+_THRESHOLD_COLOR = "black"
+
+
+def _ood_colors(n: int) -> list[Any]:
+    """Distinct colours for OOD sets or detectors (never the in-distribution blue)."""
+    cmap = plt.get_cmap("tab10")
+    return [cmap((i + 1) % 10) for i in range(n)]
