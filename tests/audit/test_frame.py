@@ -12,7 +12,7 @@ from assay.audit import CHECKS, NEEDS, Audit, AuditContext, Check, known_thresho
 from assay.audit.base import threshold_specs
 from assay.audit.checks.calibration import CalibrationCheck, CalibrationResult
 from assay.core.findings import Finding
-from assay.report.audit import audit_record, render_audit_html
+from assay.audit.documents import audit_record, render_audit_html
 
 
 @pytest.fixture(scope="module")

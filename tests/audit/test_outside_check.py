@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from assay import Result
 from assay.audit import CHECKS, NEEDS, Audit, Check, grade, known_thresholds, rate, register_check, register_need
-from assay.report.audit import audit_record, write_audit_report
+from assay.audit.documents import audit_record, write_audit_report
 
 RUNS = {"n": 0}
 
