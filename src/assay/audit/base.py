@@ -351,9 +351,10 @@ def register_check(cls: type[Check]) -> type[Check]:
     if not isinstance(cls.thresholds, Mapping) or not all(isinstance(t, Threshold) for t in cls.thresholds.values()):
         raise AssayInputError(f"Check {cls.name!r}: 'thresholds' must map each key to an "
                               f"assay.audit.Threshold. Got {cls.thresholds!r}.")
+    registered = registered_checks()  # the built-in checks first, so a clash with one is seen in any order
     for key, spec in cls.thresholds.items():
         spec.check(key, spec.default)
-        for other in CHECKS.values():
+        for other in registered.values():
             if other.name != cls.name and key in other.thresholds and other.thresholds[key] != spec:
                 raise AssayInputError(f"Check {cls.name!r} declares threshold {key!r}, which check "
                                       f"{other.name!r} declares differently; use another key.")

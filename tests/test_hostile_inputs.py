@@ -1,0 +1,636 @@
+"""The hostile-input suite: for each public entry point, the bad inputs it must refuse and the words its
+message must contain.
+
+Each section lists its cases as ``pytest.param(call, words, id=...)`` in a ``CASES_<AREA>`` list; one test
+runs them all (``test_refused``): ``call()`` must raise :class:`assay.AssayInputError` whose message holds every
+word. Cases that are not "raise with these words" (a warning, a one-line CLI error, a run that must succeed)
+are test functions of their section. A capability issue extends this module with its own section."""
+
+import copy
+import inspect
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+import types
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+
+import assay
+import assay.fairness as af
+from assay import AssayInputError
+from assay.audit import Audit, Check, StaleRecordWarning, Threshold, register_check, register_need
+from assay.audit.base import CHECKS, registered_checks
+from assay.audit.documents import check_record, model_card_markdown, render_audit_html, write_audit_report
+from assay.cli import _fails, _threshold_keys, cli_message, main
+from assay.core.validation import check_sensitive_features
+from assay.data_checks import bin_by_quantiles
+from assay.io import load_table
+from assay.metrics import GroupedStats, evaluate_groups, evaluate_groups_batches
+from assay.ood import GEN, KNN, ODIN, Energy, GaussianMixtureDetector, IsolationForestDetector, Mahalanobis, ReAct
+from assay.ood.groups import rejection_by_group
+from assay.report import plot_coverage_curve, plot_embedding_projection
+
+
+# --- The audit frame: thresholds, check parameters, run directories, audits that judge nothing ---------------------
+
+_rng = np.random.default_rng(0)
+_X = pd.DataFrame({"x1": _rng.normal(size=400), "x2": _rng.normal(size=400)})
+_y = (_X["x1"] + _rng.normal(size=400) > 0).astype(int)
+_MODEL = LogisticRegression().fit(_X, _y)
+_AUDIT_FRAME = _X.assign(label=_y, sex=np.where(_rng.random(400) < 0.5, "F", "M"))
+_SPLITS = {"train": (_X[:200], _y[:200]), "test": (_X[200:], _y[200:])}
+
+
+def _audit_calibration(**kwargs):
+    return Audit(_MODEL, _SPLITS, checks=["calibration"], progress=False, **kwargs).run()
+
+
+CASES_AUDIT = [
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_warn": float("nan")}), ["ece_warn", "finite", "nan"],
+                 id="Audit: NaN threshold"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_fail": float("inf")}), ["ece_fail", "finite", "inf"],
+                 id="Audit: infinite threshold"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_warn": "x"}), ["ece_warn", "'x'"], id="Audit: threshold not a number"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_warn": True}), ["ece_warn", "True"], id="Audit: threshold a bool"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_warn": 1.5}), ["ece_warn", "[0, 1]", "1.5"],
+                 id="Audit: rate threshold above 1"),
+    pytest.param(lambda: _audit_calibration(thresholds={"demographic_parity_ratio_warn": -0.1}),
+                 ["demographic_parity_ratio_warn", "[0, 1]"], id="Audit: ratio threshold below 0"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_warn": 0.2, "ece_fail": 0.1}), ["ece_fail", "ece_warn", "above"],
+                 id="Audit: lower-is-better fail below warn"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece_fail": 0.01}), ["ece_fail", "ece_warn", "0.05"],
+                 id="Audit: fail override inconsistent with the default warn"),
+    pytest.param(lambda: _audit_calibration(thresholds={"demographic_parity_ratio_fail": 0.9}),
+                 ["demographic_parity_ratio_fail", "demographic_parity_ratio_warn", "below"],
+                 id="Audit: higher-is-better fail above warn"),
+    pytest.param(lambda: _audit_calibration(thresholds={"leakage_auc_fail": 0.85}), ["leakage_auc_fail", "leakage_auc"],
+                 id="Audit: data-check fail pair inconsistent"),
+    pytest.param(lambda: _audit_calibration(thresholds={"min_group_size": 2.5}), ["min_group_size", "an int"],
+                 id="Audit: integer threshold given a fraction"),
+    pytest.param(lambda: _audit_calibration(thresholds={"ece": 0.1}), ["unknown", "'ece'", "ece_warn", "imbalance_ratio"],
+                 id="Audit: unknown threshold key lists the known ones"),
+    pytest.param(lambda: _audit_calibration(thresholds=[("ece_warn", 0.1)]), ["'thresholds'", "dict"],
+                 id="Audit: thresholds not a mapping"),
+    pytest.param(lambda: Audit(_MODEL, _SPLITS, check_params={"nope": {}}).run(), ["check_params", "nope"],
+                 id="Audit: check_params for an unknown check"),
+    pytest.param(lambda: Audit(_MODEL, _SPLITS, check_params={"calibration": {"bins": 3}}).run(),
+                 ["check_params", "calibration", "bins", "n_bins"], id="Audit: check_params unknown parameter"),
+    pytest.param(lambda: Audit(_MODEL, _SPLITS, check_params={"calibration": 3}).run(),
+                 ["check_params", "dict"], id="Audit: check_params not a dict of dicts"),
+    pytest.param(lambda: Audit(_MODEL, {"train": _AUDIT_FRAME, "test": _AUDIT_FRAME}, progress=False).run(),
+                 ["No check can run", "calibration", "labels", "target="], id="Audit: forgot target, nothing runs"),
+    pytest.param(lambda: Audit(None, {"test": (_X, None)}, progress=False).run(),
+                 ["No check can run", "needs"], id="Audit: no model and no labels, nothing runs"),
+]
+
+
+
+
+def test_register_check_refuses_bad_declarations():
+    class BadThreshold(Check):
+        name = "bad_threshold"
+        thresholds = {"x_warn": 0.1}
+
+    with pytest.raises(AssayInputError, match="'thresholds' must map each key to an assay.audit.Threshold"):
+        register_check(BadThreshold)
+
+    class OutOfRange(Check):
+        name = "out_of_range"
+        thresholds = {"y_warn": Threshold(2.0, "a rate", low=0.0, high=1.0)}
+
+    with pytest.raises(AssayInputError, match="'y_warn'"):
+        register_check(OutOfRange)
+
+    class Clash(Check):
+        name = "clash"
+        thresholds = {"ece_warn": Threshold(0.3, "something else")}
+
+    with pytest.raises(AssayInputError, match="'ece_warn'.*calibration"):
+        register_check(Clash)
+    with pytest.raises(AssayInputError, match="identifier"):
+        register_need("split val", lambda c, a: True)
+
+
+def _run(run_dir, resume=True):
+    return Audit(_MODEL, _SPLITS, checks=["calibration", "training_data"], progress=False).run(run_dir, resume=resume)
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(lambda p: p.write_text('{"name": "calibration", "status": "ok", "summ'), id="truncated JSON"),
+    pytest.param(lambda p: p.write_text("[1, 2, 3]"), id="a list"),
+    pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "summary": None})),
+                 id="ok without summary"),
+    pytest.param(lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items()
+                                                    if k != "result"})), id="ok without result"),
+    pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "name": "fairness"})),
+                 id="another check's name"),
+    pytest.param(lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), id="not text"),
+    pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "summary": {"ece": 0.1}})),
+                 id="ok with a summary missing its keys"),
+])
+def test_tampered_record_is_recomputed_with_a_warning(tmp_path, tamper):
+    first = _run(tmp_path)
+    path = tmp_path / "checks" / "calibration.json"
+    tamper(path)
+    with pytest.warns(StaleRecordWarning, match="calibration.*run again"):
+        second = _run(tmp_path)
+    assert second.computed == ("calibration",) and second.resumed == ("training_data",)
+    assert second.records["calibration"]["summary"] == first.records["calibration"]["summary"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        third = _run(tmp_path)  # rewritten: resumes cleanly
+    assert third.computed == ()
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"config": 3}', ""])
+def test_broken_manifest_is_one_clear_error(tmp_path, content):
+    _run(tmp_path)
+    (tmp_path / "audit.json").write_text(content)
+    with pytest.raises(AssayInputError) as info:
+        _run(tmp_path)
+    message = str(info.value)
+    assert "audit.json" in message and "resume=False" in message and "--no-resume" in message
+
+
+def test_broken_manifest_start_over(tmp_path):
+    _run(tmp_path)
+    (tmp_path / "audit.json").write_text("{not json")
+    assert set(_run(tmp_path, resume=False).computed) == {"training_data", "calibration"}
+    assert _run(tmp_path).computed == ()
+
+
+# --- Components and the model adapter: model outputs, detector parameters, model files -----------------------------
+
+X = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+
+
+class Returns(torch.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 2)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.lin(x))
+
+
+class DuckClassifier:
+    """Duck-typed scikit-learn classifier (fit + predict_proba) whose output is broken."""
+
+    def __init__(self, proba):
+        self.proba = proba
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return self.proba(X)
+
+
+def torch_proba(fn, **kw):
+    return lambda: assay.wrap(Returns(fn), **kw).predict_proba(X)
+
+
+def sk_proba(fn):
+    return lambda: assay.wrap(DuckClassifier(fn)).predict_proba(X)
+
+
+def call_proba(fn):
+    return lambda: assay.wrap(fn).predict_proba(X)
+
+
+CASES_COMPONENTS = [
+    # ---- model outputs (issue 21 items 3 and 5), whatever the model kind
+    pytest.param(torch_proba(lambda z: z.sum()), ["model output", "one row per input row", "10", "()"],
+                 id="wrap(torch).predict_proba: one number per batch"),
+    pytest.param(torch_proba(lambda z: z.sum().reshape(1)), ["model output", "10", "(1,)", "whole batch"],
+                 id="wrap(torch).predict_proba: one value of shape (1,) per batch"),
+    pytest.param(torch_proba(lambda z: z[:-1]), ["model output", "10", "(9, 2)"],
+                 id="wrap(torch).predict_proba: n - 1 rows"),
+    pytest.param(torch_proba(lambda z: z[:-1], batch_size=4), ["model output", "4", "(3, 2)"],
+                 id="wrap(torch, batch_size=4).predict_proba: n - 1 rows per batch"),
+    pytest.param(torch_proba(lambda z: z[:, :, None]), ["model output", "(n,) or (n, k)", "(10, 2, 1)"],
+                 id="wrap(torch).predict_proba: 3-D output"),
+    pytest.param(torch_proba(lambda z: torch.complex(z, z)), ["model output", "real numeric", "complex"],
+                 id="wrap(torch).predict_proba: complex output"),
+    pytest.param(torch_proba(lambda z: z / 0 * 0), ["model output", "NaN or infinite"],
+                 id="wrap(torch).predict_proba: NaN output"),
+    pytest.param(sk_proba(lambda X: np.full((len(X) - 1, 2), 0.5)), ["model output", "10", "(9, 2)"],
+                 id="wrap(duck sklearn).predict_proba: n - 1 rows"),
+    pytest.param(sk_proba(lambda X: np.array(["yes"] * len(X))), ["model output", "numeric", "<U3"],
+                 id="wrap(duck sklearn).predict_proba: strings"),
+    pytest.param(sk_proba(lambda X: 0.5), ["model output", "one row per input row", "()"],
+                 id="wrap(duck sklearn).predict_proba: a scalar"),
+    pytest.param(call_proba(lambda b: ["yes"] * len(b)), ["model output", "numeric", "<U3"],
+                 id="wrap(callable).predict_proba: strings"),
+    pytest.param(call_proba(lambda b: None), ["model output", "numeric", "None"],
+                 id="wrap(callable).predict_proba: None"),
+    pytest.param(call_proba(lambda b: [[1.0, 2.0]] + [[1.0]] * (len(b) - 1)), ["model output", "numeric"],
+                 id="wrap(callable).predict_proba: ragged lists"),
+    pytest.param(call_proba(lambda b: np.ones(len(b) - 1)), ["model output", "10", "(9,)"],
+                 id="wrap(callable).predict_proba: n - 1 rows"),
+    pytest.param(call_proba(lambda b: np.ones((len(b), 2, 2))), ["model output", "(n,) or (n, k)", "(10, 2, 2)"],
+                 id="wrap(callable).predict_proba: 3-D output"),
+    pytest.param(call_proba(lambda b: np.array([{"p": 1}] * len(b))), ["model output", "numeric", "object"],
+                 id="wrap(callable).predict_proba: objects"),
+    # ---- detector parameters: refused at fit/score, naming the class and the parameter
+    pytest.param(lambda: Energy(temperature=0).score(np.zeros((2, 2))), ["Energy", "'temperature'", "Got 0"],
+                 id="Energy.score: temperature=0"),
+    pytest.param(lambda: Energy(temperature=float("nan")).score(np.zeros((2, 2))), ["Energy", "'temperature'", "nan"],
+                 id="Energy.score: temperature=nan"),
+    pytest.param(lambda: Energy(temperature="1").score(np.zeros((2, 2))), ["Energy", "'temperature'", "'1'"],
+                 id="Energy.score: temperature as a string"),
+    pytest.param(lambda: GEN(top_m=True).score(np.zeros((2, 2))), ["GEN", "'top_m'", "True"],
+                 id="GEN.score: top_m=True"),
+    pytest.param(lambda: ODIN(epsilon=-1.0).score(np.zeros((2, 2))), ["ODIN", "'epsilon'", "-1.0"],
+                 id="ODIN.score: negative epsilon"),
+    pytest.param(lambda: KNN(k=0).fit(np.zeros((5, 2))), ["KNN", "'k'", "Got 0"], id="KNN.fit: k=0"),
+    pytest.param(lambda: KNN(random_state=-3).fit(np.zeros((5, 2))), ["KNN", "'random_state'", "-3"],
+                 id="KNN.fit: negative random_state"),
+    pytest.param(lambda: Mahalanobis(layer=3).fit(np.zeros((5, 2)), [0, 1, 0, 1, 0]), ["Mahalanobis", "'layer'", "3"],
+                 id="Mahalanobis.fit: layer=3"),
+    pytest.param(lambda: ReAct(percentile=0).fit(np.zeros((5, 2))), ["ReAct", "'percentile'"],
+                 id="ReAct.fit: percentile=0"),
+    pytest.param(lambda: GaussianMixtureDetector(covariance_type="ful").fit(np.zeros((5, 2))),
+                 ["GaussianMixtureDetector", "'covariance_type'", "'full'", "'ful'"],
+                 id="GaussianMixtureDetector.fit: unknown covariance_type"),
+    pytest.param(lambda: IsolationForestDetector(random_state=np.random.default_rng(0)).fit(np.zeros((5, 2))),
+                 ["IsolationForestDetector", "'random_state'", "Generator"],
+                 id="IsolationForestDetector.fit: a Generator scikit-learn cannot take"),
+    pytest.param(lambda: Energy(batch_size=0).score(np.zeros((2, 2))), ["Energy", "'batch_size'"],
+                 id="Energy.score: batch_size=0"),
+    pytest.param(lambda: Energy(progress="yes").score(np.zeros((2, 2))), ["Energy", "'progress'", "'yes'"],
+                 id="Energy.score: progress='yes'"),
+    pytest.param(lambda: KNN().set_params(kk=1), ["'kk'", "KNN", "Expected one of"], id="KNN.set_params: unknown"),
+    # ---- check parameters: refused at run, naming the check class
+    pytest.param(lambda: registered_checks()["calibration"](n_bins=0).run(None), ["CalibrationCheck", "'n_bins'"],
+                 id="CalibrationCheck.run: n_bins=0"),
+    pytest.param(lambda: registered_checks()["ood"](tpr=1.0).run(None), ["OODCheck", "'tpr'", "1.0"],
+                 id="OODCheck.run: tpr=1"),
+    pytest.param(lambda: registered_checks()["ood"](detectors="Energy").run(None), ["OODCheck", "'detectors'"],
+                 id="OODCheck.run: detectors as one string"),
+    pytest.param(lambda: registered_checks()["fairness"](intersections="no").run(None), ["FairnessCheck", "'intersections'"],
+                 id="FairnessCheck.run: intersections='no'"),
+    pytest.param(lambda: registered_checks()["group_performance"](n_boot=-1).run(None), ["GroupPerformanceCheck", "'n_boot'"],
+                 id="GroupPerformanceCheck.run: n_boot=-1"),
+]
+
+
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_refused_components_pickle_renamed_pt(tmp_path, protocol):
+    """load_model: a plain pickle renamed .pt says it holds pickled objects and how to opt in."""
+    from assay.io import load_model
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=protocol))
+    with pytest.raises(AssayInputError) as info:
+        load_model(str(path))
+    for word in ("pickled Python objects", "--trust-model-file", "trust_model_file=True"):
+        assert word in str(info.value)
+
+
+# --- Documents and the command line: broken records, flags, Markdown injection -------------------------------------
+
+MINIMAL = {"title": "t", "model": {"name": None, "fingerprint": "f"},
+           "dataset": {"name": None, "eval_split": "test", "fingerprints": {}}, "seed": 0, "findings": [],
+           "checks": {}, "summary": {"worst_severity": "pass", "findings": {"pass": 0, "warn": 0, "fail": 0},
+                                     "checks_skipped": {}, "forward_passes": {}}}
+
+
+def _without(key, inner=None):
+    record = copy.deepcopy(MINIMAL)
+    del (record[inner] if inner else record)[key]
+    return record
+
+
+CASES_DOCUMENTS = [
+    pytest.param(lambda: check_record(_without("dataset")), ["'dataset'", "not an audit record"],
+                 id="model_card_markdown: record without dataset"),
+    pytest.param(lambda: model_card_markdown(_without("eval_split", "dataset")), ["'dataset'", "'eval_split'"],
+                 id="model_card_markdown: dataset without eval_split"),
+    pytest.param(lambda: render_audit_html(["not", "a", "record"]), ["record", "JSON object", "list"],
+                 id="render_audit_html: a list"),
+    pytest.param(lambda: model_card_markdown(dict(MINIMAL, checks={"x": {"result": {}}})), ["'x'", "'status'"],
+                 id="model_card_markdown: check record without status"),
+    pytest.param(lambda: model_card_markdown(dict(MINIMAL, seed="0")), ["'seed'", "int", "str"],
+                 id="model_card_markdown: seed of the wrong type"),
+    pytest.param(lambda: write_audit_report(MINIMAL, __file__), ["out_dir", "is a file"],
+                 id="write_audit_report: out_dir is a file"),
+    pytest.param(lambda: plot_embedding_projection(np.zeros((5, 2)), is_ood=np.zeros(5, bool)),
+                 ["'projection'", "Projection"], id="plot_embedding_projection: not a projection"),
+    pytest.param(lambda: plot_coverage_curve([0.5, 1.0], [0.9]), ["'coverage'", "'accuracy'", "same length"],
+                 id="plot_coverage_curve: lengths differ"),
+]
+
+
+
+
+def test_minimal_record_renders():
+    assert "# Model card: model" in model_card_markdown(MINIMAL)
+    assert "<html" in render_audit_html(MINIMAL)
+
+
+# ---------------------------------------------------------------------------------------- command line
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-cli")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=300), "x2": rng.normal(size=300)})
+    frame["label"] = (frame.x1 + rng.normal(size=300) > 0).astype(int)
+    frame.to_csv(root / "test.csv", index=False)
+    for name, c in (("model.pkl", 1.0), ("other.pkl", 0.01)):
+        with open(root / name, "wb") as handle:
+            pickle.dump(LogisticRegression(C=c).fit(frame[["x1", "x2"]], frame["label"]), handle)
+    return root
+
+
+def _cli_audit(files, *extra, out="run"):
+    return ["audit", "--model", str(files / "model.pkl"), "--trust-model-file", "--data", str(files / "test.csv"),
+            "--target", "label", "--checks", "group_performance", "--out", str(files / out), *extra]
+
+
+def _one_line_error(capsys, *words):
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def test_out_naming_a_file_is_one_line(files, capsys):
+    (files / "a-file").write_text("x")
+    assert main(_cli_audit(files, out="a-file")) == 2
+    _one_line_error(capsys, "--out", "is a file")
+
+
+@pytest.mark.parametrize("content, words", [
+    (json.dumps({k: v for k, v in MINIMAL.items() if k != "dataset"}), ["'dataset'"]),
+    (json.dumps([1, 2]), ["JSON object"]),
+    ("{not json", ["not valid JSON"]),
+    (json.dumps(dict(MINIMAL, checks={"group_performance": {
+        "status": "ok", "title": "t", "name": "n", "result": {"overall": {}, "by_group": {"bad": 1}}, "summary": {}}})),
+     ["layout", "re-run"]),
+])
+@pytest.mark.parametrize("command", ["card", "report"])
+def test_card_and_report_on_a_broken_record_are_one_line(tmp_path, capsys, content, words, command):
+    (tmp_path / "report.json").write_text(content)
+    assert main([command, str(tmp_path)]) == 2
+    _one_line_error(capsys, "run_dir", *words)
+
+
+def test_card_on_a_broken_record_from_a_new_process(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"title": "x", "checks": {}}))
+    done = subprocess.run([sys.executable, "-m", "assay", "card", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("'checks' names unknown check 'x'. Available: ['a'].", "--checks names unknown check 'x'"),
+    ("Use a new directory, or pass resume=False to start over in this one.", "pass --no-resume to start"),
+    ("'sensitive_features' names ['g'], not columns of data['test'].", "--sensitive names ['g']"),
+    ("'features' names ['z'], which the model does not take.", "--features names ['z']"),
+    ("'target' 'y' is not a column of data['test'].", "--target 'y' is not"),
+    ("The 'seed' parameter of Audit must be an int.", "The --seed of Audit"),
+    ("first line\nsecond line", "first line"),
+])
+def test_api_words_become_flags(message, expected):
+    assert expected in cli_message(message)
+    assert "\n" not in cli_message(message)
+
+
+def test_audit_errors_reach_the_cli_in_flags(files, capsys):
+    assert main(_cli_audit(files, "--checks", "no_such_check", out="unknown-check")) == 2
+    err = _one_line_error(capsys, "--checks")
+    assert "'checks'" not in err
+    assert main(_cli_audit(files, out="shared")) == 0
+    capsys.readouterr()
+    other = _cli_audit(files, out="shared")
+    other[2] = str(files / "other.pkl")
+    assert main(other) == 2
+    _one_line_error(capsys, "--no-resume")
+    assert main([*other, "--no-resume"]) == 0
+
+
+@pytest.fixture
+def crashing_check():
+    @register_check
+    class Crashing(Check):
+        name = "crashing_docs_stub"
+        needs = frozenset({"model"})
+        order = 990
+
+        def run(self, context):
+            raise RuntimeError("boom\nwith a second line")
+
+    yield Crashing
+    CHECKS.pop("crashing_docs_stub")
+
+
+def test_fail_on_treats_a_crashed_check_as_a_fail(files, capsys, crashing_check):
+    args = _cli_audit(files, out="crash")
+    args[args.index("--checks") + 1] = "group_performance,crashing_docs_stub"
+    assert main(args) == 0  # without --fail-on, the audit still finishes and writes its documents
+    card = (files / "crash" / "MODEL_CARD.md").read_text()
+    assert "crashing_docs_stub did not finish: RuntimeError: boom with a second line" in card
+    assert main([*args, "--fail-on", "fail"]) == 1
+    assert main([*args, "--fail-on", "warn"]) == 1
+
+
+@pytest.mark.parametrize("worst, statuses, fail_on, fails", [
+    ("error", ["ok"], "fail", True), ("fail", ["ok", "error"], "fail", True), ("pass", ["error"], "fail", True),
+    ("pass", ["error"], "warn", True), ("warn", ["ok"], "fail", False), ("error", ["error"], "never", False),
+    ("fail", ["ok"], "warn", True), ("pass", ["ok"], "warn", False),
+])
+def test_fail_on_reads_both_spellings_of_an_error(worst, statuses, fail_on, fails):
+    records = {str(i): {"status": s} for i, s in enumerate(statuses)}
+    result = types.SimpleNamespace(worst_severity=worst, records=records)
+    assert _fails(result, fail_on) is fails
+
+
+class _Recorded(Exception):
+    pass
+
+
+def test_features_and_layer_reach_audit(files, monkeypatch):
+    import assay.audit
+
+    seen = {}
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs)
+        raise _Recorded
+
+    monkeypatch.setattr(assay.audit, "Audit", fake)
+    with pytest.raises(_Recorded):
+        main(_cli_audit(files, "--features", "x1, x2", "--layer", "fc1", out="recorded"))
+    assert seen["features"] == ["x1", "x2"] and seen["check_params"] == {"ood": {"layer": "fc1"}}
+    seen.clear()
+    with pytest.raises(_Recorded):
+        main(_cli_audit(files, out="recorded"))
+    assert "features" not in seen and "check_params" not in seen  # only when given
+
+
+@pytest.mark.skipif("features" not in inspect.signature(Audit).parameters,
+                    reason="Audit(features=...) is not merged yet (helper iohard)")
+def test_features_flag_runs_a_model_that_takes_fewer_columns(files, capsys):
+    frame = pd.read_csv(files / "test.csv").assign(extra=1.0)
+    frame.to_csv(files / "extra.csv", index=False)
+    args = _cli_audit(files, "--features", "x1,x2", out="features")
+    args[args.index("--data") + 1] = str(files / "extra.csv")
+    assert main(args) == 0, capsys.readouterr().err
+
+
+def test_threshold_help_lists_every_known_key(capsys):
+    keys = _threshold_keys()
+    assert {"ece_warn", "ood_auroc_warn"} <= set(keys) and len(keys) > 10
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(key in help_text for key in keys)
+
+
+# --- The audit's inputs: targets, labels, columns, sensitive features ----------------------------------------------
+
+_RNG = np.random.default_rng(3)
+_N = 200
+_INPUT_FRAME = pd.DataFrame({"x1": _RNG.normal(size=_N), "x2": _RNG.normal(size=_N),
+                       "sex": _RNG.choice(["F", "M"], _N), "age": _RNG.integers(18, 90, _N),
+                       "label": _RNG.integers(0, 2, _N)})
+_UNAWARE = LogisticRegression().fit(_INPUT_FRAME[["x1", "x2"]], _INPUT_FRAME["label"])
+_YES_NO = _INPUT_FRAME.assign(label=np.where(_INPUT_FRAME["label"] == 1, "yes", "no"))
+
+
+def _audit_inputs(data=None, **kwargs):
+    kwargs.setdefault("target", "label")
+    kwargs.setdefault("progress", False)
+    return Audit(kwargs.pop("model", _UNAWARE), data or {"train": _INPUT_FRAME, "test": _INPUT_FRAME}, **kwargs).run()
+
+
+_TMP = tempfile.TemporaryDirectory(prefix="assay_hostile_")  # removed when the test process ends
+
+
+def _csv():
+    """A CSV file of the data without the model's column x2."""
+    path = Path(_TMP.name) / "no_x2.csv"
+    _INPUT_FRAME.drop(columns=["x2"]).to_csv(path, index=False)
+    return path
+
+
+CASES_INPUTS = [
+    pytest.param(lambda: _audit_inputs({"train": _INPUT_FRAME, "test": _YES_NO}),
+                 ["'label'", "data['test']", "[0, 1]", "'no'", "map {'no': 0, 'yes': 1}"],
+                 id="Audit: target coded yes/no for a model with classes 0/1"),
+    pytest.param(lambda: _audit_inputs({"test": _INPUT_FRAME.assign(label=_INPUT_FRAME["label"] + 1)}),
+                 ["'label'", "[0, 1]", "[2]", "Labels found: [1, 2]"],
+                 id="Audit: labels 1/2 for a model with classes 0/1"),
+    pytest.param(lambda: _audit_inputs(target="lable"), ["'target' 'lable'", "Did you mean 'label'?", "'age'"],
+                 id="Audit: misspelt target"),
+    pytest.param(lambda: _audit_inputs(target=["label"]), ["'target'", "a list"], id="Audit: target not a str"),
+    pytest.param(lambda: _audit_inputs(sensitive_features="sex,agee"), ["['agee']", "Did you mean 'age'?"],
+                 id="Audit: comma-joined sensitive_features with a misspelt column"),
+    pytest.param(lambda: _audit_inputs(sensitive_features=["sex"], features=["x1", "x2", "sex"]),
+                 ["'features'", "did not expect ['sex']"], id="Audit: features the unaware model was not fitted on"),
+    pytest.param(lambda: _audit_inputs(features=["x1"]), ["'features'", "lacks ['x2']"],
+                 id="Audit: features missing a column the model was fitted on"),
+    pytest.param(lambda: _audit_inputs({"test": _INPUT_FRAME, "ood:far": _INPUT_FRAME.drop(columns=["x2", "label"])}),
+                 ["data['ood:far']", "['x2']"], id="Audit: OOD split without a column of the model"),
+    pytest.param(lambda: _audit_inputs(sensitive_features="age"), ["'age'", "distinct values", "bin_sensitive"],
+                 id="Audit: continuous sensitive feature"),
+    pytest.param(lambda: _audit_inputs(sensitive_features="age", bin_sensitive=0.5), ["'bin_sensitive'"],
+                 id="Audit: bin_sensitive not an int >= 2"),
+    pytest.param(lambda: bin_by_quantiles([1.0, np.nan, 3.0], 2), ["'values'", "numbers"],
+                 id="bin_by_quantiles: missing values"),
+    pytest.param(lambda: load_table(_csv(), target="label", features=["x1", "x2"]),
+                 ["--data", "lacks the column(s) ['x2']"], id="load_table: file without a column of the model"),
+    pytest.param(lambda: load_table(_csv(), target="lable"), ["--target", "Did you mean 'label'?"],
+                 id="load_table: misspelt target"),
+]
+
+
+
+
+def test_an_unaware_model_runs_with_a_sensitive_column_it_was_not_fitted_on():
+    result = _audit_inputs(sensitive_features="sex")
+    assert all(r["status"] == "ok" for r in result.records.values())
+
+
+# --- The grouped table and fairness measures: values, weights, indexes, sensitive features -------------------------
+
+_SF = np.array(["a", "a", "b", "b"])
+_DUP = pd.DataFrame([["F", "x"], ["M", "y"], ["F", "y"], ["M", "x"]], columns=["sex", "sex"])
+_IDX = pd.Series([1, 0, 1, 0], index=[0, 1, 2, 3])
+_IDX_OTHER = pd.Series(list("aabb"), index=[4, 5, 6, 7])
+
+CASES_METRICS = [
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, 2.0]}, sensitive_features=_SF),
+                 ["values['x']", "4"], id="evaluate_groups: values of the wrong length"),
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, np.nan, 0.0, 1.0]}, sensitive_features=_SF),
+                 ["values['x']", "NaN"], id="evaluate_groups: NaN in values"),
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, np.inf, 0.0, 1.0]}, sensitive_features=_SF),
+                 ["values['x']", "infinite"], id="evaluate_groups: inf in values"),
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, 0.0, 0.0, 1.0]}, metrics=["median:x"],
+                                         sensitive_features=_SF),
+                 ["metrics", "median:x", "mean"], id="evaluate_groups: unknown statistic prefix"),
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, 0.0, 0.0, 1.0]}, metrics=["mean:y"],
+                                         sensitive_features=_SF),
+                 ["metrics", "mean:y", "'x'"], id="evaluate_groups: value name missing from values"),
+    pytest.param(lambda: evaluate_groups(metrics=["mean:y"], sensitive_features=_SF),
+                 ["values", "mean:y"], id="evaluate_groups: value metric without values"),
+    pytest.param(lambda: evaluate_groups(values=[1.0, 0.0, 0.0, 1.0], sensitive_features=_SF),
+                 ["values", "dict"], id="evaluate_groups: values not a dict"),
+    pytest.param(lambda: evaluate_groups(values={"x": ["a", "b", "c", "d"]}, sensitive_features=_SF),
+                 ["values['x']"], id="evaluate_groups: non-numeric values"),
+    pytest.param(lambda: evaluate_groups(values={"x": [1.0, 0.0, 0.0, 1.0]}, metrics=["accuracy"],
+                                         sensitive_features=_SF),
+                 ["y_true", "accuracy"], id="evaluate_groups: label metric without y_true"),
+    pytest.param(lambda: evaluate_groups_batches([{"values": {"x": [1.0]}, "sensitive_features": ["a"]},
+                                                  {"values": {"y": [1.0]}, "sensitive_features": ["b"]}],
+                                                 metrics=["mean:x"]),
+                 ["batch 1", "mean:x"], id="evaluate_groups_batches: values keys change"),
+    pytest.param(lambda: GroupedStats().update(values={"x": [1.0]}, sensitive_features=["a"]).update(
+        values={"z": [1.0]}, sensitive_features=["a"]), ["values"], id="GroupedStats.update: values keys change"),
+    pytest.param(lambda: evaluate_groups([1, 0, 1, 0], [1, 0, 0, 1], sensitive_features=_SF,
+                                         sample_weight=np.zeros(4)),
+                 ["sample_weight", "positive total"], id="evaluate_groups: all-zero sample_weight"),
+    pytest.param(lambda: af.demographic_parity_ratio([1, 0, 1, 0], [1, 0, 0, 1], sensitive_features=_SF,
+                                                     sample_weight=np.zeros(4)),
+                 ["sample_weight", "positive total"], id="demographic_parity_ratio: all-zero sample_weight"),
+    pytest.param(lambda: af.fairness_report([1, 0, 1, 0], [1, 0, 0, 1], sensitive_features=_SF,
+                                            sample_weight=[0, 0, 0, 0]),
+                 ["sample_weight", "positive total"], id="fairness_report: all-zero sample_weight"),
+    pytest.param(lambda: evaluate_groups(_IDX, _IDX, sensitive_features=_IDX_OTHER),
+                 ["'y_true'", "'sensitive_features'", "index"], id="evaluate_groups: misaligned pandas indexes"),
+    pytest.param(lambda: af.demographic_parity_difference(_IDX, _IDX, sensitive_features=_IDX_OTHER),
+                 ["'sensitive_features'", "index"], id="demographic_parity_difference: misaligned pandas"),
+    pytest.param(lambda: af.fairness_report(_IDX, _IDX, sensitive_features=_IDX_OTHER),
+                 ["'sensitive_features'", "index"], id="fairness_report: misaligned pandas"),
+    pytest.param(lambda: evaluate_groups([1, 0, 1, 0], [1, 0, 0, 1], sensitive_features=_DUP),
+                 ["sensitive_features", "'sex'", "more than once"], id="evaluate_groups: duplicate sensitive columns"),
+    pytest.param(lambda: check_sensitive_features(_DUP),
+                 ["sensitive_features", "'sex'", "more than once"],
+                 id="check_sensitive_features (Audit): duplicate sensitive columns"),
+    pytest.param(lambda: af.fairness_report([1, 0, 1, 0], [1, 0, 0, 1], sensitive_features=_DUP),
+                 ["sensitive_features", "'sex'", "more than once"], id="fairness_report: duplicate sensitive columns"),
+    pytest.param(lambda: rejection_by_group([0.1, 0.2, np.nan, 0.3], 0.5, _SF),
+                 ["scores"], id="rejection_by_group: NaN score"),
+]
+
+
+@pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS])
+def test_refused(call, words):
+    with pytest.raises(AssayInputError) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), f"{word!r} not in the message: {info.value}"
