@@ -100,7 +100,7 @@ def test_bad_parameters():
     _raises("difference_threshold", af.fairness_report, Y, P, sensitive_features=G, difference_threshold=0)
     _raises("confidence", af.fairness_report, Y, P, sensitive_features=G, confidence=1.0)
     _raises("intersections", af.fairness_report, Y, P, sensitive_features=G, intersections="yes")
-    _raises("seed", af.fairness_report, Y, P, sensitive_features=G, n_boot=10, seed="x")
+    _raises("random_state", af.fairness_report, Y, P, sensitive_features=G, n_boot=10, random_state="x")
     _raises("n_resamples", af.disparate_impact_null, P, sensitive_features=G, n_resamples=0)
     _raises("confidence", af.disparate_impact_null, P, sensitive_features=G, confidence=95)
     _raises("ci_method", af.two_proportion_test, 1, 2, 1, 2, ci_method="exact")

@@ -335,14 +335,21 @@ def check_random_state(seed: Any, *, name: str = "seed") -> np.random.Generator:
 SEED_NOT_GIVEN: Any = type("_SeedNotGiven", (), {"__repr__": lambda self: "<not given>"})()
 
 
-def renamed_seed(random_state: Any, seed: Any, *, owner: str) -> Any:
+def renamed_seed(random_state: Any, seed: Any, *, owner: str, default: Any = SEED_NOT_GIVEN) -> Any:
     """The ``random_state`` of a function whose old keyword ``seed=`` is a deprecated alias.
 
     Declare ``random_state=0, seed=SEED_NOT_GIVEN`` and call this first: a given ``seed`` warns
-    with a ``FutureWarning`` (attributed to the caller) and is used.
+    with a ``FutureWarning`` (attributed to the caller) and is used. With ``default`` (the default
+    of ``random_state``), a ``seed`` given beside a ``random_state`` other than it is refused.
     """
     if seed is SEED_NOT_GIVEN:
         return random_state
+    if default is not SEED_NOT_GIVEN and random_state is not default and not (
+            isinstance(random_state, (numbers.Integral, type(None))) and random_state == default):
+        raise AssayInputError(
+            f"The 'seed' parameter of {owner} is a deprecated alias of 'random_state'; got both "
+            f"(random_state={random_state!r}, seed={seed!r}). Pass only 'random_state'."
+        )
     import warnings
 
     from .errors import outside_stacklevel

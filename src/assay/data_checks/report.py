@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding
 from ..core.result import Result
-from ..core.validation import check_random_state, check_scalar, describe
+from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, describe, renamed_seed
 from ._common import align_columns, check_frame, column_kinds, target_codes
 from .groups import (
     GroupSizesResult,
@@ -523,7 +523,8 @@ def run_data_checks(
     intersections: bool = True,
     cv: int = 5,
     max_rows: int | None = DEFAULT_MAX_ROWS,
-    seed: Any = 0,
+    random_state: Any = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> DataReport:
     """Run every data check on a train / test pair.
 
@@ -549,7 +550,8 @@ def run_data_checks(
         Folds of the out-of-fold encodings (leakage and proxy checks).
     max_rows : int or None, default 20_000
         Test rows searched for near-duplicates.
-    seed : int, Generator or None, default 0
+    random_state : int, Generator or None, default 0
+        Seeds every stochastic check. ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -558,11 +560,12 @@ def run_data_checks(
         group sizes on both; overlap and shift compare test with train. Checks that need a
         binary target or sensitive features are skipped without them (see ``skipped``).
     """
+    random_state = renamed_seed(random_state, seed, owner="run_data_checks", default=0)
     t = _check_thresholds(thresholds)
     sensitive = _names(sensitive_features)
     check_scalar(cv, "cv", owner="run_data_checks", kind=(int, np.integer), low=2)
     # One generator seeds every stochastic check: the same seed gives the same report.
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=3)]
     X_train, y_train, sf_train, y_train_name = _unpack(train, "train", target, sensitive)
     X_test, y_test, sf_test, y_test_name = _unpack(test, "test", target, sensitive)
@@ -591,14 +594,14 @@ def run_data_checks(
 
     overlap = train_test_overlap(
         X_train, X_test, near_duplicate_threshold=t["near_duplicate_distance"], max_rows=max_rows,
-        seed=seeds[0],
+        random_state=seeds[0],
     )
     predictiveness = (
-        single_feature_predictiveness(X_train, y_train, cv=cv, seed=seeds[1], threshold=t["leakage_auc"])
+        single_feature_predictiveness(X_train, y_train, cv=cv, random_state=seeds[1], threshold=t["leakage_auc"])
         if binary else None
     )
     proxies = (
-        proxy_features(X_train, sf_train, cv=cv, seed=seeds[2], threshold=t["proxy_auc"])
+        proxy_features(X_train, sf_train, cv=cv, random_state=seeds[2], threshold=t["proxy_auc"])
         if sf_train is not None else None
     )
     min_size = int(t["min_group_size"])

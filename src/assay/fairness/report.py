@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import align_pandas, check_random_state, check_scalar, describe
+from ..core.validation import SEED_NOT_GIVEN, align_pandas, check_random_state, check_scalar, describe, renamed_seed
 from ..core.errors import UndefinedMetricWarning
 from ..metrics import GroupedStats
 from ..metrics.bootstrap import absolute_interval
@@ -254,12 +254,13 @@ def fairness_report(
     method: str = "between_groups",
     n_boot: int = 0,
     confidence: float = 0.95,
-    seed: Any = None,
+    random_state: Any = None,
     pos_label: Any = 1,
     n_bins: int = 15,
     difference_threshold: float = 0.1,
     ratio_threshold: float = 0.8,
     min_group_size: int = 30,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> FairnessReport:
     """Every fairness measure of :mod:`assay.fairness`, per feature and intersection.
 
@@ -295,11 +296,11 @@ def fairness_report(
         their sizes), drawn as multinomial counts of the four confusion cells, so the cost does
         not grow with ``n`` (with weights, a resampled cell weighs its count times the mean
         weight of its rows). The same draws as ``evaluate_groups(..., n_boot=n_boot,
-        random_state=seed)``, so single-metric intervals equal its ``difference_ci`` /
+        random_state=random_state)``, so single-metric intervals equal its ``difference_ci`` /
         ``ratio_ci``.
     confidence : float, default 0.95
-    seed : None, int or numpy Generator
-        Random state of the bootstrap.
+    random_state : None, int or numpy Generator
+        Random state of the bootstrap. ``seed=`` is a deprecated alias.
     pos_label : scalar, default 1
     n_bins : int, default 15
         Calibration bins.
@@ -317,6 +318,7 @@ def fairness_report(
     FairnessReport
     """
     owner = "fairness_report"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=None)
     method = _core.check_method(method, owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
     confidence = _core.check_confidence(confidence, owner)
@@ -328,7 +330,7 @@ def fairness_report(
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
     if not isinstance(intersections, (bool, np.bool_)):
         raise AssayInputError(_NOT_BOOL.format(name="intersections", received=intersections))
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
 
     aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
                            sample_weight=sample_weight)
@@ -481,7 +483,8 @@ def fairness_report(
             "method": method,
             "n_boot": int(n_boot),
             "confidence": confidence,
-            "seed": seed if isinstance(seed, (int, np.integer)) or seed is None else str(seed),
+            "random_state": (random_state if isinstance(random_state, (int, np.integer)) or random_state is None
+                             else str(random_state)),
             "pos_label": pos_label.item() if isinstance(pos_label, np.generic) else pos_label,
             "weighted": prepared.w is not None,
             "privileged_groups": {str(k): v if isinstance(v, (str, int, float, tuple)) else str(v)

@@ -25,7 +25,7 @@ from scipy import stats as sps
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import check_option, check_random_state, check_scalar
+from ..core.validation import SEED_NOT_GIVEN, check_option, check_random_state, check_scalar, renamed_seed
 from ..metrics.intervals import wilson_interval
 from . import _core
 from ._core import Rates
@@ -426,8 +426,9 @@ def disparate_impact_null(
     privileged_group: Any = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
-    seed: Any = None,
+    random_state: Any = None,
     pos_label: Any = 1,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> DisparateImpactNull:
     """Disparate impact with a bootstrap interval and a permutation null, to tell a gap from noise.
 
@@ -456,7 +457,8 @@ def disparate_impact_null(
     n_resamples : int, default 1000
         Bootstrap resamples and permutations (each).
     confidence : float, default 0.95
-    seed : None, int or numpy Generator
+    random_state : None, int or numpy Generator
+        ``seed=`` is a deprecated alias.
     pos_label : scalar, default 1
 
     Returns
@@ -464,9 +466,10 @@ def disparate_impact_null(
     DisparateImpactNull
     """
     owner = "disparate_impact_null"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=None)
     check_scalar(n_resamples, "n_resamples", owner=owner, kind=(int, np.integer), low=1)
     confidence = _core.check_confidence(confidence, owner)
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     prepared = _core.prepare(None, y_pred, sensitive_features, None, pos_label)
     cells = prepared.groups.cells
     favorable = prepared.predicted
