@@ -151,8 +151,8 @@ def _run_audit(args: argparse.Namespace) -> int:
     if args.layer:
         options["check_params"] = {"ood": {"layer": args.layer}}
     try:
-        result = Audit(loaded.model, data, checks=checks, random_state=args.seed, thresholds=thresholds, **options).run(
-            args.out, resume=not args.no_resume)
+        audit = Audit(loaded.model, data, checks=checks, random_state=args.seed, thresholds=thresholds, **options)
+        result = audit.run(args.out, resume=not args.no_resume)
     except AssayInputError as exc:
         raise AssayInputError(cli_message(str(exc))) from None
     except TypeError as exc:  # an Audit without the newer keyword arguments
