@@ -132,7 +132,7 @@ def check_method(method: Any, owner: str) -> str:
 
 
 def check_confidence(confidence: Any, owner: str) -> float:
-    check_scalar(confidence, "confidence", owner=owner, kind=numbers.Real, low=0, high=1, closed="neither")
+    check_scalar(confidence, "confidence_level", owner=owner, kind=numbers.Real, low=0, high=1, closed="neither")
     return float(confidence)
 
 

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import SEED_NOT_GIVEN, align_pandas, check_random_state, check_scalar, describe, renamed_seed
+from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, align_pandas, check_random_state, check_scalar, describe,
+                               renamed_parameter, renamed_seed)
 from ..core.errors import UndefinedMetricWarning
 from ..metrics import GroupedStats
 from ..metrics.bootstrap import absolute_interval
@@ -253,7 +254,7 @@ def fairness_report(
     intersections: bool = True,
     method: str = "between_groups",
     n_boot: int = 0,
-    confidence: float = 0.95,
+    confidence_level: float = 0.95,
     random_state: Any = None,
     pos_label: Any = 1,
     n_bins: int = 15,
@@ -261,6 +262,7 @@ def fairness_report(
     ratio_threshold: float = 0.8,
     min_group_size: int = 30,
     seed: Any = SEED_NOT_GIVEN,
+    confidence: Any = NOT_GIVEN,
 ) -> FairnessReport:
     """Every fairness measure of :mod:`assay.fairness`, per feature and intersection.
 
@@ -298,7 +300,8 @@ def fairness_report(
         weight of its rows). The same draws as ``evaluate_groups(..., n_boot=n_boot,
         random_state=random_state)``, so single-metric intervals equal its ``difference_ci`` /
         ``ratio_ci``.
-    confidence : float, default 0.95
+    confidence_level : float, default 0.95
+        ``confidence=`` is a deprecated alias.
     random_state : None, int or numpy Generator
         Random state of the bootstrap. ``seed=`` is a deprecated alias.
     pos_label : scalar, default 1
@@ -321,7 +324,8 @@ def fairness_report(
     random_state = renamed_seed(random_state, seed, owner=owner, default=None)
     method = _core.check_method(method, owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
-    confidence = _core.check_confidence(confidence, owner)
+    confidence = _core.check_confidence(renamed_parameter(confidence_level, confidence, name="confidence_level",
+                                                          old="confidence", owner=owner, default=0.95), owner)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     check_scalar(difference_threshold, "difference_threshold", owner=owner, kind=numbers.Real,
                  low=0, closed="neither")
@@ -367,7 +371,7 @@ def fairness_report(
         stats.update(prepared.y_true, prepared.y_pred, y_score=y_score, sensitive_features=sensitive_features,
                      sample_weight=prepared.w)
         grouped = stats.compute(metric_names, intersections=bool(intersections), min_group_size=int(min_group_size),
-                                n_boot=int(n_boot), ci_level=confidence, random_state=rng, _draws=draws)
+                                n_boot=int(n_boot), confidence_level=confidence, random_state=rng, _draws=draws)
     for warning in caught:  # per-group warnings point at the user's call; all rows are quiet, as before
         if "group(s) 'overall'" not in str(warning.message):
             warnings.warn(warning.message, warning.category, stacklevel=_core.stacklevel())
@@ -482,7 +486,7 @@ def fairness_report(
             "intersections": bool(intersections),
             "method": method,
             "n_boot": int(n_boot),
-            "confidence": confidence,
+            "confidence_level": confidence,
             "random_state": (random_state if isinstance(random_state, (int, np.integer)) or random_state is None
                              else str(random_state)),
             "pos_label": pos_label.item() if isinstance(pos_label, np.generic) else pos_label,

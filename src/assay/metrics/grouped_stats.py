@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_consistent_length, check_scalar, describe
+from ..core.validation import NOT_GIVEN, check_consistent_length, check_scalar, describe
 from ._checks import (
     check_binary_labels,
     check_class_indices,
@@ -682,18 +682,20 @@ class GroupedStats:
         intersections: bool = True,
         min_group_size: int = 30,
         n_boot: int = 0,
-        ci_level: float = 0.95,
+        confidence_level: float = 0.95,
         random_state: Any = None,
         average: str = "binary",
         _draws: dict | None = None,
+        ci_level: Any = NOT_GIVEN,
     ) -> GroupedMetrics:
-        """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats`."""
+        """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats` (``ci_level``:
+        deprecated alias of ``confidence_level``)."""
         from .grouped_table import GroupedMetrics
 
         return GroupedMetrics.from_stats(
             self, metrics, intersections=intersections, min_group_size=min_group_size,
-            n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average,
-            _draws=_draws,
+            n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average,
+            _draws=_draws, ci_level=ci_level,
         )
 
     def _resample_inputs(self) -> dict[str, Any]:

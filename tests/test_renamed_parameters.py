@@ -1,5 +1,7 @@
-"""``random_state`` is the one name of a seed; ``seed=`` still works (FutureWarning), never beside it."""
+"""One name per idea: ``random_state`` (old ``seed``) and ``confidence_level`` (old ``ci_level`` and
+``confidence``); the old names still work with a FutureWarning, never beside the new ones."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -13,23 +15,25 @@ from assay.audit import Audit, AuditContext
 from assay.data_checks import proxy_features, run_data_checks, single_feature_predictiveness, train_test_overlap
 from assay.datasets import load_digits_split, load_german_credit, load_text_domains
 from assay.demo import run_demo
+from assay.metrics import GroupedStats, evaluate_groups, evaluate_groups_batches
+from assay.metrics.intervals import wilson_interval
 from assay.models import fit_torch_classifier, train_sklearn_model, train_tabular_mlp
 
 
-def _old_and_new(call, value=3):
-    """``call(seed=value)`` warns once (at this file) and equals ``call(random_state=value)``."""
+def _old_and_new(call, value=3, *, old="seed", new="random_state", other=None):
+    """``call(old=value)`` warns once (at this file) and equals ``call(new=value)``; both is an error."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        old = call(seed=value)
+        before = call(**{old: value})
     deprecations = [w for w in caught if w.category is FutureWarning]
-    assert len(deprecations) == 1 and "'seed' parameter" in str(deprecations[0].message)
+    assert len(deprecations) == 1 and f"'{old}' parameter" in str(deprecations[0].message)
     assert deprecations[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
-        new = call(random_state=value)
-    with pytest.raises(AssayInputError, match=r"'seed'.*deprecated alias of 'random_state'.*got both"):
-        call(random_state=value + 1, seed=value)
-    return old, new
+        after = call(**{new: value})
+    with pytest.raises(AssayInputError, match=rf"'{old}'.*deprecated alias of '{new}'.*got both"):
+        call(**{new: value + 1 if other is None else other, old: value})
+    return before, after
 
 
 def _binary(n=400):
@@ -97,3 +101,35 @@ def test_audit_seed_alias_and_context_alias():
 def test_demo_refuses_both_names():
     with pytest.raises(AssayInputError, match="'seed'.*got both"):
         run_demo("unused", random_state=1, seed=2)
+
+
+def test_confidence_level_aliases():
+    _, y, pred, group = _binary()
+    level = {"value": 0.9, "old": "ci_level", "new": "confidence_level", "other": 0.8}
+    for call in (lambda **kw: evaluate_groups(y, pred, sensitive_features=group, n_boot=30, random_state=0, **kw),
+                 lambda **kw: evaluate_groups_batches([(y, pred, None, group)], n_boot=30, random_state=0, **kw),
+                 lambda **kw: GroupedStats().update(y, pred, sensitive_features=group).compute(
+                     n_boot=30, random_state=0, **kw)):
+        before, after = _old_and_new(call, **level)
+        assert before == after and after.params["confidence_level"] == 0.9
+        assert after.difference_ci().equals(before.difference_ci())
+    level["old"] = "confidence"
+    before, after = _old_and_new(lambda **kw: af.fairness_report(y, pred, sensitive_features=group, n_boot=30,
+                                                                 random_state=0, **kw), **level)
+    assert before == after and after.params["confidence_level"] == 0.9
+    for call in (lambda **kw: af.two_proportion_test(3, 10, 6, 10, **kw),
+                 lambda **kw: af.gap_test(y, pred, sensitive_features=group, **kw),
+                 lambda **kw: af.disparate_impact_null(pred, sensitive_features=group, n_resamples=50,
+                                                       random_state=0, **kw)):
+        before, after = _old_and_new(call, **level)
+        assert before == after and after.confidence == 0.9
+    before, after = _old_and_new(lambda **kw: wilson_interval([3, 4], [10, 10], **kw), **level)
+    assert np.array_equal(before, after)
+
+
+def test_records_from_before_the_rename_read_their_level():
+    _, y, pred, group = _binary()
+    table = evaluate_groups(y, pred, sensitive_features=group, n_boot=50, random_state=0, confidence_level=0.8)
+    old = dataclasses.replace(table, params={**{k: v for k, v in table.params.items() if k != "confidence_level"},
+                                             "ci_level": 0.8})
+    assert old.difference_ci().equals(table.difference_ci())
