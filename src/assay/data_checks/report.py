@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding
 from ..core.result import Result
-from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, describe, renamed_seed
+from ..core.validation import SEED_NOT_GIVEN, SEPARATOR, check_random_state, check_scalar, describe, renamed_seed
 from ._common import align_columns, check_frame, column_kinds, target_codes
 from .groups import (
     GroupSizesResult,
@@ -274,7 +274,6 @@ class DataReport(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-_SEP = " x "  # joins the features of an intersection ("sex x race")
 
 
 def _fmt(x: float) -> str:
@@ -402,19 +401,19 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
                 low = part.loc[part["base_rate"].idxmin()]
                 high = part.loc[part["base_rate"].idxmax()]
                 gaps.append((feature, float(high["base_rate"] - low["base_rate"]), low, high, part))
-        singles = [g for g in gaps if _SEP not in g[0]]
-        crossed = sorted((g for g in gaps if _SEP in g[0]), key=lambda g: -g[1])
+        singles = [g for g in gaps if SEPARATOR not in g[0]]
+        crossed = sorted((g for g in gaps if SEPARATOR in g[0]), key=lambda g: -g[1])
         # One finding per sensitive feature; the intersections in one finding (the widest gap).
         for feature, gap, low, high, part in singles + crossed[:1]:
             if gap < t["base_rate_difference"]:
                 continue
-            intro = "Base rates differ across" + (" the intersections" if _SEP in feature else "")
+            intro = "Base rates differ across" + (" the intersections" if SEPARATOR in feature else "")
             others = [f"'{f}' ({_fmt(d)})" for f, d, *_ in crossed[1:] if d >= t["base_rate_difference"]]
             out.append(_finding(
                 "warn", "base_rates",
                 f"{intro} '{feature}' by {_fmt(gap)} ('{low['group']}': {_fmt(low['base_rate'])}, "
                 f"'{high['group']}': {_fmt(high['base_rate'])})"
-                + (f"; also {', '.join(others)}" if _SEP in feature and others else "")
+                + (f"; also {', '.join(others)}" if SEPARATOR in feature and others else "")
                 + ". Unless a model ignores the target, it cannot have both equal selection rates "
                 "(demographic parity) and equal error rates (equalized odds) across these groups.",
                 {"feature": feature, "difference": gap,

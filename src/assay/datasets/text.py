@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ..core.validation import SEED_NOT_GIVEN, check_option, check_random_state, check_scalar, describe, renamed_seed
+from ..core.validation import SEED_NOT_GIVEN, check_bool, check_option, check_random_state, check_scalar, describe, renamed_seed
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -153,11 +153,7 @@ def embed_sentences(
     owner = "embed_sentences"
     items = _check_texts(texts)
     check_scalar(batch_size, "batch_size", owner=owner, kind=numbers.Integral, low=1)
-    if progress is not None and not isinstance(progress, bool):
-        raise AssayInputError(
-            f"The 'progress' parameter of {owner} must be None, True or False. "
-            f"Got {progress!r} instead."
-        )
+    check_bool(progress, "progress", owner=owner, allow_none=True)
     out = np.zeros((len(items), EMBEDDING_DIM), dtype=np.float32)
     if not items:
         return out

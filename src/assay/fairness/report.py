@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.errors import AssayInputError
+from ..core.errors import AssayInputError, outside_stacklevel
 from ..core.result import Result
-from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, align_pandas, check_random_state, check_scalar, describe,
+from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, align_pandas, check_bool, check_random_state, check_scalar, describe,
                                renamed_parameter, renamed_seed)
 from ..core.errors import UndefinedMetricWarning
 from ..metrics import GroupedStats
@@ -37,8 +37,6 @@ _BAD_PRIVILEGED = (
     "'privileged_groups' must be None or a mapping of sensitive feature -> privileged group, "
     "with features among {valid}. Got {received} instead."
 )
-_NOT_BOOL = "The '{name}' parameter of fairness_report must be a bool. Got {received!r} instead."
-
 #: Columns of :attr:`FairnessReport.table`.
 TABLE_COLUMNS = ("value", "ci_lower", "ci_upper", "reference", "fair_range", "passes", "flag",
                  "definition")
@@ -332,8 +330,7 @@ def fairness_report(
     check_scalar(ratio_threshold, "ratio_threshold", owner=owner, kind=numbers.Real, low=0,
                  high=1, closed="right")
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    if not isinstance(intersections, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="intersections", received=intersections))
+    check_bool(intersections, "intersections", owner=owner)
     rng = check_random_state(random_state, name="random_state")
 
     aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
@@ -374,7 +371,7 @@ def fairness_report(
                                 n_boot=int(n_boot), confidence_level=confidence, random_state=rng, _draws=draws)
     for warning in caught:  # per-group warnings point at the user's call; all rows are quiet, as before
         if "group(s) 'overall'" not in str(warning.message):
-            warnings.warn(warning.message, warning.category, stacklevel=_core.stacklevel())
+            warnings.warn(warning.message, warning.category, stacklevel=outside_stacklevel())
     cells = groups.cells
     if tuple(stats.cells) != tuple(c if isinstance(c, tuple) else (c,) for c in cells.labels):
         raise AssertionError("cells of the grouped table and of the groupings differ")  # pragma: no cover

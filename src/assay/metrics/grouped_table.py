@@ -18,11 +18,11 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
-from ..core.validation import NOT_GIVEN, check_option, check_random_state, check_scalar, describe, renamed_parameter
+from ..core.validation import NOT_GIVEN, check_bool, check_option, check_random_state, check_scalar, describe, renamed_parameter
 from . import bootstrap as _bootstrap
 from .classification import AVERAGES, METRICS, multiclass_metric
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, _NEEDS_RANKS, _NOT_STATS, GroupedStats
-from .groups import _NOT_BOOL, SEPARATOR, _groupings_of_cells
+from .groups import SEPARATOR, _groupings_of_cells
 from .values import (
     MOMENTS,
     VALUE_STATISTICS,
@@ -143,10 +143,7 @@ class GroupedMetrics(Result):
     # -- aggregates ---------------------------------------------------------------------------
 
     def _table(self, feature: FeatureSelection, include_small: bool, owner: str) -> pd.DataFrame:
-        if not isinstance(include_small, (bool, np.bool_)):
-            raise AssayInputError(
-                _NOT_BOOL.format(name="include_small", owner=owner, received=include_small)
-            )
+        check_bool(include_small, "include_small", owner=owner)
         table = self.by_group
         if feature is not None:
             wanted = _selected(self.features, feature)
@@ -662,8 +659,7 @@ def _value_columns(names: Sequence[str], value_names: Sequence[str] | None
 def _check_table_params(owner: str, intersections: Any, min_group_size: Any, n_boot: Any,
                         confidence_level: Any) -> None:
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    if not isinstance(intersections, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="intersections", owner=owner, received=intersections))
+    check_bool(intersections, "intersections", owner=owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
     check_scalar(confidence_level, "confidence_level", owner=owner, kind=numbers.Real, low=0, high=1,
                  closed="neither")
