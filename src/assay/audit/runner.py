@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..core.adapters import wrap
 from ..core.batching import fingerprint
-from ..core.errors import AssayInputError, AssayWarning
+from ..core.errors import AssayInputError, AssayWarning, outside_stacklevel
 from ..core.result import Result, to_jsonable
 from ..core.validation import SEED_NOT_GIVEN, check_scalar, renamed_seed
 from ._fingerprint import model_fingerprint
@@ -72,7 +72,7 @@ def _read_record(path: Path, name: str) -> dict[str, Any] | None:
             if why is None:
                 return record
     warnings.warn(f"The record of check {name!r} in {path} is not a valid finished record ({why}); the check is "
-                  "run again.", StaleRecordWarning, stacklevel=3)
+                  "run again.", StaleRecordWarning, stacklevel=outside_stacklevel())
     return None
 
 
@@ -275,7 +275,7 @@ class Audit:
                     except Exception as exc:  # noqa: BLE001 - recomputed below
                         warnings.warn(f"The record of check {check.name!r} in {path} is not a valid finished record "
                                       f"(its summary gives no findings: {type(exc).__name__}: {exc}); the check is "
-                                      "run again.", StaleRecordWarning, stacklevel=2)
+                                      "run again.", StaleRecordWarning, stacklevel=outside_stacklevel())
                         continue
                     records[check.name] = record
                     resumed.append(check.name)

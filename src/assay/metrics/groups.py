@@ -16,18 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import SEPARATOR, check_bool, sensitive_feature_columns
+from ..core.validation import _MISSING_GROUP, _SINGLE_GROUP, SEPARATOR, check_bool, sensitive_feature_columns
 
 
 _BAD_FEATURES = "'{name}' must be {expected}. Got {received} instead."
-_SINGLE_GROUP = (
-    "'{name}' column '{column}' has a single group ({group!r}); at least two groups are needed "
-    "to compare them."
-)
-_MISSING_GROUP = (
-    "'{name}' column '{column}' has {count} missing value(s); give missing values a group of "
-    "their own (e.g. fillna('missing')) or drop those rows."
-)
 _TOO_MANY_CELLS = (
     "'sensitive_features' has too many combinations of values to index ({size:.3g} possible "
     "cells); use fewer or coarser features."
