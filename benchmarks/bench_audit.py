@@ -56,7 +56,7 @@ def separate_calls(predict_proba, data, features, seed):
     y = test.y.to_numpy()
     train_frame = train.X.assign(__target__=train.y.to_numpy())
     test_frame = test.X.assign(__target__=y)
-    run_data_checks(train_frame, test_frame, target="__target__", sensitive_features=features, seed=seed,
+    run_data_checks(train_frame, test_frame, target="__target__", sensitive_features=features, random_state=seed,
                     max_rows=20_000)
     describe_data(train.X, train.y)
     pred = (predict_proba(test.X)[:, 1] >= 0.5).astype(int)
@@ -64,7 +64,7 @@ def separate_calls(predict_proba, data, features, seed):
                     "selection_rate", "tpr", "fpr", "ppv"], n_boot=200, random_state=seed)
     proba = predict_proba(test.X)
     fairness_report(y, (proba[:, 1] >= 0.5).astype(int), sensitive_features=sensitive, y_score=proba[:, 1],
-                    n_boot=200, seed=seed)
+                    n_boot=200, random_state=seed)
     proba = predict_proba(test.X)
     evaluate_groups(y, None, y_score=proba[:, 1], sensitive_features=sensitive, metrics=["ece"])
 
@@ -78,7 +78,7 @@ def main():
     data = load_adult()
     features = ["sex", "race"]
     fitted = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
-                                 numeric_features=data.numeric_features, kind=args.model, seed=0)
+                                 numeric_features=data.numeric_features, kind=args.model, random_state=0)
     splits = {"train": data.train, "test": data.test}
 
     audit_times, separate_times, resume_times, compute_times, pass_times = [], [], [], [], []

@@ -154,7 +154,7 @@ def main():
 
     data = load_adult()
     fitted = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
-                                 numeric_features=data.numeric_features, kind="gbm", seed=0)
+                                 numeric_features=data.numeric_features, kind="gbm", random_state=0)
     tick = time.perf_counter()
     fitted.predict_proba(data.test.X)
     pass_time = time.perf_counter() - tick

@@ -10,20 +10,20 @@ in-distribution side is always held-out data (never the rows a detector was fitt
 Metrics from :func:`assay.ood.evaluate_scores` (AUROC, OOD positive; FPR at 95% TPR,
 in-distribution positive: lower is better).
 
-(a) **digits** -- ``load_digits_ood(seed=s)``: a :class:`~assay.models.DigitsCNN` trained on the
-    8 known digits' train split (``train_digits_cnn(..., seed=s, epochs=15, n_classes=8)``).
+(a) **digits** -- ``load_digits_ood(random_state=s)``: a :class:`~assay.models.DigitsCNN` trained on the
+    8 known digits' train split (``train_digits_cnn(..., random_state=s, epochs=15, n_classes=8)``).
     Detectors fitted on the train split (class-conditional ones with the true labels), scored
     on the test split (in) and every OOD set of ``load_digits_ood``. The model detectors share
     one adapter (``assay.wrap(model)``), so each split is one forward pass (logits and
     ``penultimate`` embedding captured together); ODIN adds its own perturbation passes.
     IsolationForest / GaussianMixture on the 64 flattened pixels.
-(b) **adult** -- ``load_adult_ood(seed=s)``: ``make_tabular_preprocessor`` (one-hot categoricals,
+(b) **adult** -- ``load_adult_ood(random_state=s)``: ``make_tabular_preprocessor`` (one-hot categoricals,
     standardised numerics) fitted on train; a :class:`~assay.models.TabularMLP`
-    (``train_tabular_mlp(..., seed=s)``) on the preprocessed train rows. Output detectors on its
+    (``train_tabular_mlp(..., random_state=s)``) on the preprocessed train rows. Output detectors on its
     logits, Mahalanobis / KNN on its ``penultimate`` embedding, IsolationForest / GaussianMixture
     on the preprocessed inputs. In: Adult's test file; OOD: ``german_credit``,
     ``held_out_subgroup``.
-(c) **text** -- ``load_text_domains(held_out_category="leisure", seed=s)``: reviews of four
+(c) **text** -- ``load_text_domains(held_out_category="leisure", random_state=s)``: reviews of four
     product categories (2/3 fit, 1/3 test) vs ``clinical``, ``legal`` (far) and reviews of the
     held-out leisure products (near), embedded with MiniLM (``embed_sentences``). Mahalanobis / RelativeMahalanobis /
     KNN on the embeddings (``model=None``, sentiment labels for the class-conditional ones);
@@ -56,9 +56,9 @@ def run_digits(seed: int, quick: bool) -> tuple[dict, dict, dict]:
         Mahalanobis, MaxLogit, MaxSoftmax, ReAct, RelativeMahalanobis, ViM,
     )
 
-    data = load_digits_ood(seed=seed)
+    data = load_digits_ood(random_state=seed)
     X_train, y_train = data.train.X, data.train.y
-    model = train_digits_cnn(X_train, y_train, seed=seed, epochs=5 if quick else 15,
+    model = train_digits_cnn(X_train, y_train, random_state=seed, epochs=5 if quick else 15,
                              n_classes=len(data.in_classes))
     adapter = assay.wrap(model)
     detectors = {
@@ -99,13 +99,13 @@ def run_adult(seed: int, quick: bool) -> tuple[dict, dict, dict]:
         Mahalanobis, MaxLogit, MaxSoftmax,
     )
 
-    data = load_adult_ood(seed=seed)
+    data = load_adult_ood(random_state=seed)
     pre = make_tabular_preprocessor(data.categorical_features, data.numeric_features).fit(data.train.X)
     X_train = pre.transform(data.train.X)
     y_train = data.train.y.to_numpy()
     X_test = pre.transform(data.test.X)
     ood = {s: pre.transform(frame) for s, frame in data.ood.items()}
-    model = train_tabular_mlp(X_train, y_train, seed=seed, epochs=3 if quick else 10)
+    model = train_tabular_mlp(X_train, y_train, random_state=seed, epochs=3 if quick else 10)
     adapter = assay.wrap(model)
     detectors = {
         "MaxSoftmax": MaxSoftmax(adapter), "MaxLogit": MaxLogit(adapter), "Energy": Energy(adapter),
@@ -133,7 +133,7 @@ def run_text(seed: int, quick: bool) -> tuple[dict, dict, dict]:
     )
 
     n_reviews, n_ood = (600, 200) if quick else (1500, 500)
-    data = load_text_domains(n_reviews=n_reviews, n_ood=n_ood, held_out_category="leisure", seed=seed)
+    data = load_text_domains(n_reviews=n_reviews, n_ood=n_ood, held_out_category="leisure", random_state=seed)
     sets = list(data.ood)
     texts = list(data.reviews) + [t for s in sets for t in data.ood[s]]
     emb = embed_sentences(texts, progress=False)

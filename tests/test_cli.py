@@ -15,7 +15,7 @@ from assay.models import train_sklearn_model
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    data = load_german_credit(seed=0)
+    data = load_german_credit(random_state=0)
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind="logistic")
     for name, split in (("test", data.test), ("train", data.train)):
@@ -90,7 +90,7 @@ def test_report_of_a_missing_directory(tmp_path, capsys):
 
 
 def test_audit_with_validation_and_ood_tables_runs_the_ood_check(files, capsys):
-    data = load_german_credit(seed=0)
+    data = load_german_credit(random_state=0)
     sf = data.test.sensitive_features
     test = data.test.X.assign(credit=data.test.y.to_numpy(), sex=sf["sex"].astype(str),
                               age_group=sf["age_group"].astype(str))

@@ -21,7 +21,7 @@ def demo_run(tmp_path_factory):
     lines = []
     from assay.demo import run_demo
 
-    record = run_demo(out, model_kind="logistic", seed=0, echo=lines.append)
+    record = run_demo(out, model_kind="logistic", random_state=0, echo=lines.append)
     return out, record, "\n".join(lines)
 
 
@@ -71,7 +71,7 @@ def test_demo_numbers_equal_a_direct_recomputation(demo_run):
 
     data = load_adult()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
-                                numeric_features=data.numeric_features, kind="logistic", seed=0)
+                                numeric_features=data.numeric_features, kind="logistic", random_state=0)
     y_pred = model.predict(data.test.X)
     y = data.test.y.to_numpy()
     sf = data.test.sensitive_features

@@ -151,8 +151,8 @@ def _run_audit(args: argparse.Namespace) -> int:
     if args.layer:
         options["check_params"] = {"ood": {"layer": args.layer}}
     try:
-        result = Audit(loaded.model, data, checks=checks, seed=args.seed, thresholds=thresholds, **options).run(
-            args.out, resume=not args.no_resume)
+        audit = Audit(loaded.model, data, checks=checks, random_state=args.seed, thresholds=thresholds, **options)
+        result = audit.run(args.out, resume=not args.no_resume)
     except AssayInputError as exc:
         raise AssayInputError(cli_message(str(exc))) from None
     except TypeError as exc:  # an Audit without the newer keyword arguments
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            run_demo(out_dir=args.out, model_kind=args.model, seed=args.seed, digits=not args.no_digits)
+            run_demo(out_dir=args.out, model_kind=args.model, random_state=args.seed, digits=not args.no_digits)
         elif args.command == "audit":
             return _run_audit(args)
         elif args.command in ("report", "card"):

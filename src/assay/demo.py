@@ -28,6 +28,7 @@ from .datasets import load_adult, load_adult_ood, load_digits_ood
 from .models import train_digits_cnn, train_sklearn_model
 from .audit.documents import audit_record, write_audit_report
 from .report.tables import frame_from_record
+from .core.validation import SEED_NOT_GIVEN, renamed_seed
 
 #: Metrics of the demo's terminal table, in display order.
 DEMO_METRICS = ("accuracy", "selection_rate", "tpr", "fpr")
@@ -77,17 +78,17 @@ def _findings_text(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _audit_adult(out: Path, model_kind: str, seed: int, echo: Callable[[str], Any]) -> dict[str, Any]:
+def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     data = load_adult()
     echo(f"[1/2] UCI Adult census income (train {len(data.train):,} rows, test {len(data.test):,} rows)")
     tick = time.perf_counter()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
-                                numeric_features=data.numeric_features, kind=model_kind, seed=seed)
+                                numeric_features=data.numeric_features, kind=model_kind, random_state=random_state)
     echo(f"      trained a {model_kind} pipeline in {time.perf_counter() - tick:.1f} s; auditing ...")
     # Out of distribution: the German credit applicants, mapped onto Adult's columns.
-    german = load_adult_ood(seed=seed).ood["german_credit"]
+    german = load_adult_ood(random_state=random_state).ood["german_credit"]
     result = Audit(model, {"train": data.train, "test": data.test, "ood:german_credit": german},
-                   sensitive_features=list(DEMO_FEATURES), seed=seed).run(out, resume=False)
+                   sensitive_features=list(DEMO_FEATURES), random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: UCI Adult", model_name=f"adult-{model_kind}",
                           dataset_name="UCI Adult", environment=environment(), task="tabular-classification")
     paths = write_audit_report(record, out, model_name=f"adult-{model_kind}")
@@ -110,18 +111,18 @@ def _audit_adult(out: Path, model_kind: str, seed: int, echo: Callable[[str], An
     return record
 
 
-def _audit_digits(out: Path, seed: int, echo: Callable[[str], Any]) -> dict[str, Any]:
-    data = load_digits_ood(seed=seed)  # digits 0-7 in distribution; 8, 9 and the rest held out
+def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
+    data = load_digits_ood(random_state=random_state)  # digits 0-7 in distribution; 8, 9 and the rest held out
     echo("")
     echo(f"[2/2] 8x8 digits 0-7, a PyTorch CNN (train {len(data.train.y):,} images, test {len(data.test.y):,}; "
          f"{len(data.ood)} out-of-distribution sets)")
     tick = time.perf_counter()
-    model = train_digits_cnn(data.train.X, data.train.y, seed=seed, X_val=data.val.X, y_val=data.val.y,
+    model = train_digits_cnn(data.train.X, data.train.y, random_state=random_state, X_val=data.val.X, y_val=data.val.y,
                              n_classes=len(data.in_classes))
     echo(f"      trained a DigitsCNN in {time.perf_counter() - tick:.1f} s; auditing ...")
     splits = {"train": (data.train.X, data.train.y), "val": (data.val.X, data.val.y),
               "test": (data.test.X, data.test.y), **{f"ood:{name}": X for name, X in data.ood.items()}}
-    result = Audit(model, splits, seed=seed).run(out, resume=False)
+    result = Audit(model, splits, random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: digits CNN", model_name="digits-cnn",
                           dataset_name="scikit-learn digits (8x8)", environment=environment(),
                           task="image-classification")
@@ -132,18 +133,21 @@ def _audit_digits(out: Path, seed: int, echo: Callable[[str], Any]) -> dict[str,
     return record
 
 
-def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", seed: int = 0,
-             echo: Callable[[str], Any] = print, digits: bool = True) -> dict[str, dict[str, Any]]:
+def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", random_state: int = 0,
+             echo: Callable[[str], Any] = print, digits: bool = True,
+             seed: Any = SEED_NOT_GIVEN) -> dict[str, dict[str, Any]]:
     """Audit the Adult model (into ``out_dir``) and the digits CNN (into ``out_dir/digits``).
 
-    Returns the two report.json records, keyed "adult" and "digits".
+    Returns the two report.json records, keyed "adult" and "digits". ``seed=`` is a deprecated
+    alias of ``random_state``.
     """
+    random_state = renamed_seed(random_state, seed, owner="run_demo", default=0)
     started = time.perf_counter()
     out = Path(out_dir)
     echo(f"assay {__version__} demo: the full audit of two reference models, offline")
-    records = {"adult": _audit_adult(out, model_kind, seed, echo)}
+    records = {"adult": _audit_adult(out, model_kind, random_state, echo)}
     if digits:
-        records["digits"] = _audit_digits(out / "digits", seed, echo)
+        records["digits"] = _audit_digits(out / "digits", random_state, echo)
     echo("")
     echo(f"done in {time.perf_counter() - started:.1f} s; open {out / 'report.html'}"
          + (f" and {out / 'digits' / 'report.html'}" if digits else ""))

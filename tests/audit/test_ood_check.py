@@ -53,7 +53,7 @@ def torch_audit():
     group = pd.DataFrame({"site": np.where(rng.random(len(y_te)) < 0.5, "a", "b")})
     data = {"train": (X_tr, y_tr), "val": (X_val, y_val), "test": (X_te, y_te, group),
             "ood:far": X_far, "ood:same": X_same}
-    result = Audit(model, data, checks=[OODCheck(n_boot=50)], seed=0, progress=False).run()
+    result = Audit(model, data, checks=[OODCheck(n_boot=50)], random_state=0, progress=False).run()
     return model, data, result
 
 

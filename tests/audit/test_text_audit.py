@@ -17,10 +17,10 @@ def sentiment_model(texts):
 
 
 def test_text_model_audit_runs_the_checks_that_fit():
-    data = load_text_domains(n_reviews=300, n_ood=100, seed=0)
+    data = load_text_domains(n_reviews=300, n_ood=100, random_state=0)
     texts, y = list(data.reviews), np.asarray(data.sentiment)
     splits = {"train": (texts[:200], y[:200]), "test": (texts[200:], y[200:]), "ood:legal": list(data.ood["legal"])}
-    result = Audit(sentiment_model, splits, seed=0, progress=False).run()
+    result = Audit(sentiment_model, splits, random_state=0, progress=False).run()
     assert {name: r["status"] for name, r in result.records.items()} == {
         "training_data": "ok", "group_performance": "ok", "calibration": "ok", "ood": "ok"}
     assert result.skipped["data_quality"] == "needs tabular"

@@ -85,11 +85,11 @@ def test_categorical_only_and_subsample():
     rng = np.random.default_rng(0)
     train = pd.DataFrame({"a": rng.choice(list("abc"), 300), "b": rng.choice(list("xy"), 300)})
     test = pd.DataFrame({"a": rng.choice(list("abcd"), 200), "b": rng.choice(list("xy"), 200)})
-    result = train_test_overlap(train, test, max_rows=50, seed=1)
+    result = train_test_overlap(train, test, max_rows=50, random_state=1)
     assert result.n_near == 0  # without numeric features near means exact
     assert result.n_exact == _merge_count(train, test)
     assert result.n_checked == 50
-    again = train_test_overlap(train, test, max_rows=50, seed=1)
+    again = train_test_overlap(train, test, max_rows=50, random_state=1)
     assert again.to_dict() == result.to_dict()
 
 
@@ -117,7 +117,7 @@ def test_numpy_inputs():
         ({"X_train": "not a frame"}, "'X_train'"),
         ({"near_duplicate_threshold": -1.0}, "near_duplicate_threshold"),
         ({"max_rows": 0}, "max_rows"),
-        ({"seed": "x"}, "'seed'"),
+        ({"random_state": "x"}, "'random_state'"),
     ],
 )
 def test_bad_inputs_name_the_argument(kwargs, match):

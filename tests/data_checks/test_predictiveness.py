@@ -130,8 +130,8 @@ def test_non_monotone_relations_are_caught_by_the_binned_encoding():
 
 def test_seed_gives_same_result():
     X, y = _binary_case(seed=3)
-    a = single_feature_predictiveness(X, y, seed=7).to_dict()
-    b = single_feature_predictiveness(X, y, seed=7).to_dict()
+    a = single_feature_predictiveness(X, y, random_state=7).to_dict()
+    b = single_feature_predictiveness(X, y, random_state=7).to_dict()
     assert a == b
 
 

@@ -360,13 +360,13 @@ def test_german_cost_matrix(german):
 
 
 def test_german_split_determinism_and_stratification():
-    a, b = load_german_credit(seed=3), load_german_credit(seed=3)
+    a, b = load_german_credit(random_state=3), load_german_credit(random_state=3)
     pd.testing.assert_frame_equal(a.train.X, b.train.X)
     pd.testing.assert_series_equal(a.test.y, b.test.y)
     pd.testing.assert_frame_equal(a.test.sensitive_features, b.test.sensitive_features)
-    c = load_german_credit(seed=4)
+    c = load_german_credit(random_state=4)
     assert not a.train.X.equals(c.train.X)
-    for ds in (a, c, load_german_credit(test_size=0.5, seed=11)):
+    for ds in (a, c, load_german_credit(test_size=0.5, random_state=11)):
         for split in (ds.train, ds.test):
             assert abs(split.y.mean() - 0.7) <= 0.02
     sized = load_german_credit(test_size=0.25)
@@ -408,18 +408,18 @@ def test_digits_shapes_dtypes_values(digits):
 
 
 def test_digits_determinism_and_stratification():
-    a, b = load_digits_split(seed=5), load_digits_split(seed=5)
+    a, b = load_digits_split(random_state=5), load_digits_split(random_state=5)
     for part in ("train", "val", "test"):
         assert torch.equal(getattr(a, part).X, getattr(b, part).X)
         assert torch.equal(getattr(a, part).y, getattr(b, part).y)
-    c = load_digits_split(seed=6)
+    c = load_digits_split(random_state=6)
     assert not torch.equal(a.test.X, c.test.X)
     overall = np.bincount(torch.cat([a.train.y, a.val.y, a.test.y]).numpy(), minlength=10) / 1_797
-    for ds in (a, c, load_digits_split(val_size=0.1, test_size=0.3, seed=1)):
+    for ds in (a, c, load_digits_split(val_size=0.1, test_size=0.3, random_state=1)):
         for split in (ds.train, ds.val, ds.test):
             share = np.bincount(split.y.numpy(), minlength=10) / len(split)
             assert np.abs(share - overall).max() <= 0.02
-    sized = load_digits_split(val_size=0.1, test_size=0.3, seed=1)
+    sized = load_digits_split(val_size=0.1, test_size=0.3, random_state=1)
     assert len(sized.train) + len(sized.val) + len(sized.test) == 1_797
     assert abs(len(sized.test) - 0.3 * 1_797) <= 1 and abs(len(sized.val) - 0.1 * 1_797) <= 2
 
@@ -473,10 +473,10 @@ def test_too_small_split_is_an_input_error():
 
 @pytest.mark.parametrize("seed", [-1, "x", 1.5])
 def test_bad_seed(seed):
-    with pytest.raises(AssayInputError, match="'seed'"):
-        load_german_credit(seed=seed)
-    with pytest.raises(AssayInputError, match="'seed'"):
-        load_digits_split(seed=seed)
+    with pytest.raises(AssayInputError, match="'random_state'"):
+        load_german_credit(random_state=seed)
+    with pytest.raises(AssayInputError, match="'random_state'"):
+        load_digits_split(random_state=seed)
 
 
 def test_containers_are_frozen_and_check_lengths(german):

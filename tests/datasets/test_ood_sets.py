@@ -112,7 +112,7 @@ def test_digits_ood_split_sizes_and_held_out_set(digits, raw_digits):
 
 
 def test_digits_ood_held_out_classes_absent_and_labels_remapped(raw_digits):
-    data = load_digits_ood(held_out_classes=(0, 5), seed=3)
+    data = load_digits_ood(held_out_classes=(0, 5), random_state=3)
     assert data.held_out_classes == (0, 5)
     assert data.in_classes == (1, 2, 3, 4, 6, 7, 8, 9)
     assert data.label_mapping == {1: 0, 2: 1, 3: 2, 4: 3, 6: 4, 7: 5, 8: 6, 9: 7}
@@ -180,7 +180,7 @@ def test_digits_ood_corruption_severity_is_monotone():
     source = None
     distances = []
     for severity in (1, 3, 5):
-        data = load_digits_ood(corruption_severity=severity, n_synthetic=4, seed=1)
+        data = load_digits_ood(corruption_severity=severity, n_synthetic=4, random_state=1)
         source = data.test.X.numpy()
         distances.append(np.abs(data.ood["corrupted"].numpy() - source).mean())
     assert distances[0] < distances[1] < distances[2]
@@ -231,14 +231,14 @@ def test_digits_ood_is_deterministic(digits):
         assert torch.equal(a.X, b.X) and torch.equal(a.y, b.y)
     for name in DIGITS_OOD_SETS:
         assert torch.equal(digits.ood[name], again.ood[name]), name
-    other = load_digits_ood(seed=1)
+    other = load_digits_ood(random_state=1)
     assert not torch.equal(digits.test.y, other.test.y)
     for name in GENERATED:
         assert not torch.equal(digits.ood[name], other.ood[name]), name
 
 
 def test_digits_ood_n_synthetic():
-    data = load_digits_ood(held_out_classes=7, n_synthetic=11, seed=2)
+    data = load_digits_ood(held_out_classes=7, n_synthetic=11, random_state=2)
     assert data.held_out_classes == (7,) and len(data.in_classes) == 9
     for name in ("uniform_noise", "gaussian_noise", "letters"):
         assert len(data.ood[name]) == 11
@@ -262,7 +262,7 @@ def test_digits_ood_bad_held_out_classes(value):
         ({"n_synthetic": 0}, "n_synthetic"),
         ({"val_size": 0.6, "test_size": 0.5}, "val_size"),
         ({"test_size": 1.0}, "test_size"),
-        ({"seed": -1}, "seed"),
+        ({"random_state": -1}, "random_state"),
     ],
 )
 def test_digits_ood_bad_parameters(kwargs, name):
@@ -423,7 +423,7 @@ def test_german_mapping_values(adult_ood):
 def test_german_mapping_is_seeded(adult_ood):
     again = load_adult_ood()
     _assert_same_frame(adult_ood.ood["german_credit"], again.ood["german_credit"])
-    other = load_adult_ood(seed=5).ood["german_credit"]
+    other = load_adult_ood(random_state=5).ood["german_credit"]
     german = adult_ood.ood["german_credit"]
     assert not german["occupation"].equals(other["occupation"])
     for column in ("age", "sex", "education", "hours_per_week"):
@@ -438,7 +438,7 @@ def test_adult_pipeline_predicts_on_ood_frames(adult_ood, kind):
     with threadpool_limits(1):  # HistGradientBoosting's threads only slow a small fit down
         model = train_sklearn_model(
             X, y, categorical_features=list(adult_ood.categorical_features),
-            numeric_features=list(adult_ood.numeric_features), kind=kind, seed=0,
+            numeric_features=list(adult_ood.numeric_features), kind=kind, random_state=0,
         )
     for name, frame in adult_ood.ood.items():
         proba = model.predict_proba(frame)

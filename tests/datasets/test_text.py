@@ -97,16 +97,16 @@ def test_text_domains_seeded(domains):
     again = load_text_domains()
     assert again.reviews == domains.reviews and again.ood == domains.ood
     np.testing.assert_array_equal(again.sentiment, domains.sentiment)
-    other = load_text_domains(seed=1)
+    other = load_text_domains(random_state=1)
     assert other.reviews != domains.reviews
     assert set(other.ood["legal"]) != set(domains.ood["legal"])
-    small = load_text_domains(n_reviews=7, n_ood=3, seed=2)
+    small = load_text_domains(n_reviews=7, n_ood=3, random_state=2)
     assert len(small.reviews) == 7 and np.bincount(small.sentiment).tolist() == [3, 4]
     assert {k: len(v) for k, v in small.ood.items()} == {"clinical": 3, "legal": 3}
 
 
 def test_held_out_category_is_a_near_ood_set(domains):
-    near = load_text_domains(held_out_category="leisure", n_ood=200, seed=0)
+    near = load_text_domains(held_out_category="leisure", n_ood=200, random_state=0)
     products = text_module._PRODUCTS["leisure"][0]
 
     def mentions(text):
@@ -118,14 +118,14 @@ def test_held_out_category_is_a_near_ood_set(domains):
     assert not any(mentions(t) for t in near.reviews)
     assert any(mentions(t) for t in domains.reviews)  # without it, leisure products are in distribution
     assert len(near.reviews) == 600 and np.bincount(near.sentiment).tolist() == [300, 300]
-    assert near.ood["clinical"] == load_text_domains(n_ood=200, seed=0).ood["clinical"]  # the rest unchanged
+    assert near.ood["clinical"] == load_text_domains(n_ood=200, random_state=0).ood["clinical"]  # the rest unchanged
     assert "held out" in near.description
 
 
 @pytest.mark.parametrize(
     "kwargs, name",
     [({"n_reviews": 1}, "n_reviews"), ({"n_reviews": 2.5}, "n_reviews"),
-     ({"n_ood": 0}, "n_ood"), ({"n_ood": 10**6}, "n_ood"), ({"seed": "a"}, "seed"),
+     ({"n_ood": 0}, "n_ood"), ({"n_ood": 10**6}, "n_ood"), ({"random_state": "a"}, "random_state"),
      ({"held_out_category": "toys"}, "held_out_category")],
 )
 def test_text_domains_bad_parameters(kwargs, name):
@@ -204,7 +204,7 @@ def test_embeddings_separate_domains_and_learn_sentiment():
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    data = load_text_domains(n_reviews=100, n_ood=30, seed=0)
+    data = load_text_domains(n_reviews=100, n_ood=30, random_state=0)
     n_r, n_o = len(data.reviews), len(data.ood["clinical"])
     vectors = embed_sentences(list(data.reviews) + list(data.ood["clinical"])
                               + list(data.ood["legal"]))

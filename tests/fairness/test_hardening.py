@@ -117,7 +117,7 @@ def test_interval_of_an_absolute_gap_holds_its_estimate_near_zero():
             g = table.resamples[:, 1:, table.ci_metrics.index(metric)]
             naive = np.quantile(np.abs(g[:, 0] - g[:, 1]), [0.025, 0.975])
             missed += not naive[0] <= gap.loc["g", metric] <= naive[1]
-        report = af.fairness_report(y_true, y_pred, sensitive_features=group, n_boot=300, seed=seed)
+        report = af.fairness_report(y_true, y_pred, sensitive_features=group, n_boot=300, random_state=seed)
         rows = report.table.dropna(subset=["ci_lower"])
         rows = rows[rows.index.get_level_values("measure").str.endswith("_difference")]
         assert ((rows["ci_lower"] <= rows["value"] + 1e-12) & (rows["value"] <= rows["ci_upper"] + 1e-12)).all()

@@ -24,7 +24,7 @@ FEATURES = ["sex", "race", "sex x race"]
 def adult():
     data = load_adult()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
-                                numeric_features=data.numeric_features, kind="logistic", seed=0)
+                                numeric_features=data.numeric_features, kind="logistic", random_state=0)
     y_true = data.test.y.to_numpy()
     y_pred = model.predict(data.test.X)
     y_score = model.predict_proba(data.test.X)[:, 1]

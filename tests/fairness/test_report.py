@@ -62,7 +62,7 @@ def test_table_layout_and_flags():
 
 def test_intervals_flags_and_seed():
     y_true, y_pred, _, frame = _synthetic()
-    report = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, seed=3,
+    report = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, random_state=3,
                                 intersections=False, privileged_groups={"sex": "M"})
     table = report.table
     finite = table.dropna(subset=["value", "ci_lower"])
@@ -77,10 +77,10 @@ def test_intervals_flags_and_seed():
     assert row["ci_upper"] - row["ci_lower"] == pytest.approx(2 * Z975 * se, rel=0.1)
     assert row["flag"] == "fail"  # whole interval above 0.1
     # Same seed, same record; a different seed moves the intervals.
-    again = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, seed=3,
+    again = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, random_state=3,
                                intersections=False, privileged_groups={"sex": "M"})
     assert again.to_dict() == report.to_dict()
-    other = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, seed=4,
+    other = af.fairness_report(y_true, y_pred, sensitive_features=frame, n_boot=2000, random_state=4,
                                intersections=False, privileged_groups={"sex": "M"})
     assert not np.array_equal(other.table["ci_lower"].to_numpy(), table["ci_lower"].to_numpy())
     assert json.dumps(report.to_dict(), allow_nan=False)
@@ -93,7 +93,7 @@ def test_uncertain_when_the_interval_straddles_the_reference():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no positives: TPR and FNR are undefined, as expected
         report = af.fairness_report(np.zeros(100, dtype=int), y_pred, sensitive_features=group, n_boot=500,
-                                    seed=0, privileged_groups={"sensitive_feature": "p"})
+                                    random_state=0, privileged_groups={"sensitive_feature": "p"})
     row = report.table.loc[("sensitive_feature", "demographic_parity_ratio")]
     assert row["value"] == pytest.approx(0.8)
     assert row["passes"] is True and row["flag"] == "uncertain"
@@ -108,7 +108,7 @@ def test_intervals_equal_the_metrics_layer_bootstrap(method, weighted):
     y_true, y_pred, _, frame = _synthetic(seed=1)
     w = np.random.default_rng(0).integers(1, 4, len(y_true)).astype(float) if weighted else None
     report = af.fairness_report(y_true, y_pred, sensitive_features=frame, sample_weight=w, n_boot=300,
-                                seed=11, method=method)
+                                random_state=11, method=method)
     grouped = evaluate_groups(y_true, y_pred, sensitive_features=frame, sample_weight=w,
                               metrics=["selection_rate", "tpr", "ppv", "base_rate"], n_boot=300,
                               random_state=11)
@@ -140,7 +140,7 @@ def test_undefined_measures_are_flagged_not_zero():
 
 def test_calibration_gap_gets_an_interval_with_scores():
     y_true, y_pred, y_score, frame = _synthetic(seed=2)
-    report = af.fairness_report(y_true, y_pred, sensitive_features=frame, y_score=y_score, n_boot=200, seed=0)
+    report = af.fairness_report(y_true, y_pred, sensitive_features=frame, y_score=y_score, n_boot=200, random_state=0)
     rows = report.table.xs("calibration_difference", level="measure")
     assert len(rows) == 3
     assert (rows["ci_lower"] <= rows["ci_upper"]).all() and rows["ci_lower"].notna().all()

@@ -148,7 +148,7 @@ def _two_groups(k_priv, n_priv, k_other, n_other):
 def test_permutation_p_value_matches_the_exact_hypergeometric_test():
     y_pred, group = _two_groups(30, 100, 20, 100)
     result = af.disparate_impact_null(y_pred, sensitive_features=group, privileged_group="p",
-                                      n_resamples=20000, seed=0)
+                                      n_resamples=20000, random_state=0)
     exact = _exact_di_p_value(30, 100, 20, 100)
     assert 0.05 < exact < 0.3
     assert result.p_value == pytest.approx(exact, abs=4 * math.sqrt(exact * (1 - exact) / 20000) + 1e-4)
@@ -160,7 +160,7 @@ def test_permutation_p_value_matches_the_exact_hypergeometric_test():
 def test_bootstrap_interval_agrees_with_the_delta_method():
     y_pred, group = _two_groups(600, 2000, 400, 2000)
     result = af.disparate_impact_null(y_pred, sensitive_features=group, privileged_group="p",
-                                      n_resamples=4000, seed=1)
+                                      n_resamples=4000, random_state=1)
     se = math.sqrt((1 - 0.3) / 600 + (1 - 0.2) / 400)  # of log DI
     di = 0.2 / 0.3
     assert result.ci_lower == pytest.approx(di * math.exp(-Z975 * se), rel=0.02)
@@ -177,7 +177,7 @@ def test_p_values_under_random_assignment_are_roughly_uniform():
         y_pred = (rng.random(300) < 0.3).astype(int)
         group = rng.choice(["p", "u"], size=300)
         result = af.disparate_impact_null(y_pred, sensitive_features=group, privileged_group="p",
-                                          n_resamples=199, seed=rng)
+                                          n_resamples=199, random_state=rng)
         p_values.append(result.p_value)
     p_values = np.array(p_values)
     assert 0.0 <= (p_values <= 0.05).mean() <= 0.1
@@ -187,8 +187,8 @@ def test_p_values_under_random_assignment_are_roughly_uniform():
 
 def test_parity_ratio_null_across_many_groups_and_reproducibility():
     y_true, y_pred, group = _data(3, n=2000)
-    first = af.disparate_impact_null(y_pred, sensitive_features=group, n_resamples=500, seed=7)
-    again = af.disparate_impact_null(y_pred, sensitive_features=group, n_resamples=500, seed=7)
+    first = af.disparate_impact_null(y_pred, sensitive_features=group, n_resamples=500, random_state=7)
+    again = af.disparate_impact_null(y_pred, sensitive_features=group, n_resamples=500, random_state=7)
     assert first.to_dict() == again.to_dict()
     assert first.statistic == "demographic_parity_ratio" and first.alternative == "less"
     rates = first.by_group["selection_rate"]
@@ -197,7 +197,7 @@ def test_parity_ratio_null_across_many_groups_and_reproducibility():
     assert first.ci_lower <= first.observed <= first.ci_upper
     # No real gap: the observed ratio sits inside the null distribution.
     fair = (np.random.default_rng(5).random(2000) < 0.3).astype(int)
-    result = af.disparate_impact_null(fair, sensitive_features=group, n_resamples=500, seed=7)
+    result = af.disparate_impact_null(fair, sensitive_features=group, n_resamples=500, random_state=7)
     assert result.p_value > 0.01
     assert result.null_lower < result.observed
     assert json.dumps(result.to_dict(), allow_nan=False)

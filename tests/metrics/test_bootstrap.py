@@ -47,7 +47,7 @@ def test_interval_layout_and_no_bootstrap_by_default():
     with pytest.raises(AssayInputError, match="GroupedMetrics.difference_ci needs bootstrap resamples: pass 'n_boot'"):
         plain.difference_ci()
     table = evaluate_groups(y, p, sensitive_features=sf, metrics=[*METRIC_NAMES, "count"], n_boot=100,
-                            ci_level=0.9, random_state=0)
+                            confidence_level=0.9, random_state=0)
     assert table.ci_metrics == tuple(METRIC_NAMES)  # count does not vary: the bootstrap keeps cell sizes
     assert list(table.ci.columns.get_level_values("bound")[:2]) == ["lower", "upper"]
     assert table.ci.index.equals(table.by_group.index)
@@ -178,7 +178,7 @@ def test_percentile_intervals_cover_the_truth_at_about_their_level():
         y = r.integers(0, 2, n)
         p = np.where(r.random(n) < truth, y, 1 - y)
         table = evaluate_groups(y, p, sensitive_features={"g": r.choice(["a", "b"], n)}, metrics="accuracy",
-                                n_boot=300, ci_level=0.9, random_state=int(rng.integers(1 << 30)))
+                                n_boot=300, confidence_level=0.9, random_state=int(rng.integers(1 << 30)))
         low, high = table.overall_ci.loc["accuracy"]
         hits += low <= truth <= high
     assert 0.82 <= hits / repeats <= 0.96
@@ -232,9 +232,10 @@ def test_quantiles_match_numpy_nanquantile():
         ({"n_boot": -1}, r"The 'n_boot' parameter of evaluate_groups must be an int in \[0, inf\). Got -1"),
         ({"n_boot": 2.5}, r"'n_boot' parameter of evaluate_groups must be an int"),
         ({"n_boot": True}, r"'n_boot' parameter of evaluate_groups"),
-        ({"ci_level": 0}, r"The 'ci_level' parameter of evaluate_groups must be a float in \(0, 1\). Got 0"),
-        ({"ci_level": 1.0}, r"'ci_level' parameter of evaluate_groups must be a float in \(0, 1\)"),
-        ({"ci_level": "0.9"}, r"'ci_level' parameter of evaluate_groups"),
+        ({"confidence_level": 0},
+         r"The 'confidence_level' parameter of evaluate_groups must be a float in \(0, 1\). Got 0"),
+        ({"confidence_level": 1.0}, r"'confidence_level' parameter of evaluate_groups must be a float in \(0, 1\)"),
+        ({"confidence_level": "0.9"}, r"'confidence_level' parameter of evaluate_groups"),
         ({"n_boot": 10, "random_state": "seed"}, r"'random_state' must be None, an int or a numpy Generator"),
         ({"n_boot": 10, "random_state": -3}, r"'random_state' must be a non-negative int"),
     ],

@@ -19,7 +19,7 @@ def test_hand_cases():
 def test_equals_scipy_binomtest(confidence):
     k = np.array([0, 1, 3, 17, 50, 99, 100])
     n = np.array([1, 2, 10, 40, 100, 100, 100])
-    lower, upper = wilson_interval(k, n, confidence=confidence)
+    lower, upper = wilson_interval(k, n, confidence_level=confidence)
     for i in range(len(k)):
         ci = binomtest(int(k[i]), int(n[i])).proportion_ci(confidence_level=confidence, method="wilson")
         assert lower[i] == pytest.approx(ci.low, abs=1e-12) and upper[i] == pytest.approx(ci.high, abs=1e-12)
@@ -32,5 +32,5 @@ def test_empty_trials_are_nan_and_bad_counts_raise():
         wilson_interval(3, 2)
     with pytest.raises(AssayInputError, match="0 <= successes <= n"):
         wilson_interval(-1, 2)
-    with pytest.raises(AssayInputError, match="'confidence'"):
-        wilson_interval(1, 2, confidence=1.0)
+    with pytest.raises(AssayInputError, match="'confidence_level'"):
+        wilson_interval(1, 2, confidence_level=1.0)

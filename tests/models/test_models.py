@@ -46,17 +46,17 @@ def adult_features(adult):
 @pytest.fixture(scope="module")
 def adult_mlp(adult, adult_features):
     _, Z_train, _ = adult_features
-    return train_tabular_mlp(Z_train, adult.train.y.to_numpy(), seed=0)
+    return train_tabular_mlp(Z_train, adult.train.y.to_numpy(), random_state=0)
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_digits_split(seed=0)
+    return load_digits_split(random_state=0)
 
 
 @pytest.fixture(scope="module")
 def digits_cnn(digits):
-    return train_digits_cnn(digits.train.X, digits.train.y, seed=0,
+    return train_digits_cnn(digits.train.X, digits.train.y, random_state=0,
                             X_val=digits.val.X, y_val=digits.val.y)
 
 
@@ -148,7 +148,7 @@ def test_preprocessor_bad_features(categorical, numeric, match):
 def test_sklearn_model_accuracy_on_adult_test(adult, kind, floor):
     model = train_sklearn_model(
         adult.train.X, adult.train.y, categorical_features=adult.categorical_features,
-        numeric_features=adult.numeric_features, kind=kind, seed=0,
+        numeric_features=adult.numeric_features, kind=kind, random_state=0,
     )
     assert [name for name, _ in model.steps] == ["preprocess", "classifier"]
     accuracy = float((model.predict(adult.test.X) == adult.test.y.to_numpy()).mean())
@@ -167,8 +167,8 @@ def test_sklearn_model_bad_input(adult):
         train_sklearn_model(X, y, kind="svm", **kw)
     with pytest.raises(AssayInputError, match=r"X: 200, y: 199"):
         train_sklearn_model(X, y.iloc[:199], **kw)
-    with pytest.raises(AssayInputError, match=r"'seed'"):
-        train_sklearn_model(X, y, seed=-1, **kw)
+    with pytest.raises(AssayInputError, match=r"'random_state'"):
+        train_sklearn_model(X, y, random_state=-1, **kw)
     with pytest.raises(AssayInputError, match=r"'X' lacks column.*'age'"):
         train_sklearn_model(X.drop(columns="age"), y, **kw)
     with pytest.raises(AssayInputError, match=r"'X'.*DataFrame"):
@@ -261,9 +261,9 @@ def test_digits_cnn_bad_args():
 def test_same_seed_same_weights_mlp(adult_features, adult):
     _, Z_train, _ = adult_features
     X, y = Z_train[:1500], adult.train.y.to_numpy()[:1500]
-    a = train_tabular_mlp(X, y, seed=3, epochs=2)
-    b = train_tabular_mlp(X, y, seed=3, epochs=2)
-    c = train_tabular_mlp(X, y, seed=4, epochs=2)
+    a = train_tabular_mlp(X, y, random_state=3, epochs=2)
+    b = train_tabular_mlp(X, y, random_state=3, epochs=2)
+    c = train_tabular_mlp(X, y, random_state=4, epochs=2)
     assert _state_equal(a, b)
     assert not _state_equal(a, c)
     assert a.training_history_.train_loss == b.training_history_.train_loss
@@ -271,9 +271,9 @@ def test_same_seed_same_weights_mlp(adult_features, adult):
 
 def test_same_seed_same_weights_cnn(digits):
     X, y = digits.train.X[:300], digits.train.y[:300]
-    a = train_digits_cnn(X, y, seed=5, epochs=2)
-    b = train_digits_cnn(X, y, seed=5, epochs=2)
-    c = train_digits_cnn(X, y, seed=6, epochs=2)
+    a = train_digits_cnn(X, y, random_state=5, epochs=2)
+    b = train_digits_cnn(X, y, random_state=5, epochs=2)
+    c = train_digits_cnn(X, y, random_state=6, epochs=2)
     assert _state_equal(a, b)
     assert not _state_equal(a, c)
 
@@ -282,7 +282,7 @@ def test_training_leaves_global_rng_alone(toy_binary):
     X, y = toy_binary
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    train_tabular_mlp(X, y, seed=0, epochs=1)
+    train_tabular_mlp(X, y, random_state=0, epochs=1)
     assert torch.equal(torch.get_rng_state(), before)
 
 
@@ -295,10 +295,10 @@ def test_fit_torch_classifier_is_seeded_given_the_same_start(toy_binary):
     a.load_state_dict(start.state_dict())
     b.load_state_dict(start.state_dict())
     torch.manual_seed(1)
-    fit_torch_classifier(a, X, y, epochs=3, batch_size=32, seed=7)
+    fit_torch_classifier(a, X, y, epochs=3, batch_size=32, random_state=7)
     torch.manual_seed(2)
     fit_torch_classifier(b, torch.from_numpy(X), torch.from_numpy(y), epochs=3, batch_size=32,
-                         seed=7)
+                         random_state=7)
     assert _state_equal(a, b)
 
 
@@ -314,7 +314,7 @@ def test_fit_torch_classifier_history_and_eval_mode(toy_binary):
     assert isinstance(h, TrainingHistory)
     assert len(h.train_loss) == 15 and len(h.val_accuracy) == 15 and len(h.val_loss) == 15
     assert h.train_loss[-1] < 0.5 * h.train_loss[0]
-    assert h.val_accuracy[-1] >= 0.9 and h.n_classes == 2 and h.seed == 0
+    assert h.val_accuracy[-1] >= 0.9 and h.n_classes == 2 and h.random_state == 0 and h.seed == 0
     fit_torch_classifier(model, X, y, epochs=1)
     assert model.training_history_.val_accuracy is None
 
@@ -363,7 +363,7 @@ def test_fit_torch_classifier_bad_input(toy_binary):
         (dict(X=X, y=y, epochs=0), r"'epochs'"),
         (dict(X=X, y=y, batch_size=0), r"'batch_size'"),
         (dict(X=X, y=y, lr=0.0), r"'lr'"),
-        (dict(X=X, y=y, seed=-1), r"'seed'"),
+        (dict(X=X, y=y, random_state=-1), r"'random_state'"),
         (dict(X=X, y=y, progress="yes"), r"'progress'"),
         (dict(X=X[:, :4], y=y), r"could not be run on 'X'"),
         (dict(X=X[:, 0], y=y), r"'X'.*2-D"),

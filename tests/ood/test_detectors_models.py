@@ -160,10 +160,10 @@ def test_digits_feature_detectors_vs_max_softmax_on_held_out_classes():
 
     aurocs = {"MaxSoftmax": [], "KNN": [], "Mahalanobis": [], "Energy": []}
     for seed in (0, 1, 2):
-        data = load_digits_split(seed=seed)
+        data = load_digits_split(random_state=seed)
         known = lambda s: s.y.numpy() < 8  # noqa: E731
         X_train, y_train = data.train.X[known(data.train)], data.train.y[known(data.train)]
-        model = train_digits_cnn(X_train, y_train, seed=seed, epochs=15, n_classes=8)
+        model = train_digits_cnn(X_train, y_train, random_state=seed, epochs=15, n_classes=8)
         adapter = assay.wrap(model)
         is_ood = ~known(data.test)
         assay.ood.capture_layers([Mahalanobis(adapter)])

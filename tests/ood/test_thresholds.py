@@ -307,7 +307,7 @@ def test_rejection_by_group_bootstrap_and_errors(grouped_scores):
         warnings.simplefilter("error", UndefinedMetricWarning)
         a = rejection_by_group(scores, 1.0, sf["sex"], n_boot=100, random_state=0, confidence_level=0.9)
     b = rejection_by_group(scores, 1.0, sf["sex"], n_boot=100, random_state=0, confidence_level=0.9)
-    assert a.to_dict() == b.to_dict() and a.params["ci_level"] == 0.9
+    assert a.to_dict() == b.to_dict() and a.params["confidence_level"] == 0.9
     lower = a.ci[("selection_rate", "lower")]
     upper = a.ci[("selection_rate", "upper")]
     values = a.by_group["selection_rate"]

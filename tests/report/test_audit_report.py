@@ -19,7 +19,7 @@ from .card_checks import assert_card_matches_record
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    data = load_german_credit(seed=0)
+    data = load_german_credit(random_state=0)
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind="logistic")
     result = Audit(model, {"train": data.train, "test": data.test}, sensitive_features=["sex", "age_group"],

@@ -37,7 +37,7 @@ def demo_report(tmp_path_factory):
     from assay.demo import run_demo
 
     out = tmp_path_factory.mktemp("browser") / "report"
-    run_demo(out, model_kind="logistic", seed=0, echo=lambda line: None)
+    run_demo(out, model_kind="logistic", random_state=0, echo=lambda line: None)
     return out / "report.html"
 
 

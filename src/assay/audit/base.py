@@ -193,9 +193,14 @@ class AuditContext:
     model: ModelAdapter | None
     splits: Mapping[str, tuple[Any, Any, pd.DataFrame | None]]
     eval_split: str = "test"
-    seed: int = 0
+    random_state: int = 0
     thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     resources: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        """Alias of ``random_state`` (read-only), for checks written before the rename."""
+        return self.random_state
 
     # ---- what the audit offers
     def need(self, need: str) -> str | None:

@@ -28,9 +28,9 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..core.adapters import wrap
 from ..core.batching import fingerprint
-from ..core.errors import AssayInputError, AssayWarning
+from ..core.errors import AssayInputError, AssayWarning, outside_stacklevel
 from ..core.result import Result, to_jsonable
-from ..core.validation import check_scalar
+from ..core.validation import SEED_NOT_GIVEN, check_scalar, renamed_seed
 from ._fingerprint import model_fingerprint
 from .base import SEVERITIES, AuditContext, Check, Finding, resolve_checks, resolve_thresholds, threshold_specs
 from .inputs import audit_inputs
@@ -72,7 +72,7 @@ def _read_record(path: Path, name: str) -> dict[str, Any] | None:
             if why is None:
                 return record
     warnings.warn(f"The record of check {name!r} in {path} is not a valid finished record ({why}); the check is "
-                  "run again.", StaleRecordWarning, stacklevel=3)
+                  "run again.", StaleRecordWarning, stacklevel=outside_stacklevel())
     return None
 
 
@@ -156,8 +156,8 @@ class Audit:
         default: all of a Split's). A numeric one with more than 20 values is refused unless
         ``bin_sensitive`` is given.
     checks : "auto" or list of check names / Check instances
-    seed : int
-        Seed of every stochastic check (bootstrap, subsampling).
+    random_state : int
+        Seed of every stochastic check (bootstrap, subsampling). ``seed=`` is a deprecated alias.
     eval_split : str
         The split the model is evaluated on.
     thresholds : dict, optional
@@ -180,16 +180,16 @@ class Audit:
 
     def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
                  sensitive_features: Sequence[str] | str | None = None, checks: str | Sequence[str | Check] = "auto",
-                 seed: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
+                 random_state: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
                  batch_size: int | None = None, progress: bool | None = None,
                  features: Sequence[str] | str | None = None, bin_sensitive: int | None = None,
-                 check_params: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 check_params: Mapping[str, Mapping[str, Any]] | None = None, seed: Any = SEED_NOT_GIVEN) -> None:
         self.model = model
         self.data = data
         self.target = target
         self.sensitive_features = sensitive_features
         self.checks = checks
-        self.seed = seed
+        self.random_state = renamed_seed(random_state, seed, owner="Audit", default=0)
         self.eval_split = eval_split
         self.thresholds = thresholds
         self.batch_size = batch_size
@@ -200,13 +200,14 @@ class Audit:
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> AuditContext:
-        check_scalar(self.seed, "seed", owner="Audit", kind=(int, np.integer), low=0)
+        check_scalar(self.random_state, "random_state", owner="Audit", kind=(int, np.integer), low=0)
         resolve_thresholds(self.thresholds, [])  # keys, values and pairs checked before any data is read
         adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
         splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
                               eval_split=self.eval_split, model=adapter, features=self.features,
                               bin_sensitive=self.bin_sensitive)
-        return AuditContext(adapter, splits, eval_split=self.eval_split, seed=int(self.seed))
+        return AuditContext(adapter, splits, eval_split=self.eval_split,
+                            random_state=int(self.random_state))
 
     def _nothing_ran(self, skipped: Mapping[str, str], describing: Sequence[str]) -> AssayInputError:
         """The error of an audit in which no check that judges (makes findings) can run."""
@@ -234,7 +235,7 @@ class Audit:
             "model": model_fingerprint(context.model, probe=_probe(context)),
             "data": data_fp,
             "eval_split": context.eval_split,
-            "seed": context.seed,
+            "seed": context.random_state,
             # thresholds a check reads while it runs change what it computes (e.g. the data checks')
             "run_thresholds": {k: context.thresholds[k] for k in at_run},
             "checks": {c.name: {"class": type(c).__qualname__, "params": to_jsonable(c.get_params())} for c in checks},
@@ -274,7 +275,7 @@ class Audit:
                     except Exception as exc:  # noqa: BLE001 - recomputed below
                         warnings.warn(f"The record of check {check.name!r} in {path} is not a valid finished record "
                                       f"(its summary gives no findings: {type(exc).__name__}: {exc}); the check is "
-                                      "run again.", StaleRecordWarning, stacklevel=2)
+                                      "run again.", StaleRecordWarning, stacklevel=outside_stacklevel())
                         continue
                     records[check.name] = record
                     resumed.append(check.name)
@@ -302,7 +303,7 @@ class Audit:
             started = time.perf_counter()
             record: dict[str, Any] = {"name": check.name, "title": check.title, "section": check.section,
                                       "class": type(check).__qualname__, "params": check.get_params(),
-                                      "seed": context.seed}
+                                      "seed": context.random_state}
             try:
                 result = check.run(context)
                 summary = to_jsonable(check.summarize(result))

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .validation import SEPARATOR
+
 
 def to_jsonable(value: Any) -> Any:
     """Convert ``value`` to plain JSON types.
@@ -71,9 +73,9 @@ def _column_jsonable(column: pd.Series) -> list:
 
 
 def _label(key: Any) -> Any:
-    """Index labels: tuples (intersections) are joined with ' x '."""
+    """Index labels: tuples (intersections) are joined with :data:`~assay.core.validation.SEPARATOR`."""
     if isinstance(key, tuple):
-        return " x ".join(str(k) for k in key)
+        return SEPARATOR.join(str(k) for k in key)
     return key
 
 

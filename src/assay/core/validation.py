@@ -331,25 +331,39 @@ def check_random_state(seed: Any, *, name: str = "seed") -> np.random.Generator:
     )
 
 
-#: Default of a deprecated ``seed=`` keyword: tells "not given" from any value.
-SEED_NOT_GIVEN: Any = type("_SeedNotGiven", (), {"__repr__": lambda self: "<not given>"})()
+#: Default of a deprecated keyword alias (``seed=``, ``ci_level=``): tells "not given" from any value.
+NOT_GIVEN: Any = type("_NotGiven", (), {"__repr__": lambda self: "<not given>"})()
+SEED_NOT_GIVEN = NOT_GIVEN
 
 
-def renamed_seed(random_state: Any, seed: Any, *, owner: str) -> Any:
-    """The ``random_state`` of a function whose old keyword ``seed=`` is a deprecated alias.
+def renamed_parameter(value: Any, old_value: Any, *, name: str, old: str, owner: str,
+                      default: Any = NOT_GIVEN) -> Any:
+    """The ``name`` parameter of a function whose old keyword ``old`` is a deprecated alias.
 
-    Declare ``random_state=0, seed=SEED_NOT_GIVEN`` and call this first: a given ``seed`` warns
-    with a ``FutureWarning`` (attributed to the caller) and is used.
+    Declare ``<name>=<default>, <old>=NOT_GIVEN`` and call this first: a given ``old`` warns with
+    a ``FutureWarning`` (attributed to the caller) and is used. With ``default`` (the default of
+    ``name``), an ``old`` given beside a ``name`` other than its default is refused.
     """
-    if seed is SEED_NOT_GIVEN:
-        return random_state
+    if old_value is NOT_GIVEN:
+        return value
+    if default is not NOT_GIVEN and value is not default and not (
+            isinstance(value, (numbers.Number, type(None))) and value == default):
+        raise AssayInputError(
+            f"The '{old}' parameter of {owner} is a deprecated alias of '{name}'; got both "
+            f"({name}={value!r}, {old}={old_value!r}). Pass only '{name}'."
+        )
     import warnings
 
     from .errors import outside_stacklevel
 
-    warnings.warn(f"The 'seed' parameter of {owner} is deprecated and will be removed; use "
-                  "'random_state' (same meaning).", FutureWarning, stacklevel=outside_stacklevel())
-    return seed
+    warnings.warn(f"The '{old}' parameter of {owner} is deprecated and will be removed; use "
+                  f"'{name}' (same meaning).", FutureWarning, stacklevel=outside_stacklevel())
+    return old_value
+
+
+def renamed_seed(random_state: Any, seed: Any, *, owner: str, default: Any = NOT_GIVEN) -> Any:
+    """:func:`renamed_parameter` for ``random_state`` and its old name ``seed``."""
+    return renamed_parameter(random_state, seed, name="random_state", old="seed", owner=owner, default=default)
 
 
 def check_is_fitted(estimator: Any, attributes: Sequence[str] | None = None, *,

@@ -21,7 +21,7 @@ missing values allowed), each returning a :class:`~assay.core.Result`:
   edges from a reference sample; an audit refuses such a feature unbinned
   (:func:`many_valued_numeric`, more than :data:`MAX_NUMERIC_GROUPS` values).
 
-No plotting and no file I/O here; every stochastic step takes a ``seed``.
+No plotting and no file I/O here; every stochastic step takes a ``random_state``.
 """
 
 from .binning import MAX_NUMERIC_GROUPS, bin_by_quantiles, many_valued_numeric

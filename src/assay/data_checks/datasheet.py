@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ..core.validation import describe
+from ..core.validation import SEPARATOR, describe
 from ..report.markdown import escape_markdown as _md
 from .report import DataReport
 
@@ -187,7 +187,7 @@ def _composition(r: DataReport) -> list[str]:
         if r.label_balance is not None and r.label_balance.by_group is not None:
             bg = r.label_balance.by_group
             rates = {(f, g): b for f, g, b in zip(bg["feature"], bg["group"], bg["base_rate"])}
-        single = gs.table[~gs.table["feature"].str.contains(" x ", regex=False)]
+        single = gs.table[~gs.table["feature"].str.contains(SEPARATOR, regex=False)]
         rows = [[f, g, _num(int(c)), _pct(fr), _num(int(test_counts.get((f, g), 0))),
                  _num(rates.get((f, g))), "yes" if s else ""]
                 for f, g, c, fr, s in zip(single["feature"], single["group"], single["count"],
@@ -195,7 +195,7 @@ def _composition(r: DataReport) -> list[str]:
         out += _table(["feature", "group", "train rows", "train share", "test rows",
                        "base rate (train)", f"small (< {gs.min_group_size})"], rows)
         cov = gs.coverage
-        inter = cov[cov.index.str.contains(" x ", regex=False)]
+        inter = cov[cov.index.str.contains(SEPARATOR, regex=False)]
         if len(inter):
             out += ["Intersections (train):", ""]
             out += _table(["intersection", "groups present", "possible", "empty", "small", "smallest"],

@@ -27,7 +27,7 @@ from scipy.stats import chi2_contingency
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import as_array, check_scalar
+from ..core.validation import as_array, check_bool, check_scalar
 from ..metrics import evaluate_groups, make_groups
 from ._common import check_frame, cramers_v, plain, sensitive_frame, target_codes
 
@@ -40,14 +40,7 @@ DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_EFFECT = 0.1
 """Cramér's V at or above which missingness is said to depend on the group (with p < alpha)."""
 
-_NOT_BOOL = "The '{name}' parameter of {owner} must be a bool. Got {received!r} instead."
 _BAD_POS_LABEL = "'pos_label' must be one of the labels of y {labels}. Got {received!r} instead."
-
-
-def _check_bool(value: Any, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name=name, owner=owner, received=value))
-    return bool(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +102,7 @@ def group_sizes(
     """
     owner = "group_sizes"
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    intersections = _check_bool(intersections, "intersections", owner)
+    intersections = check_bool(intersections, "intersections", owner=owner)
     groups = make_groups(sensitive_features, intersections)
     n = groups.n_samples
     cardinality = {f: groups[f].n_groups for f in groups.features}
@@ -241,7 +234,7 @@ def label_balance(
     codes, labels = target_codes(y, name="y")
     pos_label = _resolve_pos_label(labels, pos_label)
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    intersections = _check_bool(intersections, "intersections", owner)
+    intersections = check_bool(intersections, "intersections", owner=owner)
     counts = np.bincount(codes, minlength=len(labels))
     class_counts = pd.Series(counts, index=[str(plain(v)) for v in labels], name="count")
     y_arr = as_array(y, name="y", ndim=1)

@@ -16,7 +16,7 @@ A test row that also appears in the training data measures memorisation, not gen
   average. The nearest training row is found with scikit-learn's ``NearestNeighbors``
   (k-d tree) on the standardised numeric columns plus one coordinate that separates the
   categorical profiles, so no row is compared with rows of another profile. At most
-  ``max_rows`` test rows (default 20,000, drawn at random with ``seed``) are searched;
+  ``max_rows`` test rows (default 20,000, drawn at random with ``random_state``) are searched;
   ``n_checked`` says how many were.
 
 Near-duplicates exclude exact ones. Without numeric features, near means exact.
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.result import Result
-from ..core.validation import check_random_state, check_scalar
+from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, renamed_seed
 from ._common import NUMERIC, align_columns, check_frame, column_kinds, joint_codes, numeric_values
 
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = 0.01
@@ -64,7 +64,7 @@ class OverlapResult(Result):
         Up to ``n_examples`` pairs of each kind: columns ``kind`` ("exact"/"near"),
         ``test_index``, ``train_index`` (index labels of the inputs) and ``distance``.
     params : dict
-        ``near_duplicate_threshold``, ``max_rows``, ``seed``, ``columns``.
+        ``near_duplicate_threshold``, ``max_rows``, ``random_state``, ``columns``.
     """
 
     n_train: int
@@ -102,7 +102,8 @@ def train_test_overlap(
     near_duplicate_threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD,
     max_rows: int | None = DEFAULT_MAX_ROWS,
     n_examples: int = 5,
-    seed: Any = 0,
+    random_state: Any = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> OverlapResult:
     """Count test rows that exactly or nearly equal a training row (see the module docstring).
 
@@ -118,21 +119,23 @@ def train_test_overlap(
         Search at most this many test rows for near-duplicates (None: all).
     n_examples : int, default 5
         Example pairs reported per kind.
-    seed : int, Generator or None, default 0
-        Picks the subsample when ``X_test`` has more than ``max_rows`` rows.
+    random_state : int, Generator or None, default 0
+        Picks the subsample when ``X_test`` has more than ``max_rows`` rows. ``seed=`` is a
+        deprecated alias.
 
     Returns
     -------
     OverlapResult
     """
     owner = "train_test_overlap"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     X_train = check_frame(X_train, name="X_train")
     X_test = align_columns(X_train, check_frame(X_test, name="X_test"), reference="X_train", name="X_test")
     check_scalar(near_duplicate_threshold, "near_duplicate_threshold", owner=owner, low=0.0)
     if max_rows is not None:
         check_scalar(max_rows, "max_rows", owner=owner, kind=(int, np.integer), low=1)
     check_scalar(n_examples, "n_examples", owner=owner, kind=(int, np.integer), low=0)
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     kinds = column_kinds(X_train)
     n_train, n_test = len(X_train), len(X_test)
 
@@ -184,7 +187,7 @@ def train_test_overlap(
         params={
             "near_duplicate_threshold": float(near_duplicate_threshold),
             "max_rows": None if max_rows is None else int(max_rows),
-            "seed": seed if isinstance(seed, (int, type(None))) else str(seed),
+            "random_state": random_state if isinstance(random_state, (int, type(None))) else str(random_state),
             "columns": list(X_train.columns),
         },
     )

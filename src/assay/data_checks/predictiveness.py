@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.result import Result
-from ..core.validation import check_random_state, check_scalar
+from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, renamed_seed
 from ._common import (
     NUMERIC,
     categorical_auc,
@@ -86,7 +86,7 @@ class PredictivenessResult(Result):
     threshold : float
     n_samples : int
     params : dict
-        ``cv``, ``seed``, ``labels`` (the two target labels), ``positive_label``.
+        ``cv``, ``random_state``, ``labels`` (the two target labels), ``positive_label``.
     """
 
     table: pd.DataFrame
@@ -122,7 +122,7 @@ class ProxyResult(Result):
     threshold : float
     n_samples : int
     params : dict
-        ``cv``, ``seed``, ``n_bins``, ``features`` (scanned), ``sensitive_features``.
+        ``cv``, ``random_state``, ``n_bins``, ``features`` (scanned), ``sensitive_features``.
     """
 
     table: pd.DataFrame
@@ -202,8 +202,9 @@ def single_feature_predictiveness(
     y: Any,
     *,
     cv: int = 5,
-    seed: Any = 0,
+    random_state: Any = 0,
     threshold: float = DEFAULT_LEAKAGE_THRESHOLD,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> PredictivenessResult:
     """AUC of each feature alone for a **binary** target; flags suspected leaks.
 
@@ -215,8 +216,8 @@ def single_feature_predictiveness(
         Binary target: exactly two distinct labels, no missing values.
     cv : int, default 5
         Folds of the out-of-fold target encoding of categorical features.
-    seed : int, Generator or None, default 0
-        Seeds the folds.
+    random_state : int, Generator or None, default 0
+        Seeds the folds. ``seed=`` is a deprecated alias.
     threshold : float in [0.5, 1], default 0.9
         Features with ``auc >= threshold`` are flagged ``suspicious``.
 
@@ -225,10 +226,11 @@ def single_feature_predictiveness(
     PredictivenessResult
     """
     owner = "single_feature_predictiveness"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     X = check_frame(X, name="X", min_rows=2)
     t_codes, labels = target_codes(y, name="y", n_samples=len(X))
     _check_common(owner, cv, threshold)
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     folds = stratified_folds(t_codes, int(cv), rng)
     prepared = _prepare(X, column_kinds(X))
     rows = _feature_scores(prepared, t_codes, 2, folds, int(cv), with_cramers_v=False)
@@ -242,7 +244,7 @@ def single_feature_predictiveness(
         n_samples=len(X),
         params={
             "cv": int(cv),
-            "seed": _seed_param(seed),
+            "random_state": _seed_param(random_state),
             "labels": [plain(v) for v in labels],
             "positive_label": plain(labels[1]),
         },
@@ -254,8 +256,9 @@ def proxy_features(
     sensitive_features: Any,
     *,
     cv: int = 5,
-    seed: Any = 0,
+    random_state: Any = 0,
     threshold: float = DEFAULT_PROXY_THRESHOLD,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> ProxyResult:
     """How well each feature alone predicts each sensitive attribute; flags strong proxies.
 
@@ -268,7 +271,8 @@ def proxy_features(
         One column per attribute, at least two groups each, no missing values.
     cv : int, default 5
         Folds of the out-of-fold encoding of categorical features (stratified by attribute).
-    seed : int, Generator or None, default 0
+    random_state : int, Generator or None, default 0
+        Seeds the folds. ``seed=`` is a deprecated alias.
     threshold : float in [0.5, 1], default 0.8
         Pairs with ``auc >= threshold`` are flagged ``strong``.
 
@@ -277,10 +281,11 @@ def proxy_features(
     ProxyResult
     """
     owner = "proxy_features"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     X = check_frame(X, name="X", min_rows=2)
     sf = sensitive_frame(sensitive_features, n_samples=len(X))
     _check_common(owner, cv, threshold)
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     in_X = tuple(c for c in sf.columns if c in X.columns)
     features = [c for c in X.columns if c not in sf.columns]
     kinds = {c: k for c, k in column_kinds(X).items() if c in features}
@@ -310,7 +315,7 @@ def proxy_features(
         n_samples=len(X),
         params={
             "cv": int(cv),
-            "seed": _seed_param(seed),
+            "random_state": _seed_param(random_state),
             "n_bins": N_BINS,
             "features": features,
             "sensitive_features": list(sf.columns),

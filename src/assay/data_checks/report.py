@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding
 from ..core.result import Result
-from ..core.validation import check_random_state, check_scalar, describe
+from ..core.validation import SEED_NOT_GIVEN, SEPARATOR, check_random_state, check_scalar, describe, renamed_seed
 from ._common import align_columns, check_frame, column_kinds, target_codes
 from .groups import (
     GroupSizesResult,
@@ -274,7 +274,6 @@ class DataReport(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-_SEP = " x "  # joins the features of an intersection ("sex x race")
 
 
 def _fmt(x: float) -> str:
@@ -402,19 +401,19 @@ def _balance_findings(r: LabelBalanceResult, t: dict[str, float]) -> list[Findin
                 low = part.loc[part["base_rate"].idxmin()]
                 high = part.loc[part["base_rate"].idxmax()]
                 gaps.append((feature, float(high["base_rate"] - low["base_rate"]), low, high, part))
-        singles = [g for g in gaps if _SEP not in g[0]]
-        crossed = sorted((g for g in gaps if _SEP in g[0]), key=lambda g: -g[1])
+        singles = [g for g in gaps if SEPARATOR not in g[0]]
+        crossed = sorted((g for g in gaps if SEPARATOR in g[0]), key=lambda g: -g[1])
         # One finding per sensitive feature; the intersections in one finding (the widest gap).
         for feature, gap, low, high, part in singles + crossed[:1]:
             if gap < t["base_rate_difference"]:
                 continue
-            intro = "Base rates differ across" + (" the intersections" if _SEP in feature else "")
+            intro = "Base rates differ across" + (" the intersections" if SEPARATOR in feature else "")
             others = [f"'{f}' ({_fmt(d)})" for f, d, *_ in crossed[1:] if d >= t["base_rate_difference"]]
             out.append(_finding(
                 "warn", "base_rates",
                 f"{intro} '{feature}' by {_fmt(gap)} ('{low['group']}': {_fmt(low['base_rate'])}, "
                 f"'{high['group']}': {_fmt(high['base_rate'])})"
-                + (f"; also {', '.join(others)}" if _SEP in feature and others else "")
+                + (f"; also {', '.join(others)}" if SEPARATOR in feature and others else "")
                 + ". Unless a model ignores the target, it cannot have both equal selection rates "
                 "(demographic parity) and equal error rates (equalized odds) across these groups.",
                 {"feature": feature, "difference": gap,
@@ -523,7 +522,8 @@ def run_data_checks(
     intersections: bool = True,
     cv: int = 5,
     max_rows: int | None = DEFAULT_MAX_ROWS,
-    seed: Any = 0,
+    random_state: Any = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> DataReport:
     """Run every data check on a train / test pair.
 
@@ -549,7 +549,8 @@ def run_data_checks(
         Folds of the out-of-fold encodings (leakage and proxy checks).
     max_rows : int or None, default 20_000
         Test rows searched for near-duplicates.
-    seed : int, Generator or None, default 0
+    random_state : int, Generator or None, default 0
+        Seeds every stochastic check. ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -558,11 +559,12 @@ def run_data_checks(
         group sizes on both; overlap and shift compare test with train. Checks that need a
         binary target or sensitive features are skipped without them (see ``skipped``).
     """
+    random_state = renamed_seed(random_state, seed, owner="run_data_checks", default=0)
     t = _check_thresholds(thresholds)
     sensitive = _names(sensitive_features)
     check_scalar(cv, "cv", owner="run_data_checks", kind=(int, np.integer), low=2)
     # One generator seeds every stochastic check: the same seed gives the same report.
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state, name="random_state")
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=3)]
     X_train, y_train, sf_train, y_train_name = _unpack(train, "train", target, sensitive)
     X_test, y_test, sf_test, y_test_name = _unpack(test, "test", target, sensitive)
@@ -591,14 +593,14 @@ def run_data_checks(
 
     overlap = train_test_overlap(
         X_train, X_test, near_duplicate_threshold=t["near_duplicate_distance"], max_rows=max_rows,
-        seed=seeds[0],
+        random_state=seeds[0],
     )
     predictiveness = (
-        single_feature_predictiveness(X_train, y_train, cv=cv, seed=seeds[1], threshold=t["leakage_auc"])
+        single_feature_predictiveness(X_train, y_train, cv=cv, random_state=seeds[1], threshold=t["leakage_auc"])
         if binary else None
     )
     proxies = (
-        proxy_features(X_train, sf_train, cv=cv, seed=seeds[2], threshold=t["proxy_auc"])
+        proxy_features(X_train, sf_train, cv=cv, random_state=seeds[2], threshold=t["proxy_auc"])
         if sf_train is not None else None
     )
     min_size = int(t["min_group_size"])

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_random_state, check_scalar
+from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, renamed_seed
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported lazily
     import torch
@@ -157,9 +157,9 @@ def _check_fraction(value: Any, name: str, owner: str) -> float:
     return float(value)
 
 
-def _random_states(seed: Any, n: int) -> list[int]:
-    """Derive ``n`` integer random states for scikit-learn from ``seed`` (int, None, Generator)."""
-    rng = check_random_state(seed, name="seed")
+def _random_states(random_state: Any, n: int) -> list[int]:
+    """Derive ``n`` integer random states for scikit-learn from ``random_state`` (int, None, Generator)."""
+    rng = check_random_state(random_state, name="random_state")
     return [int(s) for s in rng.integers(0, 2**31 - 1, size=n)]
 
 
@@ -443,15 +443,16 @@ def _german_cost_matrix() -> pd.DataFrame:
     )
 
 
-def load_german_credit(*, test_size: float = 0.3, seed: int | None = 0) -> Dataset:
+def load_german_credit(*, test_size: float = 0.3, random_state: int | None = 0,
+                       seed: Any = SEED_NOT_GIVEN) -> Dataset:
     """UCI Statlog German Credit, decoded to readable values, with a stratified train / test split.
 
     Parameters
     ----------
     test_size : float in (0, 1)
         Fraction of the 1,000 rows put in the test split.
-    seed : int, None or numpy Generator
-        Seeds the split; the same int gives the same split.
+    random_state : int, None or numpy Generator
+        Seeds the split; the same int gives the same split. ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -467,8 +468,9 @@ def load_german_credit(*, test_size: float = 0.3, seed: int | None = 0) -> Datas
     data; never uses the network.
     """
     owner = "load_german_credit"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     test_size = _check_fraction(test_size, "test_size", owner)
-    (random_state,) = _random_states(seed, 1)
+    (random_state,) = _random_states(random_state, 1)
     X, y, status_sex = _german_frame()
     train_rows, test_rows = _stratified_split(
         np.arange(len(y)), y, size=test_size, random_state=random_state,
@@ -507,7 +509,7 @@ train_test_split), images in their original order within each split.
 
 
 def load_digits_split(
-    *, val_size: float = 0.2, test_size: float = 0.2, seed: int | None = 0
+    *, val_size: float = 0.2, test_size: float = 0.2, random_state: int | None = 0, seed: Any = SEED_NOT_GIVEN
 ) -> Dataset:
     """scikit-learn's 8x8 digits as torch tensors, with stratified train / val / test splits.
 
@@ -516,8 +518,8 @@ def load_digits_split(
     val_size, test_size : float in (0, 1)
         Fractions of all 1,797 images put in the validation and test splits; their sum must be
         below 1.
-    seed : int, None or numpy Generator
-        Seeds the split; the same int gives the same split.
+    random_state : int, None or numpy Generator
+        Seeds the split; the same int gives the same split. ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -533,8 +535,9 @@ def load_digits_split(
     from sklearn.datasets import load_digits
 
     owner = "load_digits_split"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     val_size, test_size = _check_split_sizes(val_size, test_size, owner)
-    rs_test, rs_val = _random_states(seed, 2)
+    rs_test, rs_val = _random_states(random_state, 2)
 
     bunch = load_digits()
     images = (np.asarray(bunch.data, dtype=np.float64) / 16.0).astype(np.float32)

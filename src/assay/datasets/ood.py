@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_random_state, check_scalar, describe
+from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, describe, renamed_seed
 from . import _loaders
 from ._loaders import Split, _check_split_sizes, _train_val_test_rows
 
@@ -49,9 +49,9 @@ DIGITS_OOD_SETS = (
 ADULT_OOD_SETS = ("german_credit", "held_out_subgroup")
 
 
-def _seeds(seed: Any, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators derived from ``seed`` (int, None or Generator)."""
-    rng = check_random_state(seed, name="seed")
+def _seeds(random_state: Any, n: int) -> list[np.random.Generator]:
+    """``n`` independent generators derived from ``random_state`` (int, None or Generator)."""
+    rng = check_random_state(random_state, name="random_state")
     return [np.random.default_rng(int(s)) for s in rng.integers(0, 2**31 - 1, size=n)]
 
 
@@ -323,7 +323,8 @@ def load_digits_ood(
     test_size: float = 0.2,
     n_synthetic: int | None = None,
     corruption_severity: int = 3,
-    seed: int | None = 0,
+    random_state: int | None = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> DigitsOOD:
     """8x8 digits without ``held_out_classes`` (in distribution) and six OOD image sets.
 
@@ -340,8 +341,8 @@ def load_digits_ood(
         ``"letters"``); None: as many as the in-distribution test split.
     corruption_severity : int in [1, 5], default 3
         Severity of the ``"corrupted"`` set, see :data:`DIGITS_CORRUPTION_SEVERITIES`.
-    seed : int, None or numpy Generator
-        Seeds the split and every OOD set; the same int gives identical tensors.
+    random_state : int, None or numpy Generator
+        Seeds the split and every OOD set; the same int gives identical tensors. ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -395,6 +396,7 @@ def load_digits_ood(
     from sklearn.datasets import load_digits
 
     owner = "load_digits_ood"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     held_out = _check_held_out_classes(held_out_classes, owner)
     val_size, test_size = _check_split_sizes(val_size, test_size, owner)
     if n_synthetic is not None:
@@ -403,7 +405,7 @@ def load_digits_ood(
         corruption_severity, "corruption_severity", owner=owner, kind=numbers.Integral,
         low=1, high=5,
     )
-    rng_split, rng_corrupt, rng_rotate, rng_uniform, rng_gauss, rng_letters = _seeds(seed, 6)
+    rng_split, rng_corrupt, rng_rotate, rng_uniform, rng_gauss, rng_letters = _seeds(random_state, 6)
 
     bunch = load_digits()
     images = (np.asarray(bunch.data, dtype=np.float64) / 16.0).astype(np.float32)
@@ -756,7 +758,8 @@ def _german_as_adult(
 def load_adult_ood(
     *,
     held_out_subgroup: tuple[str, str, Any] | list = ("age", ">=", 60),
-    seed: int | None = 0,
+    random_state: int | None = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> AdultOOD:
     """Adult without a subgroup (in distribution) and two OOD tables with Adult's columns.
 
@@ -769,8 +772,9 @@ def load_adult_ood(
         ``==, !=, in, not in``, e.g. ``("workclass", "in", ["Self-emp-inc",
         "Self-emp-not-inc"])``. Rows with a missing value in ``column`` are kept in
         distribution.
-    seed : int, None or numpy Generator
+    random_state : int, None or numpy Generator
         Seeds the German credit mapping where a German value fits several Adult categories.
+        ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -805,7 +809,8 @@ def load_adult_ood(
     from ._loaders import load_adult
 
     owner = "load_adult_ood"
-    (rng,) = _seeds(seed, 1)
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
+    (rng,) = _seeds(random_state, 1)
     adult = load_adult()
     column, op, target = _check_subgroup(held_out_subgroup, adult.train.X, owner)
     shown = list(target) if isinstance(target, tuple) else target

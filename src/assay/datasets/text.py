@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_option, check_random_state, check_scalar, describe
+from ..core.validation import SEED_NOT_GIVEN, check_bool, check_option, check_random_state, check_scalar, describe, renamed_seed
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -153,11 +153,7 @@ def embed_sentences(
     owner = "embed_sentences"
     items = _check_texts(texts)
     check_scalar(batch_size, "batch_size", owner=owner, kind=numbers.Integral, low=1)
-    if progress is not None and not isinstance(progress, bool):
-        raise AssayInputError(
-            f"The 'progress' parameter of {owner} must be None, True or False. "
-            f"Got {progress!r} instead."
-        )
+    check_bool(progress, "progress", owner=owner, allow_none=True)
     out = np.zeros((len(items), EMBEDDING_DIM), dtype=np.float32)
     if not items:
         return out
@@ -650,7 +646,8 @@ def _distinct(make: Any, n: int, rng: np.random.Generator, what: str) -> list[st
 
 
 def load_text_domains(
-    *, n_reviews: int = 600, n_ood: int = 300, held_out_category: str | None = None, seed: int | None = 0
+    *, n_reviews: int = 600, n_ood: int = 300, held_out_category: str | None = None,
+    random_state: int | None = 0, seed: Any = SEED_NOT_GIVEN,
 ) -> TextDomains:
     """Three text domains of **generated** English sentences: reviews (in distribution) and
     clinical and legal sentences (OOD).
@@ -676,8 +673,9 @@ def load_text_domains(
         are left out of ``reviews`` and form a third, *near* OOD set ``ood["<category>_reviews"]``
         (same style and sentiment words, unseen products and aspects), like held-out classes.
         Default None: every category in distribution (and the same sentences as before).
-    seed : int, None or numpy Generator
+    random_state : int, None or numpy Generator
         Seeds the generator; the same int gives the same sentences in the same order.
+        ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -691,13 +689,14 @@ def load_text_domains(
         ``ood["legal"]``: contract clauses and court rulings; ``n_ood`` distinct sentences each.
     """
     owner = "load_text_domains"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     check_scalar(n_reviews, "n_reviews", owner=owner, kind=numbers.Integral, low=2, high=20000)
     check_scalar(n_ood, "n_ood", owner=owner, kind=numbers.Integral, low=1, high=20000)
     kept = tuple(_PRODUCTS)
     if held_out_category is not None:
         check_option(held_out_category, "held_out_category", owner=owner, options=kept)
         kept = tuple(c for c in kept if c != held_out_category)
-    rng = check_random_state(seed, name="seed")
+    rng = check_random_state(random_state, name="random_state")
     r_pos, r_neg, r_order, r_clin, r_legal = (
         np.random.default_rng(int(s)) for s in rng.integers(0, 2**31 - 1, size=5)
     )

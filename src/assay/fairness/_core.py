@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-import sys
 import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import AssayInputError, UndefinedMetricWarning
+from ..core.errors import AssayInputError, UndefinedMetricWarning, outside_stacklevel
 from ..core.validation import align_pandas, check_consistent_length, check_option, check_scalar
 from ..metrics import METRICS, ConfusionStats, make_groups
 from ..metrics import bootstrap as _bootstrap
@@ -42,20 +40,10 @@ _TOO_FEW_DEFINED = (
 )
 _UNDEFINED_MEASURE = "'{measure}' is undefined for {where} ({reason}); its value is NaN."
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def stacklevel() -> int:
-    """The ``stacklevel`` that attributes a warning to the first caller outside the assay package."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
-
 
 def warn_undefined(message: str) -> None:
     """Emit an :class:`UndefinedMetricWarning` attributed to the user's call."""
-    warnings.warn(message, UndefinedMetricWarning, stacklevel=stacklevel())
+    warnings.warn(message, UndefinedMetricWarning, stacklevel=outside_stacklevel())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +120,7 @@ def check_method(method: Any, owner: str) -> str:
 
 
 def check_confidence(confidence: Any, owner: str) -> float:
-    check_scalar(confidence, "confidence", owner=owner, kind=numbers.Real, low=0, high=1, closed="neither")
+    check_scalar(confidence, "confidence_level", owner=owner, kind=numbers.Real, low=0, high=1, closed="neither")
     return float(confidence)
 
 
@@ -213,7 +201,7 @@ class Rates:
         if not (self.quiet or quiet):
             # Re-emitted so that they point at the user's call, not at this module.
             for warning in caught:
-                warnings.warn(warning.message, warning.category, stacklevel=stacklevel())
+                warnings.warn(warning.message, warning.category, stacklevel=outside_stacklevel())
         return np.asarray(values, dtype=np.float64).reshape(shape)
 
     def group(self, metric: str) -> np.ndarray:

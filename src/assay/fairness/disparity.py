@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import describe
+from ..core.validation import check_bool, describe
 from ..metrics import GroupedMetrics
 
 __all__ = ["DisparitySummary", "disparity_summary"]
@@ -23,8 +23,6 @@ __all__ = ["DisparitySummary", "disparity_summary"]
 _NOT_GROUPED = (
     "'grouped' must be a GroupedMetrics (the result of assay.metrics.evaluate_groups). Got {received} instead."
 )
-_NOT_BOOL = "The '{name}' parameter of disparity_summary must be a bool. Got {received!r} instead."
-
 COLUMNS = ("n_groups", "mean", "std", "variance", "min", "max", "range", "ratio", "cv")
 
 
@@ -106,8 +104,7 @@ def disparity_summary(grouped: GroupedMetrics, *, include_small: bool = True) ->
     """
     if not isinstance(grouped, GroupedMetrics):
         raise AssayInputError(_NOT_GROUPED.format(received=describe(grouped)))
-    if not isinstance(include_small, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="include_small", received=include_small))
+    check_bool(include_small, "include_small", owner="disparity_summary")
     frame = grouped.by_group
     if not include_small:
         frame = frame[~frame["small"].to_numpy(bool)]

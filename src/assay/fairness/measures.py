@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import align_pandas, as_array, check_consistent_length, check_option, check_scalar
+from ..core.validation import align_pandas, as_array, check_bool, check_consistent_length, check_option, check_scalar
 from ..metrics import (
     CalibrationStats,
     GroupedMetrics,
@@ -51,7 +51,6 @@ from ..metrics._checks import (
 from . import _core
 from ._core import AGGS, Rates
 
-_NOT_BOOL = "The '{name}' parameter of {owner} must be a bool. Got {received!r} instead."
 _TOO_FEW_ROWS = "'X' must have at least 2 rows when include_self=False. Got {n} instead."
 
 __all__ = [
@@ -602,8 +601,7 @@ def consistency_score(
     y_pred = check_labels_1d(y_pred, name="y_pred")
     n = check_consistent_length(X=X_arr, y_pred=y_pred)
     check_binary_labels(None, y_pred, pos_label)
-    if not isinstance(include_self, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="include_self", owner=owner, received=include_self))
+    check_bool(include_self, "include_self", owner=owner)
     if not include_self and n < 2:
         raise AssayInputError(_TOO_FEW_ROWS.format(n=n))
     high = n if include_self else n - 1

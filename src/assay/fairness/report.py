@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.errors import AssayInputError
+from ..core.errors import AssayInputError, outside_stacklevel
 from ..core.result import Result
-from ..core.validation import align_pandas, check_random_state, check_scalar, describe
+from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, align_pandas, check_bool, check_random_state, check_scalar, describe,
+                               renamed_parameter, renamed_seed)
 from ..core.errors import UndefinedMetricWarning
 from ..metrics import GroupedStats
 from ..metrics.bootstrap import absolute_interval
@@ -36,8 +37,6 @@ _BAD_PRIVILEGED = (
     "'privileged_groups' must be None or a mapping of sensitive feature -> privileged group, "
     "with features among {valid}. Got {received} instead."
 )
-_NOT_BOOL = "The '{name}' parameter of fairness_report must be a bool. Got {received!r} instead."
-
 #: Columns of :attr:`FairnessReport.table`.
 TABLE_COLUMNS = ("value", "ci_lower", "ci_upper", "reference", "fair_range", "passes", "flag",
                  "definition")
@@ -253,13 +252,15 @@ def fairness_report(
     intersections: bool = True,
     method: str = "between_groups",
     n_boot: int = 0,
-    confidence: float = 0.95,
-    seed: Any = None,
+    confidence_level: float = 0.95,
+    random_state: Any = None,
     pos_label: Any = 1,
     n_bins: int = 15,
     difference_threshold: float = 0.1,
     ratio_threshold: float = 0.8,
     min_group_size: int = 30,
+    seed: Any = SEED_NOT_GIVEN,
+    confidence: Any = NOT_GIVEN,
 ) -> FairnessReport:
     """Every fairness measure of :mod:`assay.fairness`, per feature and intersection.
 
@@ -295,11 +296,12 @@ def fairness_report(
         their sizes), drawn as multinomial counts of the four confusion cells, so the cost does
         not grow with ``n`` (with weights, a resampled cell weighs its count times the mean
         weight of its rows). The same draws as ``evaluate_groups(..., n_boot=n_boot,
-        random_state=seed)``, so single-metric intervals equal its ``difference_ci`` /
+        random_state=random_state)``, so single-metric intervals equal its ``difference_ci`` /
         ``ratio_ci``.
-    confidence : float, default 0.95
-    seed : None, int or numpy Generator
-        Random state of the bootstrap.
+    confidence_level : float, default 0.95
+        ``confidence=`` is a deprecated alias.
+    random_state : None, int or numpy Generator
+        Random state of the bootstrap. ``seed=`` is a deprecated alias.
     pos_label : scalar, default 1
     n_bins : int, default 15
         Calibration bins.
@@ -317,18 +319,19 @@ def fairness_report(
     FairnessReport
     """
     owner = "fairness_report"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=None)
     method = _core.check_method(method, owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
-    confidence = _core.check_confidence(confidence, owner)
+    confidence = _core.check_confidence(renamed_parameter(confidence_level, confidence, name="confidence_level",
+                                                          old="confidence", owner=owner, default=0.95), owner)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     check_scalar(difference_threshold, "difference_threshold", owner=owner, kind=numbers.Real,
                  low=0, closed="neither")
     check_scalar(ratio_threshold, "ratio_threshold", owner=owner, kind=numbers.Real, low=0,
                  high=1, closed="right")
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    if not isinstance(intersections, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="intersections", received=intersections))
-    rng = check_random_state(seed)
+    check_bool(intersections, "intersections", owner=owner)
+    rng = check_random_state(random_state, name="random_state")
 
     aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
                            sample_weight=sample_weight)
@@ -365,10 +368,10 @@ def fairness_report(
         stats.update(prepared.y_true, prepared.y_pred, y_score=y_score, sensitive_features=sensitive_features,
                      sample_weight=prepared.w)
         grouped = stats.compute(metric_names, intersections=bool(intersections), min_group_size=int(min_group_size),
-                                n_boot=int(n_boot), ci_level=confidence, random_state=rng, _draws=draws)
+                                n_boot=int(n_boot), confidence_level=confidence, random_state=rng, _draws=draws)
     for warning in caught:  # per-group warnings point at the user's call; all rows are quiet, as before
         if "group(s) 'overall'" not in str(warning.message):
-            warnings.warn(warning.message, warning.category, stacklevel=_core.stacklevel())
+            warnings.warn(warning.message, warning.category, stacklevel=outside_stacklevel())
     cells = groups.cells
     if tuple(stats.cells) != tuple(c if isinstance(c, tuple) else (c,) for c in cells.labels):
         raise AssertionError("cells of the grouped table and of the groupings differ")  # pragma: no cover
@@ -480,8 +483,9 @@ def fairness_report(
             "intersections": bool(intersections),
             "method": method,
             "n_boot": int(n_boot),
-            "confidence": confidence,
-            "seed": seed if isinstance(seed, (int, np.integer)) or seed is None else str(seed),
+            "confidence_level": confidence,
+            "random_state": (random_state if isinstance(random_state, (int, np.integer)) or random_state is None
+                             else str(random_state)),
             "pos_label": pos_label.item() if isinstance(pos_label, np.generic) else pos_label,
             "weighted": prepared.w is not None,
             "privileged_groups": {str(k): v if isinstance(v, (str, int, float, tuple)) else str(v)

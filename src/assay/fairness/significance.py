@@ -25,7 +25,8 @@ from scipy import stats as sps
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import check_option, check_random_state, check_scalar
+from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, check_option, check_random_state, check_scalar,
+                               renamed_parameter, renamed_seed)
 from ..metrics.intervals import wilson_interval
 from . import _core
 from ._core import Rates
@@ -227,7 +228,7 @@ def _two_proportion(x_a: float, n_a: float, x_b: float, n_b: float, confidence: 
         se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
         lower, upper = diff - zc * se, diff + zc * se
     else:
-        (l_a, l_b), (u_a, u_b) = wilson_interval([x_a, x_b], [n_a, n_b], confidence=confidence)
+        (l_a, l_b), (u_a, u_b) = wilson_interval([x_a, x_b], [n_a, n_b], confidence_level=confidence)
         lower = diff - math.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
         upper = diff + math.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
     return {"proportion_a": p_a, "proportion_b": p_b, "difference": diff, "z": z,
@@ -251,8 +252,9 @@ def two_proportion_test(
     successes_b: float,
     n_b: float,
     *,
-    confidence: float = 0.95,
+    confidence_level: float = 0.95,
     ci_method: str = "newcombe",
+    confidence: Any = NOT_GIVEN,
 ) -> TwoProportionTest:
     """Compare two proportions ``successes_a / n_a`` and ``successes_b / n_b``.
 
@@ -269,7 +271,8 @@ def two_proportion_test(
         Counts in ``[0, n]``.
     n_a, n_b : float
         Group sizes, positive.
-    confidence : float, default 0.95
+    confidence_level : float, default 0.95
+        ``confidence=`` is a deprecated alias.
     ci_method : {"newcombe", "wald"}
 
     Returns
@@ -280,7 +283,8 @@ def two_proportion_test(
     independent proportions: comparison of eleven methods", Statistics in Medicine 17, 873-890.
     """
     owner = "two_proportion_test"
-    confidence = _core.check_confidence(confidence, owner)
+    confidence = _core.check_confidence(renamed_parameter(confidence_level, confidence, name="confidence_level",
+                                                          old="confidence", owner=owner, default=0.95), owner)
     check_option(ci_method, "ci_method", owner=owner, options=CI_METHODS)
     n_a = _check_count(n_a, "n_a", None)
     n_b = _check_count(n_b, "n_b", None)
@@ -309,9 +313,10 @@ def gap_test(
     sensitive_features: Any,
     metric: str = "selection_rate",
     groups: tuple[Any, Any] | None = None,
-    confidence: float = 0.95,
+    confidence_level: float = 0.95,
     ci_method: str = "newcombe",
     pos_label: Any = 1,
+    confidence: Any = NOT_GIVEN,
 ) -> GapTest:
     """Test whether a rate differs between groups: two groups (z, interval) and all (chi-square).
 
@@ -330,7 +335,8 @@ def gap_test(
         with the highest (a) and the lowest (b) rate, so the difference is the largest gap. Note
         that picking the extreme pair after looking makes its p-value optimistic when there are
         many groups; the chi-square test over all groups does not have that problem.
-    confidence : float, default 0.95
+    confidence_level : float, default 0.95
+        ``confidence=`` is a deprecated alias.
     ci_method : {"newcombe", "wald"}
     pos_label : scalar, default 1
 
@@ -340,7 +346,8 @@ def gap_test(
     """
     owner = "gap_test"
     metric = _core.check_metric(metric, tuple(PROPORTIONS))
-    confidence = _core.check_confidence(confidence, owner)
+    confidence = _core.check_confidence(renamed_parameter(confidence_level, confidence, name="confidence_level",
+                                                          old="confidence", owner=owner, default=0.95), owner)
     check_option(ci_method, "ci_method", owner=owner, options=CI_METHODS)
     prepared = _core.prepare(y_true, y_pred, sensitive_features, None, pos_label)
     cells = prepared.groups.cells
@@ -425,9 +432,11 @@ def disparate_impact_null(
     sensitive_features: Any,
     privileged_group: Any = None,
     n_resamples: int = 1000,
-    confidence: float = 0.95,
-    seed: Any = None,
+    confidence_level: float = 0.95,
+    random_state: Any = None,
     pos_label: Any = 1,
+    seed: Any = SEED_NOT_GIVEN,
+    confidence: Any = NOT_GIVEN,
 ) -> DisparateImpactNull:
     """Disparate impact with a bootstrap interval and a permutation null, to tell a gap from noise.
 
@@ -455,8 +464,10 @@ def disparate_impact_null(
         See :func:`~assay.fairness.disparate_impact`.
     n_resamples : int, default 1000
         Bootstrap resamples and permutations (each).
-    confidence : float, default 0.95
-    seed : None, int or numpy Generator
+    confidence_level : float, default 0.95
+        ``confidence=`` is a deprecated alias.
+    random_state : None, int or numpy Generator
+        ``seed=`` is a deprecated alias.
     pos_label : scalar, default 1
 
     Returns
@@ -464,9 +475,11 @@ def disparate_impact_null(
     DisparateImpactNull
     """
     owner = "disparate_impact_null"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=None)
     check_scalar(n_resamples, "n_resamples", owner=owner, kind=(int, np.integer), low=1)
-    confidence = _core.check_confidence(confidence, owner)
-    rng = check_random_state(seed)
+    confidence = _core.check_confidence(renamed_parameter(confidence_level, confidence, name="confidence_level",
+                                                          old="confidence", owner=owner, default=0.95), owner)
+    rng = check_random_state(random_state, name="random_state")
     prepared = _core.prepare(None, y_pred, sensitive_features, None, pos_label)
     cells = prepared.groups.cells
     favorable = prepared.predicted

@@ -29,8 +29,6 @@ Conventions
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -38,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.errors import UndefinedMetricWarning
+from ..core.errors import UndefinedMetricWarning, outside_stacklevel
 from ..core.validation import SEPARATOR, check_consistent_length, check_option, check_scalar
 from ._checks import (
     check_binary_labels,
@@ -53,19 +51,10 @@ from .scores import RankStats, ScoreStats
 _UNDEFINED = "'{metric}' is undefined for group(s) {groups} ({reason}); its value is NaN."
 _NORMS = ("l1", "l2", "max")
 _ALL_ROWS = "all"  # the group label of the plain array functions (one group: all rows)
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _label_str(label: Hashable) -> str:
     return SEPARATOR.join(str(part) for part in label) if isinstance(label, tuple) else str(label)
-
-
-def _outside_package_stacklevel() -> int:
-    """The ``stacklevel`` that attributes a warning to the first caller outside assay.metrics."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _warn_undefined(metric: str, labels: tuple[Hashable, ...], undefined: np.ndarray, reason: str) -> None:
@@ -74,7 +63,7 @@ def _warn_undefined(metric: str, labels: tuple[Hashable, ...], undefined: np.nda
     warnings.warn(
         _UNDEFINED.format(metric=metric, groups=shown, reason=reason),
         UndefinedMetricWarning,
-        stacklevel=_outside_package_stacklevel(),
+        stacklevel=outside_stacklevel(),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_scalar, describe
+from ..core.validation import NOT_GIVEN, check_scalar, describe, renamed_parameter
 
 __all__ = ["evaluate_groups_dask", "grouped_stats_dask"]
 
@@ -175,10 +175,11 @@ def evaluate_groups_dask(
     n_bins: int = 15,
     pos_label: Any = 1,
     n_boot: int = 0,
-    ci_level: float = 0.95,
+    confidence_level: float = 0.95,
     random_state: Any = None,
     split_every: int = 8,
     average: str = "binary",
+    ci_level: Any = NOT_GIVEN,
 ) -> Any:
     """:func:`~assay.metrics.evaluate_groups` on a Dask DataFrame, given by column names.
 
@@ -192,8 +193,8 @@ def evaluate_groups_dask(
     ddf : dask.dataframe.DataFrame
     y_true, y_pred, y_score, sensitive_features, sample_weight, values
         Column names, as in :func:`grouped_stats_dask`.
-    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state, average
-        As in :func:`~assay.metrics.evaluate_groups`.
+    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, confidence_level, random_state, average
+        As in :func:`~assay.metrics.evaluate_groups` (``ci_level``: deprecated alias of ``confidence_level``).
     split_every : int, default 8
         Fan-in of the tree reduction.
 
@@ -204,9 +205,11 @@ def evaluate_groups_dask(
     from .grouped import _NEEDS_INPUT, _check_table_params, _default_metrics, _needs_ranks, _plan, _value_columns
 
     owner = "evaluate_groups_dask"
+    confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
+                                         owner=owner, default=0.95)
     names, label_metrics, score_metrics = _plan(_default_metrics(metrics, y_true, values))
     _value_columns(names, None if not isinstance(values, dict) else tuple(values))
-    _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+    _check_table_params(owner, intersections, min_group_size, n_boot, confidence_level)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if y_pred is None and label_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
@@ -231,4 +234,4 @@ def evaluate_groups_dask(
         values=values,
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
+                         n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average)

@@ -47,12 +47,14 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.validation import (
+    NOT_GIVEN,
     align_pandas,
     check_consistent_length,
     check_option,
     check_random_state,
     check_scalar,
     describe,
+    renamed_parameter,
 )
 from ._checks import check_labels_1d, check_prob, check_sample_weight
 from .classification import AVERAGES
@@ -115,9 +117,10 @@ def evaluate_groups(
     n_bins: int = 15,
     pos_label: Any = 1,
     n_boot: int = 0,
-    ci_level: float = 0.95,
+    confidence_level: float = 0.95,
     random_state: Any = None,
     average: str = "binary",
+    ci_level: Any = NOT_GIVEN,
 ) -> GroupedMetrics:
     """Metrics overall, per group of each sensitive feature, and per intersection of features.
 
@@ -164,8 +167,8 @@ def evaluate_groups(
         are stratified by finest cell and drawn from the counts, not the rows -- exactly the
         row bootstrap in distribution for unweighted label metrics; see
         :mod:`assay.metrics.bootstrap` for weighted data and ``ece``.
-    ci_level : float in (0, 1), default 0.95
-        Confidence level of the intervals.
+    confidence_level : float in (0, 1), default 0.95
+        Confidence level of the intervals. ``ci_level=`` is a deprecated alias.
     random_state : None, int or numpy Generator, default None
         Seed of the resamples; the same int gives identical intervals (and JSON).
     average : {"binary", "ovr", "macro"}, default "binary"
@@ -202,6 +205,8 @@ def evaluate_groups(
     >>> result.difference()                                                 # doctest: +SKIP
     """
     owner = "evaluate_groups"
+    confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
+                                         owner=owner, default=0.95)
     aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
                            sample_weight=sample_weight,
                            **({} if not isinstance(values, Mapping) else {f"values[{k!r}]": v for k, v in values.items()}))
@@ -215,7 +220,7 @@ def evaluate_groups(
     metrics = _default_metrics(metrics, y_true, values)
     names, label_metrics, score_metrics = _plan(metrics)
     _value_columns(names, None if values is None else tuple(values))
-    _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+    _check_table_params(owner, intersections, min_group_size, n_boot, confidence_level)
     check_option(average, "average", owner=owner, options=AVERAGES)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
@@ -242,7 +247,7 @@ def evaluate_groups(
         values=values,
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
+                         n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average)
 
 
 def _default_metrics(metrics: Any, y_true: Any, values: Mapping[str, Any] | None) -> Any:
@@ -277,9 +282,10 @@ def evaluate_groups_batches(
     n_bins: int = 15,
     pos_label: Any = 1,
     n_boot: int = 0,
-    ci_level: float = 0.95,
+    confidence_level: float = 0.95,
     random_state: Any = None,
     average: str = "binary",
+    ci_level: Any = NOT_GIVEN,
 ) -> GroupedMetrics:
     """:func:`evaluate_groups` over an iterable of batches, in one pass and bounded memory.
 
@@ -292,8 +298,8 @@ def evaluate_groups_batches(
         batch gives the same features and the same kinds of input; a batch may lack some
         groups, and later batches may bring new ones. ``y_pred`` / ``y_score`` are read only
         when the metrics need them.
-    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, ci_level, random_state, average
-        As in :func:`evaluate_groups`.
+    metrics, intersections, min_group_size, n_bins, pos_label, n_boot, confidence_level, random_state, average
+        As in :func:`evaluate_groups` (``ci_level``: deprecated alias of ``confidence_level``).
 
     Returns
     -------
@@ -302,8 +308,10 @@ def evaluate_groups_batches(
         on weighted data).
     """
     owner = "evaluate_groups_batches"
+    confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
+                                         owner=owner, default=0.95)
     names, label_metrics, score_metrics = _plan(metrics)
-    _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+    _check_table_params(owner, intersections, min_group_size, n_boot, confidence_level)
     check_option(average, "average", owner=owner, options=AVERAGES)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
@@ -345,7 +353,7 @@ def evaluate_groups_batches(
     if not count:
         raise AssayInputError(_NO_BATCHES)
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
-                         n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average)
+                         n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_consistent_length, check_scalar, describe
+from ..core.validation import NOT_GIVEN, check_bool, check_consistent_length, check_scalar, describe
 from ._checks import (
     check_binary_labels,
     check_class_indices,
@@ -22,7 +22,7 @@ from ._checks import (
     check_sample_weight,
 )
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
-from .groups import _NOT_BOOL, _CellIndex, _Coded, _encode_column, _feature_columns, _plain
+from .groups import _CellIndex, _Coded, _encode_column, _feature_columns, _plain
 from .values import MOMENTS, check_values, value_sums
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
 
@@ -167,9 +167,8 @@ class GroupedStats:
     def __init__(self, *, pos_label: Any = 1, n_bins: int = 15, keep_ranks: bool = False,
                  multiclass: bool = False) -> None:
         check_scalar(n_bins, "n_bins", owner="GroupedStats", kind=(int, np.integer), low=1)
-        for name, value in (("keep_ranks", keep_ranks), ("multiclass", multiclass)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise AssayInputError(_NOT_BOOL.format(name=name, owner="GroupedStats", received=value))
+        check_bool(keep_ranks, "keep_ranks", owner="GroupedStats")
+        check_bool(multiclass, "multiclass", owner="GroupedStats")
         self.multiclass = bool(multiclass)
         self.classes: tuple[Any, ...] = ()  # multiclass: the labels seen, sorted
         self.pos_label = _plain(pos_label)
@@ -682,18 +681,20 @@ class GroupedStats:
         intersections: bool = True,
         min_group_size: int = 30,
         n_boot: int = 0,
-        ci_level: float = 0.95,
+        confidence_level: float = 0.95,
         random_state: Any = None,
         average: str = "binary",
         _draws: dict | None = None,
+        ci_level: Any = NOT_GIVEN,
     ) -> GroupedMetrics:
-        """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats`."""
+        """The grouped table of these statistics: see :meth:`GroupedMetrics.from_stats` (``ci_level``:
+        deprecated alias of ``confidence_level``)."""
         from .grouped_table import GroupedMetrics
 
         return GroupedMetrics.from_stats(
             self, metrics, intersections=intersections, min_group_size=min_group_size,
-            n_boot=n_boot, ci_level=ci_level, random_state=random_state, average=average,
-            _draws=_draws,
+            n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average,
+            _draws=_draws, ci_level=ci_level,
         )
 
     def _resample_inputs(self) -> dict[str, Any]:

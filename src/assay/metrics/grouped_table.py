@@ -18,11 +18,11 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
-from ..core.validation import check_option, check_random_state, check_scalar, describe
+from ..core.validation import NOT_GIVEN, check_bool, check_option, check_random_state, check_scalar, describe, renamed_parameter
 from . import bootstrap as _bootstrap
 from .classification import AVERAGES, METRICS, multiclass_metric
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, _NEEDS_RANKS, _NOT_STATS, GroupedStats
-from .groups import _NOT_BOOL, SEPARATOR, _groupings_of_cells
+from .groups import SEPARATOR, _groupings_of_cells
 from .values import (
     MOMENTS,
     VALUE_STATISTICS,
@@ -85,7 +85,7 @@ class GroupedMetrics(Result):
         Groups with fewer rows are flagged ``small``.
     params : dict
         The settings used (intersections, n_bins, pos_label, weighted, features, n_boot,
-        ci_level, random_state).
+        confidence_level, random_state; records written before the rename hold ``ci_level``).
     ci : DataFrame or None
         Bootstrap percentile intervals (with ``n_boot > 0``): rows as ``by_group``, columns a
         MultiIndex ``(metric, "lower" | "upper")`` over the metrics but ``count`` (fixed:
@@ -123,6 +123,11 @@ class GroupedMetrics(Result):
         return tuple(dict.fromkeys(self.by_group.index.get_level_values("feature")))
 
     @property
+    def _confidence_level(self) -> float:
+        """The intervals' confidence level (``params``; ``ci_level`` in records from before the rename)."""
+        return float(self.params.get("confidence_level", self.params.get("ci_level", 0.95)))
+
+    @property
     def ci_metrics(self) -> tuple[str, ...]:
         """The metrics with bootstrap intervals: every metric but ``count``."""
         return tuple(m for m in self.metrics if m != "count")
@@ -138,10 +143,7 @@ class GroupedMetrics(Result):
     # -- aggregates ---------------------------------------------------------------------------
 
     def _table(self, feature: FeatureSelection, include_small: bool, owner: str) -> pd.DataFrame:
-        if not isinstance(include_small, (bool, np.bool_)):
-            raise AssayInputError(
-                _NOT_BOOL.format(name="include_small", owner=owner, received=include_small)
-            )
+        check_bool(include_small, "include_small", owner=owner)
         table = self.by_group
         if feature is not None:
             wanted = _selected(self.features, feature)
@@ -321,7 +323,7 @@ class GroupedMetrics(Result):
     def _aggregate_ci(self, feature: FeatureSelection, include_small: bool, owner: str,
                       reduce: Any) -> pd.DataFrame:
         names, lower, upper = [], [], []
-        level = self.params.get("ci_level", 0.95)
+        level = self._confidence_level
         overall = self.resamples[:, :1, :] if self.resamples is not None else None
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, as intended
@@ -363,7 +365,7 @@ class GroupedMetrics(Result):
 
         The gap is ``|d|`` for a signed difference ``d`` fixed by the point estimate (the
         groups with the largest and smallest values, or the group furthest from overall
-        minus overall); ``d`` is computed on each resample, its ``ci_level`` percentile
+        minus overall); ``d`` is computed on each resample, its ``confidence_level`` percentile
         interval ``[l, u]`` taken, and the interval of ``|d|`` is ``[0, max(|l|, |u|)]`` when
         it straddles 0, else ``[min(|l|, |u|), max(|l|, |u|)]`` -- so it holds the estimate
         even for a gap near 0 (a percentile interval of the gap itself can miss it).
@@ -372,7 +374,7 @@ class GroupedMetrics(Result):
         owner = "GroupedMetrics.difference_ci"
         check_option(method, "method", owner=owner, options=_AGGREGATE_METHODS)
         names, lower, upper = [], [], []
-        level = self.params.get("ci_level", 0.95)
+        level = self._confidence_level
         for name, signed in self._signed_gaps(method, feature, include_small, owner):
             low, high = _bootstrap.absolute_interval(*_bootstrap.percentile_interval(signed, level))
             names.append(name)
@@ -429,10 +431,11 @@ class GroupedMetrics(Result):
         intersections: bool = True,
         min_group_size: int = 30,
         n_boot: int = 0,
-        ci_level: float = 0.95,
+        confidence_level: float = 0.95,
         random_state: Any = None,
         average: str = "binary",
         _draws: dict | None = None,
+        ci_level: Any = NOT_GIVEN,
     ) -> GroupedMetrics:
         """The grouped table of mergeable statistics: overall, each feature, each intersection.
 
@@ -448,8 +451,8 @@ class GroupedMetrics(Result):
         n_boot : int, default 0
             Bootstrap resamples for percentile intervals (0: none). Resampling is stratified
             by cell and drawn from the counts (see :mod:`assay.metrics.bootstrap`).
-        ci_level : float in (0, 1), default 0.95
-            Confidence level of the intervals.
+        confidence_level : float in (0, 1), default 0.95
+            Confidence level of the intervals. ``ci_level=`` is a deprecated alias.
         random_state : None, int or numpy Generator
             Seed of the resamples: the same int gives the same intervals (and JSON).
         average : {"binary", "ovr", "macro"}, default "binary"
@@ -457,10 +460,12 @@ class GroupedMetrics(Result):
             and ``"macro"`` need ``GroupedStats(multiclass=True)``.
         """
         owner = "GroupedMetrics.from_stats"
+        confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
+                                             owner=owner, default=0.95)
         if not isinstance(stats, GroupedStats):
             raise AssayInputError(_NOT_STATS.format(name="stats", received=describe(stats)))
         names, label_metrics, score_metrics = _plan(metrics)
-        _check_table_params(owner, intersections, min_group_size, n_boot, ci_level)
+        _check_table_params(owner, intersections, min_group_size, n_boot, confidence_level)
         stats._require_rows("stats")
         if label_metrics and not stats.has_labels:
             raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
@@ -548,7 +553,7 @@ class GroupedMetrics(Result):
                     value_columns, moments, stats.value_binary, membership, int(n_boot), rng,
                     bool(stats.weighted),
                 )
-            lower, upper = _bootstrap.percentile_interval(resamples, float(ci_level))
+            lower, upper = _bootstrap.percentile_interval(resamples, float(confidence_level))
             bounds = _bounds_columns(ci_metrics)
             ci = pd.DataFrame(
                 np.stack([lower[1:], upper[1:]], axis=-1).reshape(len(by_group), 2 * len(ci_metrics)),
@@ -571,7 +576,7 @@ class GroupedMetrics(Result):
                 "weighted": bool(stats.weighted),
                 "features": list(stats.features),
                 "n_boot": int(n_boot),
-                "ci_level": float(ci_level),
+                "confidence_level": float(confidence_level),
                 "random_state": _seed_record(random_state),
                 "average": average,
                 **({} if stats.value_names is None else {"values": list(stats.value_names)}),
@@ -652,12 +657,12 @@ def _value_columns(names: Sequence[str], value_names: Sequence[str] | None
 
 
 def _check_table_params(owner: str, intersections: Any, min_group_size: Any, n_boot: Any,
-                        ci_level: Any) -> None:
+                        confidence_level: Any) -> None:
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
-    if not isinstance(intersections, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="intersections", owner=owner, received=intersections))
+    check_bool(intersections, "intersections", owner=owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=(int, np.integer), low=0)
-    check_scalar(ci_level, "ci_level", owner=owner, kind=numbers.Real, low=0, high=1, closed="neither")
+    check_scalar(confidence_level, "confidence_level", owner=owner, kind=numbers.Real, low=0, high=1,
+                 closed="neither")
 
 
 def _seed_record(random_state: Any) -> Any:

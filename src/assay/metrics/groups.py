@@ -16,19 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import SEPARATOR, sensitive_feature_columns
+from ..core.validation import _MISSING_GROUP, _SINGLE_GROUP, SEPARATOR, check_bool, sensitive_feature_columns
 
 
-_NOT_BOOL = "The '{name}' parameter of {owner} must be a bool. Got {received!r} instead."
 _BAD_FEATURES = "'{name}' must be {expected}. Got {received} instead."
-_SINGLE_GROUP = (
-    "'{name}' column '{column}' has a single group ({group!r}); at least two groups are needed "
-    "to compare them."
-)
-_MISSING_GROUP = (
-    "'{name}' column '{column}' has {count} missing value(s); give missing values a group of "
-    "their own (e.g. fillna('missing')) or drop those rows."
-)
 _TOO_MANY_CELLS = (
     "'sensitive_features' has too many combinations of values to index ({size:.3g} possible "
     "cells); use fewer or coarser features."
@@ -344,10 +335,7 @@ def make_groups(
         Group labels are sorted (as strings; intersections lexicographically by feature).
         Intersections list only the combinations present in the data.
     """
-    if not isinstance(intersections, (bool, np.bool_)):
-        raise AssayInputError(
-            _NOT_BOOL.format(name="intersections", owner="make_groups", received=intersections)
-        )
+    check_bool(intersections, "intersections", owner="make_groups")
     features, cell_codes, cells = _cell_rows(sensitive_features, n_samples)
     groupings, identity = _groupings_of_cells(features, cells, bool(intersections))
     made = tuple(

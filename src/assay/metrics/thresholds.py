@@ -38,9 +38,7 @@ import contextlib
 import dataclasses
 import numbers
 import operator
-import os
 import re
-import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -48,9 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.errors import AssayInputError, UndefinedMetricWarning
+from ..core.errors import AssayInputError, UndefinedMetricWarning, outside_stacklevel
 from ..core.result import Result
-from ..core.validation import as_array, check_consistent_length, check_scalar, describe
+from ..core.validation import as_array, check_bool, check_consistent_length, check_scalar, describe
 from ._checks import check_binary_labels, check_labels_1d, check_sample_weight
 from ._stats import ConfusionStats
 from .classification import METRICS
@@ -87,7 +85,6 @@ GAP_ALIASES = {"1 - DI": "one_minus_di", "1-DI": "one_minus_di", "DI": "disparat
 _OVERALL = ("overall", "all")  # (feature, group) of all rows in long tables
 _TIE_ATOL = 1e-12
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 _UNKNOWN_METRIC = (
     "'metrics' must name threshold-dependent label metrics among {valid}. Got unknown name(s) "
@@ -106,7 +103,6 @@ _NOT_PROBABILITY = (
     "'{name}' must hold probabilities in [0, 1] when scores_are_probabilities=True. Got values in "
     "[{low:.4g}, {high:.4g}]."
 )
-_NOT_BOOL = "The '{name}' parameter of {owner} must be a bool. Got {received!r} instead."
 _UNKNOWN_NAME = "'{argument}' must be one of {valid}. Got {received!r} instead."
 _NO_FEATURES = (
     "'{argument}' {received!r} needs sensitive features, but this sweep was computed without "
@@ -135,14 +131,6 @@ _UNDEFINED_EVERYWHERE = (
     "(Values undefined at some thresholds only, e.g. 'ppv' where nothing is selected, are NaN "
     "without a warning.)"
 )
-
-
-def _outside_stacklevel() -> int:
-    """The ``stacklevel`` that attributes a warning to the first caller outside assay."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _plain(value: Any) -> Any:
@@ -627,7 +615,7 @@ def _warn_undefined_everywhere(name: str, undefined: list[str]) -> None:
     if undefined:
         shown = ", ".join(undefined[:20]) + (f" and {len(undefined) - 20} more" if len(undefined) > 20 else "")
         warnings.warn(_UNDEFINED_EVERYWHERE.format(metric=name, groups=shown), UndefinedMetricWarning,
-                      stacklevel=_outside_stacklevel())
+                      stacklevel=outside_stacklevel())
 
 
 def threshold_sweep(
@@ -694,9 +682,8 @@ def threshold_sweep(
     """
     owner = "threshold_sweep"
     names = _check_metrics(metrics)
-    for flag, value in (("intersections", intersections), ("scores_are_probabilities", scores_are_probabilities)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise AssayInputError(_NOT_BOOL.format(name=flag, owner=owner, received=value))
+    check_bool(intersections, "intersections", owner=owner)
+    check_bool(scores_are_probabilities, "scores_are_probabilities", owner=owner)
     check_scalar(min_group_size, "min_group_size", owner=owner, kind=(int, np.integer), low=0)
     y_true = check_labels_1d(y_true, name="y_true")
     scores = _check_scores(y_score, name="y_score", probabilities=bool(scores_are_probabilities),
@@ -913,8 +900,8 @@ def best_threshold(
         if direction is None:
             raise AssayInputError(_NO_DIRECTION.format(objective=objective))
         maximize = bool(direction)
-    elif not isinstance(maximize, (bool, np.bool_)):
-        raise AssayInputError(_NOT_BOOL.format(name="maximize", owner=owner, received=maximize))
+    else:
+        check_bool(maximize, "maximize", owner=owner)
     constraints = _check_constraint(constraint)
 
     defined = ~np.isnan(values)

@@ -28,7 +28,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_consistent_length, check_option, check_scalar, describe
+from ..core.validation import (SEED_NOT_GIVEN, check_consistent_length, check_option, check_scalar, describe,
+                               renamed_seed)
 
 __all__ = ["SKLEARN_KINDS", "make_tabular_preprocessor", "train_sklearn_model"]
 
@@ -170,7 +171,8 @@ def train_sklearn_model(
     categorical_features: Sequence[str],
     numeric_features: Sequence[str],
     kind: str = "logistic",
-    seed: int = 0,
+    random_state: int = 0,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> Pipeline:
     """Fit ``Pipeline([("preprocess", make_tabular_preprocessor(...)), ("classifier", ...)])``.
 
@@ -184,10 +186,10 @@ def train_sklearn_model(
         See :func:`make_tabular_preprocessor`.
     kind : {"logistic", "gbm"}
         ``"logistic"``: ``LogisticRegression(max_iter=1000)``;
-        ``"gbm"``: ``HistGradientBoostingClassifier(max_iter=200, random_state=seed)`` (with
+        ``"gbm"``: ``HistGradientBoostingClassifier(max_iter=200, random_state=random_state)`` (with
         sklearn's default early stopping on a seeded 10 % validation split for n > 10,000).
-    seed : int
-        Random state of the classifier (GBM's validation split; unused by lbfgs).
+    random_state : int
+        Random state of the classifier (GBM's validation split; unused by lbfgs). ``seed=`` is a deprecated alias.
 
     Returns
     -------
@@ -195,15 +197,16 @@ def train_sklearn_model(
         Fitted; steps ``"preprocess"`` and ``"classifier"``.
     """
     owner = "train_sklearn_model"
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
     check_option(kind, "kind", owner=owner, options=SKLEARN_KINDS)
-    check_scalar(seed, "seed", owner=owner, kind=numbers.Integral, low=0)
+    check_scalar(random_state, "random_state", owner=owner, kind=numbers.Integral, low=0)
     categorical, numeric = _check_features(categorical_features, numeric_features)
     X = _check_X_frame(X, categorical + numeric, owner)
     y_arr = _check_y_classes(y, len(X))
     if kind == "logistic":
-        classifier = LogisticRegression(max_iter=1000, random_state=int(seed))
+        classifier = LogisticRegression(max_iter=1000, random_state=int(random_state))
     else:
-        classifier = HistGradientBoostingClassifier(max_iter=GBM_MAX_ITER, random_state=int(seed))
+        classifier = HistGradientBoostingClassifier(max_iter=GBM_MAX_ITER, random_state=int(random_state))
     model = Pipeline(
         [("preprocess", make_tabular_preprocessor(categorical, numeric)), ("classifier", classifier)]
     )

@@ -6,9 +6,9 @@ hardening steps (adversarial training, fairness penalties, ...) reuse it through
 
 Reproducibility
 ---------------
-* Shuffling uses a ``torch.Generator`` seeded with ``seed``.
+* Shuffling uses a ``torch.Generator`` seeded with ``random_state``.
 * Dropout (and any other use of torch's global RNG inside the forward pass) draws from the
-  global generator, which :func:`fit_torch_classifier` seeds with ``seed`` inside
+  global generator, which :func:`fit_torch_classifier` seeds with ``random_state`` inside
   ``torch.random.fork_rng``: training is reproducible and the caller's global RNG state is left
   exactly as it was.
 * The initial weights are the caller's business (seed before constructing the module); the
@@ -37,7 +37,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_consistent_length, check_scalar, describe
+from ..core.validation import (SEED_NOT_GIVEN, as_array, check_bool, check_consistent_length, check_scalar, describe,
+                               renamed_seed)
 from .networks import DigitsCNN, TabularMLP
 
 __all__ = [
@@ -69,7 +70,8 @@ class TrainingHistory:
     val_loss, val_accuracy : list of float or None
         Cross-entropy and accuracy on ``(X_val, y_val)`` after each epoch (eval mode); ``None``
         when no validation data was given.
-    epochs, batch_size, lr, weight_decay, seed : the settings used.
+    epochs, batch_size, lr, weight_decay, random_state : the settings used (``seed``: alias of
+        ``random_state``).
     n_classes : int
         Number of logits the module returns.
     seconds : float
@@ -83,9 +85,14 @@ class TrainingHistory:
     batch_size: int = 0
     lr: float = 0.0
     weight_decay: float = 0.0
-    seed: int = 0
+    random_state: int = 0
     n_classes: int = 0
     seconds: float = 0.0
+
+    @property
+    def seed(self) -> int:
+        """Alias of ``random_state`` (read-only)."""
+        return self.random_state
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -168,16 +175,13 @@ def _infer_n_classes(module: nn.Module, X: torch.Tensor, device: torch.device, n
     return int(out.shape[1])
 
 
-def _check_hyperparameters(owner: str, *, epochs, batch_size, lr, weight_decay, seed, progress):
+def _check_hyperparameters(owner: str, *, epochs, batch_size, lr, weight_decay, random_state, progress):
     check_scalar(epochs, "epochs", owner=owner, kind=numbers.Integral, low=1)
     check_scalar(batch_size, "batch_size", owner=owner, kind=numbers.Integral, low=1)
     check_scalar(lr, "lr", owner=owner, kind=numbers.Real, low=0.0, closed="neither")
     check_scalar(weight_decay, "weight_decay", owner=owner, kind=numbers.Real, low=0.0)
-    check_scalar(seed, "seed", owner=owner, kind=numbers.Integral, low=0)
-    if not isinstance(progress, bool):
-        raise AssayInputError(
-            f"The 'progress' parameter of {owner} must be a bool. Got {progress!r} instead."
-        )
+    check_scalar(random_state, "random_state", owner=owner, kind=numbers.Integral, low=0)
+    check_bool(progress, "progress", owner=owner)
 
 
 @contextlib.contextmanager
@@ -218,11 +222,12 @@ def fit_torch_classifier(
     batch_size: int = 128,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
-    seed: int = 0,
+    random_state: int = 0,
     X_val: Any = None,
     y_val: Any = None,
     progress: bool = False,
     loss_fn: LossFn | None = None,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> nn.Module:
     """Train a torch classifier (logits ``(n, n_classes)``) with Adam and cross-entropy.
 
@@ -243,10 +248,10 @@ def fit_torch_classifier(
         Adam's learning rate.
     weight_decay : float >= 0
         Adam's (L2) weight decay.
-    seed : int >= 0
+    random_state : int >= 0
         Seeds the shuffling generator and, inside ``torch.random.fork_rng``, torch's global RNG
         (dropout). The caller's RNG state is left unchanged. Initial weights are not touched:
-        seed before building the module (or use the ``train_*`` helpers).
+        seed before building the module (or use the ``train_*`` helpers). ``seed=`` is a deprecated alias.
     X_val, y_val : optional
         Validation data, both or neither; evaluated (eval mode) after every epoch.
     progress : bool
@@ -264,9 +269,10 @@ def fit_torch_classifier(
         :class:`TrainingHistory`: per-epoch ``train_loss``, and ``val_loss``/``val_accuracy``
         when validation data is given).
     """
+    random_state = renamed_seed(random_state, seed, owner=_OWNER, default=0)
     _check_module(module, _OWNER)
     _check_hyperparameters(_OWNER, epochs=epochs, batch_size=batch_size, lr=lr,
-                           weight_decay=weight_decay, seed=seed, progress=progress)
+                           weight_decay=weight_decay, random_state=random_state, progress=progress)
     if loss_fn is not None and not callable(loss_fn):
         raise AssayInputError(
             f"The 'loss_fn' parameter of {_OWNER} must be None or a callable "
@@ -299,14 +305,14 @@ def fit_torch_classifier(
     history = TrainingHistory(
         val_loss=[] if has_val else None, val_accuracy=[] if has_val else None,
         epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-        weight_decay=float(weight_decay), seed=int(seed), n_classes=n_classes,
+        weight_decay=float(weight_decay), random_state=int(random_state), n_classes=n_classes,
     )
     optimizer = torch.optim.Adam(module.parameters(), lr=float(lr), weight_decay=float(weight_decay))
-    shuffle = torch.Generator().manual_seed(int(seed))
+    shuffle = torch.Generator().manual_seed(int(random_state))
     n, bs = len(X_t), int(batch_size)
     started = time.perf_counter()
 
-    with _seeded_rng(int(seed), device):
+    with _seeded_rng(int(random_state), device):
         bar = tqdm(range(int(epochs)), desc="fit_torch_classifier", unit="epoch",
                    disable=not progress, leave=False)
         for _epoch in bar:
@@ -353,7 +359,7 @@ def train_tabular_mlp(
     X: Any,
     y: Any,
     *,
-    seed: int = 0,
+    random_state: int = 0,
     epochs: int = 10,
     hidden: Sequence[int] = (64, 32),
     dropout: float = 0.1,
@@ -364,17 +370,19 @@ def train_tabular_mlp(
     X_val: Any = None,
     y_val: Any = None,
     progress: bool = False,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> TabularMLP:
-    """Build a :class:`TabularMLP` seeded with ``seed`` and train it with :func:`fit_torch_classifier`.
+    """Build a :class:`TabularMLP` seeded with ``random_state`` and train it with :func:`fit_torch_classifier`.
 
     ``X`` is an already preprocessed 2-D float matrix (e.g. the output of
     :func:`~assay.models.make_tabular_preprocessor`), ``y`` integer class indices.
     ``n_classes`` defaults to ``max(2, y.max() + 1)``. The same seed gives bit-identical
     weights (on the same machine and torch build). Returns the trained module in eval mode,
-    with ``training_history_``.
+    with ``training_history_``. ``seed=`` is a deprecated alias of ``random_state``.
     """
     owner = "train_tabular_mlp"
-    check_scalar(seed, "seed", owner=owner, kind=numbers.Integral, low=0)
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
+    check_scalar(random_state, "random_state", owner=owner, kind=numbers.Integral, low=0)
     X_arr = as_array(X, name="X", ndim=2, dtype=np.float32)
     y_arr = _check_class_indices(y, "y")
     check_consistent_length(X=X_arr, y=y_arr)
@@ -382,11 +390,11 @@ def train_tabular_mlp(
         n_classes = max(2, int(y_arr.max()) + 1)
     module = _build_seeded(
         lambda: TabularMLP(X_arr.shape[1], n_classes=n_classes, hidden=hidden, dropout=dropout),
-        int(seed),
+        int(random_state),
     )
     return fit_torch_classifier(
         module, X_arr, y_arr, epochs=epochs, batch_size=batch_size, lr=lr,
-        weight_decay=weight_decay, seed=seed, X_val=X_val, y_val=y_val, progress=progress,
+        weight_decay=weight_decay, random_state=random_state, X_val=X_val, y_val=y_val, progress=progress,
     )
 
 
@@ -394,7 +402,7 @@ def train_digits_cnn(
     X: Any,
     y: Any,
     *,
-    seed: int = 0,
+    random_state: int = 0,
     epochs: int = 30,
     batch_size: int = 64,
     lr: float = 3e-3,
@@ -404,24 +412,26 @@ def train_digits_cnn(
     X_val: Any = None,
     y_val: Any = None,
     progress: bool = False,
+    seed: Any = SEED_NOT_GIVEN,
 ) -> DigitsCNN:
-    """Build a :class:`DigitsCNN` seeded with ``seed`` and train it with :func:`fit_torch_classifier`.
+    """Build a :class:`DigitsCNN` seeded with ``random_state`` and train it with :func:`fit_torch_classifier`.
 
     ``X`` holds images of shape ``(n, 1, 8, 8)`` with pixels in [0, 1] (e.g.
     ``assay.datasets.load_digits_split().train.X``), ``y`` digit labels in ``[0, n_classes)``.
     The same seed gives bit-identical weights (on the same machine and torch build). Returns
-    the trained module in eval mode, with ``training_history_``.
+    the trained module in eval mode, with ``training_history_``. ``seed=`` is a deprecated alias of ``random_state``.
     """
     owner = "train_digits_cnn"
-    check_scalar(seed, "seed", owner=owner, kind=numbers.Integral, low=0)
+    random_state = renamed_seed(random_state, seed, owner=owner, default=0)
+    check_scalar(random_state, "random_state", owner=owner, kind=numbers.Integral, low=0)
     X_arr = as_array(X, name="X", ndim=4, dtype=np.float32)
     if X_arr.shape[1:] != (1, 8, 8):
         raise AssayInputError(
             f"'X' must hold 8x8 grey-scale images of shape (n, 1, 8, 8). Got an array of shape "
             f"{X_arr.shape} instead."
         )
-    module = _build_seeded(lambda: DigitsCNN(n_classes=n_classes, dropout=dropout), int(seed))
+    module = _build_seeded(lambda: DigitsCNN(n_classes=n_classes, dropout=dropout), int(random_state))
     return fit_torch_classifier(
         module, X_arr, y, epochs=epochs, batch_size=batch_size, lr=lr,
-        weight_decay=weight_decay, seed=seed, X_val=X_val, y_val=y_val, progress=progress,
+        weight_decay=weight_decay, random_state=random_state, X_val=X_val, y_val=y_val, progress=progress,
     )

@@ -81,6 +81,6 @@ def rejection_by_group(
     table = evaluate_groups(
         values={"refused": rejected}, sensitive_features=sensitive_features, metrics=["mean:refused"],
         intersections=intersections, min_group_size=min_group_size, n_boot=n_boot,
-        ci_level=float(confidence_level), random_state=random_state,
+        confidence_level=float(confidence_level), random_state=random_state,
     )
     return table.rename_metrics({"mean:refused": "selection_rate"})

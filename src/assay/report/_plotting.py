@@ -24,7 +24,6 @@ def figure_to_png(fig: plt.Figure, *, dpi: int = 110) -> bytes:
 
 
 
-_SEPARATOR = " x "  # joins the features of an intersection ("sex x race") and its group labels
 _BAR = "#3b6ea8"
 _BAR_SMALL = "#b8c4d6"
 _MISSING = "#d9d9d9"
@@ -79,12 +78,6 @@ def _check_features(table: pd.DataFrame, feature: Any) -> list[str]:
     if unknown or not wanted:
         raise AssayInputError(f"'feature' must be one of {features} (or None for all). Got {feature!r} instead.")
     return wanted
-
-
-def _check_bool(value: Any, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise AssayInputError(f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead.")
-    return bool(value)
 
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import describe
+from ..core.validation import SEPARATOR, check_bool, describe
 from ..metrics.thresholds import GAP_ALIASES, GAPS, ThresholdSweep
-from ._plotting import (_BAR, _BAR_SMALL, _GAP_LABELS, _MISSING, _SEPARATOR, _as_by_group, _check_bool,
+from ._plotting import (_BAR, _BAR_SMALL, _GAP_LABELS, _MISSING, _as_by_group,
                         _check_features, _ci_bounds, _draw_interval, plt)
 
 def plot_metric_by_group(
@@ -197,7 +197,7 @@ def plot_disparity(
     table = _as_by_group(by_group)
     if metric not in table.columns:
         raise AssayInputError(f"'metric' must be a column of 'by_group' {list(table.columns)}. Got {metric!r}.")
-    higher = _check_bool(higher_is_better, "higher_is_better", owner)
+    higher = check_bool(higher_is_better, "higher_is_better", owner=owner)
     features = _check_features(table, feature)
     bounds = _ci_bounds(ci, metric, table.index)
     heights = [max(1, int((table.index.get_level_values(0) == f).sum())) for f in features]
@@ -265,15 +265,15 @@ def _split_labels(labels: list[str], first: list[str] | None, second: list[str] 
         pair = None
         if first is not None and second is not None:
             for a in first:
-                rest = label[len(a) + len(_SEPARATOR):]
-                if label.startswith(a + _SEPARATOR) and rest in second:
+                rest = label[len(a) + len(SEPARATOR):]
+                if label.startswith(a + SEPARATOR) and rest in second:
                     pair = (a, rest)
                     break
         if pair is None:
-            parts = label.split(_SEPARATOR)
+            parts = label.split(SEPARATOR)
             if len(parts) != 2:
                 raise AssayInputError(
-                    f"'by_group' group {label!r} cannot be split into two groups joined by {_SEPARATOR!r}."
+                    f"'by_group' group {label!r} cannot be split into two groups joined by {SEPARATOR!r}."
                 )
             pair = (parts[0], parts[1])
         pairs.append(pair)
@@ -312,11 +312,11 @@ def plot_intersection_heatmap(
     features = list(dict.fromkeys(table.index.get_level_values(0)))
     if feature not in features:
         raise AssayInputError(f"'feature' must be one of {features}. Got {feature!r} instead.")
-    names = feature.split(_SEPARATOR)
+    names = feature.split(SEPARATOR)
     if len(names) != 2:
         raise AssayInputError(
             f"'feature' must be a two-way intersection such as 'sex x race' (two features joined by "
-            f"{_SEPARATOR!r}). Got {feature!r}, which has {len(names)} feature(s)."
+            f"{SEPARATOR!r}). Got {feature!r}, which has {len(names)} feature(s)."
         )
     rows = table.xs(feature, level=0)
     known = [list(map(str, table.xs(n, level=0).index)) if n in features else None for n in names]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_scalar, describe
-from ._plotting import _IN_COLOR, _THRESHOLD_COLOR, _check_bool, _ood_colors, plt
+from ..core.validation import as_array, check_bool, check_scalar, describe
+from ._plotting import _IN_COLOR, _THRESHOLD_COLOR, _ood_colors, plt
 
 
 def plot_ood_score_density(
@@ -177,7 +177,7 @@ def plot_risk_coverage(selective_result: Any, *, title: str = "Risk-coverage",
     Each curve also gets a dotted horizontal line at its risk (or accuracy) at full coverage,
     the value without abstention. Lines: two per curve.
     """
-    _check_bool(accuracy, "accuracy", "plot_risk_coverage")
+    check_bool(accuracy, "accuracy", owner="plot_risk_coverage")
     results = dict(selective_result) if isinstance(selective_result, Mapping) else {"model": selective_result}
     for name, result in results.items():
         if not all(hasattr(result, a) for a in ("coverage", "risk", "aurc", "aacc")):

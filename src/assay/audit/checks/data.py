@@ -80,7 +80,7 @@ class DataQualityCheck(Check):
         thresholds = {k: context.thresholds.get(k, spec.default) for k, spec in type(self).thresholds.items()}
         thresholds.update(self.thresholds or {})
         return run_data_checks(split("train"), split(context.eval_split), sensitive_features=names,
-                               thresholds=thresholds, seed=context.seed, max_rows=self.max_rows)
+                               thresholds=thresholds, random_state=context.random_state, max_rows=self.max_rows)
 
     def summarize(self, result) -> dict[str, Any]:
         findings = result.findings()  # against the thresholds it ran with

@@ -47,7 +47,7 @@ class FairnessCheck(Check):
         y_score = proba[:, 1] if proba.shape[1] == 2 else None
         return fairness_report(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
                                y_score=y_score, intersections=self.intersections, n_boot=self.n_boot,
-                               seed=context.seed, min_group_size=self.min_group_size)
+                               random_state=context.random_state, min_group_size=self.min_group_size)
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {}

@@ -157,7 +157,7 @@ class OODCheck(Check):
         audit = audit_detectors(
             context.model, context.splits, ood_splits=context.ood_splits(), eval_split=context.eval_split,
             detectors=self.detectors, layer=self.layer, tpr=self.tpr, n_boot=self.n_boot,
-            max_fit_rows=self.max_fit_rows, min_group_size=self.min_group_size, random_state=context.seed,
+            max_fit_rows=self.max_fit_rows, min_group_size=self.min_group_size, random_state=context.random_state,
             owner="OODCheck")
         return OODCheckResult(**{f.name: getattr(audit, f.name) for f in dataclasses.fields(audit)})
 

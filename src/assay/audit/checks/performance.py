@@ -73,7 +73,7 @@ class GroupPerformanceCheck(Check):
         return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
                                metrics=list(self.metrics), intersections=self.intersections,
                                min_group_size=self.min_group_size, n_boot=self.n_boot,
-                               random_state=context.seed)
+                               random_state=context.random_state)
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
