@@ -32,8 +32,10 @@ from assay.audit.documents import check_record, model_card_markdown, render_audi
 from assay.cli import _fails, _threshold_keys, cli_message, main
 from assay.core.validation import check_sensitive_features
 from assay.data_checks import bin_by_quantiles
+from assay.datasets import load_german_credit
 from assay.io import load_table
 from assay.metrics import GroupedStats, evaluate_groups, evaluate_groups_batches
+from assay.metrics.intervals import wilson_interval
 from assay.ood import GEN, KNN, ODIN, Energy, GaussianMixtureDetector, IsolationForestDetector, Mahalanobis, ReAct
 from assay.ood.groups import rejection_by_group
 from assay.report import plot_coverage_curve, plot_embedding_projection
@@ -628,7 +630,34 @@ CASES_METRICS = [
 ]
 
 
-@pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS])
+# --- One name per idea: random_state and confidence_level, and their deprecated aliases ----------------------------
+
+_Y8 = np.array([0, 1, 1, 0, 1, 0, 1, 1])
+_G8 = np.array(["a", "a", "b", "b", "a", "b", "a", "b"])
+
+CASES_NAMES = [
+    pytest.param(lambda: Audit(None, {}, random_state=1, seed=2), ["'seed'", "'random_state'", "both"],
+                 id="Audit: seed and random_state both"),
+    pytest.param(lambda: load_german_credit(random_state=None, seed=2), ["'seed'", "random_state=None"],
+                 id="load_german_credit: seed beside random_state=None"),
+    pytest.param(lambda: af.fairness_report(_Y8, _Y8, sensitive_features=_G8, random_state=0, seed=0),
+                 ["'seed'", "'random_state'"], id="fairness_report: seed and random_state both"),
+    pytest.param(lambda: evaluate_groups(_Y8, _Y8, sensitive_features=_G8, confidence_level=0.9, ci_level=0.8),
+                 ["'ci_level'", "'confidence_level'", "confidence_level=0.9"],
+                 id="evaluate_groups: ci_level and confidence_level both"),
+    pytest.param(lambda: evaluate_groups(_Y8, _Y8, sensitive_features=_G8, n_boot=5, confidence_level=1.5),
+                 ["'confidence_level'", "evaluate_groups", "1.5"], id="evaluate_groups: confidence_level 1.5"),
+    pytest.param(lambda: af.two_proportion_test(1, 2, 1, 2, confidence_level=0.9, confidence=0.9),
+                 ["'confidence'", "'confidence_level'"], id="two_proportion_test: confidence and confidence_level"),
+    pytest.param(lambda: wilson_interval(1, 2, confidence_level="0.9"), ["'confidence_level'", "wilson_interval"],
+                 id="wilson_interval: confidence_level a str"),
+    pytest.param(lambda: Audit(None, {"test": (np.zeros((2, 1)), None)}, random_state=-1).run(),
+                 ["'random_state'", "Audit", "-1"], id="Audit: negative random_state"),
+]
+
+
+@pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
+                                         *CASES_NAMES])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
