@@ -34,7 +34,7 @@ class FairnessCheck(Check):
 
     _parameter_constraints = {"n_boot": [Interval(int, 0, None)], "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)]}
-    #: Summary keys (stems) the model card's YAML model-index lists (with their interval bounds).
+    #: Headline metrics the model card's YAML model-index lists (with their interval bounds).
     model_index = ("demographic_parity_ratio", "equalized_odds_difference")
 
     def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):

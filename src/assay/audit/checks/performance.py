@@ -55,9 +55,8 @@ class GroupPerformanceCheck(Check):
     _parameter_constraints = {"metrics": ["no_validation"],  # names or callables: evaluate_groups checks them
                               "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
-    #: Summary keys (stems) the model card's YAML model-index lists.
-    model_index = ("overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_fpr", "overall_ppv",
-                   "accuracy_gap")
+    #: Headline metrics the model card's YAML model-index lists.
+    model_index = ("accuracy", "balanced_accuracy", "tpr", "fpr", "ppv", "accuracy_gap")
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
