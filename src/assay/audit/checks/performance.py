@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ...metrics import evaluate_groups
+from ...metrics import GroupedMetrics, evaluate_groups
 from ...metrics._stats import MulticlassConfusionStats
 from ...metrics.classification import multiclass_metric
 from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
@@ -33,6 +33,17 @@ def overall_performance(y_true: Any, y_pred: Any, classes: Any) -> OverallPerfor
     stats = MulticlassConfusionStats(1, classes=sorted(seen, key=str)).update(y_true, y_pred)
     overall = {m: float(multiclass_metric(m, stats)[0]) for m in OverallPerformance.metrics}
     return OverallPerformance(pd.Series({**overall, "count": int(stats.n[0])}, dtype=object))
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupPerformance(GroupedMetrics):
+    """The by-group table of :func:`~assay.metrics.evaluate_groups` on the split named ``split``."""
+
+    split: str | None = None
+
+
+#: How many small groups the finding names before "and N more".
+_SHOWN_SMALL = 5
 
 
 @register_check
@@ -69,10 +80,12 @@ class GroupPerformanceCheck(Check):
         sensitive = context.sensitive_features()
         if sensitive is None or not sensitive.shape[1]:
             return overall_performance(context.y(), context.predict(), context.model.classes_)
-        return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
-                               metrics=list(self.metrics), intersections=self.intersections,
-                               min_group_size=self.min_group_size, n_boot=self.n_boot,
-                               random_state=context.seed)
+        grouped = evaluate_groups(context.y(), context.predict(), sensitive_features=sensitive,
+                                  metrics=list(self.metrics), intersections=self.intersections,
+                                  min_group_size=self.min_group_size, n_boot=self.n_boot,
+                                  random_state=context.seed)
+        return GroupPerformance(**{f.name: getattr(grouped, f.name) for f in dataclasses.fields(grouped)},
+                                split=context.eval_split)
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
@@ -82,7 +95,13 @@ class GroupPerformanceCheck(Check):
             gaps = result.difference()["accuracy"]
             summary["accuracy_gap"] = {str(k): float(v) for k, v in gaps.items()}
         summary["n_groups"] = int(len(result.by_group))
-        summary["n_small_groups"] = int(result.by_group["small"].sum())
+        small = result.by_group[result.by_group["small"].to_numpy(bool)]
+        summary["n_small_groups"] = int(len(small))
+        if len(small):  # the smallest first, up to a handful
+            shown = small["count"].astype(int).sort_values(kind="stable").iloc[:_SHOWN_SMALL]
+            summary["small_groups"] = [{"feature": str(f), "group": str(g), "count": int(c)}
+                                       for (f, g), c in shown.items()]
+        summary["split"] = getattr(result, "split", None)
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -102,10 +121,18 @@ class GroupPerformanceCheck(Check):
             out.append(grade(self.name, f"accuracy_gap[{feature}]", gap, warn=thresholds["accuracy_gap_warn"],
                              fail=thresholds["accuracy_gap_fail"], higher_is_better=False,
                              what=f"The largest accuracy difference between groups of {feature}"))
-        if summary.get("n_small_groups"):
-            out.append(Finding(self.name, "warn", f"{summary['n_small_groups']} group(s) have fewer than "
-                               f"{self.min_group_size} rows: their metrics are noisy.", "n_small_groups",
-                               float(summary["n_small_groups"]), float(self.min_group_size), {}))
+        n_small = summary.get("n_small_groups")
+        if n_small:
+            split = summary.get("split")
+            shown = summary.get("small_groups") or []
+            named = ", ".join(f"{g['feature']} = {g['group']} ({g['count']} rows)" for g in shown)
+            if named and n_small > len(shown):
+                named += f" and {n_small - len(shown)} more"
+            where = f" of the evaluation split {split!r}" if split else ""
+            out.append(Finding(self.name, "warn", f"{n_small} group(s){where} have fewer than {self.min_group_size} "
+                               f"rows{': ' + named if named else ''}; their metrics are noisy.", "n_small_groups",
+                               float(n_small), float(self.min_group_size),
+                               {"split": split, "small_groups": list(shown)}))
         return out
 
     @staticmethod
