@@ -91,7 +91,25 @@ def check_record(record: Any, *, name: str = "record") -> Mapping[str, Any]:
     for check, value in record["checks"].items():
         if not isinstance(value, Mapping) or "status" not in value:
             raise AssayInputError(f"{name}['checks'][{check!r}] must be a check record with a 'status'.")
+        if value.get("headline") is not None:
+            _check_headline_rows(value["headline"], f"{name}['checks'][{check!r}]['headline']")
     return record
+
+
+def _check_headline_rows(rows: Any, name: str) -> None:
+    """Refuse headline rows the documents cannot read: a list of objects with a string
+    ``metric`` and numbers (or null) as ``value``, ``lower`` and ``upper``."""
+    if not isinstance(rows, list):
+        raise AssayInputError(f"{name} must be a list of headline rows. Got {type(rows).__name__}.")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not isinstance(row.get("metric"), str):
+            raise AssayInputError(f"{name}[{i}] must be a headline row (an object with a string 'metric'). "
+                                  f"Got {str(row)[:80]!r}.")
+        for field in ("value", "lower", "upper"):
+            number = row.get(field)
+            if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
+                raise AssayInputError(f"{name}[{i}][{field!r}] must be a number or null. "
+                                      f"Got {type(number).__name__} {str(number)[:40]!r}.")
 
 
 def _check_section(name: str, record: Mapping[str, Any]) -> Section:
