@@ -4,6 +4,7 @@ These catch a wrong pick of the worst group (idxmin for idxmax) or a headline nu
 longer follows from the per-group table.
 """
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -108,3 +109,31 @@ def test_headline_table_is_tidy_and_matches_the_summaries(binary_audit):
         assert row["value"] == summary[key]
         assert (row["lower"], row["upper"]) == (summary[f"{key}.ci_lower"], summary[f"{key}.ci_upper"])
         assert row["lower"] <= row["upper"]
+
+
+def findings_without_headline(result):
+    """Findings (with a number) whose metric names no headline row of their check, or whose value differs."""
+    from assay.audit import headline_key
+
+    bad = []
+    for finding in result.findings:
+        if finding.severity == "error" or finding.value is None:
+            continue  # a check that raised, or a verdict with no number (the data checks')
+        rows = {headline_key(row): row for row in result.records[finding.check]["headline"]}
+        row = rows.get(finding.metric)
+        if row is None or row["value"] != pytest.approx(finding.value, abs=0, rel=0):
+            bad.append((finding.check, finding.metric, finding.value, sorted(rows)))
+    return bad
+
+
+def test_every_finding_names_a_headline_row_of_its_check(binary_audit):
+    _, _, result = binary_audit
+    numbered = [f for f in result.findings if f.value is not None]
+    assert {f.check for f in numbered} == {"group_performance", "fairness", "calibration"}
+    assert any("[" in f.metric for f in numbered)  # feature-qualified keys are among them
+    assert findings_without_headline(result) == []
+    # a finding under a key no row has is caught
+    from assay.audit import Finding
+    forged = dataclasses.replace(result, findings=result.findings + (
+        Finding("fairness", "warn", "x", "demographic_parity_ratio[nope]", 0.5, 0.8, {}),))
+    assert len(findings_without_headline(forged)) == 1

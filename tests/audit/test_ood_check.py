@@ -151,6 +151,10 @@ def test_findings_warn_where_ood_inputs_cannot_be_told_apart(torch_audit):
     assert by_metric["auroc[ood:far]"].severity == "pass"
     assert by_metric["auroc[ood:same]"].severity == "warn"
     assert by_metric["auroc[ood:same]"].value < 0.7
+    # each finding's key names a headline row of the OOD check, with the same value
+    from .test_headline_numbers import findings_without_headline
+
+    assert any(m.startswith("rejection_ratio[") for m in by_metric) and findings_without_headline(result) == []
 
 
 def test_report_section_and_card(torch_audit):

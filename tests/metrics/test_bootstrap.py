@@ -78,7 +78,8 @@ def test_aggregate_intervals_are_the_aggregates_of_each_resample():
     checks = {
         # absolute gaps: the interval of |d| from that of the signed d (issue 21, item 22)
         "difference": (table.difference_ci(), g[:, hi, cols] - g[:, lo, cols]),
-        "ratio": (table.ratio_ci(), g.min(axis=1) / g.max(axis=1)),
+        # ratios: the interval of r = (1 - |t|) / (1 + |t|) from that of t = (a - b) / (a + b), same pair
+        "ratio": (table.ratio_ci(), (g[:, hi, cols] - g[:, lo, cols]) / (g[:, hi, cols] + g[:, lo, cols])),
         "group_min": (table.group_min_ci(), g.min(axis=1)),
         "group_max": (table.group_max_ci(), g.max(axis=1)),
         "difference to_overall": (table.difference_ci("to_overall"), g[:, far, cols] - values[:, 0, :]),
@@ -89,6 +90,13 @@ def test_aggregate_intervals_are_the_aggregates_of_each_resample():
             a, b = np.abs(expected)
             straddles = (expected[0] <= 0) & (expected[1] >= 0)
             expected = np.stack([np.where(straddles, 0, np.minimum(a, b)), np.maximum(a, b)])
+        if name == "ratio":
+            a, b = np.abs(expected)
+            straddles = (expected[0] <= 0) & (expected[1] >= 0)
+            low, high = np.where(straddles, 0, np.minimum(a, b)), np.maximum(a, b)
+            expected = np.stack([(1 - high) / (1 + high), (1 - low) / (1 + low)])
+            point_ratio = point.min(axis=0) / point.max(axis=0)
+            assert np.all((expected[0] <= point_ratio) & (point_ratio <= expected[1]))
         got = frame.loc["g"].unstack("bound")[["lower", "upper"]].loc[METRIC_NAMES].to_numpy().T
         assert_allclose(got, expected, rtol=0, atol=1e-14, err_msg=name)
     assert list(table.difference_ci(feature="g x h").index) == ["g x h"]

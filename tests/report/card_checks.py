@@ -7,12 +7,18 @@ import yaml
 from assay.report import escape_markdown, frame_from_record
 
 
-def summary_value(summary, key):
-    """A headline number by its card name: ``key`` or ``key.sub`` (one nested level)."""
-    if key in summary:
-        return summary[key]
-    outer, inner = key.rsplit(".", 1)
-    return summary[outer][inner]
+def headline_value(check_record, key):
+    """A headline number by its model-index name: ``metric``, ``metric[feature]``, or either with
+    ``.ci_lower`` / ``.ci_upper`` for its interval bounds."""
+    from assay.audit.base import find_headline_row
+
+    field = "value"
+    for bound, name in ((".ci_lower", "lower"), (".ci_upper", "upper")):
+        if key.endswith(bound):
+            key, field = key[: -len(bound)], name
+    row = find_headline_row(check_record["headline"], key)
+    assert row is not None, key
+    return row, row[field]
 
 
 def assert_card_matches_record(card: str, record: dict) -> int:
@@ -22,9 +28,13 @@ def assert_card_matches_record(card: str, record: dict) -> int:
     assert metrics, "the card lists no metrics"
     for entry in metrics:
         check, key = entry["type"].split(".", 1)
-        assert entry["value"] == summary_value(record["checks"][check]["summary"], key), entry["type"]
+        row, value = headline_value(record["checks"][check], key)
+        assert entry["value"] == value, entry["type"]
         # the Markdown table repeats it exactly
-        assert f"| {escape_markdown(check)} | {escape_markdown(key)} | {entry['value']!r} |" in card
+        cells = [escape_markdown(check), escape_markdown(row["metric"]), escape_markdown(row["feature"] or ""),
+                 escape_markdown(row["group"] or "")]
+        line = next(line for line in card.splitlines() if line.startswith("| " + " | ".join(cells) + " | "))
+        assert repr(value) in line, (entry["type"], line)
     checked = len(metrics)
     performance = record["checks"].get("group_performance")
     if performance and performance["status"] == "ok" and performance["result"].get("by_group"):

@@ -1,6 +1,7 @@
 """report.json validates against its schema; MODEL_CARD.md numbers equal report.json's."""
 
 import json
+from html import escape as html_escape
 from importlib import resources
 
 import jsonschema
@@ -38,6 +39,17 @@ def test_report_json_validates_against_the_published_schema(written):
     broken = dict(on_disk, summary=dict(on_disk["summary"], worst_severity="terrible"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+    # the top-level headline table: every finished check's rows, with their check, as in AuditResult.headline()
+    assert on_disk["headline"] == [{"check": name, **row} for name, rec in on_disk["checks"].items()
+                                   for row in rec.get("headline", [])]
+    assert {row["check"] for row in on_disk["headline"]} >= {"group_performance", "fairness", "calibration"}
+    for bad in ({"direction": "up"}, {"value": "0.5"}, {"check": None}):
+        broken = dict(on_disk, headline=[dict(on_disk["headline"][0], **bad)])
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+    broken = dict(on_disk, headline=[{k: v for k, v in on_disk["headline"][0].items() if k != "lower"}])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_every_number_in_the_card_equals_report_json(written):
@@ -50,7 +62,7 @@ def test_every_number_in_the_card_equals_report_json(written):
     assert assert_card_matches_record(card, on_disk) > len(metrics)  # the per-group table was checked too
     # a changed number in report.json is caught
     tampered = json.loads(paths["json"].read_text())
-    tampered["checks"]["calibration"]["summary"]["overall_ece"] += 1e-9
+    next(r for r in tampered["checks"]["calibration"]["headline"] if r["metric"] == "overall_ece")["value"] += 1e-9
     with pytest.raises(AssertionError):
         assert_card_matches_record(card, tampered)
     assert "To fill in" in card and "## Ethical considerations" in card
@@ -61,6 +73,16 @@ def test_html_has_findings_first_and_check_sections(written):
     html = paths["html"].read_text()
     assert html.index("Summary of findings") < html.index("Performance by group")
     assert 'id="calibration"' in html and "<script" not in html
+    # the top shows every headline number with its interval and group, before the findings and the sections
+    top = html[html.index("Headline numbers"):html.index("Performance by group")]
+    assert top.index("Headline numbers") < top.index("Findings")
+    for row in record["headline"]:
+        if row["value"] is not None:
+            assert f"<td>{row['value']:.4f}</td>" in top, row
+        if row["lower"] is not None:
+            assert f"<td>[{row['lower']:.4f}, {row['upper']:.4f}]</td>" in top, row
+        if row["group"] is not None:
+            assert f"<td>{html_escape(row['group'])}</td>" in top, row
 
 
 def test_frame_round_trip(written):

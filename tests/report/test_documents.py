@@ -11,7 +11,7 @@ import yaml
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from assay.audit import Audit, Check, register_check
-from assay.audit.base import CHECKS
+from assay.audit.base import CHECKS, registered_checks
 from assay.audit.documents import (audit_record, card_metrics, model_card_markdown, model_index_metrics,
                                    render_audit_html, write_audit_report)
 from assay.core.result import Result
@@ -132,12 +132,31 @@ def test_model_index_lists_declared_metrics_only():
         "fairness": {"demographic_parity_ratio[sex]": 0.7, "demographic_parity_ratio[sex].ci_lower": 0.6},
         "training_data": {"n_rows": 100},
     }
-    record = {"checks": {name: {"status": "ok", "summary": s} for name, s in checks.items()}}
-    assert model_index_metrics(record) == [
-        ("group_performance", "overall_accuracy", 0.8), ("group_performance", "accuracy_gap.sex", 0.05),
-        ("ood", "auroc.ood:a", 0.9), ("ood", "fpr_at_90_tpr.ood:a", 0.3), ("ood", "aurc", 0.1),
+    registered = registered_checks()
+    record = {"checks": {name: {"status": "ok", "summary": s, "headline": registered[name]().headline(s)}
+                         for name, s in checks.items()}}
+    expected = [
+        ("group_performance", "accuracy", 0.8), ("group_performance", "accuracy_gap[sex]", 0.05),
+        ("ood", "auroc[ood:a]", 0.9), ("ood", "fpr_at_90_tpr[ood:a]", 0.3), ("ood", "aurc", 0.1),
         ("fairness", "demographic_parity_ratio[sex]", 0.7), ("fairness", "demographic_parity_ratio[sex].ci_lower", 0.6)]
-    assert len(card_metrics(record)) == 16  # the body keeps every number
+    assert model_index_metrics(record) == expected
+    # the card's body lists every headline row; the checks' own rows leave out what is not a headline
+    # number (the OOD check's min/best AUROC, the data check's counts stay generic rows)
+    assert [(r["check"], r["metric"], r["feature"]) for r in card_metrics(record)] == [
+        ("group_performance", "accuracy", None), ("group_performance", "selection_rate", None),
+        ("group_performance", "accuracy_gap", "sex"), ("group_performance", "n_groups", None),
+        ("group_performance", "n_small_groups", None), ("data_quality", "n_fail", None),
+        ("data_quality", "n_warn", None), ("ood", "auroc", "ood:a"), ("ood", "fpr_at_90_tpr", "ood:a"),
+        ("ood", "threshold_achieved_tpr", None), ("ood", "aurc", None),
+        ("fairness", "demographic_parity_ratio", "sex"), ("training_data", "n_rows", None)]
+    # a record written before the headline rows existed: read through its check (rebuilt from its params)
+    old = {"checks": {name: {"status": "ok", "summary": s, "params": {}} for name, s in checks.items()}}
+    assert model_index_metrics(old) == expected
+    # ... or, for a check no longer registered, the generic reading of its summary
+    old["checks"]["gone"] = {"status": "ok", "summary": {"x[f]": 1.5, "x[f].ci_lower": 1.0, "n": 3}}
+    rows = [r for r in card_metrics(old) if r["check"] == "gone"]
+    assert [(r["metric"], r["feature"], r["value"], r["lower"]) for r in rows] == [("x", "f", 1.5, 1.0),
+                                                                                   ("n", None, 3.0, None)]
 
 
 def test_a_model_without_sensitive_features_gets_its_overall_performance(tmp_path):
@@ -155,7 +174,7 @@ def test_a_model_without_sensitive_features_gets_its_overall_performance(tmp_pat
     card = write_audit_report(record, tmp_path)["card"].read_text()
     front = yaml.safe_load(card.split("\n---\n")[0].removeprefix("---\n"))
     types = {m["type"]: m["value"] for m in front["model-index"][0]["results"][0]["metrics"]}
-    assert types["group_performance.overall_accuracy"] == summary["overall_accuracy"]
+    assert types["group_performance.accuracy"] == summary["overall_accuracy"]
     assert "# Model card: digits-logistic" in card and "no per-group analysis" in card
     assert "Overall" in render_audit_html(record)
 
@@ -204,7 +223,7 @@ def test_a_check_from_outside_writes_its_card_parts(outside_check):
     assert "- coverage " in card.split("## Caveats and recommendations", 1)[1]
     front = yaml.safe_load(card.split("\n---\n")[0].removeprefix("---\n"))
     assert [m["type"] for m in front["model-index"][0]["results"][0]["metrics"]] == ["coverage_docs_stub.coverage"]
-    assert "| coverage_docs_stub | n_sets | 3 |" in card  # every number stays in the body
+    assert "| coverage_docs_stub | n_sets |  |  | 3.0 |  |" in card  # every number stays in the body
 
 
 def test_report_package_imports_nothing_from_audit():

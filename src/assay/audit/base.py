@@ -248,7 +248,10 @@ class AuditContext:
         return proba[:, 1]
 
 
-#: Columns of the tidy headline table every check emits (:meth:`Check.headline`).
+#: Columns of the tidy headline table every check emits (:meth:`Check.headline`). ``feature``
+#: is what the number is measured per (a sensitive feature, an OOD set) and names the row with
+#: ``metric`` (:func:`headline_key`); ``group`` is the group the number belongs to ("overall",
+#: the worst group), a property of the value, not part of its name.
 HEADLINE_COLUMNS = ("metric", "feature", "group", "value", "lower", "upper", "direction")
 _KEYED = re.compile(r"^(?P<metric>[^\[\]]+)\[(?P<feature>.+)\](?:\.(?P<bound>ci_lower|ci_upper))?$")
 
@@ -261,6 +264,17 @@ def headline_row(metric: str, value: Any, *, feature: str | None = None, group: 
 
     return {"metric": metric, "feature": feature, "group": group, "value": number(value), "lower": number(lower),
             "upper": number(upper), "direction": direction}
+
+
+def headline_key(row: Mapping[str, Any]) -> str:
+    """The name of a headline row, in the key format of findings and the card: ``metric`` or
+    ``metric[feature]``."""
+    return row["metric"] if row.get("feature") is None else f"{row['metric']}[{row['feature']}]"
+
+
+def find_headline_row(rows: Sequence[Mapping[str, Any]], key: str) -> Mapping[str, Any] | None:
+    """The row of ``rows`` named ``key`` (:func:`headline_key`), or None."""
+    return next((row for row in rows if headline_key(row) == key), None)
 
 
 class Check(Component):

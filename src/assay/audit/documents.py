@@ -9,8 +9,13 @@ own record:
 - ``card(record)``: its part of the model card, a list of lines (a subsection of "Quantitative
   analyses") or a mapping of card section (:data:`CARD_SECTIONS`) to lines;
 
-and, as a class attribute, ``model_index``: the summary keys (or their stem before ``[`` / ``.``)
-that the card's YAML ``model-index`` lists. Every headline number is in the card's body.
+and, as a class attribute, ``model_index``: the headline metrics (a name, or a prefix ending in
+``*``) that the card's YAML ``model-index`` lists.
+
+Every document reads every check alike through its headline rows (``record["headline"]``,
+:meth:`~assay.audit.Check.headline`): report.json's top-level ``headline`` table, the card's
+"Metrics" table and model-index, the first table of report.html. A check record written before
+the rows existed is read through the generic reading of its summary (:func:`headline_rows`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from ..report.html import Section, render_html
 from ..report.io import SCHEMA_VERSION
 from ..report.markdown import escape_markdown
 from ..report.tables import frame_from_record, is_frame_record
-from .base import registered_checks
+from .base import HEADLINE_COLUMNS, Check, headline_key, registered_checks
 
 SEVERITY_ORDER = {"error": 0, "fail": 1, "warn": 2, "pass": 3}
 #: Sections of the model card a check's ``card()`` may write to (in the card's order).
@@ -57,6 +62,7 @@ def audit_record(result: Any, *, title: str = "assay audit", model_name: str | N
                     "checks_run": list(result.records), "checks_skipped": dict(result.skipped),
                     "forward_passes": dict(result.forward_passes)},
         "findings": [f.to_dict() for f in sorted(result.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 0))],
+        "headline": headline_rows({"checks": result.records}),
         "checks": result.records,
     })
 
@@ -85,7 +91,25 @@ def check_record(record: Any, *, name: str = "record") -> Mapping[str, Any]:
     for check, value in record["checks"].items():
         if not isinstance(value, Mapping) or "status" not in value:
             raise AssayInputError(f"{name}['checks'][{check!r}] must be a check record with a 'status'.")
+        if value.get("headline") is not None:
+            _check_headline_rows(value["headline"], f"{name}['checks'][{check!r}]['headline']")
     return record
+
+
+def _check_headline_rows(rows: Any, name: str) -> None:
+    """Refuse headline rows the documents cannot read: a list of objects with a string
+    ``metric`` and numbers (or null) as ``value``, ``lower`` and ``upper``."""
+    if not isinstance(rows, list):
+        raise AssayInputError(f"{name} must be a list of headline rows. Got {type(rows).__name__}.")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not isinstance(row.get("metric"), str):
+            raise AssayInputError(f"{name}[{i}] must be a headline row (an object with a string 'metric'). "
+                                  f"Got {str(row)[:80]!r}.")
+        for field in ("value", "lower", "upper"):
+            number = row.get(field)
+            if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
+                raise AssayInputError(f"{name}[{i}][{field!r}] must be a number or null. "
+                                      f"Got {type(number).__name__} {str(number)[:40]!r}.")
 
 
 def _check_section(name: str, record: Mapping[str, Any]) -> Section:
@@ -102,10 +126,9 @@ def _check_section(name: str, record: Mapping[str, Any]) -> Section:
             return section
     tables = [(key, frame_from_record(value)) for key, value in (record.get("result") or {}).items()
               if is_frame_record(value)]
-    summary = pd.DataFrame({"value": pd.Series(
-        {k: v for k, v in (record.get("summary") or {}).items() if isinstance(v, (int, float)) or v is None})})
-    if len(summary):
-        tables.insert(0, ("Headline numbers", summary))
+    rows = _check_headline(name, record)
+    if rows:
+        tables.insert(0, ("Headline numbers", _headline_frame(rows)))
     return Section(title, [], tables=tables, anchor=name)
 
 
@@ -124,7 +147,9 @@ def render_audit_html(record: Mapping[str, Any]) -> str:
                                or "none") + ".",
          "Checks that did not finish: " + (", ".join(f"{k} ({v.get('error')})" for k, v in record["checks"].items()
                                                      if v.get("status") != "ok") or "none") + "."],
-        tables=[("Findings", findings.set_index("severity"))], anchor="findings")
+        tables=[("Headline numbers (interval: the check's bootstrap interval, where it has one)",
+                 _headline_frame(headline_rows(record))),
+                ("Findings", findings.set_index("severity"))], anchor="findings")
     sections = [intro] + [_check_section(name, rec) for name, rec in record["checks"].items()]
     meta = {"model": record["model"].get("name") or "model", "data": record["dataset"].get("name") or "data",
             "evaluation split": record["dataset"]["eval_split"], "seed": str(record["seed"]),
@@ -145,38 +170,78 @@ def _yaml_scalar(value: Any) -> str:
     return json.dumps(str(value)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def card_metrics(record: Mapping[str, Any]) -> list[tuple[str, str, float]]:
-    """``(check, metric, value)`` of every headline number of the record's finished checks.
-
-    Numbers nested one level in a summary (e.g. ``accuracy_gap`` per feature) are named
-    ``metric.key``. The card's "Metrics" table lists all of them.
-    """
-    out = []
-    for name, check in record["checks"].items():
-        if check.get("status") != "ok":
-            continue
-        for key, value in (check.get("summary") or {}).items():
-            items = value.items() if isinstance(value, Mapping) else [(None, value)]
-            for sub, number in items:
-                if isinstance(number, (int, float)) and not isinstance(number, bool):
-                    out.append((name, key if sub is None else f"{key}.{sub}", number))
-    return out
+def _check_headline(name: str, check: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A finished check record's headline rows. For a record written before they existed: its
+    registered check's :meth:`~Check.headline` of the summary (the check rebuilt from the
+    record's params), else the generic reading of the summary (every number, ``m[f]`` keys and
+    one level of nesting as features, no directions)."""
+    rows = check.get("headline")
+    if rows is None:
+        summary = check.get("summary") or {}
+        try:
+            rows = registered_checks()[name](**(check.get("params") or {})).headline(summary)
+        except Exception:  # noqa: BLE001 - an unknown check or one whose summary or params moved
+            rows = Check.headline(Check(), summary)
+        rows = to_jsonable(rows)
+    return [dict(row) for row in rows]
 
 
-def _declared(key: str, declared: set[str]) -> bool:
-    """``key`` is declared as itself, by its stem (before ``[`` or ``.``), or by a prefix ending in ``*``."""
-    stem = key.split("[", 1)[0].split(".", 1)[0]
-    return key in declared or stem in declared or any(d.endswith("*") and stem.startswith(d[:-1]) for d in declared)
+def headline_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The headline rows of every finished check of ``record``, each with its ``check`` first
+    (the columns of :meth:`~assay.audit.AuditResult.headline`): report.json's ``headline``."""
+    return [{"check": name, **{c: row.get(c) for c in HEADLINE_COLUMNS}}
+            for name, check in record["checks"].items() if check.get("status") == "ok"
+            for row in _check_headline(name, check)]
+
+
+def _interval(row: Mapping[str, Any], fmt) -> str:
+    return "" if row["lower"] is None and row["upper"] is None else f"[{fmt(row['lower'])}, {fmt(row['upper'])}]"
+
+
+def _exact(value: Any) -> str:
+    return "n/a" if value is None else repr(value)
+
+
+def _headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Headline rows as the compact table of report.html (values and intervals to 4 decimals)."""
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    columns = (["check"] if rows and "check" in rows[0] else []) + ["metric", "feature", "group", "value",
+                                                                     "interval", "better"]
+    table = pd.DataFrame([{**row, "value": fmt(row["value"]), "interval": _interval(row, fmt),
+                           "better": {"higher": "higher", "lower": "lower"}.get(row["direction"], "")}
+                          for row in rows], columns=columns)
+    return table.fillna("").set_index(columns[0])
+
+
+def card_metrics(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every headline row of the record's finished checks (:func:`headline_rows`): the card's
+    "Metrics" table lists all of them."""
+    return headline_rows(record)
+
+
+def _declared(metric: str, declared: set[str]) -> bool:
+    """``metric`` is declared as itself or by a prefix ending in ``*``."""
+    return metric in declared or any(d.endswith("*") and metric.startswith(d[:-1]) for d in declared)
 
 
 def model_index_metrics(record: Mapping[str, Any]) -> list[tuple[str, str, float]]:
-    """The numbers of :func:`card_metrics` that the card's YAML ``model-index`` lists: those each
-    check declares in its ``model_index`` (metrics a model-card reader expects, with their
-    interval bounds as separate entries; no counts, no duplicates)."""
+    """``(check, name, value)`` of the numbers the card's YAML ``model-index`` lists: the headline
+    rows of the metrics each check declares in its ``model_index`` (metrics a model-card reader
+    expects), named :func:`~assay.audit.headline_key`, each interval bound a separate entry
+    (``name.ci_lower``, ``name.ci_upper``); undefined (null) numbers are left out."""
     checks = registered_checks()
     declared = {name: set(getattr(checks.get(name), "model_index", ()) or ()) for name in record["checks"]}
-    return [(check, key, value) for check, key, value in card_metrics(record)
-            if _declared(key, declared[check])]
+    out = []
+    for row in headline_rows(record):
+        if not _declared(row["metric"], declared[row["check"]]):
+            continue
+        key = headline_key(row)
+        out += [(row["check"], name, row[field]) for name, field in
+                ((key, "value"), (f"{key}.ci_lower", "lower"), (f"{key}.ci_upper", "upper"))
+                if row[field] is not None]
+    return out
 
 
 def _card_parts(record: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -234,9 +299,14 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
               "", "## Intended use", "", _PROMPT.format(what="primary uses and users; uses that are out of scope."),
               "", "## Factors", ""]
     lines += parts["Factors"] or [_PROMPT.format(what="the groups and conditions the model was evaluated across.")]
-    lines += ["", "## Metrics", "", "| check | metric | value |", "|---|---|---|"]
-    lines += [f"| {escape_markdown(check)} | {escape_markdown(key)} | {value!r} |"
-              for check, key, value in card_metrics(record)]
+    lines += ["", "## Metrics", "", "Every headline number of the audit, exactly as in report.json (interval: the "
+              "check's bootstrap interval, where it has one).", "",
+              "| check | metric | feature | group | value | interval |", "|---|---|---|---|---|---|"]
+    lines += [f"| {escape_markdown(row['check'])} | {escape_markdown(row['metric'])} | "
+              f"{escape_markdown(row['feature'] if row['feature'] is not None else '')} | "
+              f"{escape_markdown(row['group'] if row['group'] is not None else '')} | "
+              f"{_exact(row['value'])} | {_interval(row, _exact)} |"
+              for row in card_metrics(record)]
     fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
                              for k, v in dataset["fingerprints"].items())
     lines += ["", "## Evaluation data", "",

@@ -344,6 +344,28 @@ def signed_equalized_odds(point: Rates, boot: Rates, method: str) -> np.ndarray:
     return signed_metric_gap(point, boot, metric, method)
 
 
+def signed_metric_ratio(point: Rates, boot: Rates, metric: str, method: str) -> np.ndarray:
+    """Resampled signed relative gap behind :func:`metric_gap`'s ``ratio`` (pair fixed by the
+    point estimate; see :func:`assay.metrics.bootstrap.signed_relative_gap`), shape (n_boot,)."""
+    return _bootstrap.signed_relative_gap(boot.group(metric), boot.overall(metric), point.group(metric),
+                                          point.overall(metric), method)
+
+
+def signed_equalized_odds_ratio(point: Rates, boot: Rates, method: str) -> np.ndarray:
+    """The signed relative gap of whichever of TPR and FPR gives the equalized odds ratio."""
+    ratios = [float(ratio(point.group(m), point.overall(m), method)) for m in ("tpr", "fpr")]
+    metric = "fpr" if ratios[1] < ratios[0] or math.isnan(ratios[0]) else "tpr"
+    return signed_metric_ratio(point, boot, metric, method)
+
+
+def signed_relative_difference(rates: Rates, metric: str) -> np.ndarray:
+    """``(u - p) / (u + p)`` of ``metric`` on a two-group :class:`Rates` (privileged first):
+    ``tanh`` of half the log of :func:`signed_ratio`."""
+    values = rates.group(metric)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (values[..., 1] - values[..., 0]) / (values[..., 1] + values[..., 0])
+
+
 def signed_treatment_equality(point: Rates, boot: Rates, method: str) -> np.ndarray:
     """Resampled signed difference behind :func:`treatment_equality_gap`."""
     (per_group, overall), (boot_group, boot_overall) = point.treatment_equality(), boot.treatment_equality()

@@ -26,7 +26,7 @@ from ..core.validation import (NOT_GIVEN, SEED_NOT_GIVEN, align_pandas, check_bo
                                renamed_parameter, renamed_seed)
 from ..core.errors import UndefinedMetricWarning
 from ..metrics import GroupedStats
-from ..metrics.bootstrap import absolute_interval
+from ..metrics.bootstrap import absolute_interval, ratio_interval
 from ..metrics.grouped import Grouping
 from . import _core
 from ._core import Rates
@@ -51,9 +51,12 @@ class _Measure:
     rule: str | None  # how the thresholds define the fair range; None: no reference
     definition: str
     compute: Callable[[Rates, str], np.ndarray]
-    #: For absolute gaps: (point rates, resampled rates, method) -> the resampled signed
-    #: difference behind the gap, whose interval gives the gap's (issue: |d| near 0).
+    #: For absolute gaps and ratios (statistics with a kink at parity): (point rates, resampled
+    #: rates, method) -> the resampled signed statistic behind them (pair fixed by the point
+    #: estimate), whose percentile interval ``to_interval`` maps to theirs, holding the estimate
+    #: (a percentile interval of |d| near 0, or of a ratio near 1, can miss it).
     signed: Callable[[Rates, Rates, str], np.ndarray] | None = None
+    to_interval: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] = absolute_interval
 
 
 def _gap(metric: str, kind: str, name: str) -> Callable[[Rates, str], np.ndarray]:
@@ -64,13 +67,24 @@ def _signed(metric: str) -> Callable[[Rates, Rates, str], np.ndarray]:
     return lambda point, boot, method: _core.signed_metric_gap(point, boot, metric, method)
 
 
+def _signed_ratio(metric: str) -> Callable[[Rates, Rates, str], np.ndarray]:
+    return lambda point, boot, method: _core.signed_metric_ratio(point, boot, metric, method)
+
+
+def _disparate_impact_score_interval(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``1 - min(DI, 1/DI) = 2|t| / (1 + |t|)`` for ``t = (u - p) / (u + p)``: increasing in |t|."""
+    a, b = absolute_interval(lower, upper)
+    return 2 * a / (1 + a), 2 * b / (1 + b)
+
+
 _GROUP_MEASURES = (
     _Measure("demographic_parity_difference", "difference",
              "max gap in selection rate P(yhat=1|g) (Fairlearn)",
              _gap("selection_rate", "difference", "demographic_parity_difference"), _signed("selection_rate")),
     _Measure("demographic_parity_ratio", "ratio",
              "min/max selection rate; < 0.8 fails the four-fifths rule (Fairlearn, EEOC)",
-             _gap("selection_rate", "ratio", "demographic_parity_ratio")),
+             _gap("selection_rate", "ratio", "demographic_parity_ratio"), _signed_ratio("selection_rate"),
+             ratio_interval),
     _Measure("equalized_odds_difference", "difference",
              "max of the TPR gap and the FPR gap (Hardt et al. 2016; Fairlearn)",
              lambda r, m: _core.equalized_odds(r, m, "difference", "worst_case",
@@ -79,12 +93,13 @@ _GROUP_MEASURES = (
     _Measure("equalized_odds_ratio", "ratio",
              "min of the TPR ratio and the FPR ratio (Fairlearn)",
              lambda r, m: _core.equalized_odds(r, m, "ratio", "worst_case",
-                                               measure="equalized_odds_ratio")),
+                                               measure="equalized_odds_ratio"),
+             _core.signed_equalized_odds_ratio, ratio_interval),
     _Measure("equal_opportunity_difference", "difference",
              "max gap in TPR P(yhat=1|y=1,g) (Hardt et al. 2016; Fairlearn)",
              _gap("tpr", "difference", "equal_opportunity_difference"), _signed("tpr")),
     _Measure("equal_opportunity_ratio", "ratio", "min/max TPR (Fairlearn)",
-             _gap("tpr", "ratio", "equal_opportunity_ratio")),
+             _gap("tpr", "ratio", "equal_opportunity_ratio"), _signed_ratio("tpr"), ratio_interval),
     _Measure("predictive_parity_difference", "difference",
              "max gap in precision P(y=1|yhat=1,g) (Chouldechova 2017)",
              _gap("ppv", "difference", "predictive_parity_difference"), _signed("ppv")),
@@ -104,7 +119,7 @@ _GROUP_MEASURES = (
              _gap("base_rate", "difference", "base_rate_difference"), _signed("base_rate")),
     _Measure("base_rate_ratio", "ratio",
              "labels alone: min/max base rate, the disparate impact of the data",
-             _gap("base_rate", "ratio", "base_rate_ratio")),
+             _gap("base_rate", "ratio", "base_rate_ratio"), _signed_ratio("base_rate"), ratio_interval),
 )
 
 _PRIVILEGED_MEASURES = (
@@ -115,7 +130,9 @@ _PRIVILEGED_MEASURES = (
              lambda r, m: _core.signed_ratio(r, "selection_rate", measure="disparate_impact")),
     _Measure("disparate_impact_score", "di_score", "1 - min(DI, 1/DI)",
              lambda r, m: _core.disparate_impact_score(
-                 _core.signed_ratio(r, "selection_rate", measure="disparate_impact_score"))),
+                 _core.signed_ratio(r, "selection_rate", measure="disparate_impact_score")),
+             lambda point, boot, m: _core.signed_relative_difference(boot, "selection_rate"),
+             _disparate_impact_score_interval),
     _Measure("average_odds_difference", "signed",
              "((FPR_u - FPR_p) + (TPR_u - TPR_p)) / 2 (AIF360)",
              lambda r, m: (_core.signed_difference(r, "fpr") + _core.signed_difference(r, "tpr")) / 2),
@@ -297,7 +314,10 @@ def fairness_report(
         not grow with ``n`` (with weights, a resampled cell weighs its count times the mean
         weight of its rows). The same draws as ``evaluate_groups(..., n_boot=n_boot,
         random_state=random_state)``, so single-metric intervals equal its ``difference_ci`` /
-        ``ratio_ci``.
+        ``ratio_ci``. Absolute gaps, ratios (min/max) and the disparate impact score take
+        their interval from the signed statistic of the pair fixed by the point estimate
+        (``d``, or ``t = (a - b) / (a + b)`` for ratios, see
+        :func:`assay.metrics.bootstrap.ratio_interval`), so every interval holds its estimate.
     confidence_level : float, default 0.95
         ``confidence=`` is a deprecated alias.
     random_state : None, int or numpy Generator
@@ -388,12 +408,12 @@ def fairness_report(
 
     def add(feature: str, measure: _Measure, value: float, replicates: np.ndarray | None,
             definition: str | None = None, interval: tuple[float, float] | None = None,
-            absolute: bool = False) -> None:
+            signed: bool = False) -> None:
         lower, upper = interval if interval is not None else (math.nan, math.nan)
         if replicates is not None:
             low_arr, up_arr = _core.percentile_interval(replicates, confidence)
-            if absolute:  # replicates of the signed difference behind |d|
-                low_arr, up_arr = absolute_interval(low_arr, up_arr)
+            if signed:  # replicates of the signed statistic behind |d| or a ratio
+                low_arr, up_arr = measure.to_interval(low_arr, up_arr)
             lower, upper = float(low_arr), float(up_arr)
         reference, low, high, text = _fair_range(measure.rule, float(difference_threshold),
                                                  float(ratio_threshold))
@@ -424,7 +444,7 @@ def fairness_report(
             if boot_rates is not None:
                 replicates = (measure.signed(rates, boot_rates, method) if measure.signed is not None
                               else measure.compute(boot_rates, method))
-            add(grouping.name, measure, value, replicates, absolute=measure.signed is not None)
+            add(grouping.name, measure, value, replicates, signed=measure.signed is not None)
         if y_score is not None:
             per_group = rates.group("ece")
             _core.warn_if_too_few(per_group, "calibration_difference", grouping.name, "ece")
@@ -446,8 +466,11 @@ def fairness_report(
             for measure in _PRIVILEGED_MEASURES:
                 value = float(measure.compute(two, method))
                 definition = f"{measure.definition}; privileged: {labels[where]}"
-                add(grouping.name, measure, value,
-                    None if two_boot is None else measure.compute(two_boot, method), definition)
+                replicates = None
+                if two_boot is not None:
+                    replicates = (measure.signed(two, two_boot, method) if measure.signed is not None
+                                  else measure.compute(two_boot, method))
+                add(grouping.name, measure, value, replicates, definition, signed=measure.signed is not None)
 
         block = pd.DataFrame({"count": grouped.by_group["count"].to_numpy()[at].astype(np.int64),
                               "small": grouped.by_group["small"].to_numpy()[at].astype(bool),

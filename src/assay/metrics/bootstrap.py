@@ -74,6 +74,8 @@ __all__ = [
     "quantiles",
     "absolute_interval",
     "signed_gap",
+    "signed_relative_gap",
+    "ratio_interval",
 ]
 
 
@@ -417,6 +419,23 @@ def percentile_interval(values: np.ndarray, level: float, axis: int = 0) -> tupl
     return bounds[0], bounds[1]
 
 
+def _fixed_pair(block: np.ndarray, overall: np.ndarray, point: np.ndarray, point_overall: np.ndarray,
+                method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, second, enough)``: the resampled values of the pair fixed by the point estimate
+    (see :func:`signed_gap`), each (n_boot, ...), and where two groups have a value."""
+    point = np.asarray(point, dtype=np.float64)
+    block = np.asarray(block, dtype=np.float64)
+    enough = (~np.isnan(point)).sum(axis=0) >= 2
+    filled = np.where(np.isnan(point), 0.0, point)
+    if method == "between_groups":
+        hi = np.argmax(np.where(np.isnan(point), -np.inf, point), axis=0)
+        lo = np.argmin(np.where(np.isnan(point), np.inf, point), axis=0)
+        return (np.take_along_axis(block, hi[None, None], axis=1)[:, 0],
+                np.take_along_axis(block, lo[None, None], axis=1)[:, 0], enough)
+    far = np.argmax(np.where(np.isnan(point), -np.inf, np.abs(filled - point_overall)), axis=0)
+    return np.take_along_axis(block, far[None, None], axis=1)[:, 0], overall, enough
+
+
 def signed_gap(block: np.ndarray, overall: np.ndarray, point: np.ndarray, point_overall: np.ndarray,
                method: str) -> np.ndarray:
     """The signed difference behind an absolute gap, on each resample.
@@ -427,19 +446,37 @@ def signed_gap(block: np.ndarray, overall: np.ndarray, point: np.ndarray, point_
     one with the smallest (NaN skipped); ``"to_overall"`` -- the group furthest from overall
     minus overall. NaN where fewer than two groups have a value. Shape (n_boot, ...).
     """
-    point = np.asarray(point, dtype=np.float64)
-    block = np.asarray(block, dtype=np.float64)
-    enough = (~np.isnan(point)).sum(axis=0) >= 2
-    filled = np.where(np.isnan(point), 0.0, point)
-    if method == "between_groups":
-        hi = np.argmax(np.where(np.isnan(point), -np.inf, point), axis=0)
-        lo = np.argmin(np.where(np.isnan(point), np.inf, point), axis=0)
-        out = np.take_along_axis(block, hi[None, None], axis=1)[:, 0] - np.take_along_axis(
-            block, lo[None, None], axis=1)[:, 0]
-    else:
-        far = np.argmax(np.where(np.isnan(point), -np.inf, np.abs(filled - point_overall)), axis=0)
-        out = np.take_along_axis(block, far[None, None], axis=1)[:, 0] - overall
-    return np.where(enough, out, np.nan)
+    first, second, enough = _fixed_pair(block, overall, point, point_overall, method)
+    return np.where(enough, first - second, np.nan)
+
+
+def signed_relative_gap(block: np.ndarray, overall: np.ndarray, point: np.ndarray, point_overall: np.ndarray,
+                        method: str) -> np.ndarray:
+    """The signed relative gap ``t = (a - b) / (a + b)`` behind a ratio, on each resample.
+
+    ``a, b`` are the resampled values of the pair of :func:`signed_gap` (non-negative values,
+    e.g. rates). ``t`` is ``tanh`` of half the log ratio ``log(a / b)``, so the ratio
+    ``min(a/b, b/a)`` (the ``between_groups`` min/max, or ``to_overall``'s ``min(g/o, o/g)``)
+    is ``(1 - |t|) / (1 + |t|)`` (:func:`ratio_interval`); unlike the log ratio, ``t`` stays
+    finite when a rate is 0. NaN for 0/0 and where fewer than two groups have a value.
+    Shape (n_boot, ...).
+    """
+    first, second, enough = _fixed_pair(block, overall, point, point_overall, method)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(enough, (first - second) / (first + second), np.nan)
+
+
+def ratio_interval(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of a ratio ``r = (1 - |t|) / (1 + |t|)`` (at most 1) from the interval
+    ``[lower, upper]`` of its signed relative gap ``t`` (:func:`signed_relative_gap`).
+
+    The interval of ``|t|`` is :func:`absolute_interval`'s, mapped through the decreasing
+    ``x -> (1 - x) / (1 + x)``: it holds ``r`` whenever ``[lower, upper]`` holds ``t``, and its
+    upper end is 1 when ``t``'s interval straddles 0 (a percentile interval of the ratio
+    itself, a statistic bounded by 1, can miss a ratio near 1). NaN stays NaN.
+    """
+    a, b = absolute_interval(lower, upper)
+    return (1 - b) / (1 + b), (1 - a) / (1 + a)
 
 
 def absolute_interval(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -373,19 +373,28 @@ class GroupedMetrics(Result):
         """
         owner = "GroupedMetrics.difference_ci"
         check_option(method, "method", owner=owner, options=_AGGREGATE_METHODS)
+        return self._fixed_pair_ci(method, feature, include_small, owner, _bootstrap.signed_gap,
+                                   _bootstrap.absolute_interval)
+
+    def _fixed_pair_ci(self, method: str, feature: FeatureSelection, include_small: bool, owner: str,
+                       gap, to_interval) -> pd.DataFrame:
+        """Per feature, ``to_interval`` of the percentile interval of ``gap`` (the signed
+        statistic of the pair fixed by the point estimate) on each resample."""
         names, lower, upper = [], [], []
         level = self._confidence_level
-        for name, signed in self._signed_gaps(method, feature, include_small, owner):
-            low, high = _bootstrap.absolute_interval(*_bootstrap.percentile_interval(signed, level))
+        for name, signed in self._signed_gaps(method, feature, include_small, owner, gap):
+            low, high = to_interval(*_bootstrap.percentile_interval(signed, level))
             names.append(name)
             lower.append(low)
             upper.append(high)
         return self._ci_frame(pd.Index(names, name="feature"), np.asarray(lower), np.asarray(upper))
 
-    def _signed_gaps(self, method: str, feature: FeatureSelection, include_small: bool, owner: str
-                     ) -> Iterator[tuple[str, np.ndarray]]:
-        """Per feature: the signed difference behind :meth:`difference` on each resample,
-        shape (n_boot, n_metrics) (see :func:`assay.metrics.bootstrap.signed_gap`)."""
+    def _signed_gaps(self, method: str, feature: FeatureSelection, include_small: bool, owner: str,
+                     gap) -> Iterator[tuple[str, np.ndarray]]:
+        """Per feature: the signed difference behind :meth:`difference` (or, with ``gap=``
+        :func:`~assay.metrics.bootstrap.signed_relative_gap`, the signed relative gap behind
+        :meth:`ratio`) on each resample, shape (n_boot, n_metrics) (see
+        :func:`assay.metrics.bootstrap.signed_gap`)."""
         metrics = list(self.ci_metrics)
         point_overall = self.overall[metrics].to_numpy(np.float64)
         overall = self.resamples[:, 0, :] if self.resamples is not None else None
@@ -395,7 +404,7 @@ class GroupedMetrics(Result):
                 yield name, np.full((block.shape[0], block.shape[2]), np.nan)
                 continue
             with np.errstate(invalid="ignore"):
-                yield name, _bootstrap.signed_gap(block, overall, point, point_overall, method)
+                yield name, gap(block, overall, point, point_overall, method)
 
     def ratio_ci(
         self,
@@ -404,21 +413,21 @@ class GroupedMetrics(Result):
         *,
         include_small: bool = True,
     ) -> pd.DataFrame:
-        """Bootstrap percentile interval of :meth:`ratio`, from the table's resamples.
+        """Bootstrap interval of :meth:`ratio` (at most 1), from the table's resamples.
 
+        As for :meth:`difference_ci`, the pair is fixed by the point estimate (the groups with
+        the smallest and largest values, or the group furthest from overall and overall); its
+        signed relative gap ``t = (a - b) / (a + b)`` is computed on each resample, its
+        percentile interval taken, and mapped to the ratio ``(1 - |t|) / (1 + |t|)``
+        (:func:`~assay.metrics.bootstrap.ratio_interval`): the interval holds the estimate and
+        reaches 1 when the data cannot tell the groups apart (a percentile interval of the
+        ratio itself, bounded by 1, can miss a ratio near 1). For non-negative metrics (rates).
         Rows: features; columns: MultiIndex ``(metric, "lower" | "upper")``.
         """
         owner = "GroupedMetrics.ratio_ci"
         check_option(method, "method", owner=owner, options=_AGGREGATE_METHODS)
-        if method == "between_groups":
-            def reduce(block: np.ndarray, overall: np.ndarray) -> np.ndarray:
-                return np.nanmin(block, axis=1) / np.nanmax(block, axis=1)
-        else:
-            def reduce(block: np.ndarray, overall: np.ndarray) -> np.ndarray:
-                ratios = block / overall
-                ratios = np.where(ratios > 1, 1 / ratios, ratios)
-                return np.nanmin(ratios, axis=1)
-        return self._aggregate_ci(feature, include_small, owner, reduce)
+        return self._fixed_pair_ci(method, feature, include_small, owner, _bootstrap.signed_relative_gap,
+                                   _bootstrap.ratio_interval)
 
     # -- construction -------------------------------------------------------------------------
 

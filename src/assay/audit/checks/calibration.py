@@ -50,7 +50,7 @@ class CalibrationCheck(Check):
 
     _parameter_constraints = {"n_bins": [Interval(int, 1, None)],
                               "min_group_size": [Interval(int, 0, None)]}
-    #: Summary keys the model card's YAML model-index lists.
+    #: Headline metrics the model card's YAML model-index lists.
     model_index = ("overall_ece", "rms_calibration_error", "max_calibration_error", "max_group_ece")
 
     def __init__(self, *, n_bins: int = 15, min_group_size: int = 30):

@@ -34,7 +34,7 @@ class FairnessCheck(Check):
 
     _parameter_constraints = {"n_boot": [Interval(int, 0, None)], "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)]}
-    #: Summary keys (stems) the model card's YAML model-index lists (with their interval bounds).
+    #: Headline metrics the model card's YAML model-index lists (with their interval bounds).
     model_index = ("demographic_parity_ratio", "equalized_odds_difference")
 
     def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):
@@ -45,9 +45,19 @@ class FairnessCheck(Check):
     def run(self, context: AuditContext):
         proba = context.predict_proba()
         y_score = proba[:, 1] if proba.shape[1] == 2 else None
+        # the table's fair range is the findings' warn level, so its flag and the finding agree
+        # for the same number (a "pass" flag is a passing finding, a "fail" flag a warn or fail)
         return fairness_report(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
                                y_score=y_score, intersections=self.intersections, n_boot=self.n_boot,
-                               random_state=context.random_state, min_group_size=self.min_group_size)
+                               random_state=context.random_state, min_group_size=self.min_group_size,
+                               **self._fair_range(context.thresholds))
+
+    def _fair_range(self, thresholds: Mapping[str, float]) -> dict[str, float]:
+        defaults = {k: spec.default for k, spec in self.thresholds.items()}
+        return {"ratio_threshold": thresholds.get("demographic_parity_ratio_warn",
+                                                  defaults["demographic_parity_ratio_warn"]),
+                "difference_threshold": thresholds.get("equalized_odds_difference_warn",
+                                                       defaults["equalized_odds_difference_warn"])}
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {}

@@ -136,7 +136,7 @@ class OODCheck(Check):
     _parameter_constraints = {"detectors": [Options(str, ("auto",)), SequenceOf(str)], "layer": [str],
                               "tpr": [Interval(float, 0, 1, closed="neither")], "n_boot": [Interval(int, 0, None)],
                               "max_fit_rows": [Interval(int, 10, None)], "min_group_size": [Interval(int, 0, None)]}
-    #: Summary keys (stems; "*" ends a prefix) the model card's YAML model-index lists.
+    #: Headline metrics ("*" ends a prefix) the model card's YAML model-index lists.
     model_index = ("auroc", "fpr_at_*", "aurc")
 
     def __init__(self, *, detectors: Any = "auto", layer: str = "penultimate", tpr: float = 0.95,
@@ -189,8 +189,8 @@ class OODCheck(Check):
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
         fpr = [k for k in summary if k.startswith("fpr_at_")]
-        rows = [headline_row("auroc", v, group=s, direction="higher") for s, v in summary["auroc"].items()]
-        rows += [headline_row(k, v, group=s, direction="lower") for k in fpr for s, v in summary[k].items()]
+        rows = [headline_row("auroc", v, feature=s, direction="higher") for s, v in summary["auroc"].items()]
+        rows += [headline_row(k, v, feature=s, direction="lower") for k in fpr for s, v in summary[k].items()]
         rows += [headline_row("threshold_achieved_tpr", summary["threshold_achieved_tpr"], direction="higher")]
         if "aurc" in summary:
             rows.append(headline_row("aurc", summary["aurc"], direction="lower"))

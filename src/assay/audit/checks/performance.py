@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ...metrics import evaluate_groups
+from ...metrics import GroupedMetrics, evaluate_groups
 from ...metrics._stats import MulticlassConfusionStats
 from ...metrics.classification import multiclass_metric
 from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
@@ -35,6 +35,17 @@ def overall_performance(y_true: Any, y_pred: Any, classes: Any) -> OverallPerfor
     return OverallPerformance(pd.Series({**overall, "count": int(stats.n[0])}, dtype=object))
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupPerformance(GroupedMetrics):
+    """The by-group table of :func:`~assay.metrics.evaluate_groups` on the split named ``split``."""
+
+    split: str | None = None
+
+
+#: How many small groups the finding names before "and N more".
+_SHOWN_SMALL = 5
+
+
 @register_check
 class GroupPerformanceCheck(Check):
     """Accuracy, selection rate, TPR, FPR, PPV (and ECE) per group and intersection; without
@@ -55,9 +66,8 @@ class GroupPerformanceCheck(Check):
     _parameter_constraints = {"metrics": ["no_validation"],  # names or callables: evaluate_groups checks them
                               "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
-    #: Summary keys (stems) the model card's YAML model-index lists.
-    model_index = ("overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_fpr", "overall_ppv",
-                   "accuracy_gap")
+    #: Headline metrics the model card's YAML model-index lists.
+    model_index = ("accuracy", "balanced_accuracy", "tpr", "fpr", "ppv", "accuracy_gap")
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
@@ -70,10 +80,12 @@ class GroupPerformanceCheck(Check):
         sensitive = context.sensitive_features()
         if sensitive is None or not sensitive.shape[1]:
             return overall_performance(context.y(), context.predict(), context.model.classes_)
-        return evaluate_groups(context.y(), context.predict(), sensitive_features=context.sensitive_features(),
-                               metrics=list(self.metrics), intersections=self.intersections,
-                               min_group_size=self.min_group_size, n_boot=self.n_boot,
-                               random_state=context.random_state)
+        grouped = evaluate_groups(context.y(), context.predict(), sensitive_features=sensitive,
+                                  metrics=list(self.metrics), intersections=self.intersections,
+                                  min_group_size=self.min_group_size, n_boot=self.n_boot,
+                                  random_state=context.random_state)
+        return GroupPerformance(**{f.name: getattr(grouped, f.name) for f in dataclasses.fields(grouped)},
+                                split=context.eval_split)
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {f"overall_{m}": float(result.overall[m]) for m in result.metrics}
@@ -83,7 +95,13 @@ class GroupPerformanceCheck(Check):
             gaps = result.difference()["accuracy"]
             summary["accuracy_gap"] = {str(k): float(v) for k, v in gaps.items()}
         summary["n_groups"] = int(len(result.by_group))
-        summary["n_small_groups"] = int(result.by_group["small"].sum())
+        small = result.by_group[result.by_group["small"].to_numpy(bool)]
+        summary["n_small_groups"] = int(len(small))
+        if len(small):  # the smallest first, up to a handful
+            shown = small["count"].astype(int).sort_values(kind="stable").iloc[:_SHOWN_SMALL]
+            summary["small_groups"] = [{"feature": str(f), "group": str(g), "count": int(c)}
+                                       for (f, g), c in shown.items()]
+        summary["split"] = getattr(result, "split", None)
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -103,10 +121,18 @@ class GroupPerformanceCheck(Check):
             out.append(grade(self.name, f"accuracy_gap[{feature}]", gap, warn=thresholds["accuracy_gap_warn"],
                              fail=thresholds["accuracy_gap_fail"], higher_is_better=False,
                              what=f"The largest accuracy difference between groups of {feature}"))
-        if summary.get("n_small_groups"):
-            out.append(Finding(self.name, "warn", f"{summary['n_small_groups']} group(s) have fewer than "
-                               f"{self.min_group_size} rows: their metrics are noisy.", "n_small_groups",
-                               float(summary["n_small_groups"]), float(self.min_group_size), {}))
+        n_small = summary.get("n_small_groups")
+        if n_small:
+            split = summary.get("split")
+            shown = summary.get("small_groups") or []
+            named = ", ".join(f"{g['feature']} = {g['group']} ({g['count']} rows)" for g in shown)
+            if named and n_small > len(shown):
+                named += f" and {n_small - len(shown)} more"
+            where = f" of the evaluation split {split!r}" if split else ""
+            out.append(Finding(self.name, "warn", f"{n_small} group(s){where} have fewer than {self.min_group_size} "
+                               f"rows{': ' + named if named else ''}; their metrics are noisy.", "n_small_groups",
+                               float(n_small), float(self.min_group_size),
+                               {"split": split, "small_groups": list(shown)}))
         return out
 
     @staticmethod
