@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xxhash
+from numpy.lib.recfunctions import repack_fields
 
 from ..core.batching import fingerprint
 
@@ -35,6 +36,12 @@ def _name(obj: Any) -> bytes:
     return f"{cls.__module__}.{cls.__qualname__}".encode()
 
 
+@functools.lru_cache(maxsize=256)
+def _dtype_token(dtype: np.dtype) -> bytes:
+    """The dtype's full description (field names, offsets, byte order), computed once per dtype."""
+    return repr(dtype.descr if dtype.names else dtype.str).encode()
+
+
 def _feed(digest: Any, obj: Any, depth: int, seen: set[int]) -> None:
     if depth > _MAX_DEPTH:
         raise _Unhashable("too deep")
@@ -48,11 +55,16 @@ def _feed(digest: Any, obj: Any, depth: int, seen: set[int]) -> None:
     elif isinstance(obj, numbers.Number) and not isinstance(obj, np.ndarray):
         update(_name(obj) + b"=" + repr(obj.item() if hasattr(obj, "item") else obj).encode())
     elif isinstance(obj, np.ndarray):
-        update(b"nd" + str(obj.dtype).encode() + repr(obj.shape).encode())
-        if obj.dtype.names:  # structured (e.g. a tree's nodes): field by field, never the padding bytes
-            for field in obj.dtype.names:
-                update(field.encode())
-                _feed(digest, np.ascontiguousarray(obj[field]), depth + 1, seen)
+        update(b"nd" + _dtype_token(obj.dtype) + repr(obj.shape).encode())
+        if obj.dtype.names:  # structured (e.g. a tree's nodes): packed, so the padding bytes never count
+            if any(obj.dtype[field].hasobject for field in obj.dtype.names):
+                for field in obj.dtype.names:
+                    update(field.encode())
+                    _feed(digest, np.ascontiguousarray(obj[field]), depth + 1, seen)
+            else:
+                packed = repack_fields(np.ascontiguousarray(obj))
+                update(_dtype_token(packed.dtype))
+                update(fingerprint(packed.view(np.uint8).reshape(-1)).encode())
         elif obj.dtype.hasobject:
             for item in obj.ravel(order="C"):
                 _feed(digest, item, depth + 1, seen)
@@ -69,6 +81,12 @@ def _feed(digest: Any, obj: Any, depth: int, seen: set[int]) -> None:
         update(b"{set")
         for token in sorted(_hash_of(item, depth + 1, seen) for item in obj):
             update(token.encode())
+        update(b"}")
+    elif isinstance(obj, Mapping) and all(isinstance(k, str) for k in obj):
+        update(b"{str")  # the common case (an object's __dict__): keys in sorted order, values fed in place
+        for key in sorted(obj):
+            update(str(len(key)).encode() + b":" + key.encode())
+            _feed(digest, obj[key], depth + 1, seen)
         update(b"}")
     elif isinstance(obj, Mapping):
         update(b"{")
