@@ -407,6 +407,10 @@ def test_card_on_a_broken_record_from_a_new_process(tmp_path):
     ("'target' 'y' is not a column of data['test'].", "--target 'y' is not"),
     ("The 'seed' parameter of Audit must be an int.", "The --seed of Audit"),
     ("first line\nsecond line", "first line"),
+    ("'sensitive_features' names ['sex'], not columns of data['test']. Columns: 'age', 'target'.",
+     "Columns: 'age', 'target'."),
+    ("--sensitive: column 'sex' is not in 'test.csv', which has 2 column(s): 'age', 'target'.",
+     "which has 2 column(s): 'age', 'target'."),
 ])
 def test_api_words_become_flags(message, expected):
     assert expected in cli_message(message)

@@ -21,23 +21,23 @@ _SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 _FLAGS = {"checks": "--checks", "target": "--target", "sensitive_features": "--sensitive", "features": "--features",
           "thresholds": "--threshold", "seed": "--seed", "random_state": "--seed", "run_dir": "--out",
           "out_dir": "--out", "check_params": "--layer", "model": "--model"}
-_PYTHON_WORDS = re.compile(r"\bresume=False\b|\bresume=True\b|'(" + "|".join(_FLAGS) + r")'(?: parameter)?")
+_RESUME_WORDS = re.compile(r"\bresume=(False|True)\b")
+_ARGUMENT_WORD = re.compile(r"'(" + "|".join(_FLAGS) + r")'(?: parameter)?")
 
 
 def cli_message(message: str) -> str:
     """An error message of the Python API worded for the command line: ``'checks'`` -> ``--checks``,
-    ``'sensitive_features'`` -> ``--sensitive``, ``resume=False`` -> ``--no-resume``, ...; one line."""
+    ``'sensitive_features'`` -> ``--sensitive``, ``resume=False`` -> ``--no-resume``, ...; one line.
+
+    Only the first argument word is translated (the argument the message is about: a later
+    ``'target'`` may be a column name in a list), and a message already worded with a flag
+    (``--sensitive: ...``) is kept as it is.
+    """
     first = str(message).strip().splitlines()[0] if str(message).strip() else "unknown error"
-
-    def flag(match: re.Match) -> str:
-        word = match.group(0)
-        if word == "resume=False":
-            return "--no-resume"
-        if word == "resume=True":
-            return "resuming (the default)"
-        return _FLAGS[match.group(1)]
-
-    return _PYTHON_WORDS.sub(flag, first)
+    if first.startswith("--"):
+        return first
+    first = _RESUME_WORDS.sub(lambda m: "--no-resume" if m.group(1) == "False" else "resuming (the default)", first)
+    return _ARGUMENT_WORD.sub(lambda m: _FLAGS[m.group(1)], first, count=1)
 
 
 def _threshold_keys() -> list[str]:
@@ -167,7 +167,9 @@ def _run_audit(args: argparse.Namespace) -> int:
           f"{len(result.skipped)} skipped; worst finding: {result.worst_severity}")
     frame = result.to_frame()
     if len(frame):
-        print(frame[["severity", "check", "message"]].to_string(index=False))
+        width = max(len(str(c)) for c in frame["check"])
+        for severity, check, message in frame[["severity", "check", "message"]].itertuples(index=False):
+            print(f"{severity:<5}  {check:<{width}}  {' '.join(str(message).split())}")
     print(f"wrote {paths['json']}, {paths['html']}, {paths['card']}")
     return 1 if _fails(result, args.fail_on) else 0
 

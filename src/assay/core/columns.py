@@ -8,6 +8,7 @@ are (the closest matches first) and suggest a correction ("Did you mean 'income'
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -22,13 +23,16 @@ MAX_SHOWN_COLUMNS = 30
 
 def closest_columns(name: str, columns: Iterable[Any], *, n: int = 3) -> list[str]:
     """Up to ``n`` columns that ``name`` may have meant: a case/space-insensitive match first,
-    then :func:`difflib.get_close_matches` (best first)."""
+    then :func:`difflib.get_close_matches` (best first), then columns holding ``name`` as a word
+    (``sex`` -> ``status_sex``)."""
     available = [str(c) for c in columns]
     key = str(name).lower().strip()
     exact = [c for c in available if c.lower().strip() == key and c != name]
     close = difflib.get_close_matches(str(name), available, n=n, cutoff=0.6)
     lowered = difflib.get_close_matches(key, [c.lower() for c in available], n=n, cutoff=0.6)
     close += [c for c in available if c.lower() in lowered]
+    if len(key) >= 2:
+        close += [c for c in available if key in re.split(r"[\W_]+", c.lower())]
     out: list[str] = []
     for c in exact + close:
         if c not in out and c != name:
