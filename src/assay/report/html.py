@@ -27,6 +27,8 @@ SHOWN_ROWS = 10
 _NUMBER_TEXT = re.compile(r"(?:[-+]?(?:\d[\d.,eE+\-]*%?|inf|n/a))?(?:[\s\u00a0]*\[[^\]]*\])?")
 #: Text cells longer than this are cut, with the full text in the cell's ``title``.
 MAX_CELL_CHARS = 80
+#: Text cells longer than this wrap (in a column 20-32 em wide); shorter ones stay on one line.
+WRAP_CHARS = 40
 
 _CSS = """
 *{box-sizing:border-box}
@@ -47,9 +49,11 @@ main{min-width:0;padding:1rem 2rem 3rem}
 }
 section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:1rem 1.4rem;margin:1.2rem 0;min-width:0}
 h2{font-size:1.2rem;margin:.2rem 0 .6rem;color:#1f3a5f} h3{font-size:1rem;margin:.8rem 0 .3rem;color:#2c4a70}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem;font-variant-numeric:tabular-nums;
+overflow-wrap:normal}
 th,td{border-bottom:1px solid #e5e9ef;padding:.25rem .6rem;text-align:left;vertical-align:top}
-th{background:#f0f3f7;font-weight:600} td.num,th.num{text-align:right;white-space:nowrap}
+th{background:#f0f3f7;font-weight:600;white-space:nowrap} td{white-space:nowrap}
+td.long{white-space:normal;min-width:20rem;max-width:32rem} td.num,th.num{text-align:right;white-space:nowrap}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0;color:#3d4b5c}
 .table-wrap{overflow-x:auto;max-width:100%}
 details.more summary{cursor:pointer;font-size:.85rem;color:#1f3a5f;margin:-.6rem 0 .6rem}
@@ -123,10 +127,12 @@ def format_cell(value: Any, digits: int = 4) -> tuple[str, bool]:
 
 
 def _text_cell(text: str) -> str:
-    if len(text) <= MAX_CELL_CHARS:
+    if len(text) <= WRAP_CHARS:
         return f"<td>{html.escape(text)}</td>"
+    if len(text) <= MAX_CELL_CHARS:
+        return f'<td class="long">{html.escape(text)}</td>'
     cut = text[:MAX_CELL_CHARS - 1]
-    return (f'<td title="{html.escape(text)}">{html.escape(cut)}\u2026 '
+    return (f'<td class="long" title="{html.escape(text)}">{html.escape(cut)}\u2026 '
             f'<span class="note">(+{len(text) - len(cut)} chars)</span></td>')
 
 
