@@ -132,6 +132,8 @@ def test_table_renderer_aligns_formats_and_drops_the_index_header_row():
     assert ('<tr><td>sex</td><td>female</td><td class="num">0.8735</td><td class="num">10</td>'
             "<td>&lt;b&gt;x&lt;/b&gt;</td></tr>") in out
     assert '<td class="num">n/a</td>' in out and "<b>x</b>" not in out
+    counts = table_html("t", pd.DataFrame({"n_unique": [8.0, np.nan, 41.0], "share": [1.0, 0.0, 1.0]}))
+    assert '<td class="num">8</td>' in counts and '<td class="num">1.0000</td>' in counts  # counts stay whole
     wide = pd.DataFrame([[1.0, 2.0]], columns=pd.MultiIndex.from_tuples([("auroc", "lower"), ("auroc", "upper")]))
     assert "<th class=\"num\">auroc / lower</th>" in table_html("t", wide)
 

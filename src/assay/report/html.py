@@ -69,7 +69,7 @@ text-transform:uppercase;letter-spacing:.02em;white-space:nowrap;vertical-align:
 .verdict{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.2rem 0 .6rem}
 .verdict .badge{font-size:.95rem;padding:.2rem .7rem}
 .kpis{display:flex;flex-wrap:wrap;gap:.7rem;margin:.6rem 0 .2rem}
-.kpi{display:block;min-width:11rem;flex:1 1 11rem;max-width:16rem;border:1px solid #dde3ea;border-radius:6px;
+.kpi{display:block;min-width:13rem;flex:1 1 13rem;max-width:17rem;border:1px solid #dde3ea;border-radius:6px;
 padding:.5rem .7rem;color:inherit;text-decoration:none;background:#fbfcfd}
 .kpi .label{font-size:.8rem;color:#4a5868} .kpi .value{font-size:1.35rem;font-weight:700;font-variant-numeric:tabular-nums}
 .kpi .interval{font-size:.8rem;font-variant-numeric:tabular-nums} .kpi .group{font-size:.8rem;color:#4a5868}
@@ -152,8 +152,18 @@ def _columns(frame: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
             values.append(list(frame.index.get_level_values(level)))
     for i, column in enumerate(frame.columns):
         names.append(_label(column))
-        values.append(list(frame.iloc[:, i]))
+        values.append(_whole_counts(frame.iloc[:, i]))
     return names, values
+
+
+def _whole_counts(column: pd.Series) -> list[Any]:
+    """A float column of whole numbers beyond 1 (counts that passed through NaN) as integers."""
+    if column.dtype.kind == "f":
+        v = column.to_numpy(dtype=float)
+        finite = v[np.isfinite(v)]
+        if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() > 1:
+            return [int(x) if np.isfinite(x) else None for x in v]
+    return list(column)
 
 
 def _rows_html(values: list[list[Any]], start: int, stop: int, digits: int) -> str:
