@@ -193,7 +193,9 @@ def render_audit_html(record: Mapping[str, Any]) -> str:
     headline number, then one section per check."""
     check_record(record)
     checks = record["checks"]
-    findings = [{**f, "href": f.get("check") if f.get("check") in checks else None} for f in record["findings"]]
+    findings = [{**f, "href": f.get("check") if f.get("check") in checks else None,
+                 "section": (checks.get(f.get("check")) or {}).get("title") or f.get("check")}
+                for f in record["findings"]]
     skipped = record["summary"]["checks_skipped"]
     unfinished = {k: v for k, v in checks.items() if v.get("status") != "ok"}
     paragraphs = [f"Skipped checks: {', '.join(f'{k} ({v})' for k, v in skipped.items())}." if skipped else "",

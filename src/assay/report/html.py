@@ -216,15 +216,15 @@ def _href(target: Any) -> str:
 
 
 def findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
-    """Findings grouped by check: a badge, the message left-aligned, value and threshold side
+    """Findings grouped by check (headed by ``section``, else ``check``): a badge, the message left-aligned, value and threshold side
     by side, and a link to the anchor holding the evidence (``href``)."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for finding in findings:
-        groups.setdefault(str(finding.get("check") or ""), []).append(finding)
+        groups.setdefault(str(finding.get("section") or finding.get("check") or ""), []).append(finding)
     parts = []
-    for check, items in groups.items():
-        if check:
-            parts.append(f"<h3>{html.escape(check)}</h3>")
+    for heading, items in groups.items():
+        if heading:
+            parts.append(f"<h3>{html.escape(heading)}</h3>")
         parts.append('<ul class="findings">')
         for f in items:
             metric = str(f.get("metric") or "")
