@@ -94,3 +94,17 @@ def test_demo_report_fits_the_window_and_its_links_resolve(browser, demo_report,
     assert page["tocSticky"] == ("sticky" if width >= 1000 else "static")
     badges = browser.find_elements("css selector", ".verdict .badge")
     assert [b.text.split()[-1].lower() for b in badges[1:]] == ["error", "fail", "warn", "pass"]
+
+
+def test_demo_report_prints_without_navigation_and_a_page_per_section(browser, demo_report):
+    browser.get(demo_report.as_uri())
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        style = browser.execute_script(
+            "const s = e => getComputedStyle(document.querySelector(e));"
+            "return [s('nav.toc').display, s('section#findings').breakBefore, s('section#top').breakBefore];")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert style == ["none", "page", "auto"]
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {})["data"]
+    assert len(pdf) > 10_000
