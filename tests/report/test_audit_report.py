@@ -71,18 +71,20 @@ def test_every_number_in_the_card_equals_report_json(written):
 def test_html_has_findings_first_and_check_sections(written):
     record, paths = written
     html = paths["html"].read_text()
-    assert html.index("Summary of findings") < html.index("Performance by group")
+    body = html[html.index("<main>"):]
+    order = [body.index(f'id="{anchor}"') for anchor in ("top", "findings", "headline", *record["checks"])]
+    assert order == sorted(order)  # verdict, findings, every headline number, then the checks' sections
     assert 'id="calibration"' in html and "<script" not in html
-    # the top shows every headline number with its interval and group, before the findings and the sections
-    top = html[html.index("Headline numbers"):html.index("Performance by group")]
-    assert top.index("Headline numbers") < top.index("Findings")
+    # the headline table holds every headline number with its interval and group (numbers right-aligned)
+    start = body.index('id="headline"')
+    table = body[start:body.index("<section", start)]
     for row in record["headline"]:
         if row["value"] is not None:
-            assert f"<td>{row['value']:.4f}</td>" in top, row
+            assert f'<td class="num">{row["value"]:.4f}</td>' in table, row
         if row["lower"] is not None:
-            assert f"<td>[{row['lower']:.4f}, {row['upper']:.4f}]</td>" in top, row
+            assert f'<td class="num">[{row["lower"]:.4f}, {row["upper"]:.4f}]</td>' in table, row
         if row["group"] is not None:
-            assert f"<td>{html_escape(row['group'])}</td>" in top, row
+            assert f"<td>{html_escape(row['group'])}</td>" in table, row
 
 
 def test_frame_round_trip(written):

@@ -65,3 +65,46 @@ def test_demo_report_renders_without_errors(browser, demo_report, tmp_path):
     assert all(w > 100 for w in widths), widths  # every embedded PNG decoded
     browser.save_screenshot(str(tmp_path / "report.png"))
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+_LAYOUT = """
+const doc = document.documentElement;
+const links = [...document.querySelectorAll('nav.toc a')].map(a => a.getAttribute('href'));
+const findings = [...document.querySelectorAll('ul.findings a')].map(a => a.getAttribute('href'));
+const rows = [...document.querySelectorAll('tr')].filter(r => !r.closest('details:not([open])'));
+return {overflow: doc.scrollWidth - doc.clientWidth,
+        links: links, unresolved: links.concat(findings).filter(h => !document.getElementById(h.slice(1))),
+        findings: findings.length,
+        tallest: Math.max(0, ...rows.map(r => r.getBoundingClientRect().height)),
+        images: [...document.images].map(i => i.complete && i.naturalWidth),
+        tocSticky: getComputedStyle(document.querySelector('nav.toc')).position};
+"""
+
+
+@pytest.mark.parametrize("width", [1300, 800])
+def test_demo_report_fits_the_window_and_its_links_resolve(browser, demo_report, width):
+    browser.set_window_size(width, 1200)
+    browser.get(demo_report.as_uri())
+    assert _errors(browser) == []
+    page = browser.execute_script(_LAYOUT)
+    assert page["overflow"] <= 0, page["overflow"]  # the body never scrolls sideways; wide tables scroll inside
+    assert len(page["links"]) >= 8 and page["findings"] >= 5 and page["unresolved"] == []
+    assert page["tallest"] <= 120, page["tallest"]
+    assert page["images"] and all(w and w > 0 for w in page["images"]), page["images"]
+    assert page["tocSticky"] == ("sticky" if width >= 1000 else "static")
+    badges = browser.find_elements("css selector", ".verdict .badge")
+    assert [b.text.split()[-1].lower() for b in badges[1:]] == ["error", "fail", "warn", "pass"]
+
+
+def test_demo_report_prints_without_navigation_and_a_page_per_section(browser, demo_report):
+    browser.get(demo_report.as_uri())
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        style = browser.execute_script(
+            "const s = e => getComputedStyle(document.querySelector(e));"
+            "return [s('nav.toc').display, s('section#findings').breakBefore, s('section#top').breakBefore];")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert style == ["none", "page", "auto"]
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {})["data"]
+    assert len(pdf) > 10_000

@@ -20,6 +20,7 @@ the rows existed is read through the generic reading of its summary (:func:`head
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,31 +133,90 @@ def _check_section(name: str, record: Mapping[str, Any]) -> Section:
     return Section(title, [], tables=tables, anchor=name)
 
 
-def render_audit_html(record: Mapping[str, Any]) -> str:
-    """The self-contained HTML page of an audit record: findings first, then one section per check."""
-    check_record(record)
-    findings = pd.DataFrame(record["findings"], columns=["severity", "check", "metric", "value", "threshold", "message"])
-    counts = record["summary"]["findings"]
-    errors = counts.get("error", 0)
-    intro = Section(
-        "Summary of findings",
-        [f"Worst severity: {str(record['summary']['worst_severity']).upper()} — "
-         + (f"{errors} error, " if errors else "")
-         + f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn, {counts.get('pass', 0)} pass.",
-         "Skipped checks: " + (", ".join(f"{k} ({v})" for k, v in record["summary"]["checks_skipped"].items())
-                               or "none") + ".",
-         "Checks that did not finish: " + (", ".join(f"{k} ({v.get('error')})" for k, v in record["checks"].items()
-                                                     if v.get("status") != "ok") or "none") + "."],
-        tables=[("Headline numbers (interval: the check's bootstrap interval, where it has one)",
-                 _headline_frame(headline_rows(record))),
-                ("Findings", findings.set_index("severity"))], anchor="findings")
-    sections = [intro] + [_check_section(name, rec) for name, rec in record["checks"].items()]
-    meta = {"model": record["model"].get("name") or "model", "data": record["dataset"].get("name") or "data",
-            "evaluation split": record["dataset"]["eval_split"], "seed": str(record["seed"]),
-            "forward passes": ", ".join(f"{k}: {v}" for k, v in record["summary"]["forward_passes"].items()) or "none",
+def _worst(severities) -> str | None:
+    ranked = sorted((s for s in severities if s in SEVERITY_ORDER), key=SEVERITY_ORDER.get)
+    return ranked[0] if ranked else None
+
+
+def _pick(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row of one metric to show at the top: the worst across features (by its direction)."""
+    rows = [r for r in rows if r["value"] is not None]
+    if not rows:
+        return None
+    sign = {"lower": -1.0, "higher": 1.0}.get(rows[0]["direction"])
+    return rows[0] if sign is None else min(rows, key=lambda r: sign * r["value"])
+
+
+def top_headline(record: Mapping[str, Any], n: int = 10) -> list[dict[str, Any]]:
+    """The headline rows at the top of report.html: of each finished check, in the record's
+    order, the first and the last metric it declares in ``model_index`` (its leading number
+    and, by convention, its worst-group or gap number), each at its worst row across features
+    (by the row's direction); at most ``n``."""
+    checks = registered_checks()
+    rows = headline_rows(record)
+    out: list[dict[str, Any]] = []
+    for name in record["checks"]:
+        declared = list(getattr(checks.get(name), "model_index", ()) or ())
+        own = [r for r in rows if r["check"] == name]
+        for pattern in dict.fromkeys(declared[:1] + declared[-1:]):
+            metric = next((r["metric"] for r in own if _declared(r["metric"], {pattern})), None)
+            row = _pick([r for r in own if r["metric"] == metric]) if metric is not None else None
+            if row is not None:
+                out.append(row)
+    return out[:n]
+
+
+def _top_cards(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    return [{"label": row["metric"], "value": fmt(row["value"]), "interval": _interval(row, fmt),
+             "group": "; ".join(f"{k}: {row[k]}" for k in ("feature", "group") if row[k] not in (None, "")),
+             "href": row["check"]} for row in top_headline(record)]
+
+
+def _identity(record: Mapping[str, Any]) -> dict[str, str]:
+    """The run's identity shown at the top: model, data, seed, passes, versions."""
+    model, dataset = record["model"], record["dataset"]
+    fingerprints = ", ".join(f"{k} {str(v)[:12]}" for k, v in dataset["fingerprints"].items())
+    return {"model": f"{model.get('name') or 'model'} (fingerprint {str(model.get('fingerprint'))[:12]})",
+            "data": f"{dataset.get('name') or 'data'}, evaluated on split {dataset['eval_split']}",
+            "data fingerprints": fingerprints or "none", "seed": str(record["seed"]),
+            "forward passes": ", ".join(f"{k}: {v}" for k, v in record["summary"]["forward_passes"].items())
+            or "none",
             **{k: v for k, v in record.get("environment", {}).items() if k in ("assay", "python", "torch")}}
+
+
+def render_audit_html(record: Mapping[str, Any]) -> str:
+    """The self-contained HTML page of an audit record: the verdict, identity and headline
+    numbers on top, the findings grouped by check (each linked to its check's section), every
+    headline number, then one section per check."""
+    check_record(record)
+    checks = record["checks"]
+    findings = [{**f, "href": f.get("check") if f.get("check") in checks else None,
+                 "section": (checks.get(f.get("check")) or {}).get("title") or f.get("check")}
+                for f in record["findings"]]
+    skipped = record["summary"]["checks_skipped"]
+    unfinished = {k: v for k, v in checks.items() if v.get("status") != "ok"}
+    paragraphs = [f"Skipped checks: {', '.join(f'{k} ({v})' for k, v in skipped.items())}." if skipped else "",
+                  "Checks that did not finish: " + ", ".join(f"{k} ({v.get('error')})" for k, v in unfinished.items())
+                  + "." if unfinished else "",
+                  "" if findings else "No findings."]
+    intro = Section("Summary of findings", [p for p in paragraphs if p], findings=findings, anchor="findings",
+                    severity=_worst(f.get("severity") for f in findings))
+    numbers = Section("Headline numbers", [],
+                      tables=[("Headline numbers (interval: the check's bootstrap interval, where it has one)",
+                               _headline_frame(headline_rows(record)))], anchor="headline")
+    sections = [intro, numbers]
+    for name, rec in checks.items():
+        section = _check_section(name, rec)
+        sections.append(dataclasses.replace(
+            section, anchor=section.anchor or name,
+            severity=_worst(f.get("severity") for f in findings if f.get("check") == name)))
+    counts = record["summary"]["findings"]
     return render_html(record["title"], sections, subtitle="Findings first; every number was measured in this run.",
-                       meta=meta)
+                       meta=_identity(record), verdict={s: int(counts.get(s, 0) or 0) for s in SEVERITY_ORDER},
+                       headline=_top_cards(record))
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -203,16 +263,16 @@ def _exact(value: Any) -> str:
 
 
 def _headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Headline rows as the compact table of report.html (values and intervals to 4 decimals)."""
+    """Headline rows as the compact table of report.html (the renderer writes 4 decimals)."""
     def fmt(v):
         return "n/a" if v is None else f"{v:.4f}"
 
     columns = (["check"] if rows and "check" in rows[0] else []) + ["metric", "feature", "group", "value",
                                                                      "interval", "better"]
-    table = pd.DataFrame([{**row, "value": fmt(row["value"]), "interval": _interval(row, fmt),
-                           "better": {"higher": "higher", "lower": "lower"}.get(row["direction"], "")}
-                          for row in rows], columns=columns)
-    return table.fillna("").set_index(columns[0])
+    return pd.DataFrame([{**{c: row.get(c) for c in columns}, "feature": row["feature"] or "",
+                          "group": row["group"] or "", "interval": _interval(row, fmt),
+                          "better": {"higher": "higher", "lower": "lower"}.get(row["direction"], "")}
+                         for row in rows], columns=columns)
 
 
 def card_metrics(record: Mapping[str, Any]) -> list[dict[str, Any]]:
