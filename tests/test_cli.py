@@ -146,3 +146,26 @@ def test_bad_threshold_arguments(files, capsys, value, expected):
     assert code == 2
     err = capsys.readouterr().err
     assert "--threshold" in err and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_summary_lines_name_skipped_checks_and_wrap_messages():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from assay.cli import _summary_lines
+
+    long = "The largest accuracy difference between groups of sex x race is 0.154, above the fail threshold 0.1."
+    frame = pd.DataFrame({"severity": ["fail", "pass"], "check": ["group_performance", "ood"],
+                          "message": [long, "ok\nfine"]})
+    result = SimpleNamespace(computed=("a",), resumed=(), skipped={"ood": "needs ood"}, worst_severity="fail",
+                             to_frame=lambda: frame)
+    lines = _summary_lines(result, columns=80)
+    assert lines[0].endswith("1 skipped; worst finding: fail")
+    assert lines[1] == "  skipped ood: needs ood"
+    assert lines[2].startswith("fail   group_performance  The largest")
+    assert all(len(line) <= 80 for line in lines[2:])
+    body = [line for line in lines[2:] if line.startswith(" ")]
+    assert body and all(line.startswith(" " * 26) for line in body)  # under the message: 5 + 2 + 17 + 2
+    assert " ".join(line.strip() for line in lines[2:2 + 1 + len(body)]).endswith(long.split()[-1])
+    assert lines[-1] == "pass   ood                ok fine"                      # one line per finding

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from .core.errors import AssayInputError
@@ -163,15 +165,28 @@ def _run_audit(args: argparse.Namespace) -> int:
     record = audit_record(result, model_name=Path(str(args.model)).name, dataset_name=Path(args.data).name,
                           environment=environment())
     paths = write_audit_report(record, args.out)
-    print(f"assay audit: {len(result.computed)} check(s) run, {len(result.resumed)} resumed, "
-          f"{len(result.skipped)} skipped; worst finding: {result.worst_severity}")
+    for line in _summary_lines(result, shutil.get_terminal_size((100, 24)).columns):
+        print(line)
+    print(f"wrote {paths['json']}, {paths['html']}, {paths['card']}")
+    return 1 if _fails(result, args.fail_on) else 0
+
+
+def _summary_lines(result, columns: int) -> list[str]:
+    """What ``assay audit`` prints: the counts, each skipped check with its reason, then one finding per
+    item (severity, check, message), messages wrapped to ``columns`` under their own column."""
+    lines = [f"assay audit: {len(result.computed)} check(s) run, {len(result.resumed)} resumed, "
+             f"{len(result.skipped)} skipped; worst finding: {result.worst_severity}"]
+    lines += [f"  skipped {name}: {reason}" for name, reason in result.skipped.items()]
     frame = result.to_frame()
     if len(frame):
         width = max(len(str(c)) for c in frame["check"])
+        indent = " " * (5 + 2 + width + 2)
         for severity, check, message in frame[["severity", "check", "message"]].itertuples(index=False):
-            print(f"{severity:<5}  {check:<{width}}  {' '.join(str(message).split())}")
-    print(f"wrote {paths['json']}, {paths['html']}, {paths['card']}")
-    return 1 if _fails(result, args.fail_on) else 0
+            text = " ".join(str(message).split())
+            wrapped = textwrap.wrap(text, width=max(40, columns - len(indent))) or [""]
+            lines.append(f"{severity:<5}  {check:<{width}}  {wrapped[0]}")
+            lines += [indent + part for part in wrapped[1:]]
+    return lines
 
 
 def _fails(result, fail_on: str) -> bool:
