@@ -223,7 +223,7 @@ def test_a_check_from_outside_writes_its_card_parts(outside_check):
     assert "- coverage " in card.split("## Caveats and recommendations", 1)[1]
     front = yaml.safe_load(card.split("\n---\n")[0].removeprefix("---\n"))
     assert [m["type"] for m in front["model-index"][0]["results"][0]["metrics"]] == ["coverage_docs_stub.coverage"]
-    assert "| coverage_docs_stub | n_sets |  |  | 3.0 |  |" in card  # every number stays in the body
+    assert "| coverage_docs_stub | n_sets |  |  | 3 |" in card  # every number stays in the body (whole numbers as ints)
 
 
 def test_report_package_imports_nothing_from_audit():
@@ -236,3 +236,11 @@ def test_report_package_imports_nothing_from_audit():
     source = "\n".join(p.read_text() for p in __import__("pathlib").Path(
         __import__("assay.report", fromlist=["x"]).__file__).parent.glob("*.py"))
     assert "audit" not in re.findall(r"from \.\.(\w+)", source) and "ood" not in re.findall(r"from \.\.(\w+)", source)
+
+
+def test_card_numbers_are_rounded_for_reading():
+    from assay.audit.documents import _reading
+
+    assert _reading(0.034499999999999954) == "0.0345"
+    assert _reading(3.0) == "3" and _reading(None) == "n/a"
+    assert _reading(3021.456) == "3021" and _reading(-0.5) == "-0.5000"

@@ -258,8 +258,15 @@ def _interval(row: Mapping[str, Any], fmt) -> str:
     return "" if row["lower"] is None and row["upper"] is None else f"[{fmt(row['lower'])}, {fmt(row['upper'])}]"
 
 
-def _exact(value: Any) -> str:
-    return "n/a" if value is None else repr(value)
+def _reading(value: Any) -> str:
+    """A number rounded for reading: whole numbers as integers, others to 4 decimals (4 significant
+    digits from 1,000 up), undefined as "n/a"."""
+    if value is None:
+        return "n/a"
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:.4g}" if abs(number) >= 1000 else f"{number:.4f}"
 
 
 def _headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -359,13 +366,13 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
               "", "## Intended use", "", _PROMPT.format(what="primary uses and users; uses that are out of scope."),
               "", "## Factors", ""]
     lines += parts["Factors"] or [_PROMPT.format(what="the groups and conditions the model was evaluated across.")]
-    lines += ["", "## Metrics", "", "Every headline number of the audit, exactly as in report.json (interval: the "
-              "check's bootstrap interval, where it has one).", "",
-              "| check | metric | feature | group | value | interval |", "|---|---|---|---|---|---|"]
+    lines += ["", "## Metrics", "", "Every headline number of the audit, rounded for reading (exact values in report.json "
+              "and in the model-index above), with the check's bootstrap interval where it has one.", "",
+              "| check | metric | feature | group | value [interval] |", "|---|---|---|---|---|"]
     lines += [f"| {escape_markdown(row['check'])} | {escape_markdown(row['metric'])} | "
               f"{escape_markdown(row['feature'] if row['feature'] is not None else '')} | "
               f"{escape_markdown(row['group'] if row['group'] is not None else '')} | "
-              f"{_exact(row['value'])} | {_interval(row, _exact)} |"
+              f"{' '.join(filter(None, [_reading(row['value']), _interval(row, _reading)]))} |"
               for row in card_metrics(record)]
     fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
                              for k, v in dataset["fingerprints"].items())
