@@ -228,3 +228,43 @@ def test_report_draws_without_computing():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_far_tail_does_not_flatten_the_score_density():
+    from assay.report import plot_ood_score_density
+
+    rng = np.random.default_rng(0)
+    scores_in = rng.normal(0, 1, 500)
+    scores_out = np.r_[rng.normal(3, 1, 300), 3000.0]          # a GMM-like tail far from the bulk
+    fig = plot_ood_score_density(scores_in, {"far": scores_out}, threshold=1.5)
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    assert high < 20 and low > -10                             # the bulk is drawn, not 0..3000
+    everything = np.r_[scores_in, scores_out]
+    outside = int(((everything < low) | (everything > high)).sum())
+    assert "clipped" in ax.get_title() and f"{outside} outside)" in ax.get_title() and outside >= 1
+    assert any(t.get_text().startswith("far (n=301), ") and "outside the range drawn" in t.get_text()
+               for t in ax.get_legend().get_texts())
+    plt.close(fig)
+
+
+def test_without_outliers_the_density_axis_is_not_clipped():
+    from assay.report import plot_ood_score_density
+
+    rng = np.random.default_rng(1)
+    fig = plot_ood_score_density(rng.normal(0, 1, 300), {"near": rng.normal(1, 1, 300)})
+    assert "clipped" not in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_an_outlier_does_not_flatten_the_projection():
+    from assay.report import plot_projection
+
+    rng = np.random.default_rng(2)
+    points = np.r_[rng.normal(0, 1, (400, 2)), [[500.0, -400.0]]]
+    is_ood = np.r_[np.zeros(300, bool), np.ones(101, bool)]
+    fig = plot_projection(points, is_ood=is_ood)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] < 10 and ax.get_ylim()[0] > -10
+    assert "1 point(s) outside the axes" in ax.get_title()
+    plt.close(fig)

@@ -89,3 +89,30 @@ def _ood_colors(n: int) -> list[Any]:
     """Distinct colours for OOD sets or detectors (never the in-distribution blue)."""
     cmap = plt.get_cmap("tab10")
     return [cmap((i + 1) % 10) for i in range(n)]
+
+
+#: Share of the values a robust axis range keeps, and how much wider than that range the full
+#: range must be before the axis is clipped (a lone outlier must not flatten the bulk).
+ROBUST_COVERAGE = 0.99
+ROBUST_FACTOR = 3.0
+
+
+def robust_limits(values: np.ndarray, *, coverage: float = ROBUST_COVERAGE,
+                  factor: float = ROBUST_FACTOR) -> tuple[float, float, int]:
+    """``(low, high, n_outside)``: the axis range to draw finite ``values`` on.
+
+    The full range (padded by 5%) unless it is more than ``factor`` times the central
+    ``coverage`` quantile range; then that quantile range padded by 10% of itself, and the number
+    of values outside it (which the plot says it leaves out).
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    low, high = float(v.min()), float(v.max())
+    tail = (1.0 - coverage) / 2
+    q_low, q_high = (float(q) for q in np.quantile(v, [tail, 1.0 - tail]))
+    if q_high > q_low and high - low > factor * (q_high - q_low):
+        pad = 0.1 * (q_high - q_low)
+        low, high = q_low - pad, q_high + pad
+        return low, high, int(np.count_nonzero((v < low) | (v > high)))
+    pad = 0.05 * (high - low) if high > low else 1.0
+    return low - pad, high + pad, 0

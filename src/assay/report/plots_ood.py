@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.validation import as_array, check_bool, check_scalar, describe
-from ._plotting import _IN_COLOR, _THRESHOLD_COLOR, _ood_colors, plt
+from ._plotting import ROBUST_COVERAGE, _IN_COLOR, _THRESHOLD_COLOR, _ood_colors, plt, robust_limits
 
 
 def plot_ood_score_density(
@@ -54,17 +54,23 @@ def plot_ood_score_density(
         check_scalar(threshold, "threshold", owner=owner, kind=(int, float, np.number), low=-np.inf, high=np.inf,
                      closed="neither")
     everything = np.concatenate([s_in, *sets.values()])
-    low, high = float(everything.min()), float(everything.max())
+    low, high, n_outside = robust_limits(everything)
     if threshold is not None:
         low, high = min(low, float(threshold)), max(high, float(threshold))
-    span = high - low if high > low else 1.0
-    grid = np.linspace(low - 0.1 * span, high + 0.1 * span, int(n_grid))
+    grid = np.linspace(low, high, int(n_grid))
     fig, ax = plt.subplots(figsize=(7, 4))
     series = [("in-distribution", s_in, _IN_COLOR)] + [
         (name, values, color) for (name, values), color in zip(sets.items(), _ood_colors(len(sets)))
     ]
     for name, values, color in series:
         label = f"{name} (n={len(values)})"
+        if n_outside:  # a tail far from the bulk: each density of the scores in the drawn range
+            kept = (values >= low) & (values <= high)
+            if not kept.all():
+                label += f", {int((~kept).sum())} outside the range drawn"
+            values = values[kept]
+            if len(values) < 2:
+                continue
         if np.ptp(values) == 0:
             ax.axvline(values[0], color=color, ls="--", lw=1.4, label=label + ", constant")
             continue
@@ -79,6 +85,9 @@ def plot_ood_score_density(
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if n_outside:
+        title = f"{title}\n(x axis clipped to the central {ROBUST_COVERAGE:.0%} of scores: {n_outside} outside)"
+    ax.set_xlim(grid[0], grid[-1])
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -324,9 +333,16 @@ def plot_projection(points: Any, *, is_ood: Any, labels: Any = None,
             text = "OOD" if name is None else f"OOD: {name}"
             ax.scatter(P[rows, 0], P[rows, 1], s=14, marker="x", color=greys[i % len(greys)], alpha=0.8,
                        linewidths=0.8, label=f"{text} (n={int(rows.sum())})")
+    (x_low, x_high, _), (y_low, y_high, _) = robust_limits(P[:, 0]), robust_limits(P[:, 1])
+    outside = int(np.count_nonzero((P[:, 0] < x_low) | (P[:, 0] > x_high) | (P[:, 1] < y_low) | (P[:, 1] > y_high)))
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, markerscale=1.5)
-    ax.set_title(title or f"{len(P)} points", fontsize=10)
+    title = title or f"{len(P)} points"
+    if outside:  # an outlier must not flatten the bulk: the axes keep the central quantiles
+        title += f"\n({outside} point(s) outside the axes, clipped to the central {ROBUST_COVERAGE:.0%})"
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
