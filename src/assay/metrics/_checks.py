@@ -38,6 +38,22 @@ _BAD_PROB_SHAPE = (
 _BAD_CODES = "'group_codes' must hold integers in [0, {n_groups}). Got {problem}."
 
 
+_EMPTY_METRICS = "'metrics' must name at least one metric among {valid}. Got {received} instead."
+
+
+def metric_names(metrics: Any, valid: list[str]) -> list[Any]:
+    """``metrics`` (one name or an iterable of names) as a non-empty list; the names themselves are
+    the caller's to check against ``valid`` (which the error lists)."""
+    names = [metrics] if isinstance(metrics, str) else metrics
+    try:
+        names = list(names)
+    except TypeError:
+        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics))) from None
+    if not names:
+        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics)))
+    return names
+
+
 def check_labels_1d(y: Any, *, name: str) -> np.ndarray:
     """``y`` as a 1-D array of labels with no NaN/None; the argument is named in errors."""
     arr = as_array(y, name=name, ndim=1)

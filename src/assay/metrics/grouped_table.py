@@ -20,6 +20,7 @@ from ..core.errors import AssayInputError
 from ..core.result import Result, to_jsonable
 from ..core.validation import NOT_GIVEN, check_bool, check_option, check_random_state, check_scalar, describe, renamed_parameter
 from . import bootstrap as _bootstrap
+from ._checks import metric_names
 from .classification import AVERAGES, METRICS, multiclass_metric
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, _NEEDS_RANKS, _NOT_STATS, GroupedStats
 from .groups import SEPARATOR, _groupings_of_cells
@@ -34,7 +35,6 @@ from .values import (
 )
 
 _UNKNOWN_METRIC = "'metrics' must name metrics among {valid}. Got unknown name(s) {unknown} instead."
-_EMPTY_METRICS = "'metrics' must name at least one metric among {valid}. Got {received} instead."
 _NEEDS_VALUES = "'values' is required for the metric {metric!r}. Got None instead."
 _UNKNOWN_FEATURE = "'feature' must be one of {valid} (or None for all). Got {received!r} instead."
 _NO_RESAMPLES = (
@@ -621,13 +621,7 @@ def _bounds_columns(metrics: Sequence[str]) -> pd.MultiIndex:
 
 def _check_metrics(metrics: Any) -> tuple[str, ...]:
     valid = list(METRICS)
-    names = [metrics] if isinstance(metrics, str) else metrics
-    try:
-        names = list(names)
-    except TypeError:
-        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics))) from None
-    if not names:
-        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics)))
+    names = metric_names(metrics, valid)
     for name in names:
         if is_value_metric(name):
             parse_value_metric(name)

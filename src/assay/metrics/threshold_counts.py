@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError, UndefinedMetricWarning, outside_stacklevel
 from ..core.validation import as_array, check_bool, check_consistent_length, check_scalar, describe
-from ._checks import check_binary_labels, check_labels_1d, check_sample_weight
+from ._checks import check_binary_labels, check_labels_1d, check_sample_weight, metric_names
 from ._stats import ConfusionStats
 from .classification import METRICS
 from .grouped import make_groups
@@ -47,7 +47,6 @@ _UNKNOWN_METRIC = (
     "'metrics' must name threshold-dependent label metrics among {valid}. Got unknown name(s) "
     "{unknown} instead."
 )
-_EMPTY_METRICS = "'metrics' must name at least one metric among {valid}. Got {received} instead."
 _BAD_THRESHOLDS = (
     "'thresholds' must be None, an int >= 1 (the most thresholds, quantile-spaced over the scores) "
     "or a 1-D array of finite numbers. Got {received} instead."
@@ -75,13 +74,7 @@ _UNDEFINED_EVERYWHERE = (
 
 def _check_metrics(metrics: Any) -> tuple[str, ...]:
     valid = [m for m, spec in METRICS.items() if spec.needs == "labels"]
-    names = [metrics] if isinstance(metrics, str) else metrics
-    try:
-        names = list(names)
-    except TypeError:
-        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics))) from None
-    if not names:
-        raise AssayInputError(_EMPTY_METRICS.format(valid=valid, received=repr(metrics)))
+    names = metric_names(metrics, valid)
     unknown = [m for m in names if not isinstance(m, str) or m not in valid]
     if unknown:
         raise AssayInputError(_UNKNOWN_METRIC.format(valid=valid, unknown=unknown))
