@@ -28,8 +28,8 @@ import assay.fairness as af
 from assay import AssayInputError
 from assay.audit import Audit, Check, StaleRecordWarning, Threshold, register_check, register_need
 from assay.audit.base import CHECKS, registered_checks
-from assay.audit.documents import (audit_record, check_record, model_card_markdown, render_audit_html,
-                                   write_audit_report)
+from assay.audit.documents import (audit_record, check_record, model_card_markdown, read_card_sections,
+                                   render_audit_html, write_audit_report)
 from assay.cli import _fails, _threshold_keys, cli_message, main
 from assay.core.validation import check_sensitive_features
 from assay.data_checks import bin_by_quantiles
@@ -317,6 +317,17 @@ def _without(key, inner=None):
 
 
 CASES_DOCUMENTS = [
+    pytest.param(lambda: read_card_sections({"intended use": "x"}), ["unknown section 'intended use'", "intended_use"],
+                 id="read_card_sections: unknown section"),
+    pytest.param(lambda: read_card_sections({"intended_use": 3}), ["['intended_use']", "text", "int"],
+                 id="read_card_sections: a section that is not text"),
+    pytest.param(lambda: read_card_sections(["intended_use"]), ["mapping", "list"],
+                 id="read_card_sections: not a mapping"),
+    pytest.param(lambda: read_card_sections("no/such/file.yaml"), ["not a file", "no/such/file.yaml"],
+                 id="read_card_sections: no such file"),
+    pytest.param(lambda: model_card_markdown({**MINIMAL, "card_sections": "intended_use.yaml"}),
+                 ["['card_sections']", "mapping", "str"],
+                 id="model_card_markdown: card_sections in a record not a mapping"),
     pytest.param(lambda: check_record(_without("dataset")), ["'dataset'", "not an audit record"],
                  id="model_card_markdown: record without dataset"),
     pytest.param(lambda: model_card_markdown(_without("eval_split", "dataset")), ["'dataset'", "'eval_split'"],

@@ -22,7 +22,7 @@ _SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 #: Python argument of Audit (and its run) -> the flag that sets it, for error messages.
 _FLAGS = {"checks": "--checks", "target": "--target", "sensitive_features": "--sensitive", "features": "--features",
           "thresholds": "--threshold", "seed": "--seed", "random_state": "--seed", "run_dir": "--out",
-          "out_dir": "--out", "check_params": "--layer", "model": "--model"}
+          "out_dir": "--out", "check_params": "--layer", "model": "--model", "card_sections": "--card-sections"}
 _RESUME_WORDS = re.compile(r"\bresume=(False|True)\b")
 _ARGUMENT_WORD = re.compile(r"'(" + "|".join(_FLAGS) + r")'(?: parameter)?")
 
@@ -113,6 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
                        help="exit with status 1 if any finding is at least this severe; a check that raised "
                             "an error counts as a fail (default: %(default)s)")
+    card_help = ("YAML or JSON file of the model card's human-written sections (intended_use, "
+                 "ethical_considerations, model_details, factors, training_data, caveats_and_recommendations)")
+    audit.add_argument("--card-sections", default=None, metavar="FILE", help=card_help)
 
     for name, what in (("report", "report.html"), ("card", "MODEL_CARD.md")):
         sub = commands.add_parser(name, help=f"rebuild {what} from a run directory's report.json",
@@ -120,6 +123,8 @@ def _build_parser() -> argparse.ArgumentParser:
         sub.add_argument("run_dir", help="directory written by 'assay audit' or 'assay demo'")
         if name == "card":
             sub.add_argument("--model-name", default=None, help="model name in the card (default: the record's)")
+            sub.add_argument("--card-sections", default=None, metavar="FILE",
+                             help=card_help + "; they replace those kept in report.json for this card")
     return parser
 
 
@@ -163,7 +168,7 @@ def _run_audit(args: argparse.Namespace) -> int:
             raise AssayInputError(f"{flags}: not supported by this version of assay's Audit.") from None
         raise
     record = audit_record(result, model_name=Path(str(args.model)).name, dataset_name=Path(args.data).name,
-                          environment=environment())
+                          environment=environment(), card_sections=args.card_sections)
     paths = write_audit_report(record, args.out)
     for line in _summary_lines(result, shutil.get_terminal_size((100, 24)).columns):
         print(line)
@@ -271,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                     target, text = Path(args.run_dir) / "report.html", render_audit_html(record)
                 else:
                     target = Path(args.run_dir) / "MODEL_CARD.md"
-                    text = model_card_markdown(record, model_name=args.model_name)
+                    text = model_card_markdown(record, model_name=args.model_name, card_sections=args.card_sections)
             except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
                 if isinstance(exc, AssayInputError):
                     raise

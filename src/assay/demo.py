@@ -24,7 +24,7 @@ import pandas as pd
 from . import __version__
 from .audit import Audit
 from .audit.runner import environment
-from .datasets import load_adult, load_adult_ood, load_digits_ood
+from .datasets import load_adult, load_adult_ood, load_digits_ood, load_digits_split
 from .models import train_digits_cnn, train_sklearn_model
 from .audit.documents import audit_record, write_audit_report
 from .report.tables import frame_from_record
@@ -90,7 +90,8 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     result = Audit(model, {"train": data.train, "test": data.test, "ood:german_credit": german},
                    sensitive_features=list(DEMO_FEATURES), random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: UCI Adult", model_name=f"adult-{model_kind}",
-                          dataset_name="UCI Adult", environment=environment(), task="tabular-classification")
+                          dataset_name="UCI Adult", environment=environment(), task="tabular-classification",
+                          dataset=data)
     paths = write_audit_report(record, out, model_name=f"adult-{model_kind}")
 
     performance = record["checks"]["group_performance"]
@@ -125,7 +126,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     result = Audit(model, splits, random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: digits CNN", model_name="digits-cnn",
                           dataset_name="scikit-learn digits (8x8)", environment=environment(),
-                          task="image-classification")
+                          task="image-classification", dataset=load_digits_split())  # its source and license
     paths = write_audit_report(record, out, model_name="digits-cnn")
     echo(_ood_text(record))
     echo(_findings_text(record))

@@ -40,6 +40,7 @@ def assert_card_matches_record(card: str, record: dict) -> int:
     performance = record["checks"].get("group_performance")
     if performance and performance["status"] == "ok" and performance["result"].get("by_group"):
         table = frame_from_record(performance["result"]["by_group"])
+        ci = frame_from_record(performance["result"]["ci"]) if performance["result"].get("ci") else None
         # the per-group table is the performance check's subsection ("### <its title>")
         section = card.split("## Quantitative analyses", 1)[1].split("## Findings", 1)[0]
         section = section.split(f"### {performance['title']}\n", 1)[1].split("\n### ", 1)[0]
@@ -50,7 +51,13 @@ def assert_card_matches_record(card: str, record: dict) -> int:
             cells = [c.strip() for c in by_key[key].strip("|").split(" | ")[2:]]
             for column, cell, value in zip(table.columns, cells, values):
                 if isinstance(value, float):
-                    assert cell == ("n/a" if value != value else f"{value:.4f}"), (feature, group, column)
+                    expected = "n/a" if value != value else f"{value:.4f}"
+                    if value == value and ci is not None and (column, "lower") in ci.columns:
+                        lower = ci.loc[(feature, group), (column, "lower")]
+                        upper = ci.loc[(feature, group), (column, "upper")]
+                        if lower == lower and upper == upper:  # the interval in the same cell, escaped brackets
+                            expected += f" \\[{lower:.4f}, {upper:.4f}\\]"
+                    assert cell == expected, (feature, group, column, cell)
                     checked += 1
     assert not re.search(r"\bnan\b", card), "a NaN leaked into the card"
     return checked

@@ -46,7 +46,7 @@ def test_escape_markdown_keeps_text_inert():
     assert escape_markdown("[click](javascript:x)") == "\\[click\\](javascript:x)"
     assert escape_markdown("`code` & *bold*") == "\\`code\\` &amp; \\*bold\\*"
     assert escape_markdown("# title") == "\\# title" and escape_markdown("- item") == "\\- item"
-    assert escape_markdown("1. first") == "\\1. first"
+    assert escape_markdown("1. first") == "1\\. first" and escape_markdown("0.75 [0.7, 0.8]") == "0.75 \\[0.7, 0.8\\]"
     assert escape_markdown("plain_name 0.5") == "plain_name 0.5"
     assert escape_markdown(3) == "3"
 

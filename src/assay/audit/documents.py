@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,31 +33,53 @@ from ..core.errors import AssayInputError
 from ..core.result import to_jsonable
 from ..report.html import Section, render_html
 from ..report.io import SCHEMA_VERSION
-from ..report.markdown import escape_markdown
+from ..report.markdown import escape_markdown, markdown_block
 from ..report.tables import frame_from_record, is_frame_record
+from .details import dataset_details
 from .base import HEADLINE_COLUMNS, Check, headline_key, registered_checks
 
 SEVERITY_ORDER = {"error": 0, "fail": 1, "warn": 2, "pass": 3}
 #: Sections of the model card a check's ``card()`` may write to (in the card's order).
 CARD_SECTIONS = ("Factors", "Training data", "Quantitative analyses", "Caveats and recommendations")
 _PROMPT = "> **To fill in:** {what}"
+#: The model card's sections a person writes (``card_sections`` keys -> heading), and the prompt
+#: the card shows while a section is not written.
+CARD_TEXT_SECTIONS = {
+    "model_details": ("Model details", "who built the model, when, which version, license."),
+    "intended_use": ("Intended use", "primary uses and users; uses that are out of scope."),
+    "factors": ("Factors", "the groups and conditions the model was evaluated across."),
+    "training_data": ("Training data", "where the training data came from, how it was collected and labelled."),
+    "ethical_considerations": ("Ethical considerations", "risks, harms, and the people affected; mitigations taken."),
+    "caveats_and_recommendations": ("Caveats and recommendations",
+                                    "known limitations beyond those measured above; recommendations for users."),
+}
 
 
 def audit_record(result: Any, *, title: str = "assay audit", model_name: str | None = None,
                  dataset_name: str | None = None, environment: Mapping[str, str] | None = None,
-                 task: str = "tabular-classification") -> dict[str, Any]:
+                 task: str = "tabular-classification", card_sections: Any = None,
+                 dataset: Any = None) -> dict[str, Any]:
     """The report.json record of an :class:`~assay.audit.AuditResult` (JSON-safe).
 
     ``task`` is the Hugging Face task type the card declares (e.g. "image-classification").
+    ``card_sections`` holds the model card's human-written sections (a mapping, or the path of
+    a YAML or JSON file; see :func:`read_card_sections`); they are kept in the record, so
+    ``assay report`` rebuilds the same complete card. The model's details, the rows of each
+    split and a bundled data set's source, license and citation come from ``result.details``
+    (an audit of an ``assay.datasets.Dataset``), or from ``dataset`` (a ``Dataset``, or a mapping
+    with keys name, source, license, citation) when the audit was given its splits one by one.
     """
     counts = {s: sum(f.severity == s for f in result.findings) for s in ("pass", "warn", "fail", "error")}
+    details = getattr(result, "details", None) or {}
+    dataset = {**(details.get("dataset") or {}), **({} if dataset is None else dataset_details(dataset))}
     return to_jsonable({
         "schema_version": SCHEMA_VERSION,
         "title": title,
         "task": task,
-        "model": {"name": model_name, "fingerprint": result.config["model"]},
-        "dataset": {"name": dataset_name, "fingerprints": result.config["data"],
-                    "eval_split": result.config["eval_split"]},
+        "model": {"name": model_name, "fingerprint": result.config["model"], "details": details.get("model") or {}},
+        "dataset": {**dataset, "name": dataset_name or dataset.get("name"), "fingerprints": result.config["data"],
+                    "eval_split": result.config["eval_split"], "splits": details.get("splits") or {}},
+        "card_sections": read_card_sections(card_sections),
         "environment": dict(environment or {}),
         "seed": result.config["seed"],
         "summary": {"worst_severity": result.worst_severity, "findings": counts,
@@ -74,6 +97,53 @@ _LAYOUT = {"title": (str, ()), "model": (Mapping, ()), "dataset": (Mapping, ("ev
            "summary": (Mapping, ("worst_severity", "findings", "checks_skipped", "forward_passes"))}
 
 
+def read_card_sections(sections: Any) -> dict[str, str]:
+    """The model card's human-written sections: ``{key: Markdown text}`` with keys of
+    :data:`CARD_TEXT_SECTIONS` (``intended_use``, ``ethical_considerations``, ...).
+
+    ``sections`` is None (none written), a mapping, or the path of a YAML (needs ``pyyaml``) or
+    JSON file holding one. Raises :class:`~assay.AssayInputError` naming an unknown key or a
+    value that is not text.
+    """
+    if sections is None:
+        return {}
+    name = "'card_sections'"
+    if isinstance(sections, (str, os.PathLike)):
+        path = Path(sections)
+        name = f"'card_sections' file {str(path)!r}"
+        if not path.is_file():
+            raise AssayInputError(f"'card_sections' must be a YAML or JSON file of the card's sections. "
+                                  f"Got {str(path)!r}, which is not a file.")
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() == ".json":
+                sections = json.loads(text)
+            else:
+                import yaml
+
+                sections = yaml.safe_load(text)
+        except ImportError as exc:
+            raise AssayInputError(f"Reading {name} needs pyyaml (pip install pyyaml); or give the sections "
+                                  "as a JSON file.") from exc
+        except Exception as exc:  # noqa: BLE001 - the parser's own message names the line
+            raise AssayInputError(f"{name} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
+                                  f"{' '.join(str(exc).split())}") from exc
+    if not isinstance(sections, Mapping):
+        raise AssayInputError(f"{name} must be a mapping of section -> text (keys: {', '.join(CARD_TEXT_SECTIONS)}). "
+                              f"Got {type(sections).__name__}.")
+    unknown = [k for k in sections if k not in CARD_TEXT_SECTIONS]
+    if unknown:
+        raise AssayInputError(f"{name} has unknown section {str(unknown[0])!r}. Expected some of: "
+                              f"{', '.join(CARD_TEXT_SECTIONS)}.")
+    out = {}
+    for key, text in sections.items():
+        if not isinstance(text, str):
+            raise AssayInputError(f"{name}[{key!r}] must be text (Markdown). Got {type(text).__name__}.")
+        if text.strip():
+            out[key] = text.strip()
+    return out
+
+
 def check_record(record: Any, *, name: str = "record") -> Mapping[str, Any]:
     """``record`` if it has the layout of report.json that the documents read, else
     :class:`~assay.AssayInputError` naming the first missing or mistyped key."""
@@ -89,6 +159,11 @@ def check_record(record: Any, *, name: str = "record") -> Mapping[str, Any]:
         missing = [k for k in inner if k not in record[key]]
         if missing:
             raise AssayInputError(f"{name}[{key!r}] has no {missing[0]!r}: it is not an audit record assay wrote.")
+    if record.get("card_sections") is not None:
+        if not isinstance(record["card_sections"], Mapping):
+            raise AssayInputError(f"{name}['card_sections'] must be a mapping of section -> text. "
+                                  f"Got {type(record['card_sections']).__name__}.")
+        read_card_sections(record["card_sections"])
     for check, value in record["checks"].items():
         if not isinstance(value, Mapping) or "status" not in value:
             raise AssayInputError(f"{name}['checks'][{check!r}] must be a check record with a 'status'.")
@@ -335,14 +410,16 @@ def _card_parts(record: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = None,
-                        training_summary: Mapping[str, Any] | None = None) -> str:
+                        training_summary: Mapping[str, Any] | None = None, card_sections: Any = None) -> str:
     """MODEL_CARD.md in the Hugging Face layout (YAML front matter + sections), filled from the record.
 
     Every number comes from ``record`` (the YAML ``model-index`` holds the declared metrics
     exactly as in report.json; tables in the text round them to 4 decimals); what only a person
     can know is left as a marked prompt. ``model_name`` defaults to the record's. The training
     data section is what the checks write there unless ``training_summary`` is given. Every
-    user string is escaped (:func:`assay.report.escape_markdown`).
+    user string is escaped (:func:`assay.report.escape_markdown`). The sections only a person can
+    write come from ``card_sections`` (see :func:`read_card_sections`), over those kept in the
+    record by :func:`audit_record`; Markdown there stays Markdown, without raw HTML.
     """
     check_record(record)
     model_name = model_name or record["model"].get("name") or "model"
@@ -356,37 +433,35 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
     for check, key, value in model_index_metrics(record):
         lines += [f"          - type: {_yaml_scalar(f'{check}.{key}')}", f"            value: {_yaml_scalar(value)}"]
     parts = _card_parts(record)
+    written = {**(record.get("card_sections") or {}), **read_card_sections(card_sections)}
+
+    def person(key: str) -> list[str]:
+        """A human-written section, or the prompt for it."""
+        return [markdown_block(written[key])] if key in written else [_PROMPT.format(what=CARD_TEXT_SECTIONS[key][1])]
+
     environment = record.get("environment") or {}
     lines += ["---", "", f"# Model card: {escape_markdown(model_name)}", "",
               "_Generated by assay from measured numbers (report.json). Prompts marked **To fill in** need a person._",
-              "", "## Model details", "",
-              f"- model fingerprint (XXH3-128 of its state): `{escape_markdown(record['model'].get('fingerprint'))}`",
+              "", "## Model details", "", *_model_detail_lines(record["model"]),
               f"- audited with assay {escape_markdown(environment.get('assay', ''))} (seed {int(record['seed'])})", "",
-              _PROMPT.format(what="who built the model, when, which version, license."),
-              "", "## Intended use", "", _PROMPT.format(what="primary uses and users; uses that are out of scope."),
-              "", "## Factors", ""]
-    lines += parts["Factors"] or [_PROMPT.format(what="the groups and conditions the model was evaluated across.")]
-    lines += ["", "## Metrics", "", "Every headline number of the audit, rounded for reading (exact values in report.json "
-              "and in the model-index above), with the check's bootstrap interval where it has one.", "",
+              *person("model_details"), "", "## Intended use", "", *person("intended_use"), "", "## Factors", ""]
+    lines += parts["Factors"]
+    if "factors" in written or not parts["Factors"]:
+        lines += ([""] if parts["Factors"] else []) + person("factors")
+    lines += ["", "## Metrics", "", "Every headline number of the audit, rounded for reading (exact values in "
+              "report.json and in the model-index above), with the check's bootstrap interval where it has one.", "",
               "| check | metric | feature | group | value [interval] |", "|---|---|---|---|---|"]
     lines += [f"| {escape_markdown(row['check'])} | {escape_markdown(row['metric'])} | "
               f"{escape_markdown(row['feature'] if row['feature'] is not None else '')} | "
               f"{escape_markdown(row['group'] if row['group'] is not None else '')} | "
               f"{' '.join(filter(None, [_reading(row['value']), _interval(row, _reading)]))} |"
               for row in card_metrics(record)]
-    fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
-                             for k, v in dataset["fingerprints"].items())
-    lines += ["", "## Evaluation data", "",
-              f"Split {escape_markdown(dataset['eval_split'])} of "
-              f"{escape_markdown(dataset.get('name') or 'the data')}; "
-              f"data fingerprints: {fingerprints}.", "", "## Training data", ""]
+    lines += ["", "## Evaluation data", "", *_data_lines(dataset), "", "## Training data", ""]
     if training_summary:
         lines += [f"- {escape_markdown(k)}: {escape_markdown(v)}" for k, v in training_summary.items()]
     else:
-        lines += parts["Training data"] or [
-            _PROMPT.format(what="where the training data came from and how it was collected.")]
-    lines += ["", _PROMPT.format(what="where the training data came from, how it was collected and labelled."),
-              "", "## Quantitative analyses", ""]
+        lines += parts["Training data"]
+    lines += ["", *person("training_data"), "", "## Quantitative analyses", ""]
     lines += parts["Quantitative analyses"] or ["No check produced a quantitative analysis."]
     lines += ["", "## Findings", ""]
     lines += [f"- **{escape_markdown(f['severity'])}** ({escape_markdown(f['check'])}): {escape_markdown(f['message'])}"
@@ -394,12 +469,66 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
     unfinished = [f"- {escape_markdown(name)} did not finish: {escape_markdown(rec.get('error'))}"
                   for name, rec in record["checks"].items() if rec.get("status") != "ok"]
     lines += unfinished
-    lines += ["", "## Ethical considerations", "",
-              _PROMPT.format(what="risks, harms, and the people affected; mitigations taken."),
-              "", "## Caveats and recommendations", "", *parts["Caveats and recommendations"],
-              *([""] if parts["Caveats and recommendations"] else []),
-              _PROMPT.format(what="known limitations; groups with too little data to evaluate."), ""]
+    caveats = parts["Caveats and recommendations"]
+    lines += ["", "## Ethical considerations", "", *person("ethical_considerations"),
+              "", "## Caveats and recommendations", "",
+              *(["Measured by the audit:", "", *caveats, ""] if caveats else []),
+              *person("caveats_and_recommendations"), ""]
     return "\n".join(lines)
+
+
+def _model_detail_lines(model: Mapping[str, Any]) -> list[str]:
+    """The card's model details that the audit knows (type, classes, decision rule, preprocessing)."""
+    details = model.get("details") or {}
+    lines = []
+    if details.get("type"):
+        kind = escape_markdown(details["type"])
+        estimator = details.get("estimator")
+        lines.append(f"- model type: `{kind}`" + (f", final estimator `{escape_markdown(estimator)}`"
+                                                  if estimator and estimator != details["type"] else "")
+                     + (f" ({escape_markdown(details['framework'])})" if details.get("framework") else ""))
+    if details.get("preprocessing"):
+        lines.append("- preprocessing: " + "; ".join(escape_markdown(step) for step in details["preprocessing"]))
+    if details.get("n_features_in") is not None:
+        lines.append(f"- input features: {int(details['n_features_in'])}")
+    if details.get("n_parameters") is not None:
+        lines.append(f"- parameters: {int(details['n_parameters']):,}")
+    if details.get("classes") is not None:
+        lines.append("- classes: " + ", ".join(escape_markdown(c) for c in details["classes"]))
+    if details.get("decision_rule"):
+        lines.append(f"- decision rule: {escape_markdown(details['decision_rule'])}")
+    lines.append(f"- model fingerprint (XXH3-128 of its state): `{escape_markdown(model.get('fingerprint'))}`")
+    return lines
+
+
+def _data_lines(dataset: Mapping[str, Any]) -> list[str]:
+    """The card's evaluation data: the split, the data set's source, license and citation, rows per split."""
+    fingerprints = ", ".join(f"{escape_markdown(k)}={escape_markdown(str(v)[:12])}"
+                             for k, v in dataset["fingerprints"].items())
+    lines = [f"Split {escape_markdown(dataset['eval_split'])} of {escape_markdown(dataset.get('name') or 'the data')}; "
+             f"data fingerprints: {fingerprints}.", ""]
+    lines += [f"- {what}: {escape_markdown(dataset[key])}" for key, what in
+              (("source", "source"), ("license", "license"), ("citation", "citation")) if dataset.get(key)]
+    splits = dataset.get("splits") or {}
+    if splits:
+        lines += ["", "| split | rows | labelled | sensitive features |", "|---|---:|---|---|"]
+        lines += [f"| {escape_markdown(name)} | {int(split.get('rows', 0)):,} | "
+                  f"{'yes' if split.get('labelled') else 'no'} | "
+                  f"{', '.join(escape_markdown(f) for f in split.get('sensitive_features') or []) or '-'} |"
+                  for name, split in splits.items()]
+    return lines
+
+
+def _datasheet_source(datasheet: str, dataset: Mapping[str, Any]) -> str:
+    """The datasheet with the data set's source, license and citation under its title, where known."""
+    known = [(what, dataset[key]) for key, what in (("name", "Data set"), ("source", "Source"),
+                                                    ("license", "License"), ("citation", "Citation"))
+             if dataset.get(key)]
+    if not any(what != "Data set" for what, _ in known):
+        return datasheet
+    block = "\n".join(["## Source", "", *[f"- {what}: {escape_markdown(value)}" for what, value in known], "", ""])
+    at = datasheet.find("\n## ") + 1  # before the first section (after the title and its introduction)
+    return datasheet[:at] + block + datasheet[at:] if at else datasheet + "\n\n" + block
 
 
 def write_audit_report(record: Mapping[str, Any], out_dir: str | Path, *, model_name: str | None = None,
@@ -421,7 +550,8 @@ def write_audit_report(record: Mapping[str, Any], out_dir: str | Path, *, model_
     datasheets = [d for d in datasheets if isinstance(d, str) and d]
     if datasheets:
         paths["datasheet"] = out / "DATASHEET.md"
-        paths["datasheet"].write_text("\n\n".join(datasheets), encoding="utf-8")
+        text = _datasheet_source("\n\n".join(datasheets), record["dataset"])
+        paths["datasheet"].write_text(text, encoding="utf-8")
     paths["html"].write_text(render_audit_html(record), encoding="utf-8")
     paths["card"].write_text(model_card_markdown(record, model_name=model_name, training_summary=training_summary),
                              encoding="utf-8")

@@ -31,8 +31,10 @@ from ..core.batching import fingerprint
 from ..core.errors import AssayInputError, AssayWarning, outside_stacklevel
 from ..core.result import Result, to_jsonable
 from ..core.validation import SEED_NOT_GIVEN, check_scalar, renamed_seed
+from ..datasets import Dataset
 from ._fingerprint import model_fingerprint
 from .base import SEVERITIES, AuditContext, Check, Finding, resolve_checks, resolve_thresholds, threshold_specs
+from .details import dataset_details, dataset_splits, model_details, split_details
 from .inputs import audit_inputs
 
 RECORD_VERSION = "0.1"
@@ -109,6 +111,10 @@ class AuditResult(Result):
     computed: tuple[str, ...]
     resumed: tuple[str, ...]
     run_dir: str | None
+    #: What the audit knows beyond the numbers (:mod:`assay.audit.details`): ``model`` (type,
+    #: classes, decision rule, preprocessing), ``splits`` (rows per split), ``dataset`` (name,
+    #: source, license, citation of a bundled data set).
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def worst_severity(self) -> str:
@@ -146,9 +152,11 @@ class Audit:
     model : torch ``nn.Module``, fitted scikit-learn classifier, callable, ``ModelAdapter``, or None
         (data checks only).
     data : dict of split name -> DataFrame (with the ``target`` column), ``(X, y)`` or
-        ``(X, y, sensitive_features)`` tuple, or ``assay.datasets.Split``. Usual names: "train",
-        "test" (the default evaluation split), "val" (where a check fits a threshold), "ood" or
-        several "ood:<name>" (out-of-distribution inputs; labels optional).
+        ``(X, y, sensitive_features)`` tuple, or ``assay.datasets.Split``; or a bundled
+        ``assay.datasets.Dataset`` (its train, val and test splits; its source, license and citation
+        reach the model card). Usual names: "train", "test" (the default evaluation split), "val"
+        (where a check fits a threshold), "ood" or several "ood:<name>" (out-of-distribution
+        inputs; labels optional).
     target : str, optional
         The label column of DataFrame splits. Labels must be the model's classes.
     sensitive_features : list of str or "a,b", optional
@@ -203,7 +211,7 @@ class Audit:
         check_scalar(self.random_state, "random_state", owner="Audit", kind=(int, np.integer), low=0)
         resolve_thresholds(self.thresholds, [])  # keys, values and pairs checked before any data is read
         adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
-        splits = audit_inputs(self.data, target=self.target, sensitive_features=self.sensitive_features,
+        splits = audit_inputs(dataset_splits(self.data), target=self.target, sensitive_features=self.sensitive_features,
                               eval_split=self.eval_split, model=adapter, features=self.features,
                               bin_sensitive=self.bin_sensitive)
         return AuditContext(adapter, splits, eval_split=self.eval_split,
@@ -213,7 +221,7 @@ class Audit:
         """The error of an audit in which no check that judges (makes findings) can run."""
         hints = []
         labels_missing = any("labels" in why for why in skipped.values())
-        frames = any(isinstance(v, pd.DataFrame) for v in self.data.values())
+        frames = any(isinstance(v, pd.DataFrame) for v in dataset_splits(self.data).values())
         if labels_missing and self.target is None and frames:
             hints.append("did you forget target= (the label column of the DataFrame splits)?")
         elif labels_missing:
@@ -339,9 +347,11 @@ class Audit:
             if count:
                 by_split[name] = int(count)
         ordered = {c.name: records[c.name] for c in checks}
+        details = {"model": model_details(context.model), "splits": split_details(context.splits),
+                   "dataset": dataset_details(self.data) if isinstance(self.data, Dataset) else {}}
         return AuditResult(config=config, records=ordered, findings=tuple(findings), skipped=skipped,
                            forward_passes=by_split, computed=tuple(computed), resumed=tuple(resumed),
-                           run_dir=None if directory is None else str(directory))
+                           run_dir=None if directory is None else str(directory), details=to_jsonable(details))
 
 
 def _judge(check: Check, record: dict[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:

@@ -114,6 +114,9 @@ class Dataset:
     cost_matrix : pandas.DataFrame or None
         Misclassification costs: index = true class name (named ``"true"``), columns = predicted
         class name (named ``"predicted"``); None if the data set defines none.
+    source, license, citation : str or None
+        Where the data comes from (a DOI or URL), its license, and how to cite it (also in
+        ``description``); an audit of the data set carries them to the model card and datasheet.
     """
 
     name: str
@@ -128,6 +131,9 @@ class Dataset:
     numeric_features: tuple[str, ...]
     description: str
     cost_matrix: pd.DataFrame | None = None
+    source: str | None = None
+    license: str | None = None
+    citation: str | None = None
 
     def __repr__(self) -> str:
         parts = [f"train={len(self.train)}"]
@@ -335,6 +341,9 @@ def load_adult() -> Dataset:
         categorical_features=_ADULT_CATEGORICAL,
         numeric_features=_ADULT_NUMERIC,
         description=_ADULT_DESCRIPTION,
+        source="UCI Machine Learning Repository, https://doi.org/10.24432/C5XW20",
+        license="CC BY 4.0",
+        citation="Becker, B. & Kohavi, R. (1996). Adult [Dataset]. UCI Machine Learning Repository.",
     )
 
 
@@ -489,6 +498,9 @@ def load_german_credit(*, test_size: float = 0.3, random_state: int | None = 0,
         numeric_features=_GERMAN_NUMERIC,
         description=_GERMAN_DESCRIPTION,
         cost_matrix=_german_cost_matrix(),
+        source="UCI Machine Learning Repository, https://doi.org/10.24432/C5NC77",
+        license="CC BY 4.0",
+        citation="Hofmann, H. (1994). Statlog (German Credit Data) [Dataset]. UCI Machine Learning Repository.",
     )
 
 
@@ -566,4 +578,8 @@ def load_digits_split(
         categorical_features=(),
         numeric_features=(),
         description=_DIGITS_DESCRIPTION,
+        source="UCI Machine Learning Repository, https://doi.org/10.24432/C50P49 (as shipped with scikit-learn)",
+        license="CC BY 4.0",
+        citation=("Alpaydin, E. & Kaynak, C. (1998). Optical Recognition of Handwritten Digits [Dataset]. "
+                  "UCI Machine Learning Repository."),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from .html import Section, render_html
 from .io import SCHEMA_VERSION, write_report
-from .markdown import escape_markdown, markdown_table
+from .markdown import escape_markdown, markdown_block, markdown_table
 from .tables import frame_from_record
 
 _PLOTS = {
@@ -31,8 +31,8 @@ _PLOTS = {
     "plot_risk_coverage": "plots_ood",
 }
 
-__all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "markdown_table", "render_html",
-           "write_report", *sorted(_PLOTS)]
+__all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "markdown_block", "markdown_table",
+           "render_html", "write_report", *sorted(_PLOTS)]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,19 +15,28 @@ import pandas as pd
 
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPECIAL = re.compile(r"([\\`|\[\]*])")
-_LEADING = re.compile(r"^(\s*)([#+=-]|\d+[.)])")
+_LEADING = re.compile(r"^(\s*)(?:([#+=-])|(\d+)([.)])(?=\s|$))")
 
 
 def escape_markdown(value: Any) -> str:
     """``value`` as one line of Markdown text that renders as itself (inside a table cell too).
 
     Line breaks become spaces; ``& < >`` become HTML entities; ``\\ ` | [ ] *`` get a
-    backslash; a leading ``#``, ``-``, ``+``, ``=`` or ``1.`` (heading, list, rule) is escaped.
+    backslash; a leading ``#``, ``-``, ``+``, ``=`` or ``1. `` (heading, list, rule) is escaped.
     """
     text = " ".join(str(value).splitlines())
     text = "".join(_HTML.get(c, c) for c in text)
     text = _SPECIAL.sub(r"\\\1", text)
-    return _LEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    # "\-" is an escaped "-"; a digit cannot be escaped, so an ordered-list marker "1. " becomes
+    # "1\. " (and "0.75" is no marker: a number stays as it is)
+    return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)),
+                        text)
+
+
+def markdown_block(value: Any) -> str:
+    """Markdown a person wrote (a model card section): kept as Markdown -- paragraphs, lists,
+    emphasis, links -- but with ``& < >`` as HTML entities, so it holds no raw HTML."""
+    return "".join(_HTML.get(c, c) for c in str(value).strip())
 
 
 def markdown_table(frame: pd.DataFrame, *, digits: int = 4) -> str:

@@ -89,6 +89,18 @@ class DataQualityCheck(Check):
                 "findings": [f.to_dict() for f in findings],
                 "datasheet": datasheet_markdown(result, name="the training and evaluation data")}
 
+    #: Data-check findings that are caveats of any model trained on the data (the model card's).
+    _CAVEATS = ("sensitive_in_features", "proxies", "base_rates")
+
+    @classmethod
+    def card(cls, record) -> dict[str, list[str]]:
+        """Model card caveats: sensitive columns among the features, proxies, base-rate differences."""
+        from ...report import escape_markdown
+
+        found = [f for f in (record.get("summary") or {}).get("findings", [])
+                 if f.get("check") in cls._CAVEATS and f.get("severity") in ("warn", "fail")]
+        return {"Caveats and recommendations": [f"- {escape_markdown(f['message'])}" for f in found]} if found else {}
+
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
         # the data check's name goes into ``metric``; the audit check is this one
         return [Finding(self.name, f["severity"], f["message"], f["check"], None, None, f.get("evidence") or {})

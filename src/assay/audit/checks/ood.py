@@ -213,8 +213,9 @@ class OODCheck(Check):
         return out
 
     @staticmethod
-    def card(record) -> list[str]:
-        """Model-card lines: the primary detector per OOD set, with intervals, and its threshold."""
+    def card(record) -> list[str] | dict[str, list[str]]:
+        """Model-card lines: the primary detector per OOD set, with intervals, and its threshold; as
+        caveats, the groups its threshold refuses most and least."""
         from ...report import escape_markdown, frame_from_record, markdown_table
 
         result = record["result"]
@@ -235,11 +236,21 @@ class OODCheck(Check):
             f"{threshold['target_tpr']:.0%} of in-distribution inputs) kept {threshold['achieved_tpr']:.2%} of held-out "
             "in-distribution inputs.",
         ]
-        if result.get("rejection_by_group"):
-            lines += ["", "Share of each group's held-out in-distribution inputs that this threshold refuses (a "
-                      "detector that refuses one group more often than another is a fairness problem):", "",
-                      markdown_table(_refusals(result["rejection_by_group"]))]
-        return lines
+        if not result.get("rejection_by_group"):
+            return lines
+        refusals = _refusals(result["rejection_by_group"])
+        lines += ["", "Share of each group's held-out in-distribution inputs that this threshold refuses (a "
+                  "detector that refuses one group more often than another is a fairness problem):", "",
+                  markdown_table(refusals)]
+        caveats = []
+        reported = refusals[refusals["small"] != "yes"]
+        for feature in dict.fromkeys(reported.index.get_level_values(0)):
+            rates = reported.loc[feature, "refused"]
+            if len(rates) > 1 and rates.max() > rates.min():
+                caveats.append(f"- The OOD threshold refuses {rates.max():.1%} of in-distribution inputs of "
+                               f"{escape_markdown(feature)} = {escape_markdown(rates.idxmax())} against "
+                               f"{rates.min():.1%} of {escape_markdown(rates.idxmin())}.")
+        return {"Quantitative analyses": lines, "Caveats and recommendations": caveats} if caveats else lines
 
     # ------------------------------------------------------------------ report section
     @staticmethod

@@ -163,6 +163,7 @@ class GroupPerformanceCheck(Check):
     def card(record) -> dict[str, list[str]]:
         """Model card: the features evaluated ("Factors") and the by-group table."""
         from ...report import escape_markdown, frame_from_record, markdown_table
+        from ...report.tables import with_intervals
 
         if not record["result"].get("by_group"):
             overall = pd.Series(record["result"]["overall"], name="value").to_frame().rename_axis("metric")
@@ -170,9 +171,24 @@ class GroupPerformanceCheck(Check):
                 "On the whole evaluation split (no sensitive features were given, so no per-group analysis):", "",
                 markdown_table(overall)]}
         by_group = frame_from_record(record["result"]["by_group"])
+        ci = frame_from_record(record["result"]["ci"]) if record["result"].get("ci") else None
         features = list(dict.fromkeys(by_group.index.get_level_values(0)))
-        return {"Factors": [f"Evaluated per group of: {', '.join(escape_markdown(f) for f in features)} "
+        shown = with_intervals(by_group, ci, digits=4).rename_axis(["feature", "group"])
+        intervals = (f"with {record['params']['n_boot']}-resample bootstrap intervals, " if ci is not None else "")
+        part = {"Factors": [f"Evaluated per group of: {', '.join(escape_markdown(f) for f in features)} "
                             "(each alone and their intersections)."],
                 "Quantitative analyses": [
-                    "Per group and intersection (values rounded to 4 decimals; exact values in report.json):", "",
-                    markdown_table(by_group.rename_axis(["feature", "group"]))]}
+                    f"Per group and intersection ({intervals}values rounded to 4 decimals; exact values in "
+                    "report.json):", "", markdown_table(shown)]}
+        summary = record.get("summary") or {}
+        if summary.get("n_small_groups"):
+            small = summary.get("small_groups") or []
+            named = "; ".join(f"{escape_markdown(g['feature'])} = {escape_markdown(g['group'])} "
+                              f"({int(g['count'])} rows)" for g in small)
+            more = summary["n_small_groups"] - len(small)
+            part["Caveats and recommendations"] = [
+                f"- {int(summary['n_small_groups'])} group(s) of the evaluation split have fewer than "
+                f"{int(record['params']['min_group_size'])} rows" + (f": {named}" if named else "")
+                + (f" and {more} more" if more > 0 else "") + ". Their numbers are noisy (see the intervals); "
+                "do not draw conclusions about them without more data."]
+        return part
