@@ -121,6 +121,13 @@ def test_register_check_refuses_bad_declarations():
     with pytest.raises(AssayInputError, match="identifier"):
         register_need("split val", lambda c, a: True)
 
+    class BadAdvice(Check):
+        name = "bad_advice"
+        advice = {"x": ["not", "a", "line"]}
+
+    with pytest.raises(AssayInputError, match="'advice' must map finding metric names to one line"):
+        register_check(BadAdvice)
+
 
 def _run(run_dir, resume=True):
     return Audit(_MODEL, _SPLITS, checks=["calibration", "training_data"], progress=False).run(run_dir, resume=resume)

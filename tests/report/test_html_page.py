@@ -155,3 +155,22 @@ def test_render_html_without_a_verdict_keeps_its_plain_frame():
     page = render_html("T", [Section("A", ["p"], anchor="a"), Section("B <b>")])
     assert 'id="top"' not in page and 'href="#a"' in page and 'href="#section-1"' in page
     assert "B &lt;b&gt;" in page
+
+
+def test_warn_and_fail_findings_carry_their_checks_advice(monkeypatch):
+    from assay.audit.documents import model_card_markdown
+
+    monkeypatch.setattr(registered_checks()["group_performance"], "advice", {"accuracy_gap": "Fix <it> & re-audit."})
+    page = render_audit_html(_record())
+    items = re.findall(r"<li>(.*?)</li>", page[page.index('id="findings"'):page.index('id="headline"')])
+    advice = '<span class="advice">Fix &lt;it&gt; &amp; re-audit.</span>'
+    assert [advice in item for item in items] == [False, True, True, False, False]  # error, fail, warn, pass, other
+    assert "Fix <it>" not in page
+    for name in ("group_performance", "fairness", "calibration"):  # their card parts read full results
+        monkeypatch.setattr(registered_checks()[name], "card", None, raising=False)
+    card = model_card_markdown(_record())
+    lines = [line for line in card.splitlines() if "_What to do:_" in line]
+    assert len(lines) == 2 and all(line.endswith("_What to do:_ Fix &lt;it&gt; &amp; re-audit.") for line in lines)
+    # the fairness pass finding gets no advice even though the fairness check has some
+    assert registered_checks()["fairness"].advice_for("demographic_parity_ratio[sex]")
+    assert registered_checks()["fairness"].advice_for(None) is None

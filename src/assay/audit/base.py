@@ -298,6 +298,14 @@ class Check(Component):
     thresholds: ClassVar[Mapping[str, Threshold]] = {}
     #: The order in which checks run and appear (lower first); ties by name.
     order: ClassVar[int] = 100
+    #: Why a warn/fail finding matters and what to do, one line per finding metric (its name
+    #: before any "[feature]"); the report and the card print it under the finding.
+    advice: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def advice_for(cls, metric: str | None) -> str | None:
+        """The advice line for a finding's ``metric`` ("accuracy_gap[sex]" reads "accuracy_gap"), or None."""
+        return None if not metric else cls.advice.get(str(metric).split("[", 1)[0])
 
     def applicable(self, context: AuditContext) -> str | None:
         """None if the check can run, else the reason it cannot (e.g. "needs a torch model")."""
@@ -367,6 +375,10 @@ def register_check(cls: type[Check]) -> type[Check]:
     if unknown:
         raise AssayInputError(f"Check {cls.name!r} needs unknown needs {unknown}; known: {sorted(NEEDS)} "
                               "(register a need of your own with assay.audit.register_need first).")
+    if not isinstance(cls.advice, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in cls.advice.items()):
+        raise AssayInputError(f"Check {cls.name!r}: 'advice' must map finding metric names to one line of text. "
+                              f"Got {cls.advice!r:.200}.")
     if not isinstance(cls.thresholds, Mapping) or not all(isinstance(t, Threshold) for t in cls.thresholds.values()):
         raise AssayInputError(f"Check {cls.name!r}: 'thresholds' must map each key to an "
                               f"assay.audit.Threshold. Got {cls.thresholds!r}.")

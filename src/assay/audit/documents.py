@@ -262,6 +262,14 @@ def _identity(record: Mapping[str, Any]) -> dict[str, str]:
             **{k: v for k, v in record.get("environment", {}).items() if k in ("assay", "python", "torch")}}
 
 
+def _advice(finding: Mapping[str, Any]) -> str | None:
+    """The advice line of a registered check for a warn or fail finding (None otherwise)."""
+    check = registered_checks().get(finding.get("check"))
+    if check is None or finding.get("severity") not in ("warn", "fail"):
+        return None
+    return check.advice_for(finding.get("metric"))
+
+
 def render_audit_html(record: Mapping[str, Any]) -> str:
     """The self-contained HTML page of an audit record: the verdict, identity and headline
     numbers on top, the findings grouped by check (each linked to its check's section), every
@@ -269,8 +277,8 @@ def render_audit_html(record: Mapping[str, Any]) -> str:
     check_record(record)
     checks = record["checks"]
     findings = [{**f, "href": f.get("check") if f.get("check") in checks else None,
-                 "section": (checks.get(f.get("check")) or {}).get("title") or f.get("check")}
-                for f in record["findings"]]
+                 "section": (checks.get(f.get("check")) or {}).get("title") or f.get("check"),
+                 "advice": _advice(f)} for f in record["findings"]]
     skipped = record["summary"]["checks_skipped"]
     unfinished = {k: v for k, v in checks.items() if v.get("status") != "ok"}
     paragraphs = [f"Skipped checks: {', '.join(f'{k} ({v})' for k, v in skipped.items())}." if skipped else "",
@@ -465,6 +473,7 @@ def model_card_markdown(record: Mapping[str, Any], *, model_name: str | None = N
     lines += parts["Quantitative analyses"] or ["No check produced a quantitative analysis."]
     lines += ["", "## Findings", ""]
     lines += [f"- **{escape_markdown(f['severity'])}** ({escape_markdown(f['check'])}): {escape_markdown(f['message'])}"
+              + (f" _What to do:_ {escape_markdown(advice)}" if (advice := _advice(f)) else "")
               for f in record["findings"]] or ["- none"]
     unfinished = [f"- {escape_markdown(name)} did not finish: {escape_markdown(rec.get('error'))}"
                   for name, rec in record["checks"].items() if rec.get("status") != "ok"]

@@ -78,6 +78,8 @@ ul.findings li{display:grid;grid-template-columns:4.2rem minmax(0,1fr);gap:.1rem
 border-bottom:1px solid #eef1f4;align-items:baseline;text-align:left}
 ul.findings .vt{grid-column:2;font-size:.82rem;color:#3d4b5c;font-variant-numeric:tabular-nums}
 ul.findings .vt a{margin-left:.5rem}
+ul.findings .advice{display:block;font-size:.86rem;color:#38424d;margin-top:.1rem}
+ul.findings .advice::before{content:"What to do: ";font-weight:600}
 @media print{
  nav.toc{display:none} .layout{display:block} body{background:#fff}
  section{break-before:page;border:none} section#top{break-before:auto}
@@ -216,8 +218,9 @@ def _href(target: Any) -> str:
 
 
 def findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
-    """Findings grouped by check (headed by ``section``, else ``check``): a badge, the message left-aligned, value and threshold side
-    by side, and a link to the anchor holding the evidence (``href``)."""
+    """Findings grouped by check (headed by ``section``, else ``check``): a badge, the message
+    left-aligned with the ``advice`` line (why it matters, what to do) of a warn or fail under it,
+    value and threshold side by side, and a link to the anchor holding the evidence (``href``)."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for finding in findings:
         groups.setdefault(str(finding.get("section") or finding.get("check") or ""), []).append(finding)
@@ -234,8 +237,10 @@ def findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
             if _number(f.get("threshold")):
                 numbers.append(f"threshold {html.escape(_number(f.get('threshold')))}")
             link = f'<a href="{_href(f["href"])}">evidence</a>' if f.get("href") else ""
+            advice = (f'<span class="advice">{html.escape(str(f["advice"]))}</span>'
+                      if f.get("advice") and f.get("severity") in ("warn", "fail") else "")
             parts.append(f'<li>{badge(f.get("severity"))}<span class="msg">{html.escape(str(f.get("message", "")))}'
-                         f'</span><span class="vt">{" · ".join(n for n in numbers if n)}{link}</span></li>')
+                         f'{advice}</span><span class="vt">{" · ".join(n for n in numbers if n)}{link}</span></li>')
         parts.append("</ul>")
     return "".join(parts)
 

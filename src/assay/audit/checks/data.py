@@ -57,6 +57,28 @@ class DataQualityCheck(Check):
     }
 
     _parameter_constraints = {"thresholds": [Mapping, None], "max_rows": [Interval(int, 1, None)]}
+    advice = {
+        "group_sizes": "Metrics of these groups will be too noisy to judge: collect more data for them or report "
+                       "them only with their intervals.",
+        "leakage": "A feature this predictive often encodes the label itself (recorded after the outcome): check "
+                   "how it was collected and drop it if it would not exist at prediction time.",
+        "proxies": "Dropping the sensitive column does not stop a model from using it through these features: "
+                   "measure fairness on the model's outputs rather than relying on blindness.",
+        "sensitive_in_features": "A model may use the sensitive attribute directly: drop it from the features "
+                                 "unless its use is lawful and intended, and audit the outcome either way.",
+        "base_rates": "With different base rates, demographic parity and equal error rates conflict: decide which "
+                      "fairness criterion applies before mitigating.",
+        "missingness": "Values missing more often for some groups bias what the model learns about them: check "
+                       "how missing values are imputed, per group.",
+        "distribution_shift": "The test split does not look like the training split, so test metrics may not "
+                              "hold in use: check how the splits were drawn.",
+        "train_test_overlap": "Test rows seen in training inflate every test metric: deduplicate before "
+                              "evaluating.",
+        "near_duplicates": "Test rows almost identical to training rows inflate test metrics: deduplicate or split "
+                           "by entity.",
+        "class_balance": "With a rare class, accuracy says little: read balanced accuracy, TPR and PPV, and "
+                         "consider class weights or a tuned threshold.",
+    }
 
     def __init__(self, *, thresholds: Mapping[str, float] | None = None, max_rows: int = 20_000):
         self.thresholds = thresholds

@@ -36,6 +36,14 @@ class FairnessCheck(Check):
                               "min_group_size": [Interval(int, 0, None)]}
     #: Headline metrics the model card's YAML model-index lists (with their interval bounds).
     model_index = ("demographic_parity_ratio", "equalized_odds_difference")
+    advice = {
+        "demographic_parity_ratio": "One group is selected far less often than another: check the base rates "
+                                    "(DATASHEET.md) and whether the gap is justified; if not, mitigate (per-group "
+                                    "thresholds, reweighing) and re-audit.",
+        "equalized_odds_difference": "Error rates differ between groups, so the model fails some people more "
+                                     "often: compare the per-group TPR/FPR above and mitigate (per-group thresholds, "
+                                     "fairness-constrained training) before shipping.",
+    }
 
     def __init__(self, *, n_boot: int = 200, intersections: bool = True, min_group_size: int = 30):
         self.n_boot = n_boot

@@ -138,6 +138,13 @@ class OODCheck(Check):
                               "max_fit_rows": [Interval(int, 10, None)], "min_group_size": [Interval(int, 0, None)]}
     #: Headline metrics ("*" ends a prefix) the model card's YAML model-index lists.
     model_index = ("auroc", "fpr_at_*", "aurc")
+    advice = {
+        "auroc": "The model cannot tell these inputs from its training data, so it will answer them "
+                 "confidently: try another detector or layer, or refuse inputs from this source upstream.",
+        "rejection_ratio": "The OOD threshold refuses one group's ordinary inputs more often than another's: "
+                           "those people are denied service for looking unusual; refit the threshold per group "
+                           "or choose a detector with equal refusal rates.",
+    }
 
     def __init__(self, *, detectors: Any = "auto", layer: str = "penultimate", tpr: float = 0.95,
                  n_boot: int = 200, max_fit_rows: int = 20000, min_group_size: int = 30):
