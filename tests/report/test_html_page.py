@@ -174,3 +174,14 @@ def test_warn_and_fail_findings_carry_their_checks_advice(monkeypatch):
     # the fairness pass finding gets no advice even though the fairness check has some
     assert registered_checks()["fairness"].advice_for("demographic_parity_ratio[sex]")
     assert registered_checks()["fairness"].advice_for(None) is None
+
+
+def test_a_panel_puts_a_table_beside_its_figure():
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    page = render_html("t", [Section("S", panels=[("The <table>", pd.DataFrame({"a": [1.5]}), "Its <plot>", png)],
+                                     tables=[("After", pd.DataFrame({"b": [2.0]}))])])
+    start = page.index('<div class="panel">')
+    assert start < page.index("The &lt;table&gt;") < page.index("Its &lt;plot&gt;") < page.index("After")
+    panel = page[start:page.index("</figure></div>", start)]
+    assert "<table" in panel and "<figure><img" in panel and panel.count("</table></div>") == 1
+    assert "@media (min-width:1400px){.panel{display:grid" in page

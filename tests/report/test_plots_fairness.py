@@ -6,10 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
 from assay import AssayInputError, UndefinedMetricWarning
 from assay.metrics import evaluate_groups
+from assay.report._plotting import MAIN_LIGHT, PALETTE, SMALL_HATCH
 from assay.metrics.thresholds import best_threshold, threshold_sweep
 from assay.report import (figure_to_png, plot_disparity, plot_intersection_heatmap, plot_metric_by_group,
                           plot_threshold_tradeoff)
@@ -121,6 +123,7 @@ def test_disparity_best_group_at_zero(grouped, higher):
 def test_disparity_one_feature_with_ci_nan_and_small(grouped):
     table = grouped.by_group.copy()
     table.loc[("race", "Other"), "tpr"] = np.nan
+    table.loc[("race", table.loc["race"].index[0]), "small"] = True
     ci = pd.DataFrame({"lower": table["tpr"] - 0.05, "upper": table["tpr"] + 0.05})
     fig = plot_disparity(table, "tpr", "race", ci=ci)
     (ax,) = fig.axes
@@ -130,8 +133,22 @@ def test_disparity_one_feature_with_ci_nan_and_small(grouped):
     assert any(t.startswith(" best (") for t in texts) and " n/a" in texts
     assert len(ax.containers) == 2  # the bars and one errorbar container (NaN rows skipped)
     small = table.loc["race", "small"].to_numpy()
-    assert [bar.get_hatch() == "//" for bar in bars] == list(small)
+    assert small.any() and not small.all()
+    assert [bar.get_hatch() == SMALL_HATCH for bar in bars] == list(small)
+    # one colour-blind-safe palette: the main blue, its light tint for small groups, named in the legend
+    assert {to_hex(bar.get_facecolor()) for bar, s in zip(bars, small) if not s} == {PALETTE[0]}
+    assert {to_hex(bar.get_facecolor()) for bar, s in zip(bars, small) if s} == {MAIN_LIGHT}
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["small group"]
     figure_to_png(fig)
+
+
+def test_metric_by_group_legend_names_overall_and_small_groups(grouped):
+    table = grouped.by_group.copy()
+    table.loc[("race", table.loc["race"].index[0]), "small"] = True
+    fig = plot_metric_by_group(table, "tpr", overall=0.5)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["overall", "small group"]
+    assert to_hex(fig.axes[0].get_lines()[0].get_color()) == PALETTE[1]  # the reference colour
+    plt.close(fig)
 
 
 @pytest.mark.parametrize(

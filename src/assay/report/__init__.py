@@ -17,7 +17,9 @@ from .markdown import escape_markdown, markdown_block, markdown_table
 from .tables import frame_from_record
 
 _PLOTS = {
+    "PALETTE": "_plotting",
     "figure_to_png": "_plotting",
+    "small_group_patch": "_plotting",
     "plot_disparity": "plots_fairness",
     "plot_intersection_heatmap": "plots_fairness",
     "plot_metric_by_group": "plots_fairness",

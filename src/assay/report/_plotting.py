@@ -24,9 +24,26 @@ def figure_to_png(fig: plt.Figure, *, dpi: int = 110) -> bytes:
 
 
 
-_BAR = "#3b6ea8"
-_BAR_SMALL = "#b8c4d6"
+#: One colour-blind-safe palette for every plot (Okabe & Ito, "Color Universal Design", 2008):
+#: blue for the model's own values, vermillion for references (overall, thresholds), the rest for
+#: OOD sets, detectors and classes. Colour is never the only cue: small groups are also hatched,
+#: OOD points are also crosses.
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#000000", "#f0e442")
+MAIN, REFERENCE = PALETTE[0], PALETTE[1]
+#: Light blue of small groups' bars (drawn hatched, with a legend entry).
+MAIN_LIGHT = "#a6cde8"
+SMALL_HATCH = "///"
+_BAR = MAIN
+_BAR_SMALL = MAIN_LIGHT
 _MISSING = "#d9d9d9"
+
+
+def small_group_patch(min_group_size: int | None = None) -> Any:
+    """A legend entry for hatched small groups (``fewer than min_group_size rows`` when known)."""
+    from matplotlib.patches import Patch
+
+    label = "small group" + (f" (< {int(min_group_size)} rows)" if min_group_size is not None else "")
+    return Patch(facecolor=MAIN_LIGHT, hatch=SMALL_HATCH, edgecolor="white", label=label)
 _GAP_LABELS = {"one_minus_di": "1 - DI", "disparate_impact": "DI"}
 
 
@@ -81,14 +98,14 @@ def _check_features(table: pd.DataFrame, feature: Any) -> list[str]:
 
 
 
-_IN_COLOR = "#3b6ea8"
+_IN_COLOR = MAIN
 _THRESHOLD_COLOR = "black"
 
 
 def _ood_colors(n: int) -> list[Any]:
-    """Distinct colours for OOD sets or detectors (never the in-distribution blue)."""
-    cmap = plt.get_cmap("tab10")
-    return [cmap((i + 1) % 10) for i in range(n)]
+    """Distinct colours of :data:`PALETTE` for OOD sets or detectors (never the in-distribution blue)."""
+    others = PALETTE[1:]
+    return [others[i % len(others)] for i in range(n)]
 
 
 #: Share of the values a robust axis range keeps, and how much wider than that range the full

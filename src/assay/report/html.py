@@ -78,6 +78,9 @@ ul.findings li{display:grid;grid-template-columns:4.2rem minmax(0,1fr);gap:.1rem
 border-bottom:1px solid #eef1f4;align-items:baseline;text-align:left}
 ul.findings .vt{grid-column:2;font-size:.82rem;color:#3d4b5c;font-variant-numeric:tabular-nums}
 ul.findings .vt a{margin-left:.5rem}
+.panel{display:block}
+@media (min-width:1400px){.panel{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1.2rem;
+align-items:start}}
 ul.findings .advice{display:block;font-size:.86rem;color:#38424d;margin-top:.1rem}
 ul.findings .advice::before{content:"What to do: ";font-weight:600}
 @media print{
@@ -91,11 +94,13 @@ ul.findings .advice::before{content:"What to do: ";font-weight:600}
 
 @dataclasses.dataclass
 class Section:
-    """One section of the report: a title, paragraphs, findings, tables and figures, in that order.
+    """One section of the report: a title, paragraphs, findings, panels, tables and figures, in that order.
 
     ``severity`` is the worst severity of the findings about it (shown in the table of
     contents); ``findings`` are mappings with ``severity``, ``message`` and optionally
     ``check``, ``metric``, ``value``, ``threshold`` and ``href`` (the anchor of its evidence).
+    ``panels`` are ``(table caption, table, figure caption, PNG)``: a table and the plot that
+    illustrates it, side by side on wide screens, one above the other on narrow ones and in print.
     """
 
     title: str
@@ -105,6 +110,7 @@ class Section:
     anchor: str | None = None
     severity: str | None = None
     findings: Sequence[Mapping[str, Any]] = ()
+    panels: Sequence[tuple[str, pd.DataFrame, str, bytes]] = ()
 
 
 def badge(severity: Any, text: str | None = None) -> str:
@@ -305,6 +311,8 @@ def render_html(title: str, sections: Sequence[Section], *, subtitle: str = "",
         parts.extend(f"<p>{html.escape(p)}</p>" for p in section.paragraphs)
         if section.findings:
             parts.append(findings_html(section.findings))
+        parts.extend(f'<div class="panel">{table_html(tc, frame)}{_figure(fc, png)}</div>'
+                     for tc, frame, fc, png in section.panels)
         parts.extend(table_html(c, f) for c, f in section.tables)
         parts.extend(_figure(c, png) for c, png in section.figures)
         parts.append("</section>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import AssayInputError
-from ._plotting import plt
+from ._plotting import MAIN, MAIN_LIGHT, plt
 
 def plot_reliability_diagram(
     bin_confidence: np.ndarray,
@@ -37,14 +37,14 @@ def plot_reliability_diagram(
     keep = count > 0
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True, gridspec_kw={"height_ratios": [4, 1]})
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfect calibration")
-    ax.scatter(conf[keep], acc[keep], s=20 + 400 * count[keep] / max(count.sum(), 1), color="#3b6ea8",
+    ax.scatter(conf[keep], acc[keep], s=20 + 400 * count[keep] / max(count.sum(), 1), color=MAIN,
                alpha=0.8, label=label, zorder=3)
-    ax.plot(conf[keep], acc[keep], "-", color="#3b6ea8", lw=1)
+    ax.plot(conf[keep], acc[keep], "-", color=MAIN, lw=1)
     if bin_lower is not None and bin_upper is not None:
         lower, upper = (np.asarray(b, dtype=float)[keep] for b in (bin_lower, bin_upper))
         y = acc[keep]
         ax.errorbar(conf[keep], y, yerr=np.vstack([np.clip(y - lower, 0, None), np.clip(upper - y, 0, None)]),
-                    fmt="none", ecolor="#3b6ea8", elinewidth=0.8, capsize=2, alpha=0.7, label="95% interval")
+                    fmt="none", ecolor=MAIN, elinewidth=0.8, capsize=2, alpha=0.7, label="95% interval")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("observed frequency")
@@ -53,7 +53,7 @@ def plot_reliability_diagram(
     ax.grid(alpha=0.3)
     share = count / max(count.sum(), 1)
     width = 1.0 / max(len(count), 1)
-    hist.bar(conf[keep], share[keep], width=width * 0.8, color="#9fb6d3")
+    hist.bar(conf[keep], share[keep], width=width * 0.8, color=MAIN_LIGHT)
     hist.set_ylabel("share", fontsize=8)
     hist.set_xlabel("mean predicted probability")
     hist.grid(alpha=0.3)

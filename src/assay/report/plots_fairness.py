@@ -12,8 +12,8 @@ import pandas as pd
 from ..core.errors import AssayInputError
 from ..core.validation import SEPARATOR, check_bool, describe
 from ..metrics.thresholds import GAP_ALIASES, GAPS, ThresholdSweep
-from ._plotting import (_BAR, _BAR_SMALL, _GAP_LABELS, _MISSING, _as_by_group,
-                        _check_features, _ci_bounds, _draw_interval, plt)
+from ._plotting import (_BAR, _BAR_SMALL, _GAP_LABELS, _MISSING, MAIN, REFERENCE, SMALL_HATCH, _as_by_group,
+                        _check_features, _ci_bounds, _draw_interval, plt, small_group_patch)
 
 def plot_metric_by_group(
     by_group: pd.DataFrame,
@@ -53,11 +53,11 @@ def plot_metric_by_group(
         values = rows[metric].to_numpy(dtype=float)
         y = np.arange(len(rows))
         small = rows[small_column].to_numpy(bool) if small_column in rows else np.zeros(len(rows), bool)
-        colors = ["#b8c4d6" if s else "#3b6ea8" for s in small]
+        colors = [_BAR_SMALL if s else _BAR for s in small]
         bars = ax.barh(y, np.nan_to_num(values), color=colors, height=0.7)
         for bar, s in zip(bars, small):
             if s:
-                bar.set_hatch("//")
+                bar.set_hatch(SMALL_HATCH)
         ends = np.nan_to_num(values)  # where each value's label goes: after its bar (and interval)
         if bounds is not None:
             lower, upper = (b.xs(feature, level=0).reindex(rows.index).to_numpy(float) for b in bounds)
@@ -66,15 +66,18 @@ def plot_metric_by_group(
         for yi, value, end in zip(y, values, ends):
             ax.text(end, yi, "  n/a" if np.isnan(value) else f" {value:.3f}", va="center", fontsize=8)
         if overall is not None and np.isfinite(overall):
-            ax.axvline(overall, color="#c0392b", ls="--", lw=1, label="overall")
+            ax.axvline(overall, color=REFERENCE, ls="--", lw=1, label="overall")
         ax.set_yticks(y, [str(g) for g in rows.index])
         ax.invert_yaxis()
         ax.set_title(feature, fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel(xlabel or metric)
-    if overall is not None:
-        axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.suptitle(title or f"{metric} by group (hatched: small group)", fontsize=10)
+    handles = [line for line in axes[0, 0].get_lines() if line.get_label() == "overall"][:1]
+    if small_column in by_group and by_group[small_column].astype(bool).any():
+        handles.append(small_group_patch())
+    if handles:
+        axes[0, 0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.suptitle(title or f"{metric} by group", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -134,7 +137,7 @@ def plot_threshold_tradeoff(
     perf = sweep.overall(objective)
     fair = sweep.gap(gap, feature)
     fair_label = fairness if fairness != gap else _GAP_LABELS.get(gap, gap)
-    left_color, right_color = "#3b6ea8", "#c0392b"
+    left_color, right_color = MAIN, REFERENCE
     fig, ax = plt.subplots(figsize=(7, 4))
     right = ax.twinx()
     (line_left,) = ax.plot(perf.index, perf.to_numpy(), color=left_color, lw=1.6, label=objective)
@@ -220,7 +223,7 @@ def plot_disparity(
         bars = ax.barh(y, np.nan_to_num(gaps), color=[_BAR_SMALL if s else _BAR for s in small], height=0.7)
         for bar, s in zip(bars, small):
             if s:
-                bar.set_hatch("//")
+                bar.set_hatch(SMALL_HATCH)
         ends = np.nan_to_num(gaps)  # where each label goes: after the bar and its interval
         if bounds is not None:
             lower, upper = (b.xs(name, level=0).reindex(rows.index).to_numpy(float) for b in bounds)
@@ -247,7 +250,10 @@ def plot_disparity(
     axes[-1, 0].set_xlim(floor - 0.05 * span * (floor < 0), extent + 0.3 * span)  # shared; room for labels
     direction = "higher" if higher else "lower"
     axes[-1, 0].set_xlabel(f"gap to the best group in {metric} ({direction} is better)")
-    fig.suptitle(title or f"{metric}: gap to the best group (hatched: small group)", fontsize=10)
+    if small_column in table and table.loc[features, small_column].astype(bool).any():
+        axes[0, 0].legend(handles=[small_group_patch()], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                          fontsize=8, frameon=False)
+    fig.suptitle(title or f"{metric}: gap to the best group", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -367,7 +373,7 @@ def plot_intersection_heatmap(
                 ax.text(j, i + 0.22, f"n={counts[i, j]}", ha="center", va="center", fontsize=6.5, color=color)
             if small[i, j]:
                 ax.add_patch(plt.Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, ls="--", lw=1.2,
-                                           edgecolor="#c0392b"))
+                                           edgecolor=REFERENCE))
     ax.set_xticks(np.arange(shape[1]), order[1], rotation=30 if max(map(len, order[1])) > 6 else 0,
                   ha="right" if max(map(len, order[1])) > 6 else "center", fontsize=8)
     ax.set_yticks(np.arange(shape[0]), order[0], fontsize=8)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.validation import as_array, check_bool, check_scalar, describe
-from ._plotting import ROBUST_COVERAGE, _IN_COLOR, _THRESHOLD_COLOR, _ood_colors, plt, robust_limits
+from ._plotting import PALETTE, ROBUST_COVERAGE, _IN_COLOR, _THRESHOLD_COLOR, _ood_colors, plt, robust_limits
 
 
 def plot_ood_score_density(
@@ -320,18 +320,20 @@ def plot_projection(points: Any, *, is_ood: Any, labels: Any = None,
                        label=f"in-distribution (n={int(inside.sum())})")
     else:
         classes = _sorted_values(lab[inside])
-        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        # past the palette's colours, shapes tell classes apart too (colour is never the only cue)
+        shapes = ("o", "s", "^", "D", "v")
         for i, c in enumerate(classes):
             rows = inside & (lab == c)
-            ax.scatter(P[rows, 0], P[rows, 1], s=8, color=cmap(i % cmap.N), alpha=0.6,
-                       label=f"{c} (n={int(rows.sum())})")
+            ax.scatter(P[rows, 0], P[rows, 1], s=8, color=PALETTE[i % len(PALETTE)],
+                       marker=shapes[(i // len(PALETTE)) % len(shapes)], alpha=0.6, label=f"{c} (n={int(rows.sum())})")
     if ood.any():
         sets = [None] if lab is None else _sorted_values(lab[ood])
-        greys = ["#333333", "#b5472c", "#6b4fa0", "#2c8c6e", "#a07d1c", "#888888", "#c2185b", "#00838f"]
+        crosses = ("x", "+", "1", "*")
         for i, name in enumerate(sets):
             rows = ood if name is None else ood & (lab == name)
             text = "OOD" if name is None else f"OOD: {name}"
-            ax.scatter(P[rows, 0], P[rows, 1], s=14, marker="x", color=greys[i % len(greys)], alpha=0.8,
+            ax.scatter(P[rows, 0], P[rows, 1], s=14, marker=crosses[i % len(crosses)],
+                       color=PALETTE[(len(PALETTE) - 2 - i) % len(PALETTE)], alpha=0.8,
                        linewidths=0.8, label=f"{text} (n={int(rows.sum())})")
     (x_low, x_high, _), (y_low, y_high, _) = robust_limits(P[:, 0]), robust_limits(P[:, 1])
     outside = int(np.count_nonzero((P[:, 0] < x_low) | (P[:, 0] > x_high) | (P[:, 1] < y_low) | (P[:, 1] > y_high)))

@@ -112,11 +112,10 @@ class FairnessCheck(Check):
 
         table = frame_from_record(record["result"]["table"])
         by_group = frame_from_record(record["result"]["by_group"])
-        figures = []
-        if "selection_rate" in by_group.columns:
-            figures.append(("Selection rate: each group's gap to the best group",
-                            figure_to_png(plot_disparity(by_group, "selection_rate", higher_is_better=True))))
-        return Section(record["title"], [
-            "Each measure with its bootstrap interval. 'uncertain': the interval straddles the fair range's "
-            "edge, so the data cannot tell whether the gap is real."],
-            tables=[("Fairness measures", table)], figures=figures, anchor=record["name"])
+        text = ["Each measure with its bootstrap interval. 'uncertain': the interval straddles the fair range's "
+                "edge, so the data cannot tell whether the gap is real."]
+        if "selection_rate" not in by_group.columns:
+            return Section(record["title"], text, tables=[("Fairness measures", table)], anchor=record["name"])
+        figure = figure_to_png(plot_disparity(by_group, "selection_rate", higher_is_better=True))
+        return Section(record["title"], text, anchor=record["name"], panels=[
+            ("Fairness measures", table, "Selection rate: each group's gap to the best group", figure)])

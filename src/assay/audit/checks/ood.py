@@ -272,9 +272,10 @@ class OODCheck(Check):
         primary = result["primary_detector"]
         threshold = frame_from_record(result["threshold"])
         scores = result["scores"]
+        auroc = table.pivot(index="detector", columns="ood_set", values="auroc")
+        panels = [("AUROC (rows: detectors; columns: OOD sets)", auroc, "ROC curves of every detector on each OOD set",
+                   figure_to_png(plot_ood_roc({"curves": evaluation["curves"], "table": table})))]
         figures = [
-            ("ROC curves of every detector on each OOD set",
-             figure_to_png(plot_ood_roc({"curves": evaluation["curves"], "table": table}))),
             (f"Score density of {primary}, in-distribution against each OOD set, with its threshold",
              figure_to_png(plot_ood_score_density(
                  scores["in"], {k: v for k, v in scores.items() if k != "in"},
@@ -286,9 +287,7 @@ class OODCheck(Check):
                                       title=f"Abstaining on the inputs {primary} scores most OOD "
                                             f"(AURC {result['aurc']:.4f})")
             figures.append(("Accuracy against coverage", figure_to_png(fig)))
-        tables = [("AUROC (rows: detectors; columns: OOD sets)",
-                   table.pivot(index="detector", columns="ood_set", values="auroc")),
-                  ("Every metric with its 95% bootstrap interval", _with_intervals(table)),
+        tables = [("Every metric with its 95% bootstrap interval", _with_intervals(table)),
                   (f"Thresholds keeping {record['params']['tpr']:.0%} of in-distribution inputs", threshold)]
         if result.get("projection"):
             projected = result["projection"]
@@ -304,14 +303,14 @@ class OODCheck(Check):
             refusals = result["rejection_by_group"]
             by_group = frame_from_record(refusals["by_group"])
             ci = frame_from_record(refusals["ci"]) if refusals.get("ci") else None
-            tables.append((f"Share of each group's in-distribution inputs refused by {primary}",
-                           _refusals(refusals)))
-            figures.append(("Refusal rate by group", figure_to_png(plot_metric_by_group(
-                by_group, "selection_rate", overall=refusals["overall"]["selection_rate"], ci=ci,
-                title=f"Share of in-distribution inputs {primary} refuses", xlabel="share refused"))))
+            panels.append((f"Share of each group's in-distribution inputs refused by {primary}", _refusals(refusals),
+                           "Refusal rate by group", figure_to_png(plot_metric_by_group(
+                               by_group, "selection_rate", overall=refusals["overall"]["selection_rate"], ci=ci,
+                               title=f"Share of in-distribution inputs {primary} refuses",
+                               xlabel="share refused"))))
         if result.get("skipped"):
             tables.append(("Detectors not run", pd.Series(result["skipped"], name="why").to_frame()))
         text = [f"In-distribution: the evaluation split. Scores are higher for inputs "
                 f"that look more out-of-distribution. The primary detector ({primary}) has the highest mean AUROC; "
                 f"its threshold was fitted on {threshold.loc[primary, 'fitted_on']}."]
-        return Section(record["title"], text, tables=tables, figures=figures, anchor=record["name"])
+        return Section(record["title"], text, tables=tables, figures=figures, anchor=record["name"], panels=panels)
