@@ -58,6 +58,7 @@ def test_demo_report_renders_without_errors(browser, demo_report, tmp_path):
     assert browser.title.startswith("assay")
     tables = browser.find_elements("tag name", "table")
     assert len(tables) >= 4
+    assert demo_report.stat().st_size < 3_000_000  # self-contained, figures included, still light to open and mail
     assert "Female x Black" in browser.find_element("tag name", "body").text
     images = browser.find_elements("tag name", "img")
     assert len(images) >= 4
@@ -81,7 +82,7 @@ return {overflow: doc.scrollWidth - doc.clientWidth,
 """
 
 
-@pytest.mark.parametrize("width", [1300, 800])
+@pytest.mark.parametrize("width", [1600, 1300, 800])  # 1600: panels put tables beside their plots
 def test_demo_report_fits_the_window_and_its_links_resolve(browser, demo_report, width):
     browser.set_window_size(width, 1200)
     browser.get(demo_report.as_uri())
