@@ -78,11 +78,14 @@ def test_html_has_findings_first_and_check_sections(written):
     # the headline table holds every headline number with its interval and group (numbers right-aligned)
     start = body.index('id="headline"')
     table = body[start:body.index("<section", start)]
+    def reading(v):  # whole numbers as integers, others to 4 decimals (4 significant digits from 1,000)
+        return str(int(v)) if float(v).is_integer() else f"{v:.4g}" if abs(v) >= 1000 else f"{v:.4f}"
+
     for row in record["headline"]:
         if row["value"] is not None:
-            assert f'<td class="num">{row["value"]:.4f}</td>' in table, row
-        if row["lower"] is not None:
-            assert f'<td class="num">[{row["lower"]:.4f}, {row["upper"]:.4f}]</td>' in table, row
+            cell = reading(row["value"]) + (f' [{reading(row["lower"])}, {reading(row["upper"])}]'
+                                            if row["lower"] is not None else "")
+            assert f'<td class="num">{cell}</td>' in table, row
         if row["group"] is not None:
             assert f"<td>{html_escape(row['group'])}</td>" in table, row
 

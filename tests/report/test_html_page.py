@@ -185,3 +185,13 @@ def test_a_panel_puts_a_table_beside_its_figure():
     panel = page[start:page.index("</figure></div>", start)]
     assert "<table" in panel and "<figure><img" in panel and panel.count("</table></div>") == 1
     assert "@media (min-width:1400px){.panel{display:grid" in page
+
+
+def test_headline_table_holds_each_value_with_its_interval_in_one_right_aligned_cell():
+    page = render_audit_html(_record())
+    table = page[page.index('id="headline"'):]
+    table = table[:table.index("</table>")]
+    assert "<th>value [interval]</th>" in table or ">value [interval]</th>" in table
+    assert '<td class="num">0.2994 [0.2679, 0.3304]</td>' in table  # fairness, sex: value and its bootstrap bounds
+    assert '<td class="num">0.8528</td>' in table  # accuracy: no interval, the value alone
+    assert ">interval</th>" not in table

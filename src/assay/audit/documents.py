@@ -353,14 +353,13 @@ def _reading(value: Any) -> str:
 
 
 def _headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Headline rows as the compact table of report.html (the renderer writes 4 decimals)."""
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.4f}"
-
-    columns = (["check"] if rows and "check" in rows[0] else []) + ["metric", "feature", "group", "value",
-                                                                     "interval", "better"]
+    """Headline rows as the compact table of report.html: each value with its interval in one
+    cell, ``0.8730 [0.8680, 0.8780]`` (whole numbers as integers)."""
+    columns = (["check"] if rows and "check" in rows[0] else []) + ["metric", "feature", "group", "value [interval]",
+                                                                     "better"]
     return pd.DataFrame([{**{c: row.get(c) for c in columns}, "feature": row["feature"] or "",
-                          "group": row["group"] or "", "interval": _interval(row, fmt),
+                          "group": row["group"] or "",
+                          "value [interval]": " ".join(filter(None, [_reading(row["value"]), _interval(row, _reading)])),
                           "better": {"higher": "higher", "lower": "lower"}.get(row["direction"], "")}
                          for row in rows], columns=columns)
 
