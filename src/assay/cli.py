@@ -121,6 +121,9 @@ def _build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"rebuild {what} from a run directory's report.json",
                                   description=f"Rebuild {what} from the report.json of a finished audit.")
         sub.add_argument("run_dir", help="directory written by 'assay audit' or 'assay demo'")
+        if name == "report":
+            sub.add_argument("--pdf", action="store_true",
+                             help="also print report.html to report.pdf with a headless Chromium or Chrome")
         if name == "card":
             sub.add_argument("--model-name", default=None, help="model name in the card (default: the record's)")
             sub.add_argument("--card-sections", default=None, metavar="FILE",
@@ -284,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
                                       f"assay writes ({type(exc).__name__}: {exc}); re-run the audit.") from None
             target.write_text(text, encoding="utf-8")
             print(f"wrote {target}")
+            if getattr(args, "pdf", False):
+                from .report import html_to_pdf
+
+                print(f"wrote {html_to_pdf(target)}")
     except AssayInputError as exc:
         print(f"assay: error: {cli_message(str(exc))}", file=sys.stderr)
         return 2

@@ -109,3 +109,16 @@ def test_demo_report_prints_without_navigation_and_a_page_per_section(browser, d
     assert style == ["none", "page", "auto"]
     pdf = browser.execute_cdp_cmd("Page.printToPDF", {})["data"]
     assert len(pdf) > 10_000
+
+
+def test_assay_report_pdf_prints_the_report(demo_report, tmp_path, capsys):
+    import shutil as _shutil
+
+    from assay.cli import main
+
+    run_dir = tmp_path / "run"
+    _shutil.copytree(demo_report.parent, run_dir)
+    assert main(["report", str(run_dir), "--pdf"]) == 0
+    pdf = run_dir / "report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+    assert f"wrote {pdf}" in capsys.readouterr().out

@@ -195,3 +195,15 @@ def test_headline_table_holds_each_value_with_its_interval_in_one_right_aligned_
     assert '<td class="num">0.2994 [0.2679, 0.3304]</td>' in table  # fairness, sex: value and its bootstrap bounds
     assert '<td class="num">0.8528</td>' in table  # accuracy: no interval, the value alone
     assert ">interval</th>" not in table
+
+
+def test_pdf_without_a_browser_is_one_clear_error(tmp_path):
+    from assay import AssayInputError
+    from assay.report import html_to_pdf
+
+    page = tmp_path / "report.html"
+    page.write_text("<html></html>")
+    with pytest.raises(AssayInputError, match="needs a headless Chromium or Chrome on the PATH"):
+        html_to_pdf(page, browser="no-such-browser-binary")
+    with pytest.raises(AssayInputError, match="'html_path' must be an HTML file"):
+        html_to_pdf(tmp_path / "missing.html")

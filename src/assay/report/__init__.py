@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 from .html import Section, render_html
-from .io import SCHEMA_VERSION, write_report
+from .io import SCHEMA_VERSION, html_to_pdf, write_report
 from .markdown import escape_markdown, markdown_block, markdown_table
 from .tables import frame_from_record
 
@@ -33,8 +33,8 @@ _PLOTS = {
     "plot_risk_coverage": "plots_ood",
 }
 
-__all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "markdown_block", "markdown_table",
-           "render_html", "write_report", *sorted(_PLOTS)]
+__all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
+           "markdown_table", "render_html", "write_report", *sorted(_PLOTS)]
 
 
 def __getattr__(name: str) -> Any:
