@@ -64,7 +64,8 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *, br
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise AssayInputError(f"{Path(binary).name} did not finish printing {source} within {timeout:g} s.") from exc
+            raise AssayInputError(f"{Path(binary).name} did not finish printing {source} within {timeout:g} s."
+                                  ) from exc
     if done.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
         detail = " ".join((done.stderr or "").split())[-300:]
         raise AssayInputError(f"{Path(binary).name} could not print {source} to PDF (exit {done.returncode}): {detail}")
