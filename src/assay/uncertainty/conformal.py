@@ -490,6 +490,7 @@ class ConformalReport(Result):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["table"] = self.table.to_dict()
+        out["under_covered"]["index"] = [[str(f), str(g)] for f, g in self.under_covered.index]
         return out
 
 
