@@ -108,16 +108,34 @@ def _too_small(name: str, n: int, alpha: float) -> str:
 
 def _cell_quantiles(scores: np.ndarray, codes: np.ndarray, n_codes: int, alpha: float
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Per code: the row count and the conformal threshold (NaN where too few rows). One sort."""
+    """Per code: the row count and the conformal threshold (NaN where too few rows).
+
+    Rows are ordered by code (a radix sort of small integers), then one partial sort per code.
+    """
     counts = np.bincount(codes, minlength=n_codes)
-    order = np.lexsort((scores, codes))
-    ordered = scores[order]
-    starts = np.cumsum(counts) - counts
+    small = codes.astype(np.int16) if n_codes < 2**15 else codes
+    ordered = scores[np.argsort(small, kind="stable")]
+    ends = np.cumsum(counts)
     k = _rank(counts, alpha)
-    ok = (k <= counts) & (counts > 0)
     q = np.full(n_codes, np.nan)
-    q[ok] = ordered[starts[ok] + k[ok] - 1]
+    for code in np.flatnonzero((k <= counts) & (counts > 0)):
+        part = ordered[ends[code] - counts[code]:ends[code]]
+        q[code] = np.partition(part, k[code] - 1)[k[code] - 1]
     return counts, q
+
+
+_DENSE_KEYS = 1 << 20
+
+
+def _compact(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct keys and each row's index into them (``np.unique``, by counting when small)."""
+    if size <= _DENSE_KEYS:
+        present = np.flatnonzero(np.bincount(keys, minlength=size))
+        lookup = np.zeros(size, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        return present, lookup[keys]
+    present, codes = np.unique(keys, return_inverse=True)
+    return present, codes.reshape(-1)
 
 
 # ---------------------------------------------------------------------- Mondrian cells
@@ -168,8 +186,8 @@ class _Conformal(Component):
         features, labels, indices = _feature_indices(sensitive_features, n, "sensitive_features")
         cards = [len(lab) for lab in labels]
         keys = _keys(indices, cards)
-        cell_keys, codes = np.unique(keys, return_inverse=True)
-        counts, q = _cell_quantiles(scores, codes.reshape(-1), len(cell_keys), alpha)
+        cell_keys, codes = _compact(keys, int(np.prod(cards, dtype=float)))
+        counts, q = _cell_quantiles(scores, codes, len(cell_keys), alpha)
         self.features_ = features
         self.feature_labels_ = labels
         self.cell_keys_ = cell_keys
@@ -177,9 +195,10 @@ class _Conformal(Component):
         self.group_thresholds_ = {}
         for size in range(len(features) - 1, 0, -1):
             for subset in itertools.combinations(range(len(features)), size):
-                sub_keys = _keys([indices[j] for j in subset], [cards[j] for j in subset])
-                present, sub_codes = np.unique(sub_keys, return_inverse=True)
-                _, sub_q = _cell_quantiles(scores, sub_codes.reshape(-1), len(present), alpha)
+                sub_cards = [cards[j] for j in subset]
+                present, sub_codes = _compact(_keys([indices[j] for j in subset], sub_cards),
+                                              int(np.prod(sub_cards, dtype=float)))
+                _, sub_q = _cell_quantiles(scores, sub_codes, len(present), alpha)
                 self.group_thresholds_[subset] = {int(k): float(v) for k, v in zip(present, sub_q) if not np.isnan(v)}
         small = np.flatnonzero(np.isnan(q))
         values = _unkey(cell_keys, cards)
@@ -244,8 +263,16 @@ class _Conformal(Component):
         for m in mapped:
             unseen_value |= m < 0
         keys = _keys([np.maximum(m, 0) for m in mapped], cards)
-        pos = np.minimum(np.searchsorted(self.cell_keys_, keys), len(self.cell_keys_) - 1)
-        unseen = unseen_value | (self.cell_keys_[pos] != keys)
+        size = int(np.prod(cards, dtype=float))
+        if size <= _DENSE_KEYS:
+            lookup = np.full(size, -1, dtype=np.int64)
+            lookup[self.cell_keys_] = np.arange(len(self.cell_keys_))
+            pos = lookup[keys]
+            unseen = unseen_value | (pos < 0)
+            pos = np.maximum(pos, 0)
+        else:
+            pos = np.minimum(np.searchsorted(self.cell_keys_, keys), len(self.cell_keys_) - 1)
+            unseen = unseen_value | (self.cell_keys_[pos] != keys)
         out = self.cell_thresholds_[pos]
         if unseen.any():
             stacked = np.stack(mapped, axis=1)[unseen]
