@@ -262,3 +262,35 @@ def test_small_mondrian_group_warns_not_raises():
         warnings.simplefilter("always")
         ConformalClassifier().fit(proba, [0] * 30, sensitive_features=["a"] * 25 + ["b"] * 5)
     assert any(issubclass(w.category, SmallGroupWarning) for w in caught)
+
+
+def test_randomized_aps_and_raps_cover_at_about_1_minus_alpha(digits):
+    model, X, y = digits
+    proba = model.predict_proba(X)
+    rng = np.random.default_rng(5)
+    for method in ("aps", "raps"):
+        coverage = []
+        for seed in range(60):
+            order = rng.permutation(len(y))
+            cal, test = order[:600], order[600:]
+            sets = ConformalClassifier(method=method, alpha=0.1, randomized=True, random_state=seed).fit(
+                proba[cal], y[cal]).predict_sets(proba[test])
+            coverage.append(sets[np.arange(len(test)), y[test]].mean())
+        assert 0.89 <= np.mean(coverage) <= 0.915, (method, np.mean(coverage))
+
+
+def test_mondrian_regression_thresholds_per_group():
+    rng = np.random.default_rng(4)
+    n = 600
+    group = rng.choice(["a", "b", "c"], n)
+    noise = np.where(group == "a", 0.5, np.where(group == "b", 1.0, 3.0))
+    y_pred = rng.normal(size=n)
+    y = y_pred + rng.normal(size=n) * noise
+    r = ConformalRegressor(alpha=0.1).fit(y_pred, y, sensitive_features=group)
+    intervals = r.predict_intervals(np.zeros(3), sensitive_features=["a", "b", "c"])
+    for i, g in enumerate("abc"):
+        res = np.sort(np.abs(y - y_pred)[group == g])
+        q = res[int(np.ceil((len(res) + 1) * 0.9)) - 1]
+        np.testing.assert_allclose(intervals[i], [-q, q])
+    marginal = ConformalRegressor(alpha=0.1).fit(y_pred, y).predict_intervals(np.zeros(1))
+    assert intervals[0, 1] < marginal[0, 1] < intervals[2, 1]  # the noisy group gets the widest interval

@@ -30,7 +30,8 @@ numpy's ``argsort`` reversed), include labels down to the first whose cumulated 
 ``q - 1e-8`` and every label with probability within 1e-8 of it (MAPIE's
 ``include_last_label=True``). ``randomized=True`` draws ``U ~ Uniform(0, 1)`` per row: the
 calibration score becomes ``E - U p_y`` (the stream of ``RandomState(random_state)``, as
-MAPIE) and the last label is kept when ``(E_last - q) / p_last <= U`` (Romano et al., 2020;
+MAPIE) and the last label is kept when ``(E_last - q) / s_last <= U``, ``s_last`` its
+probability plus, for RAPS, its penalty step (Romano et al., 2020; Angelopoulos et al., 2021;
 sets may then be empty).
 """
 
@@ -397,7 +398,8 @@ class ConformalClassifier(_Conformal):
         sets = p - p_last[:, None] >= -EPSILON
         if self.randomized:
             u = np.random.default_rng(self.predict_seed_).uniform(size=len(p))
-            v = (cum[rows, last] - (q if np.ndim(q) else np.full(len(p), q))) / p_last
+            step = p_last + np.diff(self._penalty(k), prepend=0.0)[last]  # the last label's share of the score
+            v = (cum[rows, last] - q) / step
             sets[rows, order[rows, last]] = v - u <= EPSILON
         return sets
 
