@@ -40,6 +40,7 @@ from assay.metrics.intervals import wilson_interval
 from assay.ood import GEN, KNN, ODIN, Energy, GaussianMixtureDetector, IsolationForestDetector, Mahalanobis, ReAct
 from assay.ood.groups import rejection_by_group
 from assay.report import plot_coverage_curve, plot_embedding_projection
+from assay.uncertainty import ConformalClassifier, ConformalRegressor, conformal_report
 
 
 # --- The audit frame: thresholds, check parameters, run directories, audits that judge nothing ---------------------
@@ -736,8 +737,48 @@ def test_a_record_without_headline_rows_still_renders():
     assert "Headline numbers" in render_audit_html(record)
 
 
+# ---------------------------------------------------------------------- conformal prediction
+_P2 = np.full((20, 2), 0.5)
+
+CASES_CONFORMAL = [
+    pytest.param(lambda: ConformalClassifier().fit(np.full((20, 2), 0.6), np.zeros(20, int)),
+                 ["proba_cal", "summing to 1"], id="ConformalClassifier.fit: rows not summing to 1"),
+    pytest.param(lambda: ConformalClassifier(alpha=1.0).fit(_P2, np.zeros(20, int)),
+                 ["alpha", "ConformalClassifier", "(0, 1)"], id="ConformalClassifier: alpha = 1"),
+    pytest.param(lambda: ConformalRegressor(alpha=-0.1).fit(np.zeros(20), np.zeros(20)),
+                 ["alpha", "ConformalRegressor"], id="ConformalRegressor: alpha < 0"),
+    pytest.param(lambda: ConformalClassifier(alpha=0.1).fit(_P2[:5], np.zeros(5, int)),
+                 ["y_cal", "5 calibration row", "at least 9"], id="ConformalClassifier.fit: fewer rows than 1/alpha"),
+    pytest.param(lambda: ConformalRegressor(alpha=0.05).fit(np.zeros(10), np.zeros(10)),
+                 ["y_cal", "at least 19"], id="ConformalRegressor.fit: fewer rows than 1/alpha"),
+    pytest.param(lambda: ConformalClassifier().fit(_P2, np.zeros(19, int)),
+                 ["proba_cal: 20", "y_cal: 19"], id="ConformalClassifier.fit: mismatched lengths"),
+    pytest.param(lambda: ConformalClassifier().fit(_P2, np.zeros(20, int), sensitive_features=np.zeros(19)),
+                 ["sensitive_features", "19"], id="ConformalClassifier.fit: sensitive_features length"),
+    pytest.param(lambda: ConformalClassifier().fit(_P2, np.full(20, 3)),
+                 ["y_cal", "class index 3", "2 columns"], id="ConformalClassifier.fit: label beyond the columns"),
+    pytest.param(lambda: ConformalClassifier(method="lac", randomized=True).fit(_P2, np.zeros(20, int)),
+                 ["randomized", "aps"], id="ConformalClassifier: randomized LAC"),
+    pytest.param(lambda: ConformalClassifier().fit(_P2, np.zeros(20, int)).predict_sets(np.full((3, 3), 1 / 3)),
+                 ["proba", "3 columns", "2 classes"], id="ConformalClassifier.predict_sets: other class count"),
+    pytest.param(lambda: ConformalClassifier().fit(_P2, np.zeros(20, int), sensitive_features=["a", "b"] * 10
+                                                   ).predict_sets(_P2), ["sensitive_features", "required"],
+                 id="ConformalClassifier.predict_sets: Mondrian without sensitive_features"),
+    pytest.param(lambda: ConformalRegressor(method="cqr").fit(np.zeros((20, 3)), np.zeros(20)),
+                 ["y_pred_cal", "(n, 2)", "cqr"], id="ConformalRegressor.fit: CQR bounds not (n, 2)"),
+    pytest.param(lambda: ConformalRegressor(method="normalized").fit(np.zeros(20), np.zeros(20), scale=-np.ones(20)),
+                 ["scale", "> 0"], id="ConformalRegressor.fit: negative scale"),
+    pytest.param(lambda: ConformalRegressor().fit(np.zeros(20), np.r_[np.zeros(19), np.nan]),
+                 ["y_cal", "NaN"], id="ConformalRegressor.fit: NaN target"),
+    pytest.param(lambda: conformal_report(np.ones((4, 2), bool), [0, 1, 0, 1], ["a", "b"] * 2, alpha=0),
+                 ["alpha", "conformal_report"], id="conformal_report: alpha = 0"),
+    pytest.param(lambda: conformal_report(np.array([[1.0, 0.0]] * 4), [0.5] * 4, ["a", "b"] * 2),
+                 ["sets_or_intervals", "upper < lower"], id="conformal_report: inverted intervals"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
-                                         *CASES_NAMES, *CASES_HEADLINE])
+                                         *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -38,7 +38,7 @@ from .core.errors import AssayInputError, NotFittedError
 
 __all__ = ["CHECKS", "check_component", "default_data"]
 
-_OUTPUT_METHODS = ("score", "predict_proba", "predict", "transform")
+_OUTPUT_METHODS = ("score", "predict_proba", "predict", "transform", "predict_sets", "predict_intervals")
 
 
 def default_data(n: int = 60, d: int = 4, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:

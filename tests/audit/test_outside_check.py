@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from assay import Result
 from assay.audit import CHECKS, NEEDS, Audit, Check, grade, known_thresholds, rate, register_check, register_need
 from assay.audit.documents import audit_record, write_audit_report
+from assay.uncertainty import ConformalClassifier
 
 RUNS = {"n": 0}
 
@@ -29,7 +30,11 @@ class CoverageResult(Result):
 
 
 class ConformalCoverageCheck(Check):
-    """Coverage of split-conformal prediction sets (LAC score 1 - p_y) for every group."""
+    """Coverage gap between groups of split-conformal prediction sets (LAC score 1 - p_y).
+
+    assay's own ``conformal`` check (``assay.audit.checks.conformal``) is the full version; this
+    one shows an outside check building on a package component (``ConformalClassifier``).
+    """
 
     name = "conformal_coverage"
     title = "Conformal coverage by group"
@@ -49,12 +54,10 @@ class ConformalCoverageCheck(Check):
         RUNS["n"] += 1
         classes = context.model.classes_
         p_val, y_val = context.predict_proba("val"), np.searchsorted(classes, context.y("val"))
-        scores = 1.0 - p_val[np.arange(len(y_val)), y_val]
-        n = len(scores)
-        qhat = float(np.quantile(scores, min(1.0, np.ceil((n + 1) * (1 - self.alpha)) / n),
-                                 method="inverted_cdf"))
+        conformal = ConformalClassifier(method="lac", alpha=self.alpha).fit(p_val, y_val)  # the package's own
+        qhat = conformal.threshold_
         p, y = context.predict_proba(), np.searchsorted(classes, context.y())
-        sets = (1.0 - p) <= qhat
+        sets = conformal.predict_sets(p)
         frame = pd.DataFrame({"covered": sets[np.arange(len(y)), y], "set_size": sets.sum(axis=1)})
         parts = []
         for feature, values in context.sensitive_features().items():

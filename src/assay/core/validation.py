@@ -160,7 +160,7 @@ def check_probabilities(p: Any, *, name: str, atol: float = 1e-4) -> np.ndarray:
             )
         )
     if arr.ndim == 2:
-        sums = arr.sum(axis=1)
+        sums = np.einsum("ij->i", arr)  # a row sum several times faster than sum(axis=1) on narrow rows
         worst = int(np.argmax(np.abs(sums - 1)))
         if abs(sums[worst] - 1) > atol:
             raise AssayInputError(

@@ -25,6 +25,7 @@ _PLOTS = {
     "plot_metric_by_group": "plots_fairness",
     "plot_threshold_tradeoff": "plots_fairness",
     "plot_reliability_diagram": "plots_calibration",
+    "plot_conformal_coverage": "plots_conformal",
     "plot_coverage_curve": "plots_ood",
     "plot_embedding_projection": "plots_ood",
     "plot_ood_roc": "plots_ood",

@@ -1,0 +1,100 @@
+"""The conformal check on UCI Adult with a validation split: its numbers equal a direct recomputation."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assay import AssayInputError
+from assay.audit import Audit
+from assay.audit.checks.conformal import ConformalCheck
+from assay.audit.documents import audit_record, write_audit_report
+from assay.core.errors import SmallGroupWarning
+from assay.datasets import load_adult
+from assay.models import train_sklearn_model
+from assay.testing import check_component
+from assay.uncertainty import ConformalClassifier
+
+
+@pytest.fixture(scope="module")
+def adult():
+    data = load_adult()
+    rows = np.random.default_rng(0).permutation(len(data.train.y))
+    train, val = rows[:4000], rows[4000:10000]
+
+    def part(split, index):
+        return (split.X.iloc[index], split.y.iloc[index], split.sensitive_features.iloc[index][["sex", "race"]])
+
+    model = train_sklearn_model(data.train.X.iloc[train], data.train.y.iloc[train],
+                                categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic", random_state=0)
+    splits = {"train": part(data.train, train), "val": part(data.train, val), "test": part(data.test, np.arange(6000))}
+    result = Audit(model, splits, checks=["conformal"], progress=False).run()
+    return model, splits, result
+
+
+def test_conformal_check_numbers_equal_a_direct_recomputation(adult):
+    model, splits, result = adult
+    record = result.records["conformal"]
+    assert record["status"] == "ok", record.get("traceback")
+    X_val, y_val, sf_val = splits["val"]
+    X, y, sf = splits["test"]
+    p_val, p = model.predict_proba(X_val), model.predict_proba(X)
+    marginal = ConformalClassifier(alpha=0.1).fit(p_val, y_val.to_numpy())
+    covered = marginal.predict_sets(p)[np.arange(len(y)), y.to_numpy()]
+    summary = record["summary"]
+    assert summary["coverage"] == pytest.approx(covered.mean(), abs=1e-12)
+    assert summary["coverage_ci"][0] <= summary["coverage"] <= summary["coverage_ci"][1]
+    assert 0.87 <= summary["coverage"] <= 0.93
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        mondrian = ConformalClassifier(alpha=0.1).fit(p_val, y_val.to_numpy(), sensitive_features=sf_val)
+        covered_g = mondrian.predict_sets(p, sensitive_features=sf)[np.arange(len(y)), y.to_numpy()]
+    assert summary["mondrian_coverage"] == pytest.approx(covered_g.mean(), abs=1e-12)
+    by_sex = pd.Series(covered).groupby(sf["sex"].to_numpy()).mean()
+    by_sex_g = pd.Series(covered_g).groupby(sf["sex"].to_numpy()).mean()
+    entries = {(e["feature"], e["group"]): e for e in summary["undercovered"]}
+    for sex, value in by_sex.items():
+        if value < 0.9:
+            assert entries[("sex", sex)]["coverage"] == pytest.approx(value, abs=1e-12)
+            assert entries[("sex", sex)]["mondrian_coverage"] == pytest.approx(by_sex_g[sex], abs=1e-12)
+    worst = by_sex.idxmin()
+    if entries.get(("sex", worst), {}).get("upper", 1) < 0.9:
+        assert summary["max_undercoverage"]["sex"] == pytest.approx(0.9 - by_sex[worst], abs=1e-12)
+    # Mondrian covers every sex at about 1 - alpha
+    assert (by_sex_g >= 0.88).all()
+    metrics = {(r["metric"], r["feature"]) for r in record["headline"]}
+    assert {("coverage", None), ("mean_set_size", None), ("mondrian_coverage", None),
+            ("max_undercoverage", "sex"), ("max_undercoverage", "sex x race")} <= metrics
+
+
+def test_conformal_findings_report_and_card(adult, tmp_path):
+    model, splits, _ = adult
+    strict = Audit(model, splits, checks=["conformal"], thresholds={"undercoverage_warn": 0.0,
+                                                                     "undercoverage_fail": 0.0}, progress=False).run()
+    summary = strict.records["conformal"]["summary"]
+    findings = [f for f in strict.findings if f.check == "conformal"]
+    assert len(findings) == len(summary["max_undercoverage"])
+    flagged = [f for f in findings if f.severity == "fail"]
+    assert all("Mondrian" in f.message for f in flagged if f.evidence.get("mondrian_coverage") is not None)
+    paths = write_audit_report(audit_record(strict, model_name="lr"), tmp_path)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "Conformal prediction sets by group" in page and "Coverage by group" in page and "data:image/png" in page
+    card = paths["card"].read_text(encoding="utf-8")
+    assert f"coverage {summary['coverage']:.4f}" in card and "conformal.max_undercoverage[sex]" in card
+
+
+def test_skipped_without_a_validation_split(adult):
+    model, splits, _ = adult
+    without_val = {k: v for k, v in splits.items() if k != "val"}
+    result = Audit(model, without_val, checks="auto", progress=False).run()  # "auto": skipped, with the reason
+    assert result.skipped["conformal"] == "needs a 'val' split in 'data'"
+    assert "conformal" not in result.records
+    with pytest.raises(AssayInputError, match="'conformal', which cannot run here: it needs a 'val' split"):
+        Audit(model, without_val, checks=["conformal"], progress=False).run()  # asked for by name: refused
+
+
+def test_conformance_and_parameters():
+    check_component(ConformalCheck())
+    check_component(ConformalCheck(alpha=0.2, method="aps", n_boot=0))
