@@ -68,6 +68,11 @@ class ConformalCheck(Check):
     }
     #: Headline metrics the model card's YAML model-index lists.
     model_index = ("coverage", "mean_set_size", "mondrian_coverage", "max_undercoverage")
+    advice = {
+        "max_undercoverage": "The prediction sets promise 1 - alpha coverage but hold it less often for this group: "
+                             "calibrate per group (Mondrian: ConformalClassifier.fit(..., sensitive_features=...)) so every "
+                             "group gets the guarantee.",
+    }
 
     def __init__(self, *, alpha: float = 0.1, method: str = "lac", n_boot: int = 200, min_group_size: int = 100):
         self.alpha = alpha
@@ -187,7 +192,8 @@ class ConformalCheck(Check):
             f"validation split ({result['n_calibration']} rows), evaluated on this split. Marginal: one threshold "
             "for everyone (coverage 1 - alpha on average only); Mondrian: one threshold per cell of the sensitive "
             "features, so every group and intersection is covered. Bars: 95% bootstrap intervals.")],
-            tables=shown, figures=[("Coverage by group", figure)], anchor=record["name"])
+            panels=[(*shown[0], "Coverage by group (marginal and Mondrian), with 95% bootstrap intervals", figure)],
+            tables=shown[1:], anchor=record["name"])
 
     @staticmethod
     def card(record) -> list[str]:
