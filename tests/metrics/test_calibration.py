@@ -277,3 +277,31 @@ def test_bad_inputs_name_the_argument():
         ECE([0, 1], [[0.2, 0.7, 0.3], [0.1, 0.1, 0.8]])
     with pytest.raises(AssayInputError, match="needs 'proba'"):
         ECE([0, 1])
+
+
+@pytest.mark.parametrize("n_bins", [1, 2, 3, 7, 10, 15, 49, 100])
+def test_uniform_bins_and_top_label_equal_numpy_exactly(n_bins):
+    from assay.metrics._stats import top_label, uniform_bins
+
+    edges = np.arange(n_bins + 1) / n_bins
+    written = np.array([float(repr(k / n_bins)) for k in range(n_bins + 1)])  # 0.3 for 3/10
+    around = np.concatenate([np.nextafter(edges, 0), np.nextafter(edges, 1)])
+    conf = np.clip(np.concatenate([edges, written, around, np.random.default_rng(n_bins).random(10_000)]), 0, 1)
+    assert_allclose(uniform_bins(conf, n_bins), np.searchsorted(edges[1:-1], conf, side="left"), rtol=0, atol=0)
+    p = np.random.default_rng(0).dirichlet(np.ones(4), 40_000)
+    p[:5] = [0.25, 0.25, 0.25, 0.25]  # ties: the first column
+    predicted, confidence = top_label(p)
+    assert (predicted == p.argmax(axis=1)).all() and (confidence == p.max(axis=1)).all()
+
+
+def test_the_one_pass_check_gives_the_numbers_of_the_general_path():
+    """float64 (n, k >= 3) arrays take a one-pass check; lists and float32 take check_prob: same numbers."""
+    y, p = _netcal_case(4, 5000, 6)
+    for kind in ("top_label", "classwise"):
+        fast = ECE(y, p, kind=kind)
+        assert fast == ECE(y, p.tolist(), kind=kind)
+        assert fast == pytest.approx(ECE(y, p.astype(np.float32), kind=kind), abs=1e-6)
+    bad = p.copy()
+    bad[4321, 0] += 0.01
+    with pytest.raises(AssayInputError, match="row 4321 summing to 1.01"):
+        ECE(y, bad)

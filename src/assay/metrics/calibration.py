@@ -49,7 +49,7 @@ import pandas as pd
 from ..core.errors import AssayInputError, outside_stacklevel
 from ..core.validation import check_consistent_length, check_option, check_scalar
 from ._checks import check_binary_labels, check_class_indices, check_labels_1d, check_prob, check_sample_weight
-from ._stats import CalibrationStats
+from ._stats import CalibrationStats, top_label, uniform_bins
 from .classification import _NORMS, _divide, binned_calibration_error
 
 STRATEGIES = ("uniform", "quantile")
@@ -61,30 +61,58 @@ __all__ = ["KINDS", "STRATEGIES", "adaptive_calibration_error", "calibration_err
 
 def _columns(y_true: Any, proba: Any, sample_weight: Any, pos_label: Any, kind: str
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any]]:
-    """Confidences ``(n, m)``, the column each row hits (-1: none), weights, and column names.
+    """Confidences ``(n, m)``, the outcomes, weights, and column names.
 
-    ``m`` is 1 for ``top_label`` and the number of classes (2 for binary) for ``classwise``.
+    ``m`` is 1 for ``top_label`` (outcomes: a boolean per row, correct / positive) and the number
+    of classes (2 for binary) for ``classwise`` (outcomes: the column each row's class is).
     """
     y_true = check_labels_1d(y_true, name="y_true")
-    p = check_prob(proba, name="proba")
+    fast = _checked_top_label(proba) if kind == "top_label" else None
+    p = check_prob(proba, name="proba") if fast is None else fast[0]
     w = check_sample_weight(sample_weight)
     check_consistent_length(y_true=y_true, proba=p, sample_weight=w)
     if p.ndim == 2 and p.shape[1] > 2:
         y = check_class_indices(y_true, p.shape[1], name="y_true", prob_name="proba")
         if kind == "classwise":
             return p, y, w, list(range(p.shape[1]))
-        predicted = np.argmax(p, axis=1)
-        rows = np.arange(len(p))
-        conf = p[rows, predicted]
-        hit = np.where(predicted == y, 0, -1)
-        return conf[:, None], hit, w, ["top_label"]
+        predicted, conf = top_label(p) if fast is None else fast[1:]
+        return conf[:, None], predicted == y, w, ["top_label"]
     check_binary_labels(y_true, None, pos_label)
-    positive = np.asarray(y_true == pos_label)
+    positive = np.asarray(y_true == pos_label, dtype=bool)
     p1 = p[:, 1] if p.ndim == 2 else p
     if kind == "classwise":
         conf = p if p.ndim == 2 else np.column_stack([1.0 - p1, p1])
         return conf, positive.astype(np.int64), w, ["negative", pos_label]
-    return p1[:, None], np.where(positive, 0, -1), w, [pos_label]
+    return p1[:, None], positive, w, [pos_label]
+
+
+_BLOCK = 1 << 14  # rows per block of the one-pass check: a block of probabilities stays in cache
+
+
+def _checked_top_label(proba: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One pass over a float64 ``(n, k >= 3)`` array, in blocks that stay in cache: whether it
+    holds probabilities (finite, in [0, 1], rows summing to 1 within 5e-5) and each row's
+    ``(argmax, max)``. None for any other input or any doubt: the caller then runs
+    :func:`~assay.metrics._checks.check_prob`, the one validator and its messages, so this
+    accepts a subset of what it accepts and returns the same array and numbers."""
+    if not (isinstance(proba, np.ndarray) and proba.dtype == np.float64 and proba.ndim == 2
+            and proba.shape[0] > 0 and proba.shape[1] > 2):
+        return None
+    n, k = proba.shape
+    ones = np.ones(k)
+    predicted = np.empty(n, dtype=np.intp)
+    confidence = np.empty(n)
+    for start in range(0, n, _BLOCK):
+        block = proba[start:start + _BLOCK]
+        low, high = block.min(), block.max()
+        if not (low >= 0.0 and high <= 1.0):  # NaN and infinities fail here too
+            return None
+        if np.abs(block @ ones - 1.0).max() > 5e-5:
+            return None
+        index = block.argmax(axis=1)
+        predicted[start:start + len(block)] = index
+        confidence[start:start + len(block)] = np.take_along_axis(block, index[:, None], axis=1)[:, 0]
+    return proba, predicted, confidence
 
 
 def _edges(conf: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
@@ -105,8 +133,8 @@ def _bin_stats(conf: np.ndarray, hit: np.ndarray, w: np.ndarray | None, n_bins: 
     outcome sums; and the edges."""
     n, m = conf.shape
     edges = _edges(conf, n_bins, strategy)
-    if strategy == "uniform":  # right-closed: the number of inner edges strictly below p
-        bins = np.searchsorted(edges[0, 1:-1], conf, side="left")
+    if strategy == "uniform":
+        bins = uniform_bins(conf, n_bins)
     else:  # left-closed: the number of inner edges at or below p
         bins = np.empty(conf.shape, dtype=np.intp)
         for c in range(m):
@@ -115,23 +143,30 @@ def _bin_stats(conf: np.ndarray, hit: np.ndarray, w: np.ndarray | None, n_bins: 
         bins += np.arange(m) * n_bins
     size = m * n_bins
     flat = bins.ravel()
-    rows = np.flatnonzero(hit >= 0)
-    hits = bins[rows, hit[rows]] if m > 1 else bins[rows, 0]
-    if w is None:
-        weight = np.bincount(flat, minlength=size).astype(np.float64)
+    if m == 1 and w is None:  # one bincount over bin x outcome, as the floor of the benchmark
+        both = np.bincount(2 * flat + hit, minlength=2 * size)
+        counts = both[0::2] + both[1::2]
+        weight = counts.astype(np.float64)
         conf_sum = np.bincount(flat, weights=conf.ravel(), minlength=size)
-        correct = np.bincount(hits, minlength=size).astype(np.float64)
+        correct = both[1::2].astype(np.float64)
     else:
-        ww = np.repeat(w, m) if m > 1 else w
-        weight = np.bincount(flat, weights=ww, minlength=size)
-        conf_sum = np.bincount(flat, weights=conf.ravel() * ww, minlength=size)
-        correct = np.bincount(hits, weights=w[rows], minlength=size)
+        rows = np.arange(n) if m > 1 else np.flatnonzero(hit)
+        hits = bins[rows, hit] if m > 1 else bins[rows, 0]
+        counts = np.bincount(flat, minlength=size)
+        if w is None:
+            weight = counts.astype(np.float64)
+            conf_sum = np.bincount(flat, weights=conf.ravel(), minlength=size)
+            correct = np.bincount(hits, minlength=size).astype(np.float64)
+        else:
+            ww = np.repeat(w, m) if m > 1 else w
+            weight = np.bincount(flat, weights=ww, minlength=size)
+            conf_sum = np.bincount(flat, weights=conf.ravel() * ww, minlength=size)
+            correct = np.bincount(hits, weights=w[rows], minlength=size)
     stats = CalibrationStats([str(label) for label in labels], n_bins=n_bins)
     stats.weight = weight.reshape(m, n_bins)
     stats.conf_sum = conf_sum.reshape(m, n_bins)
     stats.correct_sum = correct.reshape(m, n_bins)
-    stats.n = np.bincount(flat, minlength=size).reshape(m, n_bins)
-    stats.mode = "binned"
+    stats.n = counts.reshape(m, n_bins)
     return stats, edges
 
 

@@ -21,7 +21,8 @@ from ._checks import (
     check_prob,
     check_sample_weight,
 )
-from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
+from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes, uniform_bins
+from ._stats import top_label as predicted_and_confidence
 from .groups import _CellIndex, _Coded, _encode_column, _feature_columns, _plain
 from .values import MOMENTS, check_values, value_sums
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
@@ -437,7 +438,6 @@ class GroupedStats:
                 "ll_hi", "ll_lo", "br_hi", "br_lo")
             for key in loss_keys:
                 acc[key] = np.zeros(size, dtype=np.float64 if w is not None else np.int64)
-            inner_edges = np.arange(1, n_bins) / n_bins  # right-closed bins, as CalibrationStats
         if y_pred is None and y_score is None:
             acc["n"] = np.zeros(size, dtype=np.int64)
         for key in value_columns or {}:
@@ -472,11 +472,10 @@ class GroupedStats:
                     conf = p[:, 1] if p.ndim == 2 else p
                     correct = actual
                 else:
-                    predicted = np.argmax(p, axis=1)
-                    conf = p[np.arange(len(p)), predicted]
+                    predicted, conf = predicted_and_confidence(p)
                     correct = predicted == y_true[start:stop]
                 key = cell * (2 * n_bins)
-                key += 2 * np.searchsorted(inner_edges, conf, side="left")
+                key += 2 * uniform_bins(conf, n_bins)
                 key += correct
                 acc["bin_rows"] += np.bincount(key, minlength=bins)
                 if ws is not None:
