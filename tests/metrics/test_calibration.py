@@ -305,3 +305,19 @@ def test_the_one_pass_check_gives_the_numbers_of_the_general_path():
     bad[4321, 0] += 0.01
     with pytest.raises(AssayInputError, match="row 4321 summing to 1.01"):
         ECE(y, bad)
+
+
+def test_grouped_table_skips_the_loss_sums_only_when_no_metric_needs_them():
+    from assay.metrics import GroupedStats
+
+    y, prob, sf = _grouped_case(5, n=800)
+    lean = GroupedStats(keep_losses=False).update(y, y_score=prob, sensitive_features=sf)
+    full = GroupedStats().update(y, y_score=prob.tolist(), sensitive_features=sf)  # the general check_prob path
+    assert "log_loss_fixed" not in lean._sums and "log_loss_fixed" in full._sums
+    pd.testing.assert_frame_equal(lean.compute(["ece", "mce"]).by_group, full.compute(["ece", "mce"]).by_group)
+    with pytest.raises(AssayInputError, match="keep_losses=True"):
+        lean.compute(["log_loss"])
+    with pytest.raises(AssayInputError, match="keep_losses"):
+        lean.merge(full)
+    table = evaluate_groups(y, y_score=prob, sensitive_features=sf, metrics=["ece", "log_loss"])
+    assert np.isfinite(table.by_group["log_loss"]).all()

@@ -452,6 +452,32 @@ def top_label(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return predicted, confidence
 
 
+def checked_top_label(proba: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One pass over a float64 ``(n, k >= 3)`` array, in blocks that stay in cache: whether it
+    holds probabilities (finite, in [0, 1], rows summing to 1 within 5e-5) and each row's
+    ``(argmax, max)``. None for any other input or any doubt: the caller then runs
+    :func:`~assay.metrics._checks.check_prob`, the one validator and its messages, so this
+    accepts a subset of what it accepts and returns the same array and numbers."""
+    if not (isinstance(proba, np.ndarray) and proba.dtype == np.float64 and proba.ndim == 2
+            and proba.shape[0] > 0 and proba.shape[1] > 2):
+        return None
+    n, k = proba.shape
+    ones = np.ones(k)
+    predicted = np.empty(n, dtype=np.intp)
+    confidence = np.empty(n)
+    for start in range(0, n, _TOP_LABEL_CHUNK):
+        block = proba[start:start + _TOP_LABEL_CHUNK]
+        low, high = block.min(), block.max()
+        if not (low >= 0.0 and high <= 1.0):  # NaN and infinities fail here too
+            return None
+        if np.abs(block @ ones - 1.0).max() > 5e-5:
+            return None
+        index = block.argmax(axis=1)
+        predicted[start:start + len(block)] = index
+        confidence[start:start + len(block)] = np.take_along_axis(block, index[:, None], axis=1)[:, 0]
+    return proba, predicted, confidence
+
+
 def uniform_bins(confidence: np.ndarray, n_bins: int) -> np.ndarray:
     """Bin of each confidence in ``n_bins`` equal-width bins closed on the right, ``[0, 1/B],
     (1/B, 2/B], ..., ((B-1)/B, 1]``, edges ``k / B``: the number of inner edges strictly below

@@ -49,7 +49,7 @@ import pandas as pd
 from ..core.errors import AssayInputError, outside_stacklevel
 from ..core.validation import check_consistent_length, check_option, check_scalar
 from ._checks import check_binary_labels, check_class_indices, check_labels_1d, check_prob, check_sample_weight
-from ._stats import CalibrationStats, top_label, uniform_bins
+from ._stats import CalibrationStats, checked_top_label, top_label, uniform_bins
 from .classification import _NORMS, _divide, binned_calibration_error
 
 STRATEGIES = ("uniform", "quantile")
@@ -67,7 +67,7 @@ def _columns(y_true: Any, proba: Any, sample_weight: Any, pos_label: Any, kind: 
     of classes (2 for binary) for ``classwise`` (outcomes: the column each row's class is).
     """
     y_true = check_labels_1d(y_true, name="y_true")
-    fast = _checked_top_label(proba) if kind == "top_label" else None
+    fast = checked_top_label(proba) if kind == "top_label" else None
     p = check_prob(proba, name="proba") if fast is None else fast[0]
     w = check_sample_weight(sample_weight)
     check_consistent_length(y_true=y_true, proba=p, sample_weight=w)
@@ -84,35 +84,6 @@ def _columns(y_true: Any, proba: Any, sample_weight: Any, pos_label: Any, kind: 
         conf = p if p.ndim == 2 else np.column_stack([1.0 - p1, p1])
         return conf, positive.astype(np.int64), w, ["negative", pos_label]
     return p1[:, None], positive, w, [pos_label]
-
-
-_BLOCK = 1 << 14  # rows per block of the one-pass check: a block of probabilities stays in cache
-
-
-def _checked_top_label(proba: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """One pass over a float64 ``(n, k >= 3)`` array, in blocks that stay in cache: whether it
-    holds probabilities (finite, in [0, 1], rows summing to 1 within 5e-5) and each row's
-    ``(argmax, max)``. None for any other input or any doubt: the caller then runs
-    :func:`~assay.metrics._checks.check_prob`, the one validator and its messages, so this
-    accepts a subset of what it accepts and returns the same array and numbers."""
-    if not (isinstance(proba, np.ndarray) and proba.dtype == np.float64 and proba.ndim == 2
-            and proba.shape[0] > 0 and proba.shape[1] > 2):
-        return None
-    n, k = proba.shape
-    ones = np.ones(k)
-    predicted = np.empty(n, dtype=np.intp)
-    confidence = np.empty(n)
-    for start in range(0, n, _BLOCK):
-        block = proba[start:start + _BLOCK]
-        low, high = block.min(), block.max()
-        if not (low >= 0.0 and high <= 1.0):  # NaN and infinities fail here too
-            return None
-        if np.abs(block @ ones - 1.0).max() > 5e-5:
-            return None
-        index = block.argmax(axis=1)
-        predicted[start:start + len(block)] = index
-        confidence[start:start + len(block)] = np.take_along_axis(block, index[:, None], axis=1)[:, 0]
-    return proba, predicted, confidence
 
 
 def _edges(conf: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
