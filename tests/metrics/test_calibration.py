@@ -321,3 +321,12 @@ def test_grouped_table_skips_the_loss_sums_only_when_no_metric_needs_them():
         lean.merge(full)
     table = evaluate_groups(y, y_score=prob, sensitive_features=sf, metrics=["ece", "log_loss"])
     assert np.isfinite(table.by_group["log_loss"]).all()
+
+
+def test_zero_total_weight_is_nan_with_a_warning():
+    from assay import UndefinedMetricWarning
+
+    with pytest.warns(UndefinedMetricWarning, match="'all'"):
+        assert np.isnan(ECE([0, 1], [0.2, 0.7], sample_weight=[0, 0]))
+    with pytest.warns(UndefinedMetricWarning, match="'ace'"):
+        assert np.isnan(adaptive_calibration_error([0, 1, 2], PROBS3[:3], sample_weight=[0, 0, 0]))

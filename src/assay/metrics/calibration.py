@@ -82,7 +82,7 @@ def _columns(y_true: Any, proba: Any, sample_weight: Any, pos_label: Any, kind: 
     p1 = p[:, 1] if p.ndim == 2 else p
     if kind == "classwise":
         conf = p if p.ndim == 2 else np.column_stack([1.0 - p1, p1])
-        return conf, positive.astype(np.int64), w, ["negative", pos_label]
+        return conf, positive.astype(np.int64), w, [0, 1]
     return p1[:, None], positive, w, [pos_label]
 
 
@@ -133,7 +133,7 @@ def _bin_stats(conf: np.ndarray, hit: np.ndarray, w: np.ndarray | None, n_bins: 
             weight = np.bincount(flat, weights=ww, minlength=size)
             conf_sum = np.bincount(flat, weights=conf.ravel() * ww, minlength=size)
             correct = np.bincount(hits, weights=w[rows], minlength=size)
-    stats = CalibrationStats([str(label) for label in labels], n_bins=n_bins)
+    stats = CalibrationStats(["all"] if m == 1 else [f"class {label}" for label in labels], n_bins=n_bins)
     stats.weight = weight.reshape(m, n_bins)
     stats.conf_sum = conf_sum.reshape(m, n_bins)
     stats.correct_sum = correct.reshape(m, n_bins)
@@ -258,7 +258,8 @@ def reliability_table(
     ``confidence`` (mean confidence), ``accuracy`` (observed frequency of the outcome),
     ``count`` (rows, unweighted), ``weight`` (sum of ``sample_weight``; the count when
     unweighted), ``empty`` (no weight: ``confidence`` and ``accuracy`` are NaN, not 0). Index:
-    ``bin`` (0..n_bins-1), or ``(class, bin)`` for ``classwise``. ECE is
+    ``bin`` (0..n_bins-1), or ``(class, bin)`` for ``classwise`` (``class``: the column of
+    ``proba``; binary: 0 for ``1 - p``, 1 for ``p``). ECE is
     ``sum(weight * |accuracy - confidence|) / sum(weight)`` over the non-empty rows.
     """
     stats, edges, labels = _binned(y_true, proba, n_bins, strategy, kind, sample_weight, pos_label,
