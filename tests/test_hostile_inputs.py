@@ -777,8 +777,66 @@ CASES_CONFORMAL = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# Calibration metrics and uncertainty scores (issue 13 items 2 and 5)
+# ---------------------------------------------------------------------------------------------
+
+_P3 = np.array([[0.1, 0.85, 0.05], [0.6, 0.3, 0.1], [0.39, 0.61, 0.0]])
+
+
+def _calibration(name):
+    import assay.metrics as am
+
+    return getattr(am, name)
+
+
+def _uncertainty(name):
+    import assay.uncertainty as au
+
+    return getattr(au, name)
+
+
+CASES_CALIBRATION_METRICS = [
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 2], [[0.2, 0.3, 0.6]] * 3),
+                 ["'proba'", "rows summing to 1", "1.1"], id="expected_calibration_error: rows not summing to 1"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 2], -_P3 + 2 * np.eye(3)[[1, 0, 1]]),
+                 ["'proba'", "[0, 1]"], id="expected_calibration_error: negative probabilities"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 2], np.where(np.eye(3) > 0, np.nan, _P3)),
+                 ["'proba'", "NaN"], id="expected_calibration_error: NaN probabilities"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 5], _P3),
+                 ["'y_true'", "0..2", "5"], id="expected_calibration_error: label outside the columns"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1], _P3),
+                 ["y_true", "proba", "2", "3"], id="expected_calibration_error: lengths differ"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 1], _P3, strategy="equal"),
+                 ["'strategy'", "'uniform'", "'quantile'", "'equal'"],
+                 id="expected_calibration_error: unknown strategy"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 1], _P3, kind="marginal"),
+                 ["'kind'", "'top_label'", "'classwise'"], id="expected_calibration_error: unknown kind"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 1], _P3, n_bins=0),
+                 ["'n_bins'", "[1, inf)", "0"], id="expected_calibration_error: zero bins"),
+    pytest.param(lambda: _calibration("expected_calibration_error")([0, 1, 1], _P3, norm="l3"),
+                 ["'norm'", "'max'", "'l3'"], id="expected_calibration_error: unknown norm"),
+    pytest.param(lambda: _calibration("adaptive_calibration_error")([0, 1, 1], _P3, sample_weight=[1, -1, 1]),
+                 ["sample_weight", "negative"], id="adaptive_calibration_error: negative weight"),
+    pytest.param(lambda: _calibration("reliability_table")([0, 1, 2], [0.2, 0.3, 0.6]),
+                 ["'y_true'", "two distinct labels"], id="reliability_table: three labels with binary proba"),
+    pytest.param(lambda: _uncertainty("entropy")([[0.2, 0.2], [0.5, 0.5]]),
+                 ["'proba'", "rows summing to 1"], id="entropy: rows not summing to 1"),
+    pytest.param(lambda: _uncertainty("margin")([[1.5, -0.5]]), ["'proba'", "-0.5"], id="margin: negative"),
+    pytest.param(lambda: _uncertainty("least_confidence")([[np.nan, 1.0]]), ["'proba'", "NaN"],
+                 id="least_confidence: NaN"),
+    pytest.param(lambda: _uncertainty("entropy")([0.2, 0.8]), ["'proba'", "2-D", "column_stack"],
+                 id="entropy: 1-D probabilities"),
+    pytest.param(lambda: _uncertainty("uncertainty_sampling")(_P3, 4), ["'k'", "[1, 3]", "4"],
+                 id="uncertainty_sampling: k larger than the rows"),
+    pytest.param(lambda: _uncertainty("uncertainty_sampling")(_P3, 1, method="bald"), ["'method'", "'margin'"],
+                 id="uncertainty_sampling: unknown method"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
-                                         *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL])
+                                         *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
+                                         *CASES_CALIBRATION_METRICS])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

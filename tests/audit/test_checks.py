@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 
 from assay.audit import Audit
 from assay.data_checks.summary import describe_data
-from assay.metrics import calibration_error
+from assay.metrics import expected_calibration_error
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,9 @@ def test_multiclass_calibration_without_groups(digits_audit):
     record = result.records["calibration"]
     assert record["status"] == "ok", record.get("error")
     proba = model.predict_proba(X[1200:])
-    assert record["summary"]["overall_ece"] == pytest.approx(calibration_error(y[1200:], proba), abs=1e-12)
+    assert record["summary"]["overall_ece"] == pytest.approx(expected_calibration_error(y[1200:], proba), abs=1e-12)
     assert record["summary"]["max_calibration_error"] == pytest.approx(
-        calibration_error(y[1200:], proba, norm="max"), abs=1e-12)
+        expected_calibration_error(y[1200:], proba, norm="max"), abs=1e-12)
     weights = record["result"]["reliability"]["data"]
     assert sum(row[2] for row in weights) == pytest.approx(len(y) - 1200)
     # each non-empty bin's accuracy interval is the Wilson interval of its hits (scipy's)

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from assay import AssayInputError, UndefinedMetricWarning
-from assay.metrics import CalibrationStats, ConfusionStats, evaluate_groups, expected_calibration_error
+from assay.metrics import CalibrationStats, ConfusionStats, binned_calibration_error, evaluate_groups
 from assay.metrics.bootstrap import percentile_interval, quantiles
 from assay.metrics.classification import METRICS
 
@@ -153,7 +153,7 @@ def _row_bootstrap(y, p, s, w, sf, n_boot, seed):
                 k = calibration.aggregate(cell_map, list(range(n_groups)))
                 for j, metric in enumerate(METRIC_NAMES):
                     out[b, column:column + n_groups, j] = METRICS[metric].function(c)
-                out[b, column:column + n_groups, -1] = expected_calibration_error(k)
+                out[b, column:column + n_groups, -1] = binned_calibration_error(k)
                 column += n_groups
     return out
 

@@ -16,7 +16,7 @@ from assay.metrics import (
     accuracy_score,
     balanced_accuracy_score,
     base_rate_score,
-    calibration_error,
+    binned_calibration_error,
     error_rate_score,
     evaluate_groups,
     expected_calibration_error,
@@ -236,21 +236,22 @@ def test_ece_matches_loop_reference(seed, k, norm, weighted):
     n_bins = int(rng.integers(2, 20))
     w = rng.uniform(0.1, 3.0, n) if weighted else None
     expected = ece_reference(y, p, n_bins, norm, w)
-    got = calibration_error(y, p, n_bins=n_bins, norm=norm, sample_weight=w)
+    got = expected_calibration_error(y, p, n_bins=n_bins, norm=norm, sample_weight=w)
     assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
 def test_ece_hand_worked_binary_and_multiclass():
     # bins (0, .5], (.5, 1]: [.2, .4] -> conf .3, acc .5, gap .2; [.6, .9] -> conf .75, acc 1, gap .25
     p, y = [0.2, 0.4, 0.6, 0.9], [0, 1, 1, 1]
-    assert calibration_error(y, p, n_bins=2) == pytest.approx((2 * 0.2 + 2 * 0.25) / 4, abs=1e-15)
-    assert calibration_error(y, p, n_bins=2, norm="max") == pytest.approx(0.25, abs=1e-15)
-    assert calibration_error(y, p, n_bins=2, norm="l2") == pytest.approx(
+    assert expected_calibration_error(y, p, n_bins=2) == pytest.approx((2 * 0.2 + 2 * 0.25) / 4, abs=1e-15)
+    assert expected_calibration_error(y, p, n_bins=2, norm="max") == pytest.approx(0.25, abs=1e-15)
+    assert expected_calibration_error(y, p, n_bins=2, norm="l2") == pytest.approx(
         math.sqrt((2 * 0.2**2 + 2 * 0.25**2) / 4), abs=1e-15
     )
     # top-label: confidences .7 .6 .8 .5, correct 1 0 1 0; (0, .5]: gap .5; (.5, 1]: |2/3 - .7|
     probs = [[0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8], [0.5, 0.4, 0.1]]
-    assert calibration_error([0, 0, 2, 1], probs, n_bins=2) == pytest.approx((0.5 + 3 * (0.7 - 2 / 3)) / 4, abs=1e-15)
+    assert expected_calibration_error([0, 0, 2, 1], probs, n_bins=2) == pytest.approx(
+        (0.5 + 3 * (0.7 - 2 / 3)) / 4, abs=1e-15)
 
 
 @pytest.mark.parametrize("n_bins", [7, 10, 15])  # 7: np.linspace would put 5/7 in the wrong bin
@@ -261,7 +262,7 @@ def test_bins_are_right_closed_and_include_zero(n_bins):
     assert stats.n[0].tolist() == [2] + [1] * (n_bins - 1)
     assert_allclose(stats.conf_sum[0], [1 / n_bins] + [k / n_bins for k in range(2, n_bins + 1)], rtol=0, atol=1e-15)
     assert ece_reference(np.ones(len(p)), p, n_bins, "l1") == pytest.approx(
-        float(expected_calibration_error(stats)[0]), abs=1e-15
+        float(binned_calibration_error(stats)[0]), abs=1e-15
     )
 
 
@@ -269,20 +270,20 @@ def test_two_column_probabilities_read_as_binary():
     rng = np.random.default_rng(3)
     y, p = _random_probs(rng, 200, 1)
     two = np.column_stack([1 - p, p])
-    assert calibration_error(y, two) == pytest.approx(calibration_error(y, p), abs=1e-15)
+    assert expected_calibration_error(y, two) == pytest.approx(expected_calibration_error(y, p), abs=1e-15)
 
 
 def test_ece_bad_inputs_name_the_argument():
-    with pytest.raises(AssayInputError, match="'norm' parameter of expected_calibration_error"):
-        expected_calibration_error(CalibrationStats(), norm="l3")
+    with pytest.raises(AssayInputError, match="'norm' parameter of binned_calibration_error"):
+        binned_calibration_error(CalibrationStats(), norm="l3")
     with pytest.raises(AssayInputError, match="'n_bins' parameter"):
-        calibration_error([0, 1], [0.2, 0.7], n_bins=0)
-    with pytest.raises(AssayInputError, match="'y_prob' must hold probabilities"):
-        calibration_error([0, 1], [0.2, 1.7])
+        expected_calibration_error([0, 1], [0.2, 0.7], n_bins=0)
+    with pytest.raises(AssayInputError, match="'proba' must hold probabilities"):
+        expected_calibration_error([0, 1], [0.2, 1.7])
     with pytest.raises(AssayInputError, match=r"'y_true' must hold class indices 0..2"):
-        calibration_error([0, 3], [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+        expected_calibration_error([0, 3], [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
     with pytest.raises(AssayInputError, match="'y_true' must hold at most two distinct labels"):
-        calibration_error([0, 1, 2], [0.2, 0.3, 0.5])
+        expected_calibration_error([0, 1, 2], [0.2, 0.3, 0.5])
 
 
 def test_label_metric_bad_inputs_name_the_argument():

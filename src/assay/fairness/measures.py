@@ -37,8 +37,8 @@ from ..core.validation import align_pandas, as_array, check_bool, check_consiste
 from ..metrics import (
     CalibrationStats,
     GroupedMetrics,
+    binned_calibration_error,
     evaluate_groups,
-    expected_calibration_error,
     make_groups,
 )
 from ..metrics._checks import (
@@ -631,7 +631,7 @@ def calibration_by_group(
 
     ``norm="l1"`` is the ECE ``sum_b (w_b / W) |acc_b - conf_b|`` over ``n_bins`` equal-width
     bins; ``"l2"`` the RMS and ``"max"`` the maximum calibration error (see
-    :func:`assay.metrics.calibration_error`). Range [0, 1], ideal 0. Calibration within groups
+    :func:`assay.metrics.expected_calibration_error`). Range [0, 1], ideal 0. Calibration within groups
     (Kleinberg, Mullainathan & Raghavan, 2017; Pleiss et al., 2017) asks each group to be
     calibrated on its own.
 
@@ -648,8 +648,8 @@ def calibration_by_group(
         Indexed by group (name: the feature), plus an ``"overall"`` entry last.
     """
     stats, name = _calibration_stats(y_true, y_score, sensitive_features, n_bins, sample_weight, pos_label)
-    per_group = expected_calibration_error(stats, norm=norm)
-    overall = expected_calibration_error(stats.total(), norm=norm)
+    per_group = binned_calibration_error(stats, norm=norm)
+    overall = binned_calibration_error(stats.total(), norm=norm)
     index = pd.Index([*stats.labels, "overall"], name=name)
     return pd.Series(np.append(per_group, overall), index=index, name=f"calibration_error_{norm}")
 

@@ -25,9 +25,19 @@ Metrics (names of :data:`METRICS`, usable in ``evaluate_groups(metrics=...)``):
   multiclass with ``average="ovr"`` (accuracy, error and balanced accuracy multiclass, the
   others ``pos_label`` one-vs-rest) or ``average="macro"`` (mean over classes of the
   one-vs-rest values, as scikit-learn with ``zero_division=np.nan``).
-* from scores (``y_score``): ``ece`` (binned; binary or top-label), ``roc_auc`` (exact, ties
+* from scores (``y_score``): ``ece`` and ``mce`` (expected and maximum calibration error,
+  equal-width bins; binary or top-label), ``roc_auc`` (exact, ties
   1/2; multiclass one-vs-rest macro), ``log_loss`` and ``brier`` (multiclass: sum over
   classes), all binary or multiclass, as scikit-learn 1.9.
+
+Calibration of probabilities on arrays (:mod:`~assay.metrics.calibration`):
+:func:`expected_calibration_error` (``strategy="uniform"|"quantile"``,
+``kind="top_label"|"classwise"``, ``norm="l1"`` ECE, ``"l2"`` RMS, ``"max"`` MCE),
+:func:`adaptive_calibration_error` (ACE) and :func:`reliability_table` (reliability-diagram
+data, empty bins marked). ``calibration_error`` is a deprecated alias of
+``expected_calibration_error``; the formula on statistics is :func:`binned_calibration_error`.
+Equal-mass bins depend on each group's own rows (not mergeable): per group, apply the functions
+to the group's rows; the grouped table has the equal-width ``ece`` and ``mce``.
 
 Undefined values are NaN with an :class:`~assay.core.errors.UndefinedMetricWarning` naming the
 metric and the group(s).
@@ -40,10 +50,9 @@ from .classification import (
     accuracy_score,
     balanced_accuracy_score,
     base_rate_score,
+    binned_calibration_error,
     brier_score,
-    calibration_error,
     error_rate_score,
-    expected_calibration_error,
     f1_score,
     fdr_score,
     fnr_score,
@@ -85,13 +94,12 @@ __all__ = [
     "accuracy_score",
     "balanced_accuracy_score",
     "base_rate_score",
+    "binned_calibration_error",
     "brier_score",
-    "calibration_error",
     "error_rate_score",
     "evaluate_groups",
     "evaluate_groups_batches",
     "evaluate_groups_dask",
-    "expected_calibration_error",
     "f1_score",
     "fdr_score",
     "fnr_score",
@@ -123,3 +131,10 @@ __all__ += ["BestThreshold", "ThresholdMetrics", "ThresholdSelection", "Threshol
 from .intervals import wilson_interval  # noqa: E402
 
 __all__ += ["wilson_interval"]
+
+# Calibration metrics on arrays (assay.metrics.calibration)
+from .calibration import (  # noqa: E402
+    adaptive_calibration_error, calibration_error, expected_calibration_error, reliability_table,
+)
+
+__all__ += ["adaptive_calibration_error", "calibration_error", "expected_calibration_error", "reliability_table"]

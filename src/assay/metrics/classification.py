@@ -13,10 +13,11 @@ Conventions
   and :func:`multiclass_metric`: accuracy, error rate and balanced accuracy (mean recall over
   the classes present, as scikit-learn) from the whole matrix; every other label metric of
   one class against the rest (``average="ovr"``), or its mean over classes (``"macro"``).
-* Score metrics: ``ece`` (binned calibration), ``roc_auc`` (exact, ties 1/2; multiclass the
+* Score metrics: ``ece`` and ``mce`` (equal-width binned calibration; the array functions of
+  every calibration metric are in :mod:`assay.metrics.calibration`), ``roc_auc`` (exact, ties 1/2; multiclass the
   one-vs-rest macro average), ``log_loss`` (nats) and ``brier`` (multiclass: sum over classes,
   in [0, 2]); definitions as scikit-learn 1.9 (see :mod:`assay.metrics.scores`).
-* Directions (``higher_is_better``): ``roc_auc`` True; ``log_loss``, ``brier``, ``ece``,
+* Directions (``higher_is_better``): ``roc_auc`` True; ``log_loss``, ``brier``, ``ece``, ``mce``,
   error-type rates False, so the worst group of a loss is its maximum.
 * Rates use weighted counts (sums of ``sample_weight``); ``count`` is the unweighted number of
   rows.
@@ -37,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..core.errors import UndefinedMetricWarning, outside_stacklevel
-from ..core.validation import SEPARATOR, check_consistent_length, check_option, check_scalar
+from ..core.validation import SEPARATOR, check_consistent_length, check_option
 from ._checks import (
     check_binary_labels,
     check_class_indices,
@@ -193,8 +194,8 @@ def count(stats: ConfusionStats | CalibrationStats) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def expected_calibration_error(stats: CalibrationStats, norm: str = "l1") -> np.ndarray:
-    """Binned calibration error per group, from :class:`CalibrationStats`.
+def binned_calibration_error(stats: CalibrationStats, norm: str = "l1") -> np.ndarray:
+    """Binned calibration error per group, from :class:`CalibrationStats` (any bin edges).
 
     With bin weights ``w_b`` (sum of sample weights), mean confidence ``conf_b`` and observed
     frequency (accuracy) ``acc_b``, over the bins with ``w_b > 0`` and ``W = sum_b w_b``:
@@ -207,7 +208,7 @@ def expected_calibration_error(stats: CalibrationStats, norm: str = "l1") -> np.
     by the shape of the probabilities given to :meth:`CalibrationStats.update`.
     A group with zero total weight is NaN (with an :class:`UndefinedMetricWarning`).
     """
-    check_option(norm, "norm", owner="expected_calibration_error", options=_NORMS)
+    check_option(norm, "norm", owner="binned_calibration_error", options=_NORMS)
     weight = stats.weight
     total = weight.sum(axis=1)
     filled = weight > 0
@@ -222,12 +223,17 @@ def expected_calibration_error(stats: CalibrationStats, norm: str = "l1") -> np.
     else:
         value = gap.max(axis=1)
         total = (total > 0).astype(np.float64)
-    out = _divide(value, total, stats.labels, "ece", _NO_ROWS)
+    out = _divide(value, total, stats.labels, {"l1": "ece", "l2": "rms_calibration_error", "max": "mce"}[norm],
+                  _NO_ROWS)
     return np.sqrt(out) if norm == "l2" else out
 
 
 def _ece(stats: CalibrationStats) -> np.ndarray:
-    return expected_calibration_error(stats, norm="l1")
+    return binned_calibration_error(stats, norm="l1")
+
+
+def _mce(stats: CalibrationStats) -> np.ndarray:
+    return binned_calibration_error(stats, norm="max")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +338,8 @@ METRICS: dict[str, MetricSpec] = {
         _spec(count, None, "Number of rows (unweighted)."),
         _spec(_ece, False, "Expected calibration error (L1, equal-width bins).",
               name="ece", needs="scores"),
+        _spec(_mce, False, "Maximum calibration error (largest |accuracy - confidence| over the non-empty "
+              "equal-width bins).", name="mce", needs="scores"),
         _spec(roc_auc, True, "ROC AUC (exact, ties 1/2; multiclass one-vs-rest macro).",
               needs="scores", statistics="ranks"),
         _spec(log_loss, False, "Log loss (cross-entropy, nats).", needs="scores", statistics="scores"),
@@ -457,47 +465,6 @@ f1_score = _make_score("f1", "f1_score")
 base_rate_score = _make_score("base_rate", "base_rate_score")
 recall_score = _make_score("tpr", "recall_score")
 precision_score = _make_score("ppv", "precision_score")
-
-
-def calibration_error(
-    y_true: Any,
-    y_prob: Any,
-    *,
-    n_bins: int = 15,
-    norm: str = "l1",
-    sample_weight: Any = None,
-    pos_label: Any = 1,
-) -> float:
-    """Expected calibration error of all rows (same formula as ``METRICS["ece"]``).
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        True labels: binary (with ``pos_label``) for ``y_prob`` of shape (n,) or (n, 2); class
-        indices ``0..k-1`` for ``y_prob`` of shape (n, k) with ``k >= 3``.
-    y_prob : array-like of shape (n,) or (n, k)
-        Probabilities. (n,): probability of ``pos_label`` (binary reliability); (n, 2): column 1
-        is that probability; (n, k >= 3): top-label confidence. See :class:`CalibrationStats`.
-    n_bins : int, default 15
-        Equal-width bins on [0, 1], closed on the right.
-    norm : {"l1", "l2", "max"}, default "l1"
-        ECE, RMS calibration error, or maximum calibration error.
-    sample_weight : array-like of shape (n,), optional
-    pos_label : scalar, default 1
-    """
-    check_scalar(n_bins, "n_bins", owner="calibration_error", kind=(int, np.integer), low=1)
-    check_option(norm, "norm", owner="calibration_error", options=_NORMS)
-    y_true = check_labels_1d(y_true, name="y_true")
-    p = check_prob(y_prob, name="y_prob")
-    w = check_sample_weight(sample_weight)
-    n = check_consistent_length(y_true=y_true, y_prob=p, sample_weight=w)
-    if p.ndim == 2 and p.shape[1] > 2:
-        y_true = check_class_indices(y_true, p.shape[1], name="y_true", prob_name="y_prob")
-    else:
-        check_binary_labels(y_true, None, pos_label)
-    stats = CalibrationStats([_ALL_ROWS], n_bins=n_bins, pos_label=pos_label)
-    stats._update(y_true, p, np.zeros(n, dtype=np.int64), w)
-    return float(expected_calibration_error(stats, norm=norm)[0])
 
 
 def _score_inputs(y_true: Any, y_score: Any, sample_weight: Any, pos_label: Any

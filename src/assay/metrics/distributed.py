@@ -59,11 +59,13 @@ def _column_names(value: Any, name: str, columns: list[str], *, many: bool, opti
 
 def _partition_stats(part: Any, y_true: str, y_pred: str | None, y_score: Any, features: list[str],
                      sample_weight: str | None, pos_label: Any, n_bins: int, keep_ranks: bool = False,
-                     multiclass: bool = False, values: dict[str, str] | None = None) -> Any:
+                     multiclass: bool = False, values: dict[str, str] | None = None,
+                     keep_losses: bool = True) -> Any:
     """The GroupedStats of one pandas partition (empty partitions give empty statistics)."""
     from .grouped import GroupedStats
 
-    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass)
+    stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass,
+                         keep_losses=keep_losses)
     if len(part) == 0:
         return stats
     score = None
@@ -101,6 +103,7 @@ def grouped_stats_dask(
     keep_ranks: bool = False,
     multiclass: bool = False,
     values: dict[str, str] | None = None,
+    keep_losses: bool = True,
 ) -> Any:
     """The :class:`~assay.metrics.GroupedStats` of a Dask DataFrame (computed now).
 
@@ -113,7 +116,7 @@ def grouped_stats_dask(
         The probability column, or the columns of a (n, k) probability matrix.
     sensitive_features : str or list of str
         The sensitive feature columns (categorical columns are fastest).
-    pos_label, n_bins, keep_ranks, multiclass
+    pos_label, n_bins, keep_ranks, multiclass, keep_losses
         As in :class:`~assay.metrics.GroupedStats` (``keep_ranks``: also the per-cell score
         histograms, for ``roc_auc``; they travel up the tree like the other sums).
     split_every : int, default 8
@@ -143,11 +146,12 @@ def grouped_stats_dask(
 
     from .grouped import GroupedStats
 
-    GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass)  # checks first
+    GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass,
+                 keep_losses=keep_losses)  # checks first
     layer = [
         dask.delayed(_partition_stats, pure=True)(
             part, y_true, y_pred, y_score, features, sample_weight, pos_label, int(n_bins), bool(keep_ranks),
-            bool(multiclass), values,
+            bool(multiclass), values, bool(keep_losses),
         )
         for part in ddf.to_delayed()
     ]
@@ -202,7 +206,8 @@ def evaluate_groups_dask(
     -------
     GroupedMetrics
     """
-    from .grouped import _NEEDS_INPUT, _check_table_params, _default_metrics, _needs_ranks, _plan, _value_columns
+    from .grouped import (_NEEDS_INPUT, _check_table_params, _default_metrics, _needs_losses, _needs_ranks, _plan,
+                          _value_columns)
 
     owner = "evaluate_groups_dask"
     confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
@@ -230,6 +235,7 @@ def evaluate_groups_dask(
         n_bins=n_bins,
         split_every=split_every,
         keep_ranks=_needs_ranks(names, n_boot),
+        keep_losses=_needs_losses(names),
         multiclass=average != "binary" and bool(label_metrics),
         values=values,
     )

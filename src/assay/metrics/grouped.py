@@ -63,6 +63,7 @@ from .grouped_table import (
     FeatureSelection,
     GroupedMetrics,
     _check_table_params,
+    _needs_losses,
     _needs_ranks,
     _plan,
     _value_columns,
@@ -238,7 +239,8 @@ def evaluate_groups(
         _check_unused(y_true, None if label_metrics else y_pred, None if score_metrics else y_score)
     uses_y_true = bool(label_metrics or score_metrics) or values is None
     stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
-                         multiclass=average != "binary" and bool(label_metrics)).update(
+                         multiclass=average != "binary" and bool(label_metrics),
+                         keep_losses=_needs_losses(names)).update(
         y_true if uses_y_true else None,
         y_pred if label_metrics else None,
         y_score=y_score if score_metrics else None,
@@ -321,7 +323,8 @@ def evaluate_groups_batches(
             name="batches", expected="an iterable of batches (dicts or tuples)", received=describe(batches)
         ))
     stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
-                         multiclass=average != "binary" and bool(label_metrics))
+                         multiclass=average != "binary" and bool(label_metrics),
+                         keep_losses=_needs_losses(names))
     count = 0
     for index, batch in enumerate(batches):
         args = _batch_arguments(batch, index)

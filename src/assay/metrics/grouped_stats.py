@@ -21,7 +21,9 @@ from ._checks import (
     check_prob,
     check_sample_weight,
 )
-from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
+from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes, uniform_bins
+from ._stats import checked_top_label
+from ._stats import top_label as predicted_and_confidence
 from .groups import _CellIndex, _Coded, _encode_column, _feature_columns, _plain
 from .values import MOMENTS, check_values, value_sums
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
@@ -62,6 +64,10 @@ _BRIER_BITS = 51  # per-row Brier score in [0, 2]: units of 2**-51
 _NEEDS_RANKS = (
     "{what} needs the per-cell score histograms: build the GroupedStats with keep_ranks=True "
     "(evaluate_groups does so itself when it needs them)."
+)
+_NEEDS_LOSSES = (
+    "['log_loss', 'brier'] need the per-cell loss sums: build the GroupedStats with keep_losses=True "
+    "(the default; evaluate_groups does so itself when it needs them)."
 )
 
 
@@ -141,6 +147,10 @@ class GroupedStats:
     keep_ranks : bool, default False
         Also hold the per-cell score histograms (needed by ``roc_auc``, and by bootstrap
         intervals of ``log_loss`` and ``brier``).
+    keep_losses : bool, default True
+        Also sum the log loss and Brier score per cell when scores are given (for ``log_loss``
+        and ``brier``). ``evaluate_groups`` turns it off when no metric needs them: calibration
+        alone is then about twice as fast (the losses read every probability of every row).
     multiclass : bool, default False
         Count a full confusion matrix per cell (any number of classes, discovered on the fly
         and kept sorted) instead of the binary counts of ``pos_label``: what label metrics
@@ -165,9 +175,11 @@ class GroupedStats:
     """
 
     def __init__(self, *, pos_label: Any = 1, n_bins: int = 15, keep_ranks: bool = False,
-                 multiclass: bool = False) -> None:
+                 multiclass: bool = False, keep_losses: bool = True) -> None:
         check_scalar(n_bins, "n_bins", owner="GroupedStats", kind=(int, np.integer), low=1)
         check_bool(keep_ranks, "keep_ranks", owner="GroupedStats")
+        check_bool(keep_losses, "keep_losses", owner="GroupedStats")
+        self.keep_losses = bool(keep_losses)
         check_bool(multiclass, "multiclass", owner="GroupedStats")
         self.multiclass = bool(multiclass)
         self.classes: tuple[Any, ...] = ()  # multiclass: the labels seen, sorted
@@ -245,6 +257,8 @@ class GroupedStats:
         self._require_rows("stats")
         if not self.has_scores:
             raise AssayInputError(_NEEDS_INPUT.format(name="y_score", metrics="['log_loss', 'brier']"))
+        if not self.keep_losses:
+            raise AssayInputError(_NEEDS_LOSSES)
         stats = ScoreStats(self.cells, pos_label=self.pos_label)
         if self.weighted:
             stats.weight = self._sums["score_weight"].copy()
@@ -322,8 +336,9 @@ class GroupedStats:
             y_true = check_labels_1d(y_true, name="y_true")
         if y_pred is not None:
             y_pred = check_labels_1d(y_pred, name="y_pred")
+        top = None if y_score is None else checked_top_label(y_score)  # one pass, or None: check_prob
         if y_score is not None:
-            y_score = check_prob(y_score, name="y_score")
+            y_score = check_prob(y_score, name="y_score") if top is None else top[0]
         w = check_sample_weight(sample_weight)
         vals = None if values is None else check_values(values)
         first = None if vals is None else next(iter(vals.values()))
@@ -363,7 +378,7 @@ class GroupedStats:
             ))
         coded = [_encode_column(col, feature, "sensitive_features") for feature, col in zip(features, columns)]
         cells, sums, ranks = self._count(coded, n, y_true, y_pred, y_score, w, mode, class_codes, len(classes),
-                                         vals)
+                                         vals, None if top is None else top[1:])
         if classes != self.classes:
             self._sums = _align_classes(self._sums, self.classes, classes)
             self.classes = classes
@@ -404,6 +419,7 @@ class GroupedStats:
         class_codes: tuple[np.ndarray, np.ndarray] | None = None,
         n_classes: int = 0,
         value_columns: Mapping[str, np.ndarray] | None = None,
+        top: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """Sums of one batch per cell present in it: one pass over the rows, in chunks; and,
         with ``keep_ranks``, the batch's score histogram (groups: the cells present)."""
@@ -435,9 +451,8 @@ class GroupedStats:
                 acc["conf_lo"] = np.zeros(bins, dtype=np.int64)
             loss_keys = ("score_weight", "log_loss_sum", "brier_sum") if w is not None else (
                 "ll_hi", "ll_lo", "br_hi", "br_lo")
-            for key in loss_keys:
+            for key in loss_keys if self.keep_losses else ():
                 acc[key] = np.zeros(size, dtype=np.float64 if w is not None else np.int64)
-            inner_edges = np.arange(1, n_bins) / n_bins  # right-closed bins, as CalibrationStats
         if y_pred is None and y_score is None:
             acc["n"] = np.zeros(size, dtype=np.int64)
         for key in value_columns or {}:
@@ -472,11 +487,11 @@ class GroupedStats:
                     conf = p[:, 1] if p.ndim == 2 else p
                     correct = actual
                 else:
-                    predicted = np.argmax(p, axis=1)
-                    conf = p[np.arange(len(p)), predicted]
+                    predicted, conf = (predicted_and_confidence(p) if top is None
+                                       else (top[0][start:stop], top[1][start:stop]))
                     correct = predicted == y_true[start:stop]
                 key = cell * (2 * n_bins)
-                key += 2 * np.searchsorted(inner_edges, conf, side="left")
+                key += 2 * uniform_bins(conf, n_bins)
                 key += correct
                 acc["bin_rows"] += np.bincount(key, minlength=bins)
                 if ws is not None:
@@ -487,15 +502,14 @@ class GroupedStats:
                     hi, lo = _to_fixed(conf)
                     acc["conf_hi"] += np.bincount(key, weights=hi, minlength=bins).astype(np.int64)
                     acc["conf_lo"] += np.bincount(key, weights=lo, minlength=bins).astype(np.int64)
-                if mode == "binary":
-                    row_ll, row_br = row_losses(actual, conf.reshape(-1, 1))
-                else:
-                    row_ll, row_br = row_losses(y_true[start:stop], p)
-                if ws is not None:
+                if self.keep_losses:
+                    row_ll, row_br = (row_losses(actual, conf.reshape(-1, 1)) if mode == "binary"
+                                      else row_losses(y_true[start:stop], p))
+                if self.keep_losses and ws is not None:
                     acc["score_weight"] += np.bincount(cell, weights=ws, minlength=size)
                     acc["log_loss_sum"] += np.bincount(cell, weights=row_ll * ws, minlength=size)
                     acc["brier_sum"] += np.bincount(cell, weights=row_br * ws, minlength=size)
-                else:
+                elif self.keep_losses:
                     for name, values, bits in (("ll", row_ll, _LOG_LOSS_BITS), ("br", row_br, _BRIER_BITS)):
                         hi, lo = _to_fixed(values, bits)
                         acc[f"{name}_hi"] += np.bincount(cell, weights=hi, minlength=size).astype(np.int64)
@@ -528,10 +542,10 @@ class GroupedStats:
                 sums["bin_conf"] = acc["bin_conf"].reshape(shape)
             else:
                 sums["bin_conf_fixed"] = np.stack([acc["conf_hi"], acc["conf_lo"]], axis=-1).reshape(*shape, 2)
-            if w is not None:
+            if self.keep_losses and w is not None:
                 for key in ("score_weight", "log_loss_sum", "brier_sum"):
                     sums[key] = acc[key]
-            else:
+            elif self.keep_losses:
                 sums["log_loss_fixed"] = np.stack([acc["ll_hi"], acc["ll_lo"]], axis=-1)
                 sums["brier_fixed"] = np.stack([acc["br_hi"], acc["br_lo"]], axis=-1)
         if y_pred is None and y_score is None:
@@ -594,7 +608,7 @@ class GroupedStats:
         """
         if not isinstance(other, GroupedStats):
             raise AssayInputError(_NOT_STATS.format(name="other", received=describe(other)))
-        for what in ("pos_label", "n_bins", "keep_ranks", "multiclass"):
+        for what in ("pos_label", "n_bins", "keep_ranks", "multiclass", "keep_losses"):
             left, right = getattr(self, what), getattr(other, what)
             if left != right:
                 raise AssayInputError(_SETTING_MISMATCH.format(what=what, left=left, right=right))
@@ -644,7 +658,7 @@ class GroupedStats:
     def copy(self) -> GroupedStats:
         """An independent copy."""
         out = GroupedStats(pos_label=self.pos_label, n_bins=self.n_bins, keep_ranks=self.keep_ranks,
-                           multiclass=self.multiclass)
+                           multiclass=self.multiclass, keep_losses=self.keep_losses)
         for name in ("features", "cells", "has_labels", "has_scores", "weighted", "mode", "labels_seen",
                      "n_score_columns", "classes", "value_names"):
             setattr(out, name, getattr(self, name))
@@ -659,7 +673,7 @@ class GroupedStats:
             return NotImplemented
         same = all(getattr(self, a) == getattr(other, a) for a in (
             "pos_label", "n_bins", "features", "cells", "has_labels", "has_scores", "weighted", "mode",
-            "keep_ranks", "n_score_columns", "multiclass", "classes", "value_names",
+            "keep_ranks", "n_score_columns", "multiclass", "classes", "value_names", "keep_losses",
         ))
         return same and self._sums.keys() == other._sums.keys() and all(
             np.array_equal(value, other._sums[key]) for key, value in self._sums.items()

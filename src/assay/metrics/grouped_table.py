@@ -646,6 +646,11 @@ def _needs_ranks(names: Sequence[str], n_boot: Any) -> bool:
         m in METRICS and METRICS[m].statistics == "scores" for m in names)
 
 
+def _needs_losses(names: Sequence[str]) -> bool:
+    """Whether the table needs the per-cell log-loss and Brier sums (``log_loss``, ``brier``)."""
+    return any(m in METRICS and METRICS[m].statistics == "scores" for m in names)
+
+
 def _value_columns(names: Sequence[str], value_names: Sequence[str] | None
                    ) -> list[tuple[str, CellStatistic, str]]:
     """``(column, statistic, value name)`` of the ``"<statistic>:<value>"`` metrics, checked

@@ -2,6 +2,8 @@
 
 * :mod:`~assay.uncertainty.conformal` -- split conformal prediction sets and intervals,
   marginal or group-conditional (Mondrian), and :func:`conformal_report`.
+* :mod:`~assay.uncertainty.scores` -- per-example uncertainty scores (least confidence, margin,
+  entropy) and uncertainty sampling (the ``k`` most uncertain rows) for active labelling.
 """
 
 from .conformal import (
@@ -21,3 +23,8 @@ __all__ = [
     "conformal_threshold",
     "min_calibration_size",
 ]
+
+# Per-example uncertainty scores (assay.uncertainty.scores)
+from .scores import entropy, least_confidence, margin, uncertainty_sampling  # noqa: E402
+
+__all__ += ["entropy", "least_confidence", "margin", "uncertainty_sampling"]

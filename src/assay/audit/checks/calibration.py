@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ...metrics import (CalibrationStats, GroupedMetrics, evaluate_groups, expected_calibration_error,
+from ...metrics import (CalibrationStats, GroupedMetrics, binned_calibration_error, evaluate_groups,
                        wilson_interval)
 from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
@@ -67,7 +67,7 @@ class CalibrationCheck(Check):
             y_score = proba
             y_true = np.searchsorted(context.model.classes_, y_true)  # class indices, as the columns
         stats = CalibrationStats(1, n_bins=self.n_bins).update(y_true, y_score)
-        errors = {norm: float(expected_calibration_error(stats, norm=norm)[0]) for norm in ("l1", "l2", "max")}
+        errors = {norm: float(binned_calibration_error(stats, norm=norm)[0]) for norm in ("l1", "l2", "max")}
         accuracy, weight = stats.bin_accuracy()[0], stats.weight[0]
         lower, upper = wilson_interval(np.nan_to_num(accuracy * weight), weight)  # unweighted: weight = count
         reliability = pd.DataFrame({"confidence": stats.bin_confidence()[0], "accuracy": accuracy, "weight": weight,
