@@ -834,9 +834,73 @@ CASES_CALIBRATION_METRICS = [
 ]
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Recalibration (issue 13 item 3): the calibrators and wrap(model, calibrator=...)
+# ---------------------------------------------------------------------------------------------
+
+def _recalibration_cases():
+    from assay.uncertainty import HistogramBinning, MatrixScaling, TemperatureScaling
+
+    z = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.2, 0.1]])
+    y = np.array([0, 1, 0, 1])
+    groups = np.array(["a", "b", "a", "b"])
+
+    def fitted():
+        return TemperatureScaling().fit(z, y)
+
+    def per_group():
+        return TemperatureScaling(per_group=True).fit(z, y, sensitive_features={"sex": groups})
+
+    def model():
+        return LogisticRegression().fit(z, y)
+
+    return [
+        pytest.param(lambda: TemperatureScaling(scores="probabilities").fit([[0.5, 0.6], [0.2, 0.8]], [0, 1]),
+                     ["'y_score'", "summing to 1"], id="TemperatureScaling: probabilities that do not sum to 1"),
+        pytest.param(lambda: TemperatureScaling().fit(np.full((2, 2), np.nan), [0, 1]), ["'y_score'", "finite"],
+                     id="TemperatureScaling: NaN logits"),
+        pytest.param(lambda: TemperatureScaling().fit(np.zeros((2, 1)), [0, 0]), ["'y_score'", "(n, k >= 2)"],
+                     id="TemperatureScaling: one column"),
+        pytest.param(lambda: TemperatureScaling().fit(z[:3], [0, 1, 2]), ["'y_true'", "[0, 1]", "2"],
+                     id="TemperatureScaling: a label beyond the columns"),
+        pytest.param(lambda: TemperatureScaling().fit(z, ["no", "yes", "no", "yes"]), ["'y_true'", "0..k-1"],
+                     id="TemperatureScaling: string labels"),
+        pytest.param(lambda: TemperatureScaling().fit(z, y[:3]), ["y_true: 3", "y_score: 4"],
+                     id="TemperatureScaling: labels of another length"),
+        pytest.param(lambda: TemperatureScaling(scores="logit").fit(z, y), ["TemperatureScaling", "'scores'",
+                                                                            "'logits'"],
+                     id="TemperatureScaling: unknown scores"),
+        pytest.param(lambda: HistogramBinning(n_bins=0).fit(z, y), ["HistogramBinning", "'n_bins'"],
+                     id="HistogramBinning: no bins"),
+        pytest.param(lambda: MatrixScaling(reg_lambda=-1.0).fit(z, y), ["MatrixScaling", "'reg_lambda'"],
+                     id="MatrixScaling: negative penalty"),
+        pytest.param(lambda: TemperatureScaling(per_group=True).fit(z, y), ["'sensitive_features'", "per_group=True"],
+                     id="TemperatureScaling: per_group without sensitive features"),
+        pytest.param(lambda: TemperatureScaling(per_group=True).fit(z, y, sensitive_features=groups[:3]),
+                     ["sensitive_features: 3", "4"], id="TemperatureScaling: sensitive features of another length"),
+        pytest.param(lambda: fitted().predict_proba(np.zeros((2, 3))), ["'y_score'", "2 columns"],
+                     id="TemperatureScaling.predict_proba: another number of classes"),
+        pytest.param(lambda: per_group().predict_proba(z, sensitive_features={"race": groups}),
+                     ["'sensitive_features'", "columns of fit", "'sex'", "'race'"],
+                     id="TemperatureScaling.predict_proba: other sensitive features than in fit"),
+        pytest.param(lambda: per_group().predict_proba(z), ["'sensitive_features'", "per_group=True"],
+                     id="TemperatureScaling.predict_proba: per-group without sensitive features"),
+        pytest.param(lambda: assay.wrap(model(), calibrator=TemperatureScaling()), ["TemperatureScaling", "fit"],
+                     id="wrap: an unfitted calibrator"),
+        pytest.param(lambda: assay.wrap(model(), calibrator=per_group()), ["'calibrator'", "per_group=True"],
+                     id="wrap: a per-group calibrator"),
+        pytest.param(lambda: assay.wrap(model(), calibrator="temperature"), ["'calibrator'", "predict_proba", "'temperature'"],
+                     id="wrap: a calibrator that is not one"),
+    ]
+
+
+CASES_RECALIBRATION = _recalibration_cases()
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
-                                         *CASES_CALIBRATION_METRICS])
+                                         *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

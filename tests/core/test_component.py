@@ -61,7 +61,7 @@ def test_check_get_params_keeps_the_record_shape():
     from assay.audit.base import registered_checks
 
     check = registered_checks()["calibration"](n_bins=7)
-    assert check.get_params() == {"n_bins": 7, "min_group_size": 30}
+    assert check.get_params() == {"n_bins": 7, "min_group_size": 30, "n_boot": 200, "recalibrate": True}
     assert repr(check) == "CalibrationCheck(n_bins=7)"
 
 

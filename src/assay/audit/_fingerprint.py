@@ -153,6 +153,11 @@ def model_fingerprint(adapter: Any, *, probe: Any = None) -> str:
     """XXH3-128 of what determines the predictions of ``adapter.model`` (see the module docstring)."""
     if adapter is None:
         return "no-model"
+    calibrator = getattr(adapter, "calibrator", None)
+    if calibrator is not None and hasattr(adapter, "base"):  # a calibrated model: the model and the calibrator
+        digest = xxhash.xxh3_128(model_fingerprint(adapter.base, probe=probe).encode())
+        _feed(digest, calibrator, 0, set())
+        return digest.hexdigest()
     model = adapter.model
     digest = xxhash.xxh3_128(_name(model))
     if adapter.kind == "torch" and _is_torch_module(model):

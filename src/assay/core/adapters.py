@@ -748,6 +748,7 @@ def wrap(
     output: str = "auto",
     progress: bool | None = None,
     cache: bool = True,
+    calibrator: Any = None,
 ) -> ModelAdapter:
     """Wrap any model in a :class:`ModelAdapter`.
 
@@ -769,7 +770,15 @@ def wrap(
         Progress bar: None shows it for long work on a terminal.
     cache : bool
         Cache outputs per data fingerprint (default). Disable for streaming data.
+    calibrator : fitted calibrator, optional
+        E.g. a fitted :class:`assay.uncertainty.TemperatureScaling`: every output of the adapter
+        (``predict_proba``, ``logits``, ``predict``) is then the calibrated model's (a
+        :class:`CalibratedAdapter`).
     """
+    if calibrator is not None:
+        base = wrap(model, classes=classes, batch_size=batch_size, device=device, output=output, progress=progress,
+                    cache=cache)
+        return CalibratedAdapter(base, calibrator)
     if isinstance(model, ModelAdapter):
         return model
     if isinstance(model, type):
@@ -784,3 +793,84 @@ def wrap(
     if callable(model) and not isinstance(model, type):
         return CallableAdapter(model, output=output, **common)
     raise AssayInputError(_MODEL_TYPE.format(received=describe(model)))
+
+
+# ---------------------------------------------------------------------- calibrated
+class CalibratedAdapter(ModelAdapter):
+    """A model adapter followed by a fitted calibrator: ``calibrator.predict_proba(base outputs)``.
+
+    ``predict_proba``, ``logits`` (``log p``) and ``predict`` (arg-max) are the calibrated
+    model's; the calibrator reads the base model's logits, or its probabilities when it was fitted
+    with ``scores="probabilities"``. Outputs are cached per data fingerprint and the calibrator's
+    fitted state (:func:`assay.uncertainty.calibrator_state`), so refitting it invalidates them;
+    the base model's forward passes are counted (and cached) once. Embeddings, gradients and
+    :meth:`map_batches` are the base model's. Per-group calibrators need the sensitive features
+    of every row, which a model's inputs do not carry: they are refused.
+    """
+
+    def __init__(self, base: ModelAdapter, calibrator: Any) -> None:
+        if not callable(getattr(calibrator, "predict_proba", None)):
+            raise AssayInputError(f"'calibrator' must be a fitted calibrator with predict_proba(y_score) (e.g. "
+                                  f"assay.uncertainty.TemperatureScaling). Got {describe(calibrator)} instead.")
+        from .validation import check_is_fitted
+
+        check_is_fitted(calibrator)
+        if getattr(calibrator, "per_group", False):
+            raise AssayInputError("'calibrator' was fitted with per_group=True: it needs each row's sensitive "
+                                  "features, which wrap() cannot pass; call its predict_proba(y_score, "
+                                  "sensitive_features) directly, or fit it with per_group=False.")
+        super().__init__(base.model, batch_size=base.batch_size, progress=base.progress, cache=base.cache)
+        self.base = base
+        self.calibrator = calibrator
+        self.native_output = "probabilities"
+        self.forward_passes_ = base.forward_passes_  # the same counter: passes are the base model's
+
+    @property
+    def kind(self) -> str:
+        return self.base.kind
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.base.classes_
+
+    def __getattr__(self, name: str) -> Any:
+        base = self.__dict__.get("base")
+        if base is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(base, name)  # torch specifics: outputs, capture, capture_layers, forward_batch, ...
+
+    def _state_token(self) -> Any:
+        from ..uncertainty.recalibration import calibrator_state
+
+        return (self.base._state_token(), calibrator_state(self.calibrator))
+
+    def _cached_native(self, X: Any) -> np.ndarray:
+        return self._cached(X, "native", lambda _fp: self._native(X))
+
+    def _native(self, X: Any) -> np.ndarray:
+        scores = self.base.predict_proba(X) if getattr(self.calibrator, "scores", "logits") == "probabilities" \
+            else self.base.logits(X)
+        expected = getattr(self.calibrator, "n_classes_", scores.shape[1])
+        if expected != scores.shape[1]:
+            raise AssayInputError(f"'calibrator' was fitted on {expected} classes but the model has "
+                                  f"{scores.shape[1]}.")
+        out = np.asarray(self.calibrator.predict_proba(scores), dtype=np.float64)
+        if out.shape != scores.shape:
+            raise AssayInputError(f"'calibrator'.predict_proba must return shape {scores.shape}. Got {out.shape}.")
+        return out
+
+    def embeddings(self, X: Any, layer: str | Sequence[str], *, flatten: bool = False):
+        return self.base.embeddings(X, layer, flatten=flatten)
+
+    def gradients(self, X: Any, target: Any = None):
+        return self.base.gradients(X, target)
+
+    def map_batches(self, fn, X: Any, **kwargs: Any) -> np.ndarray:
+        return self.base.map_batches(fn, X, **kwargs)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self.base.clear_cache()
+
+    def __repr__(self) -> str:
+        return f"CalibratedAdapter({self.base!r}, {self.calibrator!r})"

@@ -24,6 +24,7 @@ _PLOTS = {
     "plot_intersection_heatmap": "plots_fairness",
     "plot_metric_by_group": "plots_fairness",
     "plot_threshold_tradeoff": "plots_fairness",
+    "plot_reliability_by_group": "plots_calibration",
     "plot_reliability_diagram": "plots_calibration",
     "plot_conformal_coverage": "plots_conformal",
     "plot_coverage_curve": "plots_ood",

@@ -61,3 +61,65 @@ def plot_reliability_diagram(
     return fig
 
 
+#: Okabe-Ito colours and distinct markers and line styles: the two curves stay apart without colour.
+_STYLES = {"model": ("#0072B2", "o", "-"), "recalibrated": ("#D55E00", "s", "--")}
+_MAX_PANELS = 24
+
+
+def plot_reliability_by_group(bins, *, ncols: int = 4, title: str = "Reliability by group") -> plt.Figure:
+    """Small multiples: one reliability diagram per group of each sensitive feature.
+
+    ``bins`` is a DataFrame with one row per bin and columns ``model``, ``feature``, ``group``,
+    ``confidence``, ``accuracy``, ``weight`` and optionally ``accuracy_lower`` / ``accuracy_upper``
+    (the ``reliability_by_group`` table of the calibration check); ``model`` is "model" and, where
+    present, "recalibrated" (drawn dashed, with squares). Empty bins are skipped; at most 24
+    panels are drawn (the title says how many were left out).
+    """
+    import pandas as pd
+
+    needed = {"model", "feature", "group", "confidence", "accuracy", "weight"}
+    if not isinstance(bins, pd.DataFrame) or not needed <= set(bins.columns):
+        raise AssayInputError(f"'bins' must be a DataFrame with columns {sorted(needed)}. Got {type(bins).__name__}"
+                              f"{' with columns ' + str(list(bins.columns)) if hasattr(bins, 'columns') else ''}.")
+    models = list(dict.fromkeys(bins["model"]))
+    panels = list(dict.fromkeys(zip(bins["feature"], bins["group"])))  # in the table's order
+    bins = bins.set_index(["model", "feature", "group"]).sort_index()
+    left_out = max(len(panels) - _MAX_PANELS, 0)
+    panels = panels[:_MAX_PANELS]
+    ncols = max(1, min(ncols, len(panels)))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 2.7 * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (feature, group) in zip(axes.ravel(), panels):
+        ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+        count = 0
+        for model in models:
+            try:
+                part = bins.loc[(model, feature, group)]
+            except KeyError:
+                continue
+            colour, marker, style = _STYLES.get(model, ("#009E73", "^", "-."))
+            keep = part["weight"].to_numpy(float) > 0
+            conf, acc = part["confidence"].to_numpy(float)[keep], part["accuracy"].to_numpy(float)[keep]
+            count = int(part["weight"].sum()) if model == models[0] else count
+            ax.plot(conf, acc, ls=style, marker=marker, ms=3.5, lw=1.1, color=colour, label=model)
+            if {"accuracy_lower", "accuracy_upper"} <= set(part.columns):
+                lower = part["accuracy_lower"].to_numpy(float)[keep]
+                upper = part["accuracy_upper"].to_numpy(float)[keep]
+                ax.errorbar(conf, acc, yerr=np.vstack([np.clip(acc - lower, 0, None), np.clip(upper - acc, 0, None)]),
+                            fmt="none", ecolor=colour, elinewidth=0.6, alpha=0.5)
+        ax.set_title(f"{feature} = {group} (n = {count})", fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("mean predicted probability", fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("observed frequency", fontsize=7)
+    fig.suptitle(title + (f" ({left_out} more groups not drawn)" if left_out else ""), fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,7 @@
-"""Uncertainty: calibration of probabilities, conformal prediction, per-example uncertainty scores.
+"""Uncertainty: recalibration, conformal prediction, per-example uncertainty scores.
 
+* :mod:`~assay.uncertainty.recalibration` -- calibrators that leave the model untouched
+  (temperature, vector, matrix scaling, Platt, isotonic, histogram binning), pooled or per group.
 * :mod:`~assay.uncertainty.conformal` -- split conformal prediction sets and intervals,
   marginal or group-conditional (Mondrian), and :func:`conformal_report`.
 * :mod:`~assay.uncertainty.scores` -- per-example uncertainty scores (least confidence, margin,
@@ -28,3 +30,17 @@ __all__ = [
 from .scores import entropy, least_confidence, margin, uncertainty_sampling  # noqa: E402
 
 __all__ += ["entropy", "least_confidence", "margin", "uncertainty_sampling"]
+
+# Recalibration (assay.uncertainty.recalibration)
+from .recalibration import (  # noqa: E402
+    HistogramBinning,
+    IsotonicCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+    calibrator_state,
+)
+
+__all__ += ["HistogramBinning", "IsotonicCalibration", "MatrixScaling", "PlattScaling", "TemperatureScaling",
+            "VectorScaling", "calibrator_state"]
