@@ -126,6 +126,12 @@ class CalibrationCheck(Check):
     _parameter_constraints = {"n_bins": [Interval(int, 1, None)], "min_group_size": [Interval(int, 0, None)],
                               "n_boot": [Interval(int, 0, None)], "recalibrate": ["boolean"]}
     #: Headline metrics the model card's YAML model-index lists (leading first, worst group last).
+    advice = {
+        "overall_ece": "The predicted probabilities are not to be read as probabilities: recalibrate "
+                       "(assay.uncertainty.TemperatureScaling on a validation split) before using them for decisions.",
+        "max_group_ece": "The probabilities are honest for some groups and not for this one: recalibrate per group "
+                         "(per_group=True) or collect more data for it.",
+    }
     model_index = ("overall_ece", "rms_calibration_error", "max_calibration_error", "recalibrated_ece",
                    "temperature", "recalibrated_max_group_ece", "max_group_ece")
 
@@ -311,12 +317,18 @@ class CalibrationCheck(Check):
                               f"NLL {recal['nll']:.4f} -> {recal['nll_recalibrated']:.4f} on the evaluation split.")
             tables.append(("ECE before and after temperature scaling",
                            frame_from_record(recal["table"]).set_index(["feature", "group"])))
+        # each table beside the plot it illustrates: the errors beside the diagram, the per-group
+        # table (after temperature scaling when there is one, else ECE by group) beside the small multiples
+        panels = [(*tables.pop(0), *figures.pop(0))]
         if result.get("reliability_by_group"):
-            figures.append(("Reliability diagrams by group" + (" (before and after temperature scaling)"
-                                                             if recal else ""),
-                            figure_to_png(plot_reliability_by_group(frame_from_record(
-                                result["reliability_by_group"])))))
-        return Section(record["title"], paragraphs, tables=tables, figures=figures, anchor=record["name"])
+            by_group = ("Reliability diagrams by group" + (" (before and after temperature scaling)" if recal else ""),
+                        figure_to_png(plot_reliability_by_group(frame_from_record(result["reliability_by_group"]))))
+            if tables:
+                panels.append((*tables.pop(), *by_group))
+            else:
+                figures.append(by_group)
+        return Section(record["title"], paragraphs, tables=tables, figures=figures, anchor=record["name"],
+                       panels=panels)
 
     @staticmethod
     def card(record) -> dict[str, list[str]]:
