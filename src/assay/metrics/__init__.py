@@ -123,3 +123,8 @@ __all__ += ["BestThreshold", "ThresholdMetrics", "ThresholdSelection", "Threshol
 from .intervals import wilson_interval  # noqa: E402
 
 __all__ += ["wilson_interval"]
+
+# Regression metrics (assay.metrics.regression): also names of evaluate_groups(metrics=...)
+from .regression import REGRESSION_METRICS, RegressionStats  # noqa: E402
+
+__all__ += ["REGRESSION_METRICS", "RegressionStats"]
