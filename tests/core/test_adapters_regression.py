@@ -9,7 +9,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import assay
-from assay.core.adapters_regression import CallableRegressorAdapter, SklearnRegressorAdapter, TorchRegressorAdapter
+from assay.core.adapters_regression import (
+    CallableRegressorAdapter,
+    SklearnRegressorAdapter,
+    TorchRegressorAdapter,
+)
 from assay.core.errors import AssayInputError, NotFittedError
 
 
@@ -84,7 +88,7 @@ def test_classifier_outputs_are_refused(data, method):
     with pytest.raises(AssayInputError, match="regressor"):
         getattr(adapter, method)(X)
     with pytest.raises(AssayInputError, match="regressor"):
-        adapter.classes_
+        _ = adapter.classes_
     with pytest.raises(AssayInputError, match="regressor"):
         adapter.predict(X, threshold=0.5)
 

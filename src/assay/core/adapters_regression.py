@@ -22,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .adapters import CallableAdapter, ModelAdapter, SklearnAdapter, TorchAdapter, _check_fitted, _MODEL_OUTPUT
+from .adapters import (
+    _MODEL_OUTPUT,
+    CallableAdapter,
+    ModelAdapter,
+    SklearnAdapter,
+    TorchAdapter,
+    _check_fitted,
+)
 from .batching import n_rows
 from .errors import AssayInputError
 from .validation import describe

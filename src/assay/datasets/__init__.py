@@ -19,7 +19,14 @@ Each returns a :class:`Dataset` of :class:`Split` objects. Loading never uses th
 The OOD and text loaders return :class:`DigitsOOD`, :class:`AdultOOD` and :class:`TextDomains`.
 """
 
-from ._loaders import Dataset, Split, load_adult, load_diabetes_split, load_digits_split, load_german_credit
+from ._loaders import (
+    Dataset,
+    Split,
+    load_adult,
+    load_diabetes_split,
+    load_digits_split,
+    load_german_credit,
+)
 
 __all__ = ["Dataset", "Split", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
 

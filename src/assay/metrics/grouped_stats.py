@@ -24,7 +24,7 @@ from ._checks import (
 from ._stats import CalibrationStats, ConfusionStats, MulticlassConfusionStats, sorted_classes
 from .groups import _CellIndex, _Coded, _encode_column, _feature_columns, _plain
 from .values import MOMENTS, check_values, value_sums
-from .regression import RegressionStats, check_regression_inputs, combine_central, regression_sums
+from .regression import RegressionStats, cell_sums, check_regression_inputs, combine_central
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
 
 if TYPE_CHECKING:
@@ -444,14 +444,7 @@ class GroupedStats:
                 name="sensitive_features", expected=list(self.features), received=list(features)
             ))
         coded = [_encode_column(col, feature, "sensitive_features") for feature, col in zip(features, columns)]
-        index = _CellIndex(coded, n, 1)
-        size = index.n_slots
-        cell = index.slots(0, n)
-        sums = regression_sums(t, p, interval, cell, w, size)
-        for key, x in (vals or {}).items():
-            sums[f"value:{key}"] = value_sums(x, cell, w, size)
-        present = np.flatnonzero(sums["n"])
-        self._add(features, index.labels(present), {key: value[present] for key, value in sums.items()})
+        self._add(features, *cell_sums(_CellIndex(coded, n, 1), t, p, interval, w, vals))
         self.has_labels, self.has_scores, self.weighted = False, False, w is not None
         self.n_outputs, self.has_interval, self.value_names = t.shape[1], interval is not None, names
         for key, x in (vals or {}).items():

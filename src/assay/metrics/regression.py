@@ -255,6 +255,20 @@ def regression_sums(y_true: np.ndarray, y_pred: np.ndarray, interval: np.ndarray
             "reg_y": central_sums(y_true, cell, w, size)}
 
 
+def cell_sums(index: Any, y_true: np.ndarray, y_pred: np.ndarray, interval: np.ndarray | None,
+              w: np.ndarray | None, values: dict[str, np.ndarray] | None) -> tuple[list[tuple[str, ...]], dict]:
+    """The cells present in a batch (``index``: its :class:`~assay.metrics.groups._CellIndex`) and
+    their sums, regression and ``value:<name>`` moments, as :class:`~assay.metrics.GroupedStats` keeps them."""
+    n = len(y_true)
+    size = index.n_slots
+    cell = index.slots(0, n)
+    sums = regression_sums(y_true, y_pred, interval, cell, w, size)
+    for key, x in (values or {}).items():
+        sums[f"value:{key}"] = value_sums(x, cell, w, size)
+    present = np.flatnonzero(sums["n"])
+    return index.labels(present), {key: value[present] for key, value in sums.items()}
+
+
 def _from_sums(labels: Sequence[Hashable], n_outputs: int, has_interval: bool, sums: dict[str, np.ndarray]
                ) -> RegressionStats:
     out = RegressionStats(list(labels), n_outputs=n_outputs, has_interval=has_interval)
