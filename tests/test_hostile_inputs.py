@@ -898,9 +898,80 @@ def _recalibration_cases():
 CASES_RECALIBRATION = _recalibration_cases()
 
 
+# --- Regression (issue 13 item 1): regression metrics, regressors in wrap and in the audit -------------------------
+
+_REG_RNG = np.random.default_rng(13)
+_REG_X = pd.DataFrame({"x1": _REG_RNG.normal(size=120), "x2": _REG_RNG.normal(size=120)})
+_REG_Y = 3 * _REG_X["x1"] - _REG_X["x2"] + _REG_RNG.normal(size=120)
+_REG_PRED = _REG_Y.to_numpy() + _REG_RNG.normal(size=120)
+_REG_GROUPS = pd.DataFrame({"sex": np.where(_REG_RNG.random(120) < 0.5, "F", "M")})
+
+
+def _regressor():
+    from sklearn.linear_model import Ridge
+
+    return Ridge().fit(_REG_X, _REG_Y)
+
+
+def _reg_table(**kwargs):
+    arguments = {"y_true": _REG_Y.to_numpy(), "y_pred": _REG_PRED, "sensitive_features": _REG_GROUPS,
+                 "metrics": ["mae", "r2"], **kwargs}
+    return evaluate_groups(**arguments)
+
+
+CASES_REGRESSION = [
+    pytest.param(lambda: _reg_table(y_pred=np.array(["high"] * 120)), ["'y_pred'", "float64"],
+                 id="evaluate_groups: y_pred not numbers"),
+    pytest.param(lambda: _reg_table(y_pred=np.where(np.arange(120) == 7, np.nan, _REG_PRED)), ["'y_pred'", "NaN"],
+                 id="evaluate_groups: NaN in y_pred"),
+    pytest.param(lambda: _reg_table(y_true=np.full(120, np.inf)), ["'y_true'"], id="evaluate_groups: inf in y_true"),
+    pytest.param(lambda: _reg_table(y_pred=_REG_PRED[:100]), ["y_pred", "100"],
+                 id="evaluate_groups: y_pred shorter than y_true"),
+    pytest.param(lambda: _reg_table(y_pred=np.column_stack([_REG_PRED, _REG_PRED])), ["'y_pred'", "shape", "(120,)"],
+                 id="evaluate_groups: y_pred (n, 2) for a 1-D y_true"),
+    pytest.param(lambda: _reg_table(metrics=["mae", "accuracy"]), ["'metrics'", "mix", "accuracy"],
+                 id="evaluate_groups: regression metric beside a label metric"),
+    pytest.param(lambda: _reg_table(metrics=["interval_coverage"]), ["'y_interval'", "required"],
+                 id="evaluate_groups: interval metric without y_interval"),
+    pytest.param(lambda: _reg_table(metrics=["interval_width"], y_interval=np.ones((120, 3))),
+                 ["'y_interval'", "(120, 2)", "(120, 3)"], id="evaluate_groups: y_interval of 3 columns"),
+    pytest.param(lambda: _reg_table(metrics=["interval_width"],
+                                    y_interval=np.column_stack([_REG_PRED + 1, _REG_PRED - 1])),
+                 ["'y_interval'", "lower <= upper", "120 row(s)"], id="evaluate_groups: y_interval lower > upper"),
+    pytest.param(lambda: _reg_table(metrics=["mae"], y_score=np.full(120, 0.5)), ["'y_score'", "regression"],
+                 id="evaluate_groups: y_score given to regression metrics"),
+    pytest.param(lambda: evaluate_groups_batches([{"y_true": _REG_Y.to_numpy(), "y_pred": _REG_PRED,
+                                                   "sensitive_features": _REG_GROUPS},
+                                                  {"y_true": np.column_stack([_REG_Y, _REG_Y]),
+                                                   "y_pred": np.column_stack([_REG_PRED, _REG_PRED]),
+                                                   "sensitive_features": _REG_GROUPS}], metrics=["mae"]),
+                 ["batch 1", "outputs", "1", "2"], id="evaluate_groups_batches: outputs change between batches"),
+    pytest.param(lambda: assay.wrap(_regressor(), task="classification"), ["'task'", "regressor"],
+                 id="wrap: a regressor declared a classifier"),
+    pytest.param(lambda: assay.wrap(_regressor(), task="ranking"), ["'task'", "'regression'", "'ranking'"],
+                 id="wrap: unknown task"),
+    pytest.param(lambda: assay.wrap(_regressor()).predict_proba(_REG_X), ["'predict_proba'", "regressor"],
+                 id="wrap: predict_proba of a regressor"),
+    pytest.param(lambda: assay.wrap(_regressor()).logits(_REG_X), ["'logits'", "regressor"],
+                 id="wrap: logits of a regressor"),
+    pytest.param(lambda: assay.wrap(lambda b: np.full(len(b), np.inf), task="regression").predict(_REG_X),
+                 ["model output", "infinite", "row 0"], id="wrap: a regressor returning inf"),
+    pytest.param(lambda: assay.wrap(lambda b: np.ones((len(b), 2, 2)), task="regression").predict(_REG_X),
+                 ["model output", "shape (120, 2, 2)"], id="wrap: a regressor returning 3-D output"),
+    pytest.param(lambda: Audit(_regressor(), {"test": (_REG_X, _REG_Y, _REG_GROUPS)}, checks=["fairness"]).run(),
+                 ["'checks'", "fairness", "regression model"], id="Audit: a classification-only check on a regressor"),
+    pytest.param(lambda: Audit(_regressor(), {"test": (_REG_X, _REG_Y, _REG_GROUPS)}, checks=["calibration"]).run(),
+                 ["'checks'", "calibration", "probabilities"], id="Audit: calibration on a regressor"),
+    pytest.param(lambda: Audit(_regressor(), {"test": (_REG_X, pd.Series(["a"] * 120, name="target"))}).run(),
+                 ["target", "regression target", "float64"], id="Audit: regression target not numbers"),
+    pytest.param(lambda: Audit(None, {"test": (_REG_X, _REG_Y)}, task="regression").run(),
+                 ["'task'", "model=None"], id="Audit: task without a model"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
-                                         *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION])
+                                         *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -22,7 +22,8 @@ _SEVERITY_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 #: Python argument of Audit (and its run) -> the flag that sets it, for error messages.
 _FLAGS = {"checks": "--checks", "target": "--target", "sensitive_features": "--sensitive", "features": "--features",
           "thresholds": "--threshold", "seed": "--seed", "random_state": "--seed", "run_dir": "--out",
-          "out_dir": "--out", "check_params": "--layer", "model": "--model", "card_sections": "--card-sections"}
+          "out_dir": "--out", "check_params": "--layer", "model": "--model", "card_sections": "--card-sections",
+          "task": "--task"}
 _RESUME_WORDS = re.compile(r"\bresume=(False|True)\b")
 _ARGUMENT_WORD = re.compile(r"'(" + "|".join(_FLAGS) + r")'(?: parameter)?")
 
@@ -103,6 +104,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "where it has them, else every column but the target)")
     audit.add_argument("--layer", default=None,
                        help="the torch layer the OOD feature detectors read (default: 'penultimate')")
+    audit.add_argument("--task", choices=("classification", "regression"), default=None,
+                       help="what the model does (default: inferred; scikit-learn regressors are found, a torch "
+                            "or callable regressor needs --task regression)")
     audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names")
     audit.add_argument("--out", default="assay-audit", help="run and output directory (default: %(default)s)")
     audit.add_argument("--seed", type=int, default=0, help="seed of stochastic checks (default: %(default)s)")
@@ -160,6 +164,8 @@ def _run_audit(args: argparse.Namespace) -> int:
         options["features"] = parse_columns(args.features, arg="--features")
     if args.layer:
         options["check_params"] = {"ood": {"layer": args.layer}}
+    if args.task:
+        options["task"] = args.task
     try:
         audit = Audit(loaded.model, data, checks=checks, random_state=args.seed, thresholds=thresholds, **options)
         result = audit.run(args.out, resume=not args.no_resume)

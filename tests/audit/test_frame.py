@@ -78,7 +78,7 @@ def test_needs_are_an_open_vocabulary(setup):
     assert context.need("split:calibration") == "needs a 'calibration' split in 'data'"
     assert context.need("layer:fc1") == "needs a torch model (embeddings of a layer)"
     assert context.need("task:classification") is None
-    assert "classifiers" in context.need("task:regression")
+    assert context.need("task:regression") == "needs a regression model; the model is a classification model"
     assert context.need("text") == "needs text" and context.need("tabular") == "needs tabular"
     assert "train_fn" in context.need("train_fn")
     with pytest.raises(AssayInputError, match="Unknown need 'telepathy'.*register_need"):

@@ -172,6 +172,8 @@ def model_fingerprint(adapter: Any, *, probe: Any = None) -> str:
     # a function's behaviour is not in its state (it reads globals): fingerprint what it predicts
     digest.update(f"{getattr(model, '__module__', '')}.{getattr(model, '__qualname__', '')}".encode())
     if probe is not None:
-        digest.update(b"probe" + fingerprint(np.asarray(adapter.predict_proba(probe), dtype=np.float64)).encode())
+        outputs = adapter.predict(probe) if getattr(adapter, "task", None) == "regression" else \
+            adapter.predict_proba(probe)
+        digest.update(b"probe" + fingerprint(np.asarray(outputs, dtype=np.float64)).encode())
     return digest.hexdigest()
 

@@ -144,9 +144,10 @@ def _need_layer(context: AuditContext, arg: str | None) -> bool | str:
 def _need_task(context: AuditContext, arg: str | None) -> bool | str:
     if context.model is None:
         return "needs a model"
-    if arg == "classification":
-        return True  # every model adapter is a classifier (predict_proba over classes_)
-    return f"needs a {arg} model; assay's model adapters are classifiers"
+    task = getattr(context.model, "task", "classification")
+    if arg is None or arg == task:
+        return True
+    return f"needs a {arg} model; the model is a {task} model"
 
 
 def _is_text(X: Any) -> bool:
@@ -157,7 +158,9 @@ def _is_text(X: Any) -> bool:
 
 for _name, _resolver in {
     "model": lambda c, a: c.model is not None,
-    "probabilities": lambda c, a: c.model is not None,
+    "probabilities": lambda c, a: c.model is not None and (
+        getattr(c.model, "task", "classification") == "classification" or "needs class probabilities; the model "
+                                                                         "is a regression model"),
     "labels": lambda c, a: c.splits[a or c.eval_split][1] is not None if (a or c.eval_split) in c.splits else False,
     "sensitive_features": lambda c, a: (c.sensitive_features() is not None and c.sensitive_features().shape[1] > 0),
     "train": lambda c, a: "train" in c.splits and c.eval_split != "train",

@@ -69,6 +69,8 @@ def audit_record(result: Any, *, title: str = "assay audit", model_name: str | N
     (an audit of an ``assay.datasets.Dataset``), or from ``dataset`` (a ``Dataset``, or a mapping
     with keys name, source, license, citation) when the audit was given its splits one by one.
     """
+    if task == "tabular-classification" and result.config.get("task") == "regression":
+        task = "tabular-regression"
     counts = {s: sum(f.severity == s for f in result.findings) for s in ("pass", "warn", "fail", "error")}
     details = getattr(result, "details", None) or {}
     dataset = {**(details.get("dataset") or {}), **({} if dataset is None else dataset_details(dataset))}
@@ -233,7 +235,8 @@ def top_headline(record: Mapping[str, Any], n: int = 10) -> list[dict[str, Any]]
     for name in record["checks"]:
         declared = list(getattr(checks.get(name), "model_index", ()) or ())
         own = [r for r in rows if r["check"] == name]
-        for pattern in dict.fromkeys(declared[:1] + declared[-1:]):
+        present = [p for p in declared if any(_declared(r["metric"], {p}) for r in own)]  # a regressor's differ
+        for pattern in dict.fromkeys(present[:1] + present[-1:]):
             metric = next((r["metric"] for r in own if _declared(r["metric"], {pattern})), None)
             row = _pick([r for r in own if r["metric"] == metric]) if metric is not None else None
             if row is not None:

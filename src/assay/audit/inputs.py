@@ -29,7 +29,14 @@ import pandas as pd
 from ..core.batching import n_rows
 from ..core.columns import columns_shown, parse_columns, unknown_column_error
 from ..core.errors import AssayInputError
-from ..core.validation import check_consistent_length, check_labels, check_scalar, check_sensitive_features, describe
+from ..core.validation import (
+    as_array,
+    check_consistent_length,
+    check_labels,
+    check_scalar,
+    check_sensitive_features,
+    describe,
+)
 from ..data_checks.binning import MAX_NUMERIC_GROUPS, bin_by_quantiles, many_valued_numeric
 from .base import is_ood_split
 
@@ -211,7 +218,14 @@ def _continuous_sensitive(splits: dict, many: dict[str, dict[str, int]], bin_sen
 
 
 def _model_labels(splits: dict, model: Any, target: str | None) -> None:
-    """Every labelled split's labels must be the model's classes."""
+    """Every labelled split's labels must be the model's classes (a regressor's: finite numbers)."""
+    if getattr(model, "task", "classification") == "regression":
+        for name, (_, y, _) in splits.items():
+            if y is not None:
+                column = target if target is not None else getattr(y, "name", None)
+                as_array(y, name=f"{column if column is not None else 'y'} (data[{name!r}], the regression target)",
+                         ndim=(1, 2), dtype=np.float64)
+        return
     try:
         classes = model.classes_
     except AssayInputError:

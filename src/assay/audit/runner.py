@@ -184,6 +184,12 @@ class Audit:
         (edges from the training split); see :func:`assay.data_checks.bin_by_quantiles`.
     check_params : dict of check name -> dict, optional
         Keyword parameters of the checks built by name, e.g. ``{"ood": {"layer": "fc1"}}``.
+    task : {None, "classification", "regression"}
+        What the model does; None infers it (a scikit-learn regressor is a regressor, anything
+        else a classifier; torch modules and callables that predict numbers need "regression").
+        On a regressor, labels are numeric targets, ``group_performance`` reports regression
+        metrics, and checks that need a classifier (``task:classification``, probabilities) are
+        skipped with that reason.
     """
 
     def __init__(self, model: Any, data: Mapping[str, Any], *, target: str | None = None,
@@ -191,7 +197,8 @@ class Audit:
                  random_state: int = 0, eval_split: str = "test", thresholds: Mapping[str, float] | None = None,
                  batch_size: int | None = None, progress: bool | None = None,
                  features: Sequence[str] | str | None = None, bin_sensitive: int | None = None,
-                 check_params: Mapping[str, Mapping[str, Any]] | None = None, seed: Any = SEED_NOT_GIVEN) -> None:
+                 check_params: Mapping[str, Mapping[str, Any]] | None = None, seed: Any = SEED_NOT_GIVEN,
+                 task: str | None = None) -> None:
         self.model = model
         self.data = data
         self.target = target
@@ -205,12 +212,16 @@ class Audit:
         self.features = features
         self.bin_sensitive = bin_sensitive
         self.check_params = check_params
+        self.task = task
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> AuditContext:
         check_scalar(self.random_state, "random_state", owner="Audit", kind=(int, np.integer), low=0)
         resolve_thresholds(self.thresholds, [])  # keys, values and pairs checked before any data is read
-        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress)
+        if self.model is None and self.task is not None:
+            raise AssayInputError(f"'task' describes the model; got task={self.task!r} without a model (model=None).")
+        adapter = None if self.model is None else wrap(self.model, batch_size=self.batch_size, progress=self.progress,
+                                                       task=self.task)
         splits = audit_inputs(dataset_splits(self.data), target=self.target, sensitive_features=self.sensitive_features,
                               eval_split=self.eval_split, model=adapter, features=self.features,
                               bin_sensitive=self.bin_sensitive)
@@ -248,6 +259,8 @@ class Audit:
             "run_thresholds": {k: context.thresholds[k] for k in at_run},
             "checks": {c.name: {"class": type(c).__qualname__, "params": to_jsonable(c.get_params())} for c in checks},
         }
+        if context.model is not None and context.model.task != "classification":
+            config["task"] = context.model.task  # the same module read as a regressor predicts other things
         config["fingerprint"] = xxhash.xxh3_128(json.dumps(config, sort_keys=True).encode()).hexdigest()
         return config
 

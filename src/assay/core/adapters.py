@@ -6,6 +6,8 @@
   model with one logit) — run in eval mode, without gradients, in batches, on the model's device;
 * a fitted scikit-learn classifier (``predict_proba``, else ``decision_function``);
 * any callable ``f(X_batch) -> scores`` (``output="logits"`` or ``"probabilities"``).
+* regressors (scikit-learn regressors; torch modules and callables with ``task="regression"``):
+  :mod:`assay.core.adapters_regression`, whose adapters have ``task == "regression"``.
 
 Every adapter gives ``logits(X)``, ``predict_proba(X)`` and ``predict(X)``; torch adapters
 also give ``embeddings(X, layer=...)`` (forward hooks on any named module) and
@@ -97,6 +99,8 @@ class ModelAdapter:
     #: Rows per batch when ``batch_size=None``: small for torch (activation memory), large for
     #: vectorised scikit-learn/callable models (per-call overhead dominates).
     default_batch_size: ClassVar[int] = 8192
+    #: "classification" (logits, probabilities, labels) or "regression" (``core/adapters_regression.py``).
+    task: ClassVar[str] = "classification"
 
     def __init__(self, model: Any, *, classes: Sequence[Any] | None = None, batch_size: int | None = None,
                  progress: bool | None = None, cache: bool = True) -> None:
@@ -638,17 +642,7 @@ class SklearnAdapter(ModelAdapter):
     kind = "sklearn"
 
     def __init__(self, model: Any, **kwargs: Any) -> None:
-        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-        from sklearn.utils.validation import check_is_fitted
-
-        try:
-            check_is_fitted(model)
-        except SklearnNotFittedError:
-            raise NotFittedError(
-                f"'model' ({type(model).__name__}) is not fitted yet. Call its 'fit' before wrapping it."
-            ) from None
-        except (TypeError, AttributeError):
-            pass  # duck-typed, not a scikit-learn estimator (no tags): its methods decide below
+        _check_fitted(model)
         if kwargs.get("classes") is None and getattr(model, "classes_", None) is not None:
             kwargs["classes"] = model.classes_
         super().__init__(model, **kwargs)
@@ -694,6 +688,20 @@ class SklearnAdapter(ModelAdapter):
 
         out = self.map_batches(predict, X, desc=f"{type(self.model).__name__} predict", name=_MODEL_OUTPUT)
         return self._finish_output(out, X, self.native_output)
+
+
+def _check_fitted(model: Any) -> None:
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except SklearnNotFittedError:
+        raise NotFittedError(
+            f"'model' ({type(model).__name__}) is not fitted yet. Call its 'fit' before wrapping it."
+        ) from None
+    except (TypeError, AttributeError):
+        pass  # duck-typed, not a scikit-learn estimator (no tags): its methods decide
 
 
 # ---------------------------------------------------------------------- callable
@@ -748,14 +756,15 @@ def wrap(
     output: str = "auto",
     progress: bool | None = None,
     cache: bool = True,
+    task: str | None = None,
     calibrator: Any = None,
 ) -> ModelAdapter:
     """Wrap any model in a :class:`ModelAdapter`.
 
     Parameters
     ----------
-    model : torch ``nn.Module`` (returns logits), fitted scikit-learn classifier, or callable
-        returning scores. An adapter is returned unchanged.
+    model : torch ``nn.Module`` (returns logits), fitted scikit-learn classifier or regressor,
+        or callable returning scores. An adapter is returned unchanged.
     classes : sequence, optional
         Class labels in the order of the model's output columns. Default: the estimator's
         ``classes_`` (scikit-learn) or ``0..k-1``.
@@ -770,24 +779,39 @@ def wrap(
         Progress bar: None shows it for long work on a terminal.
     cache : bool
         Cache outputs per data fingerprint (default). Disable for streaming data.
+    task : {None, "classification", "regression"}
+        None: a scikit-learn regressor is wrapped as one, anything else as a classifier;
+        "regression" is needed for torch modules and callables that predict numbers
+        (:mod:`assay.core.adapters_regression`). ``adapter.task`` says which.
     calibrator : fitted calibrator, optional
         E.g. a fitted :class:`assay.uncertainty.TemperatureScaling`: every output of the adapter
         (``predict_proba``, ``logits``, ``predict``) is then the calibrated model's (a
-        :class:`CalibratedAdapter`).
+        :class:`CalibratedAdapter`). Classifiers only.
     """
+    from .adapters_regression import TASKS, regression_adapter
+
+    check_option(task, "task", owner="wrap", options=(None, *TASKS))
     if calibrator is not None:
         base = wrap(model, classes=classes, batch_size=batch_size, device=device, output=output, progress=progress,
-                    cache=cache)
+                    cache=cache, task=task)
+        if base.task == "regression":
+            raise AssayInputError("'calibrator' recalibrates class probabilities; 'model' is a regressor.")
         return CalibratedAdapter(base, calibrator)
     if isinstance(model, ModelAdapter):
+        if task is not None and model.task != task:
+            raise AssayInputError(f"'task' is {task!r} but 'model' is an adapter of a {model.task} model.")
         return model
     if isinstance(model, type):
         raise AssayInputError(_MODEL_TYPE.format(received=f"the class {model.__name__} (not an instance)"))
     common = dict(classes=classes, batch_size=batch_size, progress=progress, cache=cache)
-    if _is_torch_module(model):
-        return TorchAdapter(model, device=device, **common)
-    if device is not None:
+    is_torch = _is_torch_module(model)
+    if device is not None and not is_torch:
         raise AssayInputError(f"'device' applies to PyTorch models only; got a {type(model).__name__}.")
+    regressor = regression_adapter(model, task=task, is_torch=is_torch, device=device, output=output, common=common)
+    if regressor is not None:
+        return regressor
+    if is_torch:
+        return TorchAdapter(model, device=device, **common)
     if _is_sklearn_classifier(model):
         return SklearnAdapter(model, **common)
     if callable(model) and not isinstance(model, type):

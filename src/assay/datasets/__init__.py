@@ -5,6 +5,8 @@
 * :func:`load_german_credit` - UCI Statlog German Credit, decoded, with a cost matrix and sex,
   age group and foreign-worker status as sensitive features.
 * :func:`load_digits_split` - scikit-learn's 8x8 digits as torch tensors, train / val / test.
+* :func:`load_diabetes_split` - scikit-learn's diabetes regression data (442 patients, raw
+  values), train / val / test, with sex ('sex=1' / 'sex=2') and an age band as sensitive features.
 * :func:`load_digits_ood` - digits without some classes, plus OOD image sets (held-out digits,
   corrupted, rotated, noise, generated letters), intensity-matched to the digits.
 * :func:`load_adult_ood` - Adult without a subgroup, plus OOD tables with Adult's columns
@@ -17,9 +19,16 @@ Each returns a :class:`Dataset` of :class:`Split` objects. Loading never uses th
 The OOD and text loaders return :class:`DigitsOOD`, :class:`AdultOOD` and :class:`TextDomains`.
 """
 
-from ._loaders import Dataset, Split, load_adult, load_digits_split, load_german_credit
+from ._loaders import (
+    Dataset,
+    Split,
+    load_adult,
+    load_diabetes_split,
+    load_digits_split,
+    load_german_credit,
+)
 
-__all__ = ["Dataset", "Split", "load_adult", "load_digits_split", "load_german_credit"]
+__all__ = ["Dataset", "Split", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
 
 from .ood import (
     ADULT_OOD_SETS,

@@ -422,13 +422,15 @@ def _check_model(model: Any, what: str, arg: str) -> Any:
     if inspect.isclass(model) or model is None:
         got = "None" if model is None else f"the class {model.__name__} (not an instance)"
         raise input_error(arg, f"{what} {got}; expected {_MODEL_EXPECTED}.")
+    from ..core.adapters_regression import _is_sklearn_regressor
+
     scores = hasattr(model, "predict_proba") or hasattr(model, "decision_function")
-    if hasattr(model, "fit") and scores:
+    if hasattr(model, "fit") and (scores or _is_sklearn_regressor(model)):
         _check_fitted(model, what, arg)
         return model
     if callable(model):
         return model
-    hint = " (a regressor or transformer? assay audits classifiers)" if hasattr(model, "predict") else ""
+    hint = " (a transformer? assay audits classifiers and scikit-learn regressors)" if hasattr(model, "predict") else ""
     raise input_error(arg, f"{what} {_a(model)}{hint}; expected {_MODEL_EXPECTED}.")
 
 

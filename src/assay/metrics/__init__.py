@@ -138,3 +138,8 @@ from .calibration import (  # noqa: E402
 )
 
 __all__ += ["adaptive_calibration_error", "calibration_error", "expected_calibration_error", "reliability_table"]
+
+# Regression metrics (assay.metrics.regression): also names of evaluate_groups(metrics=...)
+from .regression import REGRESSION_METRICS, RegressionStats  # noqa: E402
+
+__all__ += ["REGRESSION_METRICS", "RegressionStats"]

@@ -60,14 +60,24 @@ def _column_names(value: Any, name: str, columns: list[str], *, many: bool, opti
 def _partition_stats(part: Any, y_true: str, y_pred: str | None, y_score: Any, features: list[str],
                      sample_weight: str | None, pos_label: Any, n_bins: int, keep_ranks: bool = False,
                      multiclass: bool = False, values: dict[str, str] | None = None,
-                     keep_losses: bool = True) -> Any:
+                     keep_losses: bool = True, regression: bool = False,
+                     y_interval: list[str] | None = None) -> Any:
     """The GroupedStats of one pandas partition (empty partitions give empty statistics)."""
     from .grouped import GroupedStats
 
     stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass,
-                         keep_losses=keep_losses)
+                         keep_losses=keep_losses, regression=regression)
     if len(part) == 0:
         return stats
+    if regression:
+        return stats.update(
+            part[y_true].to_numpy(dtype=np.float64), part[y_pred].to_numpy(dtype=np.float64),
+            sensitive_features=part[features],
+            sample_weight=None if sample_weight is None else part[sample_weight].to_numpy(dtype=np.float64),
+            values=None if values is None else {key: part[col].to_numpy(dtype=np.float64)
+                                                for key, col in values.items()},
+            y_interval=None if y_interval is None else part[y_interval].to_numpy(dtype=np.float64),
+        )
     score = None
     if y_score is not None:
         score = part[y_score].to_numpy(dtype=np.float64)
@@ -104,6 +114,8 @@ def grouped_stats_dask(
     multiclass: bool = False,
     values: dict[str, str] | None = None,
     keep_losses: bool = True,
+    regression: bool = False,
+    y_interval: Sequence[str] | None = None,
 ) -> Any:
     """The :class:`~assay.metrics.GroupedStats` of a Dask DataFrame (computed now).
 
@@ -124,6 +136,11 @@ def grouped_stats_dask(
     values : dict of str -> str, optional
         Value name -> column of per-example numbers (see ``evaluate_groups(values=...)``);
         ``y_true`` may then be None.
+    regression : bool, default False
+        Read ``y_true`` / ``y_pred`` as numbers (one column each, or a list of columns for d
+        outputs) and keep the regression sums (see ``GroupedStats(regression=True)``).
+    y_interval : list of two str, optional
+        With ``regression``: the lower and upper bound columns of a prediction interval (one output).
     """
     owner = "grouped_stats_dask"
     dask, dd = _import_dask(owner)
@@ -138,7 +155,16 @@ def grouped_stats_dask(
                                                      columns=columns, received=values))
         values = {key: _column_names(col, f"values[{key!r}]", columns, many=False, optional=False)
                   for key, col in values.items()}
-    y_pred = _column_names(y_pred, "y_pred", columns, many=False, optional=True)
+    if regression:
+        y_true = _column_names(y_true, "y_true", columns, many=True, optional=False)
+        y_pred = _column_names(y_pred, "y_pred", columns, many=True, optional=False)
+        if y_interval is not None:
+            y_interval = _column_names(y_interval, "y_interval", columns, many=True, optional=False)
+            if not isinstance(y_interval, list) or len(y_interval) != 2:
+                raise AssayInputError(_BAD_COLUMN.format(name="y_interval", what="a list of two columns "
+                                                         "(lower, upper)", columns=columns, received=y_interval))
+    else:
+        y_pred = _column_names(y_pred, "y_pred", columns, many=False, optional=True)
     y_score = _column_names(y_score, "y_score", columns, many=True, optional=True)
     sample_weight = _column_names(sample_weight, "sample_weight", columns, many=False, optional=True)
     features = _column_names(sensitive_features, "sensitive_features", columns, many=True, optional=False)
@@ -147,11 +173,11 @@ def grouped_stats_dask(
     from .grouped import GroupedStats
 
     GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=keep_ranks, multiclass=multiclass,
-                 keep_losses=keep_losses)  # checks first
+                 keep_losses=keep_losses, regression=regression)  # checks first
     layer = [
         dask.delayed(_partition_stats, pure=True)(
             part, y_true, y_pred, y_score, features, sample_weight, pos_label, int(n_bins), bool(keep_ranks),
-            bool(multiclass), values, bool(keep_losses),
+            bool(multiclass), values, bool(keep_losses), bool(regression), y_interval,
         )
         for part in ddf.to_delayed()
     ]
@@ -183,6 +209,7 @@ def evaluate_groups_dask(
     random_state: Any = None,
     split_every: int = 8,
     average: str = "binary",
+    y_interval: Sequence[str] | None = None,
     ci_level: Any = NOT_GIVEN,
 ) -> Any:
     """:func:`~assay.metrics.evaluate_groups` on a Dask DataFrame, given by column names.
@@ -201,13 +228,25 @@ def evaluate_groups_dask(
         As in :func:`~assay.metrics.evaluate_groups` (``ci_level``: deprecated alias of ``confidence_level``).
     split_every : int, default 8
         Fan-in of the tree reduction.
+    y_interval : list of two str, optional
+        Lower and upper bound columns, for ``interval_coverage`` / ``interval_width``. With
+        regression metrics ``y_true`` / ``y_pred`` may be lists of columns (d outputs).
 
     Returns
     -------
     GroupedMetrics
     """
-    from .grouped import (_NEEDS_INPUT, _check_table_params, _default_metrics, _needs_losses, _needs_ranks, _plan,
-                          _value_columns)
+    from .grouped import (
+        _NEEDS_INPUT,
+        _check_table_params,
+        _default_metrics,
+        _needs_losses,
+        _needs_ranks,
+        _plan,
+        _regression_metrics,
+        _value_columns,
+    )
+    from .regression import needs_interval
 
     owner = "evaluate_groups_dask"
     confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
@@ -216,6 +255,17 @@ def evaluate_groups_dask(
     _value_columns(names, None if not isinstance(values, dict) else tuple(values))
     _check_table_params(owner, intersections, min_group_size, n_boot, confidence_level)
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
+    reg_metrics = _regression_metrics(names, label_metrics, score_metrics)
+    if reg_metrics:
+        for name, given in (("y_true", y_true), ("y_pred", y_pred)):
+            if given is None:
+                raise AssayInputError(_NEEDS_INPUT.format(name=name, metrics=reg_metrics))
+        needs_interval(reg_metrics, y_interval is not None)
+        stats = grouped_stats_dask(ddf, y_true=y_true, y_pred=y_pred, sensitive_features=sensitive_features,
+                                   sample_weight=sample_weight, split_every=split_every, values=values,
+                                   regression=True, y_interval=y_interval)
+        return stats.compute(names, intersections=intersections, min_group_size=min_group_size, n_boot=n_boot,
+                             confidence_level=confidence_level, random_state=random_state)
     if y_pred is None and label_metrics:
         raise AssayInputError(_NEEDS_INPUT.format(name="y_pred", metrics=label_metrics))
     if y_score is None and score_metrics:

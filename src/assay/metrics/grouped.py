@@ -66,8 +66,10 @@ from .grouped_table import (
     _needs_losses,
     _needs_ranks,
     _plan,
+    _regression_metrics,
     _value_columns,
 )
+from .regression import needs_interval
 from .values import check_values
 from .groups import _BAD_FEATURES, SEPARATOR, Grouping, Groups, make_groups
 
@@ -94,7 +96,7 @@ _NO_BATCHES = "'batches' must yield at least one batch. Got none."
 _NOT_GROUPED = "'{name}' must be a GroupedMetrics (the result of evaluate_groups). Got {received} instead."
 _TABLES_DIFFER = "'other' must have the same {what} as 'baseline'. {detail}"
 
-_BATCH_KEYS = ("y_true", "y_pred", "y_score", "sensitive_features", "sample_weight", "values")
+_BATCH_KEYS = ("y_true", "y_pred", "y_score", "sensitive_features", "sample_weight", "values", "y_interval")
 
 
 def _check_unused(y_true: np.ndarray, y_pred: Any, y_score: Any) -> None:
@@ -121,6 +123,7 @@ def evaluate_groups(
     confidence_level: float = 0.95,
     random_state: Any = None,
     average: str = "binary",
+    y_interval: Any = None,
     ci_level: Any = NOT_GIVEN,
 ) -> GroupedMetrics:
     """Metrics overall, per group of each sensitive feature, and per intersection of features.
@@ -150,7 +153,11 @@ def evaluate_groups(
         ``"mean:covered"`` (weighted mean), ``"sum:set_size"`` (weighted sum); see
         :mod:`assay.metrics.values`. ``y_true`` may then be omitted.
     metrics : str or sequence of str, optional
-        Names from :data:`METRICS` and ``"<statistic>:<value>"`` names. Default:
+        Names from :data:`METRICS` and ``"<statistic>:<value>"`` names. The regression metrics
+        ``"mae"``, ``"mse"``, ``"rmse"``, ``"bias"``, ``"r2"``, ``"interval_coverage"`` and
+        ``"interval_width"`` (:mod:`assay.metrics.regression`, all exact from mergeable sums)
+        read ``y_true`` and ``y_pred`` as numbers of shape (n,) or (n, d) (averaged uniformly
+        over the d outputs); they cannot be mixed with label or score metrics in one table. Default:
         ``("accuracy", "selection_rate", "tpr", "fpr")``, or the mean of every value when
         ``y_true`` is omitted.
     intersections : bool, default True
@@ -184,6 +191,10 @@ def evaluate_groups(
           the classes (every label seen in ``y_true`` or ``y_pred``) where it is defined:
           scikit-learn's ``average="macro"`` with ``zero_division=np.nan``.
 
+    y_interval : array-like of shape (n, 2) or (n, d, 2), optional
+        Prediction intervals (lower, upper) of a regression model, for ``"interval_coverage"``
+        and ``"interval_width"``.
+
     Returns
     -------
     GroupedMetrics
@@ -209,10 +220,11 @@ def evaluate_groups(
     confidence_level = renamed_parameter(confidence_level, ci_level, name="confidence_level", old="ci_level",
                                          owner=owner, default=0.95)
     aligned = align_pandas(y_true=y_true, y_pred=y_pred, y_score=y_score, sensitive_features=sensitive_features,
-                           sample_weight=sample_weight,
+                           sample_weight=sample_weight, y_interval=y_interval,
                            **({} if not isinstance(values, Mapping) else {f"values[{k!r}]": v for k, v in values.items()}))
     y_true, y_pred, y_score = aligned["y_true"], aligned["y_pred"], aligned["y_score"]
     sensitive_features, sample_weight = aligned["sensitive_features"], aligned["sample_weight"]
+    y_interval = aligned["y_interval"]
     if isinstance(values, Mapping):
         values = {k: aligned[f"values[{k!r}]"] for k in values}
     if values is not None:
@@ -226,6 +238,12 @@ def evaluate_groups(
     check_scalar(n_bins, "n_bins", owner=owner, kind=(int, np.integer), low=1)
     if n_boot:
         check_random_state(random_state, name="random_state")
+    reg_metrics = _regression_metrics(names, label_metrics, score_metrics)
+    if reg_metrics or y_interval is not None:
+        return _evaluate_regression(owner, y_true, y_pred, y_score, y_interval, sensitive_features, values,
+                                    sample_weight, names, reg_metrics, intersections=intersections,
+                                    min_group_size=min_group_size, n_boot=n_boot,
+                                    confidence_level=confidence_level, random_state=random_state)
     if y_true is None and (values is None or label_metrics or score_metrics):
         raise AssayInputError(_NEEDS_INPUT.format(name="y_true", metrics=[*label_metrics, *score_metrics]
                                                   or list(names)))
@@ -250,6 +268,28 @@ def evaluate_groups(
     )
     return stats.compute(names, intersections=intersections, min_group_size=min_group_size,
                          n_boot=n_boot, confidence_level=confidence_level, random_state=random_state, average=average)
+
+
+def _evaluate_regression(owner: str, y_true: Any, y_pred: Any, y_score: Any, y_interval: Any,
+                         sensitive_features: Any, values: Any, sample_weight: Any, names: Sequence[str],
+                         reg_metrics: Sequence[str], **table: Any) -> GroupedMetrics:
+    """:func:`evaluate_groups` of the regression metrics (``GroupedStats(regression=True)``)."""
+    if not reg_metrics:
+        raise AssayInputError(
+            f"'y_interval' is read only by the regression metrics; {owner} got it with the metrics "
+            f"{list(names)}. Add 'interval_coverage' or 'interval_width', or leave y_interval out."
+        )
+    if y_score is not None:
+        raise AssayInputError(
+            f"'y_score' is not read by the regression metrics {list(reg_metrics)}. Got an array; leave it out."
+        )
+    for name, given in (("y_true", y_true), ("y_pred", y_pred)):
+        if given is None:
+            raise AssayInputError(_NEEDS_INPUT.format(name=name, metrics=list(reg_metrics)))
+    needs_interval(reg_metrics, y_interval is not None)
+    stats = GroupedStats(regression=True).update(y_true, y_pred, sensitive_features=sensitive_features,
+                                                 sample_weight=sample_weight, values=values, y_interval=y_interval)
+    return stats.compute(names, **table)
 
 
 def _default_metrics(metrics: Any, y_true: Any, values: Mapping[str, Any] | None) -> Any:
@@ -295,7 +335,8 @@ def evaluate_groups_batches(
     ----------
     batches : iterable
         Each batch is a dict with keys ``y_true`` (or ``values``), ``sensitive_features`` and
-        optionally ``y_pred``, ``y_score``, ``sample_weight``, ``values``; or a tuple ``(y_true, y_pred, y_score,
+        optionally ``y_pred``, ``y_score``, ``sample_weight``, ``values``, ``y_interval``
+        (regression); or a tuple ``(y_true, y_pred, y_score,
         sensitive_features)`` or ``(..., sample_weight)`` (None for what is not given). Every
         batch gives the same features and the same kinds of input; a batch may lack some
         groups, and later batches may bring new ones. ``y_pred`` / ``y_score`` are read only
@@ -322,13 +363,21 @@ def evaluate_groups_batches(
         raise AssayInputError(_BAD_FEATURES.format(
             name="batches", expected="an iterable of batches (dicts or tuples)", received=describe(batches)
         ))
+    reg_metrics = _regression_metrics(names, label_metrics, score_metrics)
     stats = GroupedStats(pos_label=pos_label, n_bins=n_bins, keep_ranks=_needs_ranks(names, n_boot),
                          multiclass=average != "binary" and bool(label_metrics),
-                         keep_losses=_needs_losses(names))
+                         keep_losses=_needs_losses(names), regression=bool(reg_metrics))
     count = 0
     for index, batch in enumerate(batches):
         args = _batch_arguments(batch, index)
         try:
+            if reg_metrics:
+                needs_interval(reg_metrics, args["y_interval"] is not None)
+                stats.update(args["y_true"], args["y_pred"], sensitive_features=args["sensitive_features"],
+                             sample_weight=args["sample_weight"], values=args["values"],
+                             y_interval=args["y_interval"])
+                count += 1
+                continue
             values = args["values"]
             uses_y_true = bool(label_metrics or score_metrics) or values is None
             if args["y_true"] is None and uses_y_true:

@@ -26,6 +26,7 @@ from ._stats import checked_top_label
 from ._stats import top_label as predicted_and_confidence
 from .groups import _CellIndex, _Coded, _encode_column, _feature_columns, _plain
 from .values import MOMENTS, check_values, value_sums
+from .regression import RegressionStats, cell_sums, check_regression_inputs, combine_central
 from .scores import RankStats, ScoreStats, _same_table, _TableStack, _table_of_rows, row_losses
 
 if TYPE_CHECKING:
@@ -155,6 +156,10 @@ class GroupedStats:
         Count a full confusion matrix per cell (any number of classes, discovered on the fly
         and kept sorted) instead of the binary counts of ``pos_label``: what label metrics
         with ``average="ovr"`` or ``"macro"`` need.
+    regression : bool, default False
+        Read ``y_true`` and ``y_pred`` as numbers ((n,) or (n, d)) and keep the sums of the
+        regression metrics (:class:`~assay.metrics.regression.RegressionStats`; optional
+        ``y_interval`` for interval coverage and width) instead of confusion counts.
 
     Attributes
     ----------
@@ -175,12 +180,16 @@ class GroupedStats:
     """
 
     def __init__(self, *, pos_label: Any = 1, n_bins: int = 15, keep_ranks: bool = False,
-                 multiclass: bool = False, keep_losses: bool = True) -> None:
+                 multiclass: bool = False, keep_losses: bool = True, regression: bool = False) -> None:
         check_scalar(n_bins, "n_bins", owner="GroupedStats", kind=(int, np.integer), low=1)
         check_bool(keep_ranks, "keep_ranks", owner="GroupedStats")
         check_bool(keep_losses, "keep_losses", owner="GroupedStats")
         self.keep_losses = bool(keep_losses)
         check_bool(multiclass, "multiclass", owner="GroupedStats")
+        check_bool(regression, "regression", owner="GroupedStats")
+        self.regression = bool(regression)
+        self.n_outputs: int | None = None  # regression: outputs of y (fixed by the first update)
+        self.has_interval: bool | None = None  # regression: whether y_interval is given
         self.multiclass = bool(multiclass)
         self.classes: tuple[Any, ...] = ()  # multiclass: the labels seen, sorted
         self.pos_label = _plain(pos_label)
@@ -283,6 +292,20 @@ class GroupedStats:
         n_classes = 2 if width == 1 else width
         return RankStats._from_table(self.cells, self.pos_label, n_classes, self._ranks.table())
 
+    @property
+    def residuals(self) -> RegressionStats:
+        """Regression sums per cell (labels: the cells' tuples); needs ``regression=True``."""
+        self._require_rows("stats")
+        if not self.regression:
+            raise AssayInputError(
+                "The regression metrics need a GroupedStats built with regression=True (evaluate_groups "
+                "does so itself for regression metrics)."
+            )
+        out = RegressionStats(self.cells or 1, n_outputs=self.n_outputs or 1, has_interval=bool(self.has_interval))
+        out.n = self._sums["n"].copy()
+        out.values, out.sq, out.y = (self._sums[k].copy() for k in ("reg_values", "reg_sq", "reg_y"))
+        return out
+
     def _bin_conf(self) -> np.ndarray:
         """Confidence sums per cell, bin and outcome, float (C, n_bins, 2)."""
         if self.weighted:
@@ -304,6 +327,7 @@ class GroupedStats:
         sensitive_features: Any,
         sample_weight: Any = None,
         values: Mapping[str, Any] | None = None,
+        y_interval: Any = None,
     ) -> GroupedStats:
         """Add a batch of rows (in place) and return ``self``.
 
@@ -326,10 +350,21 @@ class GroupedStats:
             Per-example numbers (finite) whose per-cell moments are kept, for the
             ``"<statistic>:<name>"`` metrics (:mod:`assay.metrics.values`); the same keys in
             every batch. ``y_true`` may then be omitted (with no ``y_pred`` / ``y_score``).
+        y_interval : array-like of shape (n, 2) or (n, d, 2), optional
+            With ``regression=True``: each row's prediction interval (lower, upper), for
+            ``interval_coverage`` and ``interval_width``; given for every batch or for none.
+
+        With ``regression=True``, ``y_true`` and ``y_pred`` are numbers of shape (n,) or (n, d)
+        (the same d in every batch) and ``y_score`` is not read.
 
         The whole batch is checked before anything is added: a batch that raises leaves the
         statistics unchanged.
         """
+        if self.regression:
+            return self._update_regression(y_true, y_pred, y_interval, sensitive_features, sample_weight, values)
+        if y_interval is not None:
+            raise AssayInputError("'y_interval' is read only for regression (GroupedStats(regression=True)); "
+                                  "got an interval for classification data.")
         if y_true is None and (values is None or y_pred is not None or y_score is not None):
             raise AssayInputError(_NO_Y_TRUE)
         if y_true is not None:
@@ -388,6 +423,45 @@ class GroupedStats:
         self.n_score_columns = self.n_score_columns or width
         self.labels_seen = seen
         self.value_names = names
+        for key, x in (vals or {}).items():
+            self.value_binary[key] = self.value_binary.get(key, True) and bool(np.all((x == 0) | (x == 1)))
+        return self
+
+    def _update_regression(self, y_true: Any, y_pred: Any, y_interval: Any, sensitive_features: Any,
+                           sample_weight: Any, values: Any) -> GroupedStats:
+        """:meth:`update` for ``regression=True``."""
+        if y_true is None or y_pred is None:
+            name = "y_true" if y_true is None else "y_pred"
+            raise AssayInputError(f"'{name}' is required for the regression metrics. Got None instead.")
+        t, p, interval = check_regression_inputs(y_true, y_pred, y_interval)
+        w = check_sample_weight(sample_weight)
+        vals = None if values is None else check_values(values)
+        first = None if vals is None else next(iter(vals.values()))
+        n = check_consistent_length(y_true=t, y_pred=p, y_interval=interval, sample_weight=w, values=first)
+        names = None if vals is None else tuple(vals)
+        if self.features is not None:
+            if names != self.value_names:
+                raise AssayInputError(_KIND_CHANGED.format(
+                    name="values", before=f"had keys {self.value_names}", now=f"has keys {names}"))
+            if t.shape[1] != self.n_outputs:
+                raise AssayInputError(
+                    f"'y_true' must have the same number of outputs in every batch: the data already added "
+                    f"has {self.n_outputs}, this batch {t.shape[1]}."
+                )
+            for name, before, now in (("y_interval", self.has_interval, interval is not None),
+                                      ("sample_weight", self.weighted, w is not None)):
+                if before != now:
+                    raise AssayInputError(_KIND_CHANGED.format(
+                        name=name, before="had it" if before else "had None", now="has it" if now else "has None"))
+        features, columns = _feature_columns(sensitive_features, n, reference="y_true")
+        if self.features is not None and features != self.features:
+            raise AssayInputError(_FEATURES_CHANGED.format(
+                name="sensitive_features", expected=list(self.features), received=list(features)
+            ))
+        coded = [_encode_column(col, feature, "sensitive_features") for feature, col in zip(features, columns)]
+        self._add(features, *cell_sums(_CellIndex(coded, n, 1), t, p, interval, w, vals))
+        self.has_labels, self.has_scores, self.weighted = False, False, w is not None
+        self.n_outputs, self.has_interval, self.value_names = t.shape[1], interval is not None, names
         for key, x in (vals or {}).items():
             self.value_binary[key] = self.value_binary.get(key, True) and bool(np.all((x == 0) | (x == 1)))
         return self
@@ -593,7 +667,11 @@ class GroupedStats:
             self.cells, index = union, where
         at = np.fromiter((index[c] for c in cells), dtype=np.int64, count=len(cells))
         for key, value in sums.items():
-            self._sums[key][at] += value
+            if key == "reg_y":  # central moments: shifted to the merged mean, then added
+                both = np.concatenate([self._sums[key][at], value])
+                self._sums[key][at] = combine_central(both, np.tile(np.arange(len(at)), 2), len(at))
+            else:
+                self._sums[key][at] += value
         for part in ranks:
             self._ranks.push({**part, "group": at[part["group"]]})
 
@@ -608,7 +686,7 @@ class GroupedStats:
         """
         if not isinstance(other, GroupedStats):
             raise AssayInputError(_NOT_STATS.format(name="other", received=describe(other)))
-        for what in ("pos_label", "n_bins", "keep_ranks", "multiclass", "keep_losses"):
+        for what in ("pos_label", "n_bins", "keep_ranks", "multiclass", "keep_losses", "regression"):
             left, right = getattr(self, what), getattr(other, what)
             if left != right:
                 raise AssayInputError(_SETTING_MISMATCH.format(what=what, left=left, right=right))
@@ -626,6 +704,10 @@ class GroupedStats:
                 left=(self.has_labels, self.has_scores, self.weighted),
                 right=(other.has_labels, other.has_scores, other.weighted),
             ))
+        if self.regression and (self.n_outputs, self.has_interval) != (other.n_outputs, other.has_interval):
+            raise AssayInputError(_SETTING_MISMATCH.format(
+                what="regression inputs (outputs, y_interval given)", left=(self.n_outputs, self.has_interval),
+                right=(other.n_outputs, other.has_interval)))
         if self.value_names != other.value_names:
             raise AssayInputError(_SETTING_MISMATCH.format(what="values (keys)", left=self.value_names,
                                                            right=other.value_names))
@@ -658,9 +740,9 @@ class GroupedStats:
     def copy(self) -> GroupedStats:
         """An independent copy."""
         out = GroupedStats(pos_label=self.pos_label, n_bins=self.n_bins, keep_ranks=self.keep_ranks,
-                           multiclass=self.multiclass, keep_losses=self.keep_losses)
+                           multiclass=self.multiclass, keep_losses=self.keep_losses, regression=self.regression)
         for name in ("features", "cells", "has_labels", "has_scores", "weighted", "mode", "labels_seen",
-                     "n_score_columns", "classes", "value_names"):
+                     "n_score_columns", "classes", "value_names", "n_outputs", "has_interval"):
             setattr(out, name, getattr(self, name))
         out._sums = {key: value.copy() for key, value in self._sums.items()}
         out.value_binary = dict(self.value_binary)
@@ -673,7 +755,8 @@ class GroupedStats:
             return NotImplemented
         same = all(getattr(self, a) == getattr(other, a) for a in (
             "pos_label", "n_bins", "features", "cells", "has_labels", "has_scores", "weighted", "mode",
-            "keep_ranks", "n_score_columns", "multiclass", "classes", "value_names", "keep_losses",
+            "keep_ranks", "n_score_columns", "multiclass", "classes", "value_names", "keep_losses", "regression",
+            "n_outputs", "has_interval",
         ))
         return same and self._sums.keys() == other._sums.keys() and all(
             np.array_equal(value, other._sums[key]) for key, value in self._sums.items()

@@ -24,6 +24,7 @@ from ._checks import metric_names
 from .classification import AVERAGES, METRICS, multiclass_metric
 from .grouped_stats import DEFAULT_METRICS, _NEEDS_INPUT, _NEEDS_RANKS, _NOT_STATS, GroupedStats
 from .groups import SEPARATOR, _groupings_of_cells
+from .regression import needs_interval, regression_resamples
 from .values import (
     MOMENTS,
     VALUE_STATISTICS,
@@ -487,6 +488,14 @@ class GroupedMetrics(Result):
             if n_boot and resampled:
                 raise AssayInputError(_NEEDS_RANKS.format(what=f"The bootstrap of {resampled}"))
         check_option(average, "average", owner=owner, options=AVERAGES)
+        reg_metrics = _regression_metrics(names, label_metrics, score_metrics)
+        if reg_metrics and not stats.regression:
+            raise AssayInputError(
+                f"The regression metric(s) {reg_metrics} need a GroupedStats built with regression=True "
+                "(evaluate_groups does so itself)."
+            )
+        if reg_metrics:
+            needs_interval(reg_metrics, bool(stats.has_interval))
         if label_metrics and average != "binary" and not stats.multiclass:
             raise AssayInputError(_NEEDS_MULTICLASS.format(average=average))
         if label_metrics and stats.multiclass and average == "binary" and len(stats.classes) > 2:
@@ -545,7 +554,7 @@ class GroupedMetrics(Result):
             for _, _, labels, cell_map in groupings:
                 membership[cell_ids, offset + cell_map] = 1.0
                 offset += len(labels)
-            classic = [m for m in ci_metrics if m in METRICS]
+            classic = [m for m in ci_metrics if m in METRICS and m not in reg_metrics]
             if classic == ci_metrics:  # the common case: no copy
                 resamples = _bootstrap.metric_resamples(classic, membership, int(n_boot), rng, average=average,
                                                         draws=_draws, **stats._resample_inputs())
@@ -556,6 +565,9 @@ class GroupedMetrics(Result):
                     classic, membership, int(n_boot), rng, average=average, draws=_draws,
                     **stats._resample_inputs()
                 )
+            if reg_metrics:
+                resamples[:, :, [ci_metrics.index(m) for m in reg_metrics]] = regression_resamples(
+                    reg_metrics, stats.residuals, membership, int(n_boot), rng, bool(stats.weighted))
             if value_columns:  # drawn after the others: their intervals do not change
                 moments = {value: stats._sums[f"value:{value}"] for _, _, value in value_columns}
                 resamples[:, :, [ci_metrics.index(c) for c, _, _ in value_columns]] = value_resamples(
@@ -637,6 +649,20 @@ def _plan(metrics: Any) -> tuple[tuple[str, ...], list[str], list[str]]:
     label_metrics = [m for m in names if m in METRICS and METRICS[m].needs == "labels" and m != "count"]
     score_metrics = [m for m in names if m in METRICS and METRICS[m].needs == "scores"]
     return names, label_metrics, score_metrics
+
+
+def _regression_metrics(names: Sequence[str], label_metrics: Sequence[str], score_metrics: Sequence[str]
+                        ) -> list[str]:
+    """The regression metrics among ``names``; refused beside label or score metrics (a table
+    reads ``y_pred`` either as labels or as numbers)."""
+    reg = [m for m in names if m in METRICS and METRICS[m].needs == "regression"]
+    if reg and (label_metrics or score_metrics):
+        raise AssayInputError(
+            f"'metrics' must not mix regression metrics {reg} with classification metrics "
+            f"{[*label_metrics, *score_metrics]}: y_pred is read either as numbers or as labels. "
+            "Compute two tables."
+        )
+    return reg
 
 
 def _needs_ranks(names: Sequence[str], n_boot: Any) -> bool:

@@ -1,7 +1,9 @@
 """Small, seeded, fast reference models used by the demo and the tests.
 
 * :func:`make_tabular_preprocessor`, :func:`train_sklearn_model` -- scikit-learn pipelines
-  (logistic regression, histogram gradient boosting) for tabular data such as Adult.
+  (logistic regression, histogram gradient boosting) for tabular data such as Adult;
+  :func:`train_sklearn_regressor` -- the reference regressor (ridge or gradient boosting), e.g.
+  for :func:`assay.datasets.load_diabetes_split`.
 * :class:`TabularMLP`, :class:`DigitsCNN` -- PyTorch classifiers with named layers
   (``penultimate`` gives the embedding, ``head`` the logits; ``conv2``/``relu2`` the last
   convolution of the CNN, for Grad-CAM).
@@ -11,7 +13,13 @@
 """
 
 from .networks import DigitsCNN, TabularMLP
-from .tabular import SKLEARN_KINDS, make_tabular_preprocessor, train_sklearn_model
+from .tabular import (
+    REGRESSOR_KINDS,
+    SKLEARN_KINDS,
+    make_tabular_preprocessor,
+    train_sklearn_model,
+    train_sklearn_regressor,
+)
 from .training import (
     LossFn,
     TrainingHistory,
@@ -21,6 +29,7 @@ from .training import (
 )
 
 __all__ = [
+    "REGRESSOR_KINDS",
     "SKLEARN_KINDS",
     "DigitsCNN",
     "LossFn",
@@ -30,5 +39,6 @@ __all__ = [
     "make_tabular_preprocessor",
     "train_digits_cnn",
     "train_sklearn_model",
+    "train_sklearn_regressor",
     "train_tabular_mlp",
 ]

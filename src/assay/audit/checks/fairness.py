@@ -19,7 +19,7 @@ class FairnessCheck(Check):
     name = "fairness"
     title = "Group fairness"
     section = "fairness"
-    needs = frozenset({"model", "labels", "sensitive_features"})
+    needs = frozenset({"model", "labels", "sensitive_features", "task:classification"})
     order = 20
     thresholds = {
         "demographic_parity_ratio_warn": rate(0.8, "demographic parity ratio below which it warns (four-fifths rule)",

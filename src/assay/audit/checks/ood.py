@@ -124,7 +124,7 @@ class OODCheck(Check):
     name = "ood"
     title = "Out-of-distribution detection"
     section = "ood"
-    needs = frozenset({"model", "ood"})
+    needs = frozenset({"model", "ood", "task:classification"})
     order = 40
     thresholds = {
         "ood_auroc_warn": rate(0.8, "AUROC of the primary detector against an OOD set below which it warns",

@@ -11,9 +11,10 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ...metrics import GroupedMetrics, evaluate_groups
+from ...metrics import METRICS, GroupedMetrics, evaluate_groups
 from ...metrics._stats import MulticlassConfusionStats
 from ...metrics.classification import multiclass_metric
+from ...metrics.regression import REGRESSION_METRICS, RegressionStats
 from ..base import AuditContext, Check, Finding, grade, headline_row, rate, register_check
 
 
@@ -35,11 +36,31 @@ def overall_performance(y_true: Any, y_pred: Any, classes: Any) -> OverallPerfor
     return OverallPerformance(pd.Series({**overall, "count": int(stats.n[0])}, dtype=object))
 
 
+def overall_regression(y_true: Any, y_pred: Any, metrics: tuple[str, ...]) -> OverallPerformance:
+    """Regression metrics on the whole evaluation split (one group)."""
+    stats = RegressionStats(1, n_outputs=int(np.prod(np.shape(y_true)[1:], dtype=int))).update(
+        y_true, y_pred, np.zeros(len(y_true), dtype=np.int64))
+    overall = {m: float(METRICS[m].function(stats)[0]) for m in metrics}
+    return OverallPerformance(pd.Series({**overall, "count": int(stats.n[0])}, dtype=object), metrics=metrics)
+
+
+#: The metrics of a regressor (when ``metrics`` is left at its classification default).
+REGRESSION_DEFAULT = ("rmse", "mae", "r2", "bias")
+
+
 @dataclasses.dataclass(frozen=True)
 class GroupPerformance(GroupedMetrics):
     """The by-group table of :func:`~assay.metrics.evaluate_groups` on the split named ``split``."""
 
     split: str | None = None
+
+
+#: Directions of the regression metrics' headline rows.
+_REGRESSION_DIRECTIONS = {m: None if spec.higher_is_better is None else "higher" if spec.higher_is_better else "lower"
+                          for m, spec in REGRESSION_METRICS.items()}
+
+def _bounds(interval: Any) -> dict[str, Any]:
+    return {} if not interval else {"lower": interval[0], "upper": interval[1]}
 
 
 #: How many small groups the finding names before "and N more".
@@ -49,7 +70,9 @@ _SHOWN_SMALL = 5
 @register_check
 class GroupPerformanceCheck(Check):
     """Accuracy, selection rate, TPR, FPR, PPV (and ECE) per group and intersection; without
-    sensitive features, accuracy and balanced accuracy overall."""
+    sensitive features, accuracy and balanced accuracy overall. On a regressor: RMSE, MAE, R^2
+    and bias (:data:`REGRESSION_DEFAULT`, or the regression metrics named in ``metrics``), the
+    worst group's MAE and the MAE gap per feature."""
 
     name = "group_performance"
     title = "Performance by group"
@@ -67,7 +90,8 @@ class GroupPerformanceCheck(Check):
                               "intersections": ["boolean"],
                               "min_group_size": [Interval(int, 0, None)], "n_boot": [Interval(int, 0, None)]}
     #: Headline metrics the model card's YAML model-index lists.
-    model_index = ("accuracy", "balanced_accuracy", "tpr", "fpr", "ppv", "accuracy_gap")
+    model_index = ("accuracy", "balanced_accuracy", "tpr", "fpr", "ppv", "rmse", "mae", "r2", "worst_group_mae",
+                   "mae_gap", "accuracy_gap")
 
     def __init__(self, *, metrics=("accuracy", "balanced_accuracy", "selection_rate", "tpr", "fpr", "ppv"),
                  intersections: bool = True, min_group_size: int = 30, n_boot: int = 200):
@@ -76,12 +100,22 @@ class GroupPerformanceCheck(Check):
         self.min_group_size = min_group_size
         self.n_boot = n_boot
 
+    def _metrics(self, context: AuditContext) -> list[str]:
+        if getattr(context.model, "task", "classification") != "regression":
+            return list(self.metrics)
+        named = [m for m in self.metrics if m in REGRESSION_METRICS]
+        return named or list(REGRESSION_DEFAULT)
+
     def run(self, context: AuditContext):
         sensitive = context.sensitive_features()
+        metrics = self._metrics(context)
+        regression = getattr(context.model, "task", "classification") == "regression"
         if sensitive is None or not sensitive.shape[1]:
+            if regression:
+                return overall_regression(context.y(), context.predict(), tuple(metrics))
             return overall_performance(context.y(), context.predict(), context.model.classes_)
         grouped = evaluate_groups(context.y(), context.predict(), sensitive_features=sensitive,
-                                  metrics=list(self.metrics), intersections=self.intersections,
+                                  metrics=metrics, intersections=self.intersections,
                                   min_group_size=self.min_group_size, n_boot=self.n_boot,
                                   random_state=context.random_state)
         return GroupPerformance(**{f.name: getattr(grouped, f.name) for f in dataclasses.fields(grouped)},
@@ -94,6 +128,23 @@ class GroupPerformanceCheck(Check):
         if "accuracy" in result.metrics:
             gaps = result.difference()["accuracy"]
             summary["accuracy_gap"] = {str(k): float(v) for k, v in gaps.items()}
+        regression = [m for m in result.metrics if m in REGRESSION_METRICS]
+        if regression and result.overall_ci is not None:  # the regression rows carry their intervals
+            summary["intervals"] = {m: [float(result.overall_ci.loc[m, "lower"]), float(result.overall_ci.loc[m, "upper"])]
+                                    for m in regression}
+        if "mae" in result.metrics:
+            summary["mae_gap"] = {str(k): float(v) for k, v in result.difference()["mae"].items()}
+            worst = result.worst_group().xs("mae", level="metric")
+            summary["worst_group_mae"] = {str(f): {"group": row["group"], "value": float(row["value"])}
+                                          for f, row in worst.iterrows()}
+            if result.ci is not None:
+                gap_ci = result.difference_ci()["mae"]
+                summary["mae_gap_intervals"] = {str(f): [float(gap_ci.loc[f, "lower"]), float(gap_ci.loc[f, "upper"])]
+                                                for f in gap_ci.index}
+                for f, worst_row in summary["worst_group_mae"].items():
+                    if worst_row["group"] is not None:
+                        bounds = result.ci.loc[(f, worst_row["group"]), "mae"]
+                        worst_row.update(lower=float(bounds["lower"]), upper=float(bounds["upper"]))
         summary["n_groups"] = int(len(result.by_group))
         small = result.by_group[result.by_group["small"].to_numpy(bool)]
         summary["n_small_groups"] = int(len(small))
@@ -108,10 +159,17 @@ class GroupPerformanceCheck(Check):
         rows = [headline_row(key[len("overall_"):], value, group="overall",
                              direction="lower" if key == "overall_fpr" else "higher" if key in (
                                  "overall_accuracy", "overall_balanced_accuracy", "overall_tpr", "overall_ppv")
-                             else None)
+                             else _REGRESSION_DIRECTIONS.get(key[len("overall_"):]),
+                             **_bounds(summary.get("intervals", {}).get(key[len("overall_"):])))
                 for key, value in summary.items() if key.startswith("overall_")]
         rows += [headline_row("accuracy_gap", gap, feature=feature, direction="lower")
                  for feature, gap in summary.get("accuracy_gap", {}).items()]
+        rows += [headline_row("worst_group_mae", worst["value"], feature=feature, group=worst["group"],
+                              lower=worst.get("lower"), upper=worst.get("upper"), direction="lower")
+                 for feature, worst in summary.get("worst_group_mae", {}).items()]
+        rows += [headline_row("mae_gap", gap, feature=feature, direction="lower",
+                              **_bounds(summary.get("mae_gap_intervals", {}).get(feature)))
+                 for feature, gap in summary.get("mae_gap", {}).items()]
         rows += [headline_row(key, summary[key]) for key in ("n_groups", "n_small_groups") if key in summary]
         return rows
 
@@ -150,7 +208,7 @@ class GroupPerformanceCheck(Check):
         figures = [(f"{metric} by group" + (" with 95% bootstrap intervals" if ci is not None else ""),
                     figure_to_png(plot_metric_by_group(by_group, metric, overall=overall[metric],
                                                        ci=None if ci is None else ci[metric])))
-                   for metric in ("selection_rate", "tpr", "fpr") if metric in by_group.columns]
+                   for metric in ("selection_rate", "tpr", "fpr", "mae", "rmse") if metric in by_group.columns]
         tables = [("Overall", pd.Series(overall, name="value").to_frame()), ("By group", by_group)]
         if ci is not None:
             tables.append((f"Bootstrap intervals by group ({record['params']['n_boot']} resamples, stratified by "
