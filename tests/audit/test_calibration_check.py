@@ -13,7 +13,7 @@ from assay.audit import Audit
 from assay.audit.documents import audit_record, write_audit_report
 from assay.audit.runner import environment
 from assay.datasets import load_adult
-from assay.metrics import calibration_error
+from assay.metrics import expected_calibration_error
 from assay.models import train_sklearn_model
 from assay.report import frame_from_record
 from assay.uncertainty import TemperatureScaling
@@ -69,8 +69,8 @@ def test_temperature_is_fitted_on_val_and_the_ece_after_is_measured_on_test(adul
     assert summary["temperature"] > 2  # the logits were tripled
     y = y_test.to_numpy()
     before, after = expit(d_test), expit(d_test / scaler.temperature_)
-    assert summary["overall_ece"] == pytest.approx(calibration_error(y, before), abs=1e-9)
-    assert summary["recalibrated_ece"] == pytest.approx(calibration_error(y, after), abs=1e-7)
+    assert summary["overall_ece"] == pytest.approx(expected_calibration_error(y, before), abs=1e-9)
+    assert summary["recalibrated_ece"] == pytest.approx(expected_calibration_error(y, after), abs=1e-7)
     assert summary["recalibrated_ece"] < 0.5 * summary["overall_ece"]
     nll = np.mean(np.logaddexp(0, np.where(y == 1, -d_test, d_test)))
     assert summary["nll"] == pytest.approx(nll, rel=1e-6) and summary["recalibrated_nll"] < summary["nll"]
@@ -80,10 +80,10 @@ def test_temperature_is_fitted_on_val_and_the_ece_after_is_measured_on_test(adul
     for feature in ("sex", "race"):
         for group in s_test[feature].astype(str).unique():
             rows = (s_test[feature].astype(str) == group).to_numpy()
-            assert table.loc[(feature, group), "ece"] == pytest.approx(calibration_error(y[rows], before[rows]),
+            assert table.loc[(feature, group), "ece"] == pytest.approx(expected_calibration_error(y[rows], before[rows]),
                                                                        abs=1e-9)
             assert table.loc[(feature, group), "ece_recalibrated"] == pytest.approx(
-                calibration_error(y[rows], after[rows]), abs=1e-7)
+                expected_calibration_error(y[rows], after[rows]), abs=1e-7)
             assert table.loc[(feature, group), "ece_recalibrated_lower"] <= table.loc[
                 (feature, group), "ece_recalibrated_upper"]
             checked += 1

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from assay import AssayInputError, NotFittedError, wrap
 from assay.audit import Audit
 from assay.audit._fingerprint import model_fingerprint
-from assay.metrics import calibration_error
+from assay.metrics import expected_calibration_error
 from assay.uncertainty import IsotonicCalibration, TemperatureScaling
 
 
@@ -62,7 +62,7 @@ def test_an_audit_of_a_wrapped_model_reports_the_calibrated_ece(digits):
     result = Audit(wrap(model, calibrator=ts), data, checks=["calibration"], progress=False).run()
     calibrated_proba = ts.predict_proba(wrap(model).logits(X[1300:]))
     ece = result.records["calibration"]["summary"]["overall_ece"]
-    assert ece == pytest.approx(calibration_error(y[1300:], calibrated_proba), abs=1e-12)
+    assert ece == pytest.approx(expected_calibration_error(y[1300:], calibrated_proba), abs=1e-12)
     plain = Audit(model, data, checks=["calibration"], progress=False).run()
     assert ece < plain.records["calibration"]["summary"]["overall_ece"]
     # the resume fingerprint tells the calibrated model from the plain one, and from another calibrator

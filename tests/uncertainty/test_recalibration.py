@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from assay import AssayInputError
-from assay.metrics import calibration_error
+from assay.metrics import expected_calibration_error
 from assay.testing import check_component
 from assay.uncertainty import (HistogramBinning, IsotonicCalibration, MatrixScaling, PlattScaling,
                                TemperatureScaling, VectorScaling)
@@ -44,7 +44,7 @@ def test_valid_probabilities_and_better_calibrated(cls):
     p = cls().fit(z, y).predict_proba(z_test)
     assert p.shape == z_test.shape and (p >= 0).all() and (p <= 1).all()
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
-    assert calibration_error(y_test, p) < 0.5 * calibration_error(y_test, before)
+    assert expected_calibration_error(y_test, p) < 0.5 * expected_calibration_error(y_test, before)
     if cls.parametric:  # isotonic and binning may give probability 0 to a true class: NLL is not theirs
         assert nll(p, y_test) < nll(before, y_test)
 
@@ -247,7 +247,7 @@ def test_digits_cnn_temperature_lowers_nll_and_ece():
     before, after = softmax(z_test, axis=1), ts.predict_proba(z_test)
     assert ts.temperature_ < 0.9  # there was something to fix
     assert nll(after, y_test) < nll(before, y_test)
-    assert calibration_error(y_test, after) < calibration_error(y_test, before)
+    assert expected_calibration_error(y_test, after) < expected_calibration_error(y_test, before)
     direct = minimize_scalar(lambda t: log_loss(y_val, softmax(z_val / t, axis=1), labels=range(10)),
                              bounds=(0.05, 20), method="bounded", options={"xatol": 1e-9})
     assert ts.temperature_ == pytest.approx(direct.x, rel=1e-4)
