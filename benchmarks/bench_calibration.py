@@ -13,6 +13,12 @@ Sections (each a function; each asserts that every tool gives the same number):
   ``np.bincount`` pass (no input checks).
 * ``ece_groups``: ECE of every group and intersection of the 40 cells (7 groupings, 89 groups
   and overall: ``evaluate_groups(metrics=["ece"])``) against the overall ECE alone.
+* ``temperature`` (``_bench_temperature.py``): temperature scaling on the same size, assay vs
+  netcal vs a bare SciPy L-BFGS floor, same T asserted.
+* ``conformal`` (``_bench_conformal.py``): LAC and APS sets, 90,000 calibration + 100,000 test
+  rows, assay vs MAPIE vs a NumPy floor, same sets asserted; Mondrian with 40 groups vs marginal.
+
+``--only ece,temperature`` runs some sections; each helper script also runs alone.
 
 Times are medians of ``--repeats`` runs (netcal: of fewer). The issue's goals are checked at the end.
 """
@@ -108,11 +114,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="100,000 rows, 3 repeats")
+    parser.add_argument("--only", default="ece,temperature,conformal",
+                        help="comma-separated sections: ece, temperature, conformal (default: all)")
     args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
     if args.quick:
         args.rows, args.repeats = 100_000, 3
+    print_machine(machine_info("numpy", "pandas", "scipy", "netcal", "mapie"))
+    if "ece" in sections:
+        run_ece(args)
+    if "temperature" in sections:
+        from _bench_temperature import bench_temperature, print_temperature
+
+        print()
+        print_temperature(bench_temperature(args.rows, 10, repeats=min(args.repeats, 3)))
+    if "conformal" in sections:
+        from _bench_conformal import bench_conformal, make_conformal_data, print_conformal
+
+        scale = 10 if args.quick else 1
+        print(f"\nconformal sets: {90_000 // scale:,} calibration + {100_000 // scale:,} test rows, 10 classes")
+        print_conformal(bench_conformal(make_conformal_data(90_000 // scale, 100_000 // scale), args.repeats))
+
+
+def run_ece(args: argparse.Namespace) -> None:
     proba, y, sf = make_data(args.rows)
-    print_machine(machine_info("numpy", "pandas", "netcal"))
     print(f"rows: {args.rows:,} x {proba.shape[1]} classes ({proba.nbytes / 1e6:,.0f} MB), repeats: {args.repeats}")
 
     ece = bench_ece(proba, y, args.repeats)
