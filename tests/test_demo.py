@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import accuracy_score, recall_score
 
 from assay.cli import main
-from assay.datasets import load_adult
+from assay.datasets import hold_out_validation, load_adult
 
 from .report.card_checks import assert_card_matches_record
 
@@ -69,7 +69,7 @@ def test_demo_numbers_equal_a_direct_recomputation(demo_run):
     # Recompute two cells independently: train the same seeded model, slice by mask, use sklearn.
     from assay.models import train_sklearn_model
 
-    data = load_adult()
+    data = hold_out_validation(load_adult(), val_size=0.2, random_state=0)  # as the demo does
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind="logistic", random_state=0)
     y_pred = model.predict(data.test.X)

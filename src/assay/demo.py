@@ -24,7 +24,7 @@ import pandas as pd
 from . import __version__
 from .audit import Audit
 from .audit.runner import environment
-from .datasets import load_adult, load_adult_ood, load_digits_ood, load_digits_split
+from .datasets import hold_out_validation, load_adult, load_adult_ood, load_digits_ood, load_digits_split
 from .models import train_digits_cnn, train_sklearn_model
 from .audit.documents import audit_record, write_audit_report
 from .report.tables import frame_from_record
@@ -79,15 +79,17 @@ def _findings_text(record: dict[str, Any]) -> str:
 
 
 def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
-    data = load_adult()
-    echo(f"[1/2] UCI Adult census income (train {len(data.train):,} rows, test {len(data.test):,} rows)")
+    # a validation split held out of the training file: temperature scaling and conformal sets are fitted there
+    data = hold_out_validation(load_adult(), val_size=0.2, random_state=random_state)
+    echo(f"[1/2] UCI Adult census income (train {len(data.train):,} rows, validation {len(data.val):,}, "
+         f"test {len(data.test):,})")
     tick = time.perf_counter()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind=model_kind, random_state=random_state)
     echo(f"      trained a {model_kind} pipeline in {time.perf_counter() - tick:.1f} s; auditing ...")
     # Out of distribution: the German credit applicants, mapped onto Adult's columns.
     german = load_adult_ood(random_state=random_state).ood["german_credit"]
-    result = Audit(model, {"train": data.train, "test": data.test, "ood:german_credit": german},
+    result = Audit(model, {"train": data.train, "val": data.val, "test": data.test, "ood:german_credit": german},
                    sensitive_features=list(DEMO_FEATURES), random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: UCI Adult", model_name=f"adult-{model_kind}",
                           dataset_name="UCI Adult", environment=environment(), task="tabular-classification",
@@ -106,10 +108,35 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     for key, value in fairness.items():
         if not key.endswith(("ci_lower", "ci_upper")) and value is not None:
             echo(f"  {key:<40} {value:.3f}  [{fairness[key + '.ci_lower']:.3f}, {fairness[key + '.ci_upper']:.3f}]")
+    echo(_uncertainty_text(record))
     echo(_ood_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _uncertainty_text(record: dict[str, Any]) -> str:
+    """Calibration before/after temperature scaling, and conformal coverage (marginal and Mondrian)."""
+    lines = []
+    calibration = record["checks"].get("calibration")
+    if calibration and calibration["status"] == "ok" and "temperature" in calibration["summary"]:
+        s = calibration["summary"]
+        line = (f"Calibration: ECE {s['overall_ece']:.3f} -> {s['recalibrated_ece']:.3f} after temperature "
+                f"scaling on the validation split (T = {s['temperature']:.2f})")
+        if s.get("max_group_ece") is not None and s.get("recalibrated_max_group_ece") is not None:
+            line += f"; worst group ECE {s['max_group_ece']:.3f} -> {s['recalibrated_max_group_ece']:.3f}"
+        lines += ["", line]
+    conformal = record["checks"].get("conformal")
+    if conformal and conformal["status"] == "ok":
+        s = conformal["summary"]
+        line = (f"Conformal sets (1 - alpha = {s['target_coverage']:.2f}): coverage {s['coverage']:.3f}, "
+                f"mean set size {s['mean_set_size']:.2f}")
+        if s.get("mondrian_coverage") is not None:
+            line += f"; per-group (Mondrian) coverage {s['mondrian_coverage']:.3f}"
+        lines += [line] + [f"  under-covered: {g['feature']} = {g['group']}: {g['coverage']:.3f}"
+                           + (f" (Mondrian {g['mondrian_coverage']:.3f})" if g.get("mondrian_coverage") else "")
+                           for g in s.get("undercovered", [])[:5]]
+    return "\n".join(lines)
 
 
 def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
@@ -128,6 +155,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
                           dataset_name="scikit-learn digits (8x8)", environment=environment(),
                           task="image-classification", dataset=load_digits_split())  # its source and license
     paths = write_audit_report(record, out, model_name="digits-cnn")
+    echo(_uncertainty_text(record))
     echo(_ood_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")

@@ -8,6 +8,7 @@ import jsonschema
 import numpy as np
 import pytest
 from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
 from assay.audit import Audit
 from assay.audit.documents import audit_record, write_audit_report
@@ -147,3 +148,19 @@ def test_reliability_by_group_counts_every_row_of_each_group(adult_audit):
     for model in ("model", "recalibrated"):
         for group, count in s_test["sex"].astype(str).value_counts().items():
             assert frame.loc[(model, "sex", group), "weight"].sum() == count
+
+
+def test_recalibration_without_sensitive_features():
+    """A validation split and no groups (the digits demo's case): the overall before/after table alone."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(900, 3))
+    y = (X[:, 0] + rng.normal(size=900) > 0).astype(int)
+    model = LogisticRegression().fit(X[:300], y[:300])
+    splits = {"train": (X[:300], y[:300]), "val": (X[300:600], y[300:600]), "test": (X[600:], y[600:])}
+    result = Audit(model, splits, checks=["calibration"], progress=False).run()
+    record = result.records["calibration"]
+    assert record["status"] == "ok", record.get("error")
+    table = record["result"]["recalibration"]["table"]
+    assert [row[:2] for row in table["data"]] == [["overall", "overall"]]
+    assert record["summary"]["recalibrated_ece"] == pytest.approx(
+        record["result"]["recalibration"]["ece_recalibrated"])

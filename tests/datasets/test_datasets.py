@@ -488,3 +488,26 @@ def test_containers_are_frozen_and_check_lengths(german):
         Split(X=pd.DataFrame({"a": [1, 2]}), y=pd.Series([0]))
     assert len(german.train) == 700
     assert "german_credit" in repr(german) and "n=700" in repr(german.train)
+
+
+def test_hold_out_validation_is_stratified_disjoint_and_complete():
+    from assay.datasets import hold_out_validation
+
+    data = load_german_credit(random_state=0)
+    held = hold_out_validation(data, val_size=0.25, random_state=1)
+    assert len(held.train) + len(held.val) == len(data.train) and held.test is data.test
+    assert len(held.val) == 175  # 25% of 700
+    # stratified: the base rate of the validation rows equals the training file's to a row
+    assert abs(held.val.y.mean() - data.train.y.mean()) < 1 / len(held.val)
+    # every training row lands in exactly one part, with its features, label and groups
+    both = pd.concat([held.train.X.assign(y=held.train.y.to_numpy(), sex=held.train.sensitive_features["sex"].to_numpy()),
+                      held.val.X.assign(y=held.val.y.to_numpy(), sex=held.val.sensitive_features["sex"].to_numpy())])
+    original = data.train.X.assign(y=data.train.y.to_numpy(), sex=data.train.sensitive_features["sex"].to_numpy())
+    key = list(original.columns)
+    pd.testing.assert_frame_equal(both.sort_values(key).reset_index(drop=True),
+                                  original.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert hold_out_validation(data, random_state=1).val.X.equals(hold_out_validation(data, random_state=1).val.X)
+    with pytest.raises(AssayInputError, match="already has a validation split"):
+        hold_out_validation(held)
+    with pytest.raises(AssayInputError, match="val_size"):
+        hold_out_validation(data, val_size=1.5)

@@ -22,13 +22,14 @@ The OOD and text loaders return :class:`DigitsOOD`, :class:`AdultOOD` and :class
 from ._loaders import (
     Dataset,
     Split,
+    hold_out_validation,
     load_adult,
     load_diabetes_split,
     load_digits_split,
     load_german_credit,
 )
 
-__all__ = ["Dataset", "Split", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
+__all__ = ["Dataset", "Split", "hold_out_validation", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
 
 from .ood import (
     ADULT_OOD_SETS,

@@ -25,7 +25,7 @@ from ..core.validation import SEED_NOT_GIVEN, check_random_state, check_scalar, 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is imported lazily
     import torch
 
-__all__ = ["Dataset", "Split", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
+__all__ = ["Dataset", "Split", "hold_out_validation", "load_adult", "load_diabetes_split", "load_digits_split", "load_german_credit"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,3 +668,37 @@ def load_diabetes_split(
         numeric_features=_DIABETES_COLUMNS,
         description=_DIABETES_DESCRIPTION,
     )
+
+
+def _take(split: Split, rows: np.ndarray) -> Split:
+    """The rows ``rows`` of a split (frames re-indexed 0..m-1, tensors indexed)."""
+    def pick(part: Any) -> Any:
+        if part is None:
+            return None
+        if isinstance(part, (pd.DataFrame, pd.Series)):
+            return part.iloc[rows].reset_index(drop=True)
+        import torch
+
+        return part[torch.as_tensor(rows)]
+
+    return Split(X=pick(split.X), y=pick(split.y), sensitive_features=pick(split.sensitive_features))
+
+
+def hold_out_validation(dataset: Dataset, *, val_size: float = 0.2, random_state: int | None = 0) -> Dataset:
+    """``dataset`` with a validation split held out of its training split (stratified by label).
+
+    Checks that fit something on held-out data (temperature scaling, conformal sets, OOD
+    thresholds) read the "val" split; Adult and German credit ship without one. A data set that
+    already has a validation split is refused, so no row is used twice.
+    """
+    if not isinstance(dataset, Dataset):
+        raise AssayInputError(f"'dataset' must be an assay.datasets.Dataset. Got {type(dataset).__name__}.")
+    if dataset.val is not None:
+        raise AssayInputError(f"'dataset' {dataset.name!r} already has a validation split ({len(dataset.val)} rows).")
+    val_size = _check_fraction(val_size, "val_size", "hold_out_validation")
+    y = np.asarray(dataset.train.y)
+    train_rows, val_rows = _stratified_split(np.arange(len(y)), y, size=val_size, random_state=random_state,
+                                             name="val_size", value=val_size)
+    from dataclasses import replace
+
+    return replace(dataset, train=_take(dataset.train, train_rows), val=_take(dataset.train, val_rows))

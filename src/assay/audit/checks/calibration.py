@@ -96,13 +96,13 @@ def _ece_table(by_group: GroupedMetrics | None, ece: float, count: int, suffix: 
     if overall_ci is not None:
         rows[("overall", "overall")].update({f"ece{suffix}_lower": overall_ci.loc["ece", "lower"],
                                              f"ece{suffix}_upper": overall_ci.loc["ece", "upper"]})
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame = pd.DataFrame.from_dict(rows, orient="index").assign(small=False)
     if by_group is not None:
         table = by_group.by_group[["count", "ece", "small"]].rename(columns={"ece": f"ece{suffix}"})
         if by_group.ci is not None:
             table[f"ece{suffix}_lower"] = by_group.ci[("ece", "lower")]
             table[f"ece{suffix}_upper"] = by_group.ci[("ece", "upper")]
-        frame = pd.concat([frame.assign(small=False), table])
+        frame = pd.concat([frame, table])
     frame.index = pd.MultiIndex.from_tuples([tuple(i) for i in frame.index], names=["feature", "group"])
     return frame
 
