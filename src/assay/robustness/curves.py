@@ -222,7 +222,7 @@ def mean_corruption_error(table: pd.DataFrame, baseline: pd.DataFrame) -> pd.Dat
         return err.reset_index().set_index(["corruption", "severity", "feature", "group"])[["error", "excess"]]
 
     mine, base = errors(table), errors(baseline)
-    joined = mine.join(base, how="inner", rsuffix="_base")
+    joined = mine.join(base.add_suffix("_base"), how="inner")
     if joined.empty:
         raise AssayInputError("'baseline' shares no (corruption, severity, group) with this curve: evaluate it on "
                               "the same corruptions and severities.")
