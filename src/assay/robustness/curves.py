@@ -128,14 +128,14 @@ def robustness_curve(
     severities = sorted({check_severity(s, owner=owner) for s in severities})
     metrics = _check_metrics(metrics, sensitive_features, owner)
     check_scalar(n_boot, "n_boot", owner=owner, kind=numbers.Integral, low=0)
-    clean = _predict(adapter, X)
+    clean = np.argmax(adapter.logits(X), axis=1)  # cached: the audit's one pass over the split
     y_index, classes = _label_indices(adapter, X, y)
     evaluate = _evaluator(y_index, len(classes), sensitive_features, metrics, n_boot, confidence_level,
                           min_group_size, base_seed)
     frames = [_rows(evaluate(clean), CLEAN, 0)]
     other = None if baseline is None or isinstance(baseline, RobustnessCurve) else wrap(baseline,
                                                                                         batch_size=batch_size)
-    other_frames = [] if other is None else [_rows(evaluate(_predict(other, X)), CLEAN, 0)]
+    other_frames = [] if other is None else [_rows(evaluate(np.argmax(other.logits(X), axis=1)), CLEAN, 0)]
     pairs = [(i, c, s) for i, c in enumerate(chosen) for s in severities]
     with progress_bar(len(pairs), desc="corruptions x severities", progress=progress, n_batches=len(pairs),
                       unit="sweeps") as bar:
