@@ -135,3 +135,10 @@ def test_conformance_and_skips(adult):
     assert "labels" in RobustnessCheck().applicable(AuditContext(wrap(model), {"test": (X, None, sf)}))
     assert "DataFrame or images" in RobustnessCheck().applicable(
         AuditContext(wrap(model), {"test": (X.to_numpy(), y, sf)}))
+
+
+def test_auto_leaves_it_out_with_the_reason(adult):
+    model, splits, _ = adult
+    result = Audit(model, splits, checks="auto", progress=False).run()
+    assert "robustness" not in result.records
+    assert result.skipped["robustness"] == "runs only when named in 'checks' (it costs extra model passes)"

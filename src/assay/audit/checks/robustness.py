@@ -54,6 +54,8 @@ class RobustnessCheck(Check):
     section = "robustness"
     needs = frozenset({"model", "labels"})
     order = 45
+    #: Not under "auto": it runs the model on every corrupted copy; name it in ``checks``.
+    auto = False
     thresholds: ClassVar[dict[str, Threshold]] = {
         "robust_accuracy_drop_warn": rate(0.10, "drop of overall accuracy from the clean inputs to the highest "
                                           "severity of the worst corruption that warns", higher_is_better=False),
@@ -72,7 +74,7 @@ class RobustnessCheck(Check):
         "valid_range": [tuple, list],
     }
     model_index = ("clean_accuracy", "robust_accuracy", "robust_accuracy_drop", "group_robustness_gap")
-    advice = {
+    advice: ClassVar[dict[str, str]] = {
         "robust_accuracy_drop": "Accuracy collapses under input corruptions the model may meet in deployment: train "
                                 "with these corruptions as augmentation, validate and clean inputs upstream "
                                 "(units, missing values), and monitor the input distribution.",
@@ -213,17 +215,17 @@ class RobustnessCheck(Check):
     def card(record) -> list[str]:
         """Model-card lines: clean vs corrupted accuracy, and the group that breaks first."""
         summary = record["summary"]
-        lines = [f"Robustness to input corruptions ({', '.join(summary['corruptions'])}; severities "
+        lines = [(f"Robustness to input corruptions ({', '.join(summary['corruptions'])}; severities "
                  f"{', '.join(str(s) for s in summary['severities'])}, on {summary['n_rows']} rows): clean accuracy "
                  f"{summary['clean_accuracy']:.4f}, mean accuracy at the highest severity "
                  f"{summary['robust_accuracy']:.4f}, worst {summary['worst_corruption']} "
-                 f"{summary['worst_corruption_accuracy']:.4f} (drop {summary['robust_accuracy_drop']:.4f})."]
+                 f"{summary['worst_corruption_accuracy']:.4f} (drop {summary['robust_accuracy_drop']:.4f}).")]
         from ...report import escape_markdown
 
         for feature, gap in summary["group_robustness_gap"].items():
             info = summary["fastest_group"][feature]
-            lines += ["", f"Breaks first among {escape_markdown(feature)}: {escape_markdown(info['group'])} under "
-                          f"{info['corruption']} (drop {info['drop']:.4f}, {gap:.4f} more than any other group)."]
+            lines += ["", (f"Breaks first among {escape_markdown(feature)}: {escape_markdown(info['group'])} under "
+                          f"{info['corruption']} (drop {info['drop']:.4f}, {gap:.4f} more than any other group).")]
         return lines
 
 
