@@ -132,26 +132,25 @@ def robustness_curve(
     y_index, classes = _label_indices(adapter, X, y)
     evaluate = _evaluator(y_index, len(classes), sensitive_features, metrics, n_boot, confidence_level,
                           min_group_size, base_seed)
-    frames = [_rows(evaluate(clean), CLEAN, 0)]
+    frames = _tagged(evaluate(clean), CLEAN, 0)
     other = None if baseline is None or isinstance(baseline, RobustnessCurve) else wrap(baseline,
                                                                                         batch_size=batch_size)
-    other_frames = [] if other is None else [_rows(evaluate(np.argmax(other.logits(X), axis=1)), CLEAN, 0)]
+    other_frames = [] if other is None else _tagged(evaluate(np.argmax(other.logits(X), axis=1)), CLEAN, 0)
     pairs = [(i, c, s) for i, c in enumerate(chosen) for s in severities]
     with progress_bar(len(pairs), desc="corruptions x severities", progress=progress, n_batches=len(pairs),
                       unit="sweeps") as bar:
         for i, corruption, severity in pairs:
             seed = int(np.random.default_rng([base_seed, i, severity]).integers(2**63 - 1))
             corrupted = corruption(X, severity, random_state=seed)
-            frames.append(_rows(evaluate(_predict(adapter, corrupted)), corruption.name, severity))
+            frames += _tagged(evaluate(_predict(adapter, corrupted)), corruption.name, severity)
             if other is not None:
-                other_frames.append(_rows(evaluate(_predict(other, corrupted)), corruption.name, severity))
+                other_frames += _tagged(evaluate(_predict(other, corrupted)), corruption.name, severity)
             del corrupted
             bar.update(1)
-    table = pd.concat(frames, ignore_index=True)
+    table = _frame(frames)
     mce = relative = by_group = None
     if baseline is not None:
-        base_table = baseline.table if isinstance(baseline, RobustnessCurve) else pd.concat(other_frames,
-                                                                                            ignore_index=True)
+        base_table = baseline.table if isinstance(baseline, RobustnessCurve) else _frame(other_frames)
         by_group = mean_corruption_error(table, base_table)
         overall = by_group.loc[("overall", "all")] if ("overall", "all") in by_group.index else None
         mce = None if overall is None else _float(overall["mce"])
@@ -303,23 +302,31 @@ def _evaluator(y_index, n_classes, sensitive_features, metrics, n_boot, confiden
 
 
 def _table_rows(table, metrics) -> list[tuple]:
+    by_group = table.by_group
+    features = by_group.index.get_level_values(0).tolist()
+    groups = [str(g) for g in by_group.index.get_level_values(1)]
+    counts, small = by_group["count"].tolist(), by_group["small"].astype(bool).tolist()
     rows = []
     for metric in metrics:
-        ci = table.overall_ci
-        low, high = (np.nan, np.nan) if ci is None else (ci.loc[metric, "lower"], ci.loc[metric, "upper"])
+        ci, overall_ci = table.ci, table.overall_ci
+        nan = [np.nan] * len(by_group)
+        lower = nan if ci is None else ci[(metric, "lower")].tolist()
+        upper = nan if ci is None else ci[(metric, "upper")].tolist()
+        low, high = (np.nan, np.nan) if overall_ci is None else (overall_ci.loc[metric, "lower"],
+                                                                 overall_ci.loc[metric, "upper"])
         rows.append(("overall", "all", metric, table.overall[metric], low, high, table.overall["count"], False))
-        for (feature, group), row in table.by_group.iterrows():
-            low, high = (np.nan, np.nan) if table.ci is None else (table.ci.loc[(feature, group), (metric, "lower")],
-                                                                 table.ci.loc[(feature, group), (metric, "upper")])
-            rows.append((feature, str(group), metric, row[metric], low, high, row["count"], bool(row["small"])))
+        rows += zip(features, groups, [metric] * len(by_group), by_group[metric].tolist(), lower, upper, counts,
+                    small)
     return rows
 
 
-def _rows(rows: list[tuple], corruption: str, severity: int) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=COLUMNS[2:])
-    frame.insert(0, "severity", severity)
-    frame.insert(0, "corruption", corruption)
-    return frame.astype({"value": float, "lower": float, "upper": float, "count": int, "small": bool})
+def _tagged(rows: list[tuple], corruption: str, severity: int) -> list[tuple]:
+    return [(corruption, severity, *row) for row in rows]
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"severity": int, "value": float, "lower": float,
+                                                       "upper": float, "count": int, "small": bool})
 
 
 def _slices(clean, X, y_index, n_classes, slices, sensitive_features, metrics, n_boot, confidence_level,
@@ -345,7 +352,7 @@ def _slices(clean, X, y_index, n_classes, slices, sensitive_features, metrics, n
             groups.reset_index(drop=True).to_frame()
         frame = pd.concat([frame, groups.astype(str)], axis=1)
     evaluate = _evaluator(y_index, n_classes, frame, metrics, n_boot, confidence_level, min_group_size, seed)
-    return _rows(evaluate(clean), "slice", 0).drop(columns=["corruption", "severity"])
+    return _frame(_tagged(evaluate(clean), "slice", 0)).drop(columns=["corruption", "severity"])
 
 
 def _float(value: Any) -> float | None:
