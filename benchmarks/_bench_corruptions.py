@@ -9,9 +9,11 @@ Per data set, every registered corruption of its kind at severities 1..5 (Adult:
 ones, 25 sweeps; digits: the 15 image ones that change a grey image -- grayscale is the identity
 on 1 channel -- 75 sweeps), by sex and race (Adult) or by ink (digits: above/below the mean):
 
-* floor: the model evaluations alone -- the clean inputs and every corrupted copy, corrupted
-  beforehand, through the model (``predict_proba`` of the scikit-learn pipeline; the CNN in
-  batches of 256 under ``torch.no_grad``);
+* floors: the model evaluations alone -- the clean inputs and every corrupted copy, corrupted
+  beforehand -- (a) through the bare model (``predict_proba`` of the scikit-learn pipeline on the
+  whole frame; the CNN in batches of 256 under ``torch.no_grad``) and (b) through the adapter
+  (``assay.wrap(model, cache=False).predict_proba``: its batches, checks of every output), the
+  path every assay evaluation takes;
 * ``robustness_curve(..., n_boot=0)``: corrupting, evaluating through the adapter and the
   grouped table per (corruption, severity);
 * the same with ``n_boot=200`` (bootstrap intervals on every row).
@@ -85,14 +87,21 @@ def bench_curves(problem, *, repeats: int = 3, severities=(1, 2, 3, 4, 5)) -> di
 
     model, X, y, groups, names, evaluate = problem
     corrupted = [get_corruption(n)(X, s, random_state=s) for n in names for s in severities]
+    from assay import wrap
+
     floor = _median_time(lambda: [evaluate(X)] + [evaluate(c) for c in corrupted], repeats)
-    out = {"sweeps": len(names) * len(severities), "rows": len(y), "floor_s": floor}
+    adapter = wrap(model, cache=False)
+    adapted = _median_time(lambda: [adapter.predict_proba(X)] + [adapter.predict_proba(c) for c in corrupted],
+                           repeats)
+    corrupted.clear()
+    out = {"sweeps": len(names) * len(severities), "rows": len(y), "floor_s": floor, "adapter_s": adapted}
     for n_boot in (0, 200):
         out[f"curve_boot{n_boot}_s"] = _median_time(
             lambda n_boot=n_boot: robustness_curve(model, X, y, corruptions=names, severities=severities,
                                                    sensitive_features=groups, n_boot=n_boot, random_state=0,
                                                    progress=False), repeats)
         out[f"ratio_boot{n_boot}"] = out[f"curve_boot{n_boot}_s"] / floor
+        out[f"adapter_ratio_boot{n_boot}"] = out[f"curve_boot{n_boot}_s"] / adapted
     return out
 
 
@@ -106,9 +115,10 @@ def main(argv=None) -> None:
                 "digits": lambda: digits_problem(1 if args.quick else 5)}
     for name, make in problems.items():
         r = bench_curves(make(), repeats=args.repeats)
-        print(f"{name}: {r['rows']} rows, {r['sweeps']} sweeps | model evaluations alone {r['floor_s']:.3f} s | "
-              f"curves n_boot=0 {r['curve_boot0_s']:.3f} s ({r['ratio_boot0']:.2f}x) | "
-              f"n_boot=200 {r['curve_boot200_s']:.3f} s ({r['ratio_boot200']:.2f}x)")
+        print(f"{name}: {r['rows']} rows, {r['sweeps']} sweeps | model evaluations alone: bare {r['floor_s']:.3f} s, "
+              f"through the adapter {r['adapter_s']:.3f} s | curves n_boot=0 {r['curve_boot0_s']:.3f} s "
+              f"({r['ratio_boot0']:.2f}x bare, {r['adapter_ratio_boot0']:.2f}x adapter) | n_boot=200 "
+              f"{r['curve_boot200_s']:.3f} s ({r['ratio_boot200']:.2f}x bare, {r['adapter_ratio_boot200']:.2f}x adapter)")
 
 
 if __name__ == "__main__":

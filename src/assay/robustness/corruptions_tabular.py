@@ -194,8 +194,12 @@ class FeatureDropout(TabularCorruption):
             c = columns[i]
             if _kind(out[c]) == "numeric":
                 out[c] = _as_dtype(np.full(len(out), np.nanmedian(_numeric(reference[c]))), out[c])
+            elif isinstance(out[c].dtype, pd.CategoricalDtype):
+                code = out[c].cat.categories.get_indexer([_mode(reference[c])])[0]
+                out[c] = pd.Categorical.from_codes(np.full(len(out), code), dtype=out[c].dtype)
             else:
-                out[c] = pd.Series([_mode(reference[c])] * len(out), index=out.index).astype(out[c].dtype)
+                out[c] = pd.Series(np.full(len(out), _mode(reference[c]), dtype=object), index=out.index).astype(
+                    out[c].dtype)
 
 
 @register_corruption
