@@ -969,9 +969,69 @@ CASES_REGRESSION = [
 ]
 
 
+# --- Robustness: corruptions and robustness curves (issue 16) --------------------------------------------------------
+
+_IMAGES = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+_CURVE_MODEL = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+
+
+def _corruption(name, **params):
+    from assay.robustness import get_corruption
+
+    return get_corruption(name, **params)
+
+
+def _curve(X=_IMAGES, y=(0, 1, 0, 1), **kwargs):
+    from assay.robustness import robustness_curve
+
+    return robustness_curve(_CURVE_MODEL, X, list(y), **kwargs)
+
+
+CASES_ROBUSTNESS_CORRUPTIONS = [
+    pytest.param(lambda: _corruption("fog"), ["Unknown corruption", "'fog'", "gaussian_noise"],
+                 id="get_corruption: unknown name"),
+    pytest.param(lambda: _corruption("gaussian_noise")(_IMAGES, 0, 0), ["'severity'", "[1, 5]", "0"],
+                 id="corruption: severity 0"),
+    pytest.param(lambda: _corruption("contrast")(_IMAGES, 2.5, 0), ["'severity'", "[1, 5]", "2.5"],
+                 id="corruption: fractional severity"),
+    pytest.param(lambda: _corruption("rotate")(_IMAGES * 3, 1, 0), ["'X'", "outside", "'valid_range'"],
+                 id="image corruption: pixels outside the valid range"),
+    pytest.param(lambda: _corruption("rotate", valid_range=(1, 0))(_IMAGES, 1, 0), ["'valid_range'", "low < high"],
+                 id="image corruption: reversed valid range"),
+    pytest.param(lambda: _corruption("jpeg")((_IMAGES * 255).to(torch.uint8), 1, 0), ["'X'", "floating", "uint8"],
+                 id="image corruption: integer pixels"),
+    pytest.param(lambda: _corruption("jpeg")(_IMAGES[0], 1, 0), ["'X'", "(n, c, h, w)", "(3, 8, 8)"],
+                 id="image corruption: a 3-D tensor"),
+    pytest.param(lambda: _corruption("gaussian_blur")(_IMAGES.masked_fill(_IMAGES > 0.9, float("nan")), 1, 0),
+                 ["'X'", "NaN"], id="image corruption: NaN pixels"),
+    pytest.param(lambda: _corruption("shot_noise")(_IMAGES, 1, -1), ["'random_state'", "-1"],
+                 id="corruption: negative random_state"),
+    pytest.param(lambda: _corruption("unit_error")(_IMAGES, 1, 0), ["'X'", "DataFrame"],
+                 id="tabular corruption: a tensor"),
+    pytest.param(lambda: _corruption("unit_error", columns=["height"])(_X, 1, 0), ["'columns'", "height"],
+                 id="tabular corruption: unknown column"),
+    pytest.param(lambda: _corruption("category_swap", strategy="nearest")(_X, 1, 0),
+                 ["'strategy'", "'random'", "'frequency'", "nearest"], id="category_swap: unknown strategy"),
+    pytest.param(lambda: _curve(severities=[6]), ["'severity'", "[1, 5]", "6"], id="robustness_curve: severity 6"),
+    pytest.param(lambda: _curve(severities=[]), ["'severities'", "non-empty"], id="robustness_curve: no severities"),
+    pytest.param(lambda: _curve(corruptions=["unit_error"]), ["'corruptions'", "tabular", "unit_error"],
+                 id="robustness_curve: tabular corruption on images"),
+    pytest.param(lambda: _curve(corruptions=["rotate", "rotate"]), ["'corruptions'", "twice"],
+                 id="robustness_curve: a corruption twice"),
+    pytest.param(lambda: _curve(metrics=["tpr"]), ["'metrics'", "'sensitive_features'", "tpr"],
+                 id="robustness_curve: metrics other than accuracy without groups"),
+    pytest.param(lambda: _curve(y=(0, 1, 0)), ["'y'", "3", "4"], id="robustness_curve: labels of another length"),
+    pytest.param(lambda: _curve(X=_IMAGES.flatten(1)), ["'X'", "DataFrame", "(n, c, h, w)"],
+                 id="robustness_curve: 2-D array"),
+    pytest.param(lambda: _curve(slices={"device": [0, 1]}), ["'slices'", "one value per row"],
+                 id="robustness_curve: slice of another length"),
+    pytest.param(lambda: _curve(n_boot=-1), ["'n_boot'", "-1"], id="robustness_curve: negative n_boot"),
+]
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
-                                         *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION])
+                                         *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
+                                         *CASES_ROBUSTNESS_CORRUPTIONS])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

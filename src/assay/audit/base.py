@@ -301,6 +301,9 @@ class Check(Component):
     thresholds: ClassVar[Mapping[str, Threshold]] = {}
     #: The order in which checks run and appear (lower first); ties by name.
     order: ClassVar[int] = 100
+    #: Whether ``checks="auto"`` selects the check when it applies; False for checks that cost extra
+    #: model passes (e.g. on corrupted copies of the data): they run when named in ``checks``.
+    auto: ClassVar[bool] = True
     #: Why a warn/fail finding matters and what to do, one line per finding metric (its name
     #: before any "[feature]"); the report and the card print it under the finding.
     advice: ClassVar[Mapping[str, str]] = {}
@@ -491,7 +494,8 @@ def resolve_checks(checks: str | Sequence[str | Check], context: AuditContext,
         selected: list[Check] = []
         for name in sorted(CHECKS, key=lambda n: (CHECKS[n].order, n)):
             check = _build(CHECKS[name], params.get(name, {}))
-            reason = check.applicable(context)
+            reason = check.applicable(context) if CHECKS[name].auto else (
+                "runs only when named in 'checks' (it costs extra model passes)")
             if reason:
                 skipped[name] = reason
             else:

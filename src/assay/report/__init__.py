@@ -33,6 +33,7 @@ _PLOTS = {
     "plot_ood_score_density": "plots_ood",
     "plot_projection": "plots_ood",
     "plot_risk_coverage": "plots_ood",
+    "plot_robustness_curves": "plots_robustness",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
