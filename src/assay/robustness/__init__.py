@@ -3,18 +3,26 @@
 __all__: list[str] = []
 
 # ---- attacks (issue 16 items 3, 4)
-from .attacks import (  # noqa: E402
-    FGSM,
-    PGD,
-    Attack,
-    AttackResult,
-    CarliniWagnerL2,
-    DeepFool,
-    MomentumIterativeFGSM,
+from .attack_report import AttackReport, attack_report
+from .attacks import (
+            FGSM,
+            PGD,
+            Attack,
+            AttackResult,
+            CarliniWagnerL2,
+            DeepFool,
+            MomentumIterativeFGSM,
 )
+from .attacks_blackbox import SquareAttack
 
-__all__ += ["Attack", "AttackResult", "CarliniWagnerL2", "DeepFool", "FGSM", "MomentumIterativeFGSM", "PGD"]
-from .attack_report import AttackReport, attack_report  # noqa: E402
-from .attacks_blackbox import SquareAttack  # noqa: E402
+__all__ += ["FGSM", "PGD", "Attack", "AttackReport", "AttackResult", "CarliniWagnerL2", "DeepFool",
+            "MomentumIterativeFGSM", "SquareAttack", "attack_report"]
+from .smoothing import (
+            Certification,
+            CertifiedAccuracy,
+            SmoothedClassifier,
+            certified_accuracy,
+)
+from .training import adversarial_loss
 
-__all__ += ["AttackReport", "SquareAttack", "attack_report"]
+__all__ += ["Certification", "CertifiedAccuracy", "SmoothedClassifier", "adversarial_loss", "certified_accuracy"]

@@ -16,7 +16,12 @@ import pandas as pd
 from ..core.component import clone
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import SEPARATOR, check_scalar, check_sensitive_features, describe
+from ..core.validation import (
+    SEPARATOR,
+    check_scalar,
+    check_sensitive_features,
+    describe,
+)
 from ..metrics.intervals import wilson_interval
 from .attacks import Attack, AttackResult
 
@@ -144,8 +149,8 @@ def _by_group(values, groups: pd.DataFrame, result: AttackResult, names, n_boot,
         columns = str(feature).split(SEPARATOR)
         key = groups[columns].astype(str).agg(SEPARATOR.join, axis=1) if len(columns) > 1 else groups[columns[0]]
         chosen = frame[(key.to_numpy() == str(group))[result.success]]
-        for norm in medians:
-            medians[norm].append(float(chosen[norm].median()) if len(chosen) else np.nan)
+        for norm, found in medians.items():
+            found.append(float(chosen[norm].median()) if len(chosen) else np.nan)
     out["median_l2_successful"] = medians["l2"]
     out["median_linf_successful"] = medians["linf"]
     out["count"] = table.by_group["count"]

@@ -28,7 +28,7 @@ from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import as_array, check_random_state, describe
 
-__all__ = ["Attack", "AttackResult", "CarliniWagnerL2", "DeepFool", "FGSM", "MomentumIterativeFGSM", "PGD"]
+__all__ = ["FGSM", "PGD", "Attack", "AttackResult", "CarliniWagnerL2", "DeepFool", "MomentumIterativeFGSM"]
 
 
 # ---------------------------------------------------------------------- the result

@@ -84,7 +84,7 @@ class SquareAttack(Attack):
             active = np.flatnonzero(loss >= 0)
             if not len(active):
                 break
-            side = max(1, int(round(np.sqrt(_square_fraction(self.p_init, query, self.max_queries) * h * w))))
+            side = max(1, round(float(np.sqrt(_square_fraction(self.p_init, query, self.max_queries) * h * w))))
             sh, sw = min(side, h), min(side, w)
             m = len(active)
             top = rng.integers(0, h - sh + 1, size=m)
