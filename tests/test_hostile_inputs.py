@@ -882,6 +882,8 @@ CASES_ROBUSTNESS_ATTACKS = [
                  ["'model'", "PyTorch", "SquareAttack"], id="PGD: a model without gradients"),
     pytest.param(lambda: _robust("SquareAttack")(_linear3(), max_queries=0).generate(_XA, _YA),
                  ["'max_queries'", "SquareAttack"], id="SquareAttack: zero queries"),
+    pytest.param(lambda: _robust("HopSkipJump")(_linear3(), norm="1").generate(_XA, _YA), ["'norm'", "HopSkipJump"],
+                 id="HopSkipJump: unknown norm"),
     pytest.param(lambda: _robust("CarliniWagnerL2")(_linear3(), learning_rate=0).generate(_XA, _YA),
                  ["'learning_rate'", "CarliniWagnerL2"], id="CarliniWagnerL2: zero learning rate"),
     pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, "pgd"), ["'attack'", "'pgd'"],

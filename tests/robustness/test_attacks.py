@@ -11,6 +11,7 @@ from assay.robustness import (
     PGD,
     CarliniWagnerL2,
     DeepFool,
+    HopSkipJump,
     MomentumIterativeFGSM,
     SquareAttack,
     attack_report,
@@ -175,7 +176,8 @@ def test_square_attack_black_box(digits):
 
 
 @pytest.mark.parametrize("attack", [FGSM(eps=0.1), PGD(eps=0.1, random_start=True, random_state=0),
-                                    MomentumIterativeFGSM(), DeepFool(), CarliniWagnerL2(), SquareAttack()])
+                                    MomentumIterativeFGSM(), DeepFool(), CarliniWagnerL2(), SquareAttack(),
+                                    HopSkipJump(random_state=0)])
 def test_attacks_pass_check_component(attack):
     # Attacks have no fit and no output method among the battery's, so fit_returns_self /
     # not_fitted / deterministic do not apply (determinism: test_random_start_is_seeded,
@@ -251,3 +253,40 @@ def test_refusals():
         PGD(model, clip=(1, 0)).generate(X, y)
     with pytest.raises(AssayInputError, match="'attack'"):
         attack_report(model, X, y, "pgd")
+
+
+# ---------------------------------------------------------------------- HopSkipJump
+def test_hopskipjump_approaches_the_exact_distance_of_a_linear_boundary():
+    # a linear binary classifier: the minimal L2 perturbation of x is |w.x + b| / ||w|| (clip=None)
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 10))
+    y = (X @ rng.normal(size=10) > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    Xa = X[:30]
+    exact = np.abs(model.decision_function(Xa)) / np.linalg.norm(model.coef_)
+    result = HopSkipJump(model, steps=20, random_state=0, clip=None).generate(Xa)
+    assert result.success.all()
+    ratio = result.l2 / exact
+    assert (ratio >= 1 - 1e-6).all()  # never below the exact minimum
+    assert np.median(ratio) < 1.1
+    history = result.history["l2"]
+    assert history.shape == (30, 20)
+    np.testing.assert_allclose(history[:, -1], result.l2, rtol=1e-5)
+    assert np.median(history[:, 0]) > np.median(history[:, -1])
+    assert result.queries.min() > 20
+
+
+def test_hopskipjump_on_the_cnn_linf_and_targeted(digits):
+    model, X, y = digits
+    X, y = X[:20], y[:20]
+    result = HopSkipJump(model, norm="inf", steps=10, init_evals=50, random_state=0).generate(X, y)
+    assert result.success.mean() >= 0.9 and result.history["linf"].shape == (20, 10)
+    assert 0 <= result.adversarial.min() and result.adversarial.max() <= 1
+    again = HopSkipJump(model, norm="inf", steps=10, init_evals=50, random_state=0).generate(X, y)
+    np.testing.assert_array_equal(result.adversarial, again.adversarial)
+    targeted = HopSkipJump(model, steps=5, init_evals=50, random_state=0).generate(X, y, target=(y + 1) % 10)
+    found = targeted.success
+    np.testing.assert_array_equal(targeted.adversarial_pred[found], ((y + 1) % 10)[found])
+    assert found.mean() >= 0.5

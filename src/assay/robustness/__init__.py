@@ -13,9 +13,9 @@ from .attacks import (
             DeepFool,
             MomentumIterativeFGSM,
 )
-from .attacks_blackbox import SquareAttack
+from .attacks_blackbox import HopSkipJump, SquareAttack
 
-__all__ += ["FGSM", "PGD", "Attack", "AttackReport", "AttackResult", "CarliniWagnerL2", "DeepFool",
+__all__ += ["FGSM", "PGD", "Attack", "AttackReport", "AttackResult", "CarliniWagnerL2", "DeepFool", "HopSkipJump",
             "MomentumIterativeFGSM", "SquareAttack", "attack_report"]
 from .smoothing import (
             Certification,

@@ -3,7 +3,7 @@
 White-box attacks (torch models, gradients through the adapter's batch loop): :class:`FGSM`,
 :class:`PGD` (L-inf / L2, random start, restarts), :class:`MomentumIterativeFGSM`,
 :class:`DeepFool`, :class:`CarliniWagnerL2`. Black-box (any model :func:`assay.wrap` accepts,
-scores only): :class:`SquareAttack` (in :mod:`.attacks_blackbox`).
+scores or labels only): :class:`SquareAttack`, :class:`HopSkipJump` (in :mod:`.attacks_blackbox`).
 
 Every attack returns an :class:`AttackResult`. Inputs are clipped to ``clip=(low, high)``
 (default ``(0, 1)``; ``None`` for unbounded inputs) and must lie in it. Untargeted attacks push
@@ -54,6 +54,8 @@ class AttackResult(Result):
         Target labels of a targeted attack.
     queries : int ndarray (n,) or None
         Model evaluations per row (black-box attacks).
+    history : dict of str -> ndarray (n, steps), or None
+        Per-step distances of iterative black-box attacks (HopSkipJump: ``"l2"``, ``"linf"``).
     """
 
     attack: str
@@ -68,6 +70,7 @@ class AttackResult(Result):
     labels: np.ndarray
     target: np.ndarray | None = None
     queries: np.ndarray | None = None
+    history: dict | None = None
 
     @property
     def success_rate(self) -> float:
@@ -94,7 +97,7 @@ _CLIP = "clip"
 class Attack(Component):
     """Base of the attacks: ``model`` and ``clip`` parameters, :meth:`generate`.
 
-    Subclasses implement ``_attack(adapter, x, labels, targeted) -> (adversarial, queries)``
+    Subclasses implement ``_attack(adapter, x, labels, targeted) -> (adversarial, queries[, history])``
     where ``x`` is a float32 array, ``labels`` class *indices* (the target's when ``targeted``).
     """
 
@@ -140,7 +143,7 @@ class Attack(Component):
             aim = _class_indices(shaped, classes, "target", len(x))
         else:
             aim = labels_idx
-        adv, queries = self._attack(adapter, x, aim, targeted)
+        adv, queries, *more = self._attack(adapter, x, aim, targeted)
         adv = adv.astype(np.float32, copy=False)
         if lo is not None:
             np.clip(adv, lo, hi, out=adv)
@@ -153,7 +156,8 @@ class Attack(Component):
             linf=np.abs(diff).max(axis=1), l2=np.sqrt((diff ** 2).sum(axis=1)),
             original_pred=classes[clean_idx], adversarial_pred=classes[adv_idx],
             original_confidence=_softmax(clean).max(axis=1), adversarial_confidence=_softmax(adv_logits).max(axis=1),
-            labels=classes[labels_idx], target=classes[aim] if targeted else None, queries=queries)
+            labels=classes[labels_idx], target=classes[aim] if targeted else None, queries=queries,
+            history=more[0] if more else None)
 
     # ---- helpers for subclasses
     def _bounds(self) -> tuple[float | None, float | None]:
