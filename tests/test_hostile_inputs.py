@@ -1028,10 +1028,81 @@ CASES_ROBUSTNESS_CORRUPTIONS = [
     pytest.param(lambda: _curve(n_boot=-1), ["'n_boot'", "-1"], id="robustness_curve: negative n_boot"),
 ]
 
+# ---------------------------------------------------------------------------------------------
+# Adversarial attacks, attack reports, smoothing, adversarial training (issue 16 items 3 and 4)
+# ---------------------------------------------------------------------------------------------
+
+
+def _robust(name):
+    import assay.robustness as ar
+
+    return getattr(ar, name)
+
+
+def _linear3():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Linear(4, 3)
+
+
+_XA = np.full((4, 4), 0.5, dtype=np.float32)
+_YA = np.array([0, 1, 2, 0])
+
+CASES_ROBUSTNESS_ATTACKS = [
+    pytest.param(lambda: _robust("FGSM")(_linear3(), eps=-0.1).generate(_XA, _YA), ["'eps'", "FGSM", "-0.1"],
+                 id="FGSM: negative eps"),
+    pytest.param(lambda: _robust("PGD")(_linear3(), eps=-1.0).generate(_XA, _YA), ["'eps'", "PGD", "[0, inf)"],
+                 id="PGD: negative eps"),
+    pytest.param(lambda: _robust("PGD")(_linear3(), norm="1").generate(_XA, _YA), ["'norm'", "'inf'", "'2'", "'1'"],
+                 id="PGD: unknown norm"),
+    pytest.param(lambda: _robust("PGD")(_linear3(), steps=0).generate(_XA, _YA), ["'steps'", "[1, inf)"],
+                 id="PGD: zero steps"),
+    pytest.param(lambda: _robust("PGD")(_linear3()).generate(_XA * 3, _YA), ["'X'", "clip=(0, 1)", "1.5"],
+                 id="PGD: inputs outside the declared range"),
+    pytest.param(lambda: _robust("FGSM")(_linear3()).generate(np.full((4, 4), np.nan), _YA), ["'X'", "NaN"],
+                 id="FGSM: NaN inputs"),
+    pytest.param(lambda: _robust("PGD")(_linear3()).generate(_XA, _YA, target=5), ["'target'", "does not have", "5"],
+                 id="PGD: a target class the model does not have"),
+    pytest.param(lambda: _robust("PGD")(_linear3()).generate(_XA, np.array([0, 1, 9, 0])), ["'y'", "9"],
+                 id="PGD: a label the model does not have"),
+    pytest.param(lambda: _robust("PGD")(_linear3()).generate(_XA, _YA[:3]), ["'y'", "(4,)"],
+                 id="PGD: labels of the wrong length"),
+    pytest.param(lambda: _robust("FGSM")(_linear3(), clip=(1, 0)).generate(_XA, _YA), ["'clip'", "low < high"],
+                 id="FGSM: clip with low >= high"),
+    pytest.param(lambda: _robust("DeepFool")(_linear3()).generate(_XA, _YA, target=1), ["'target'", "DeepFool"],
+                 id="DeepFool: a target"),
+    pytest.param(lambda: _robust("PGD")(lambda b: np.full((len(b), 2), 0.5)).generate(_XA),
+                 ["'model'", "PyTorch", "SquareAttack"], id="PGD: a model without gradients"),
+    pytest.param(lambda: _robust("SquareAttack")(_linear3(), max_queries=0).generate(_XA, _YA),
+                 ["'max_queries'", "SquareAttack"], id="SquareAttack: zero queries"),
+    pytest.param(lambda: _robust("HopSkipJump")(_linear3(), norm="1").generate(_XA, _YA), ["'norm'", "HopSkipJump"],
+                 id="HopSkipJump: unknown norm"),
+    pytest.param(lambda: _robust("CarliniWagnerL2")(_linear3(), learning_rate=0).generate(_XA, _YA),
+                 ["'learning_rate'", "CarliniWagnerL2"], id="CarliniWagnerL2: zero learning rate"),
+    pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, "pgd"), ["'attack'", "'pgd'"],
+                 id="attack_report: attack given by name"),
+    pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, _robust("PGD")(), n_boot=-1),
+                 ["'n_boot'", "-1"], id="attack_report: negative n_boot"),
+    pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, _robust("PGD")(),
+                                                  sensitive_features=["a"] * 4), ["sensitive_features", "two"],
+                 id="attack_report: a single group"),
+    pytest.param(lambda: _robust("SmoothedClassifier")(_linear3(), sigma=0).certify(_XA), ["'sigma'", "(0, inf)"],
+                 id="SmoothedClassifier: zero sigma"),
+    pytest.param(lambda: _robust("SmoothedClassifier")(_linear3(), alpha=1.0).predict(_XA), ["'alpha'", "(0, 1)"],
+                 id="SmoothedClassifier: alpha of 1"),
+    pytest.param(lambda: _robust("certified_accuracy")("cert", _YA), ["'certification'", "certify"],
+                 id="certified_accuracy: not a certification"),
+    pytest.param(lambda: _robust("adversarial_loss")(_linear3(), __import__("torch").rand(4, 4),
+                                                     __import__("torch").tensor(_YA), _robust("PGD")(), kind="mart"),
+                 ["'kind'", "'pgd'", "'trades'", "'mart'"], id="adversarial_loss: unknown kind"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
-                                         *CASES_ROBUSTNESS_CORRUPTIONS])
+                                         *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -34,6 +34,9 @@ _PLOTS = {
     "plot_projection": "plots_ood",
     "plot_risk_coverage": "plots_ood",
     "plot_robustness_curves": "plots_robustness",
+    "plot_adversarial_examples": "plots_robustness_attacks",
+    "plot_certified_accuracy": "plots_robustness_attacks",
+    "plot_perturbation_heatmap": "plots_robustness_attacks",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",

@@ -1,9 +1,13 @@
-"""Robustness per group: corruptions with severities, robustness curves (and attacks, smoothing).
+"""Robustness per group: corruptions with severities, robustness curves, adversarial attacks,
+attack reports per group, adversarial training and randomized smoothing.
 
 Corruptions (``corruptions``): :class:`Corruption` objects called as ``corruption(X, severity,
 random_state)``, registered by name in :data:`CORRUPTIONS`. Curves (``curves``):
 :func:`robustness_curve` evaluates a model on every (corruption, severity) through the adapter
-and the grouped table.
+and the grouped table. Attacks (``attacks``, ``attacks_blackbox``): one call,
+``Attack(model, ...).generate(X, y=None, target=None) -> AttackResult``; :func:`attack_report`
+breaks an attack's results down by group. ``smoothing``: certified L2 radii; ``training``:
+:func:`adversarial_loss` (PGD-AT, TRADES).
 """
 
 from __future__ import annotations
@@ -23,3 +27,29 @@ from .curves import RobustnessCurve, robustness_curve
 
 __all__ += ["CORRUPTIONS", "Corruption", "RobustnessCurve", "get_corruption", "image_corruptions",
             "register_corruption", "robustness_curve", "tabular_corruptions"]
+
+# ---- attacks (issue 16 items 3, 4)
+from .attack_report import AttackReport, attack_report
+from .attacks import (
+    FGSM,
+    PGD,
+    Attack,
+    AttackResult,
+    CarliniWagnerL2,
+    DeepFool,
+    MomentumIterativeFGSM,
+)
+from .attacks_blackbox import HopSkipJump, SquareAttack
+
+__all__ += ["FGSM", "PGD", "Attack", "AttackReport", "AttackResult", "CarliniWagnerL2", "DeepFool", "HopSkipJump",
+            "MomentumIterativeFGSM", "SquareAttack", "attack_report"]
+
+from .smoothing import (
+    Certification,
+    CertifiedAccuracy,
+    SmoothedClassifier,
+    certified_accuracy,
+)
+from .training import adversarial_loss
+
+__all__ += ["Certification", "CertifiedAccuracy", "SmoothedClassifier", "adversarial_loss", "certified_accuracy"]
