@@ -121,6 +121,16 @@ def test_digits_images_per_group():
     assert row["value"].iloc[0] == pytest.approx(correct[heavy].mean())
     assert summary["robust_accuracy"] < summary["clean_accuracy"]
     assert "ink" in summary["group_robustness_gap"]
+    # the adversarial part: PGD L-inf 0.1 on the same rows equals a direct attack_report
+    from assay.robustness import PGD, attack_report
+
+    direct = attack_report(model, Xt, yt, PGD(model, eps=0.1, steps=10, step_size=0.025), n_boot=0)
+    assert summary["adversarial_robust_accuracy"] == pytest.approx(direct.robust_accuracy)
+    assert summary["attack_success_rate"] == pytest.approx(direct.success_rate)
+    assert summary["adversarial_robust_accuracy"] < summary["clean_accuracy"]
+    attacks = pd.DataFrame(**record["result"]["attacks"]["table"])
+    assert len(attacks) > 1  # overall and the ink groups
+    assert any(r["metric"] == "adversarial_robust_accuracy" for r in record["headline"])
 
 
 def test_conformance_and_skips(adult):

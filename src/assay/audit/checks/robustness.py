@@ -2,8 +2,10 @@
 
 Tabular corruptions for DataFrame inputs, image corruptions for image inputs ``(n, c, h, w)``; a
 small default set (4 corruptions x severities 1, 3, 5 on at most ``max_rows`` rows) keeps the
-audit fast. Adversarial robustness (PGD robust accuracy for torch models, a black-box attack for
-the rest) plugs in through :meth:`RobustnessCheck.run_attacks`, which returns None here.
+audit fast. Adversarial robustness: for a torch model of images, PGD (L-inf, ``attack_eps``, 10
+steps) on at most ``max_attack_rows`` of those rows, through :func:`assay.robustness.attack_report`
+(robust accuracy and attack success overall and per group). Tabular models are not attacked here:
+an attack that keeps a table's constraints (categories, ranges, immutable columns) is not built yet.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ class RobustnessCheckResult(Result):
 
     ``table`` is :attr:`assay.robustness.RobustnessCurve.table` (tidy: corruption, severity,
     feature, group, metric, value, lower, upper, count, small; clean rows at severity 0),
-    ``degradation`` and ``fastest`` as there. ``attacks``: the adversarial part (None until an
-    attack report is wired in through :meth:`RobustnessCheck.run_attacks`).
+    ``degradation`` and ``fastest`` as there. ``attacks``: the adversarial part (None when no
+    attack applies): ``attack``, ``eps``, ``steps``, ``n_rows``, ``success_rate``,
+    ``robust_accuracy``, ``clean_accuracy`` and ``table`` (:meth:`AttackReport.to_frame`: overall
+    and per group, with intervals).
     """
 
     kind: str
@@ -72,8 +76,11 @@ class RobustnessCheck(Check):
         "n_boot": [Interval(Integral, 0, None)],
         "min_group_size": [Interval(Integral, 0, None)],
         "valid_range": [tuple, list],
+        "attack_eps": [None, Interval(float, 0, None, closed="neither")],
+        "max_attack_rows": [Interval(Integral, 1, None)],
     }
-    model_index = ("clean_accuracy", "robust_accuracy", "robust_accuracy_drop", "group_robustness_gap")
+    model_index = ("clean_accuracy", "robust_accuracy", "robust_accuracy_drop", "adversarial_robust_accuracy",
+                   "group_robustness_gap")
     advice: ClassVar[dict[str, str]] = {
         "robust_accuracy_drop": "Accuracy collapses under input corruptions the model may meet in deployment: train "
                                 "with these corruptions as augmentation, validate and clean inputs upstream "
@@ -84,13 +91,16 @@ class RobustnessCheck(Check):
     }
 
     def __init__(self, *, corruptions: Any = None, severities: Any = (1, 3, 5), max_rows: int = 2000,
-                 n_boot: int = 200, min_group_size: int = 30, valid_range: Any = (0.0, 1.0)):
+                 n_boot: int = 200, min_group_size: int = 30, valid_range: Any = (0.0, 1.0),
+                 attack_eps: float | None = 0.1, max_attack_rows: int = 500):
         self.corruptions = corruptions
         self.severities = severities
         self.max_rows = max_rows
         self.n_boot = n_boot
         self.min_group_size = min_group_size
         self.valid_range = valid_range
+        self.attack_eps = attack_eps
+        self.max_attack_rows = max_attack_rows
 
     def applicable(self, context: AuditContext) -> str | None:
         reason = super().applicable(context)
@@ -125,9 +135,25 @@ class RobustnessCheck(Check):
                                      self.run_attacks(context, X, y, sensitive))
 
     def run_attacks(self, context: AuditContext, X: Any, y: np.ndarray, sensitive: pd.DataFrame | None) -> Any:
-        """Hook for adversarial robustness on the same rows (PGD robust accuracy for torch models, a
-        black-box attack otherwise, per group); None: no attack is run yet."""
-        return None
+        """PGD (L-inf, ``attack_eps``, 10 steps of eps/4) on at most ``max_attack_rows`` of the rows,
+        for a torch model of images; None when no attack applies (tabular inputs, other models, or
+        ``attack_eps=None``)."""
+        from ...robustness import PGD, attack_report
+
+        if self.attack_eps is None or getattr(context.model, "kind", None) != "torch" or getattr(X, "ndim", 0) != 4:
+            return None
+        n = min(len(y), self.max_attack_rows)
+        X, y = X[:n], y[:n]  # the curves' sample is already random
+        sensitive = None if sensitive is None else sensitive.iloc[:n]
+        labels = np.searchsorted(context.model.classes_, y)
+        eps = float(self.attack_eps)
+        attack = PGD(context.model.model, eps=eps, norm="inf", steps=10, step_size=eps / 4,
+                     clip=tuple(self.valid_range))
+        report = attack_report(context.model.model, X, labels, attack, sensitive_features=sensitive,
+                               n_boot=self.n_boot, random_state=context.random_state)
+        return {"attack": "PGD", "norm": "inf", "eps": eps, "steps": 10, "n_rows": int(n),
+                "success_rate": float(report.success_rate), "robust_accuracy": float(report.robust_accuracy),
+                "clean_accuracy": float(report.clean_accuracy), "table": report.to_frame()}
 
     def summarize(self, result) -> dict[str, Any]:
         table = result.table[result.table["metric"] == "accuracy"]
@@ -154,7 +180,11 @@ class RobustnessCheck(Check):
             summary["fastest_group"][feature] = {"group": str(row["group"]), "corruption": str(row["corruption"]),
                                                  "drop": _number(row["drop"]), "slope": _number(row["slope"])}
         if result.attacks is not None:
-            summary["attacks"] = result.attacks
+            attacks = result.attacks
+            summary.update(adversarial_robust_accuracy=_number(attacks["robust_accuracy"]),
+                           attack_success_rate=_number(attacks["success_rate"]),
+                           attack=f"{attacks['attack']} L-{attacks['norm']} eps={attacks['eps']:g}, "
+                                  f"{attacks['steps']} steps, {attacks['n_rows']} rows")
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -164,6 +194,9 @@ class RobustnessCheck(Check):
                 headline_row("robust_accuracy", summary["robust_accuracy"], group="overall", direction="higher"),
                 headline_row("robust_accuracy_drop", summary["robust_accuracy_drop"], group="overall",
                              direction="lower")]
+        if summary.get("adversarial_robust_accuracy") is not None:
+            rows.append(headline_row("adversarial_robust_accuracy", summary["adversarial_robust_accuracy"],
+                                     group="overall", direction="higher"))
         rows += [headline_row("group_robustness_gap", value, feature=feature,
                               group=summary["fastest_group"][feature]["group"], direction="lower")
                  for feature, value in summary["group_robustness_gap"].items()]
@@ -206,10 +239,17 @@ class RobustnessCheck(Check):
                 f"{summary['clean_accuracy']:.3f}). 'drop' is clean minus highest severity; 'slope' the "
                 "least-squares change per severity step; a group breaking first is the one whose drop exceeds "
                 "every other group's.")
-        return Section(record["title"], [text],
+        tables, paragraphs = [], [text]
+        if result.get("attacks"):
+            attacks = result["attacks"]
+            paragraphs.append(f"Adversarial: {summary['attack']}: robust accuracy {attacks['robust_accuracy']:.3f} "
+                              f"(clean {attacks['clean_accuracy']:.3f}), attack success {attacks['success_rate']:.3f}.")
+            tables.append((f"{attacks['attack']} (L-{attacks['norm']}, eps {attacks['eps']:g}): robust accuracy and "
+                           "attack success overall and per group, 95% intervals", frame_from_record(attacks["table"])))
+        return Section(record["title"], paragraphs,
                        panels=[("Accuracy clean, at the highest severity, its drop and slope, per group",
                                 shown.reset_index(), "Accuracy vs corruption severity by group", figure)],
-                       anchor=record["name"])
+                       tables=tables, anchor=record["name"])
 
     @staticmethod
     def card(record) -> list[str]:
@@ -222,6 +262,10 @@ class RobustnessCheck(Check):
                  f"{summary['worst_corruption_accuracy']:.4f} (drop {summary['robust_accuracy_drop']:.4f}).")]
         from ...report import escape_markdown
 
+        if summary.get("adversarial_robust_accuracy") is not None:
+            lines += ["", (f"Adversarial robustness ({summary['attack']}): robust accuracy "
+                          f"{summary['adversarial_robust_accuracy']:.4f}, attack success "
+                          f"{summary['attack_success_rate']:.4f}.")]
         for feature, gap in summary["group_robustness_gap"].items():
             info = summary["fastest_group"][feature]
             lines += ["", (f"Breaks first among {escape_markdown(feature)}: {escape_markdown(info['group'])} under "
