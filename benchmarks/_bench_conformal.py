@@ -23,9 +23,7 @@ Sets are asserted equal (assay == MAPIE == floor) before anything is reported.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, print_machine
+from _common import machine_info, median_seconds, print_machine
 
 ALPHA = 0.1
 
@@ -112,13 +110,6 @@ def mapie_sets(method: str, p_cal, y_cal, p_test) -> np.ndarray:
     return mapie.predict_set(p_test, conformity_score_params=params)[1][:, :, 0]
 
 
-def timed(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench_conformal(data: dict[str, np.ndarray], repeats: int = 5, mapie: bool = True) -> dict[str, float]:
@@ -128,12 +119,12 @@ def bench_conformal(data: dict[str, np.ndarray], repeats: int = 5, mapie: bool =
     for method, floor in (("lac", floor_lac), ("aps", floor_aps)):
         ours = assay_sets(method, p_cal, y_cal, p_test)
         np.testing.assert_array_equal(ours, floor(p_cal, y_cal, p_test))
-        out[f"{method}_floor"] = timed(lambda f=floor: f(p_cal, y_cal, p_test), repeats)
-        out[f"{method}_assay"] = timed(lambda m=method: assay_sets(m, p_cal, y_cal, p_test), repeats)
+        out[f"{method}_floor"] = median_seconds(lambda f=floor: f(p_cal, y_cal, p_test), repeats)
+        out[f"{method}_assay"] = median_seconds(lambda m=method: assay_sets(m, p_cal, y_cal, p_test), repeats)
         if mapie:
             np.testing.assert_array_equal(ours, mapie_sets(method, p_cal, y_cal, p_test))
-            out[f"{method}_mapie"] = timed(lambda m=method: mapie_sets(m, p_cal, y_cal, p_test), repeats)
-    out["mondrian_assay"] = timed(lambda: assay_sets("lac", p_cal, y_cal, p_test, g_cal, g_test), repeats)
+            out[f"{method}_mapie"] = median_seconds(lambda m=method: mapie_sets(m, p_cal, y_cal, p_test), repeats)
+    out["mondrian_assay"] = median_seconds(lambda: assay_sets("lac", p_cal, y_cal, p_test, g_cal, g_test), repeats)
     return out
 
 

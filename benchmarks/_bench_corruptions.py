@@ -24,9 +24,7 @@ Median of ``--repeats`` runs each. Goal (issue 16): the curves within 1.3x of th
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,16 +32,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, print_machine
+from _common import machine_info, median_seconds, print_machine
 
 
-def _median_time(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def adult_problem(n_rows: int | None = None):
@@ -89,14 +80,14 @@ def bench_curves(problem, *, repeats: int = 3, severities=(1, 2, 3, 4, 5)) -> di
     corrupted = [get_corruption(n)(X, s, random_state=s) for n in names for s in severities]
     from assay import wrap
 
-    floor = _median_time(lambda: [evaluate(X)] + [evaluate(c) for c in corrupted], repeats)
+    floor = median_seconds(lambda: [evaluate(X)] + [evaluate(c) for c in corrupted], repeats)
     adapter = wrap(model, cache=False)
-    adapted = _median_time(lambda: [adapter.predict_proba(X)] + [adapter.predict_proba(c) for c in corrupted],
+    adapted = median_seconds(lambda: [adapter.predict_proba(X)] + [adapter.predict_proba(c) for c in corrupted],
                            repeats)
     corrupted.clear()
     out = {"sweeps": len(names) * len(severities), "rows": len(y), "floor_s": floor, "adapter_s": adapted}
     for n_boot in (0, 200):
-        out[f"curve_boot{n_boot}_s"] = _median_time(
+        out[f"curve_boot{n_boot}_s"] = median_seconds(
             lambda n_boot=n_boot: robustness_curve(model, X, y, corruptions=names, severities=severities,
                                                    sensitive_features=groups, n_boot=n_boot, random_state=0,
                                                    progress=False), repeats)

@@ -13,16 +13,14 @@ For information it also times the textbook NLL (a fresh max, subtraction and tem
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 from scipy.optimize import minimize
 
 try:
-    from _common import machine_info, print_machine
+    from _common import machine_info, median_time, print_machine
 except ImportError:  # imported as benchmarks._bench_temperature
-    from ._common import machine_info, print_machine
+    from ._common import machine_info, median_time, print_machine
 
 
 def temperature_data(n: int = 1_000_000, k: int = 10, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,13 +100,6 @@ def netcal_temperature(proba: np.ndarray, y: np.ndarray) -> float | None:
     return 1.0 / float(np.ravel(model.weights)[0])
 
 
-def _median_time(function, repeats: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(repeats):
-        tick = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - tick)
-    return statistics.median(times), value
 
 
 def bench_temperature(n: int = 1_000_000, k: int = 10, *, repeats: int = 3, netcal: bool = True) -> dict:
@@ -117,7 +108,7 @@ def bench_temperature(n: int = 1_000_000, k: int = 10, *, repeats: int = 3, netc
     out: dict[str, object] = {"rows": n, "classes": k}
     for name, fit in (("floor", floor_temperature), ("assay", assay_temperature), ("textbook", textbook_temperature),
                       *((("netcal", netcal_temperature),) if netcal else ())):
-        seconds, t = _median_time(lambda fit=fit: fit(proba, y), 1 if name == "netcal" else repeats)
+        seconds, t = median_time(lambda fit=fit: fit(proba, y), 1 if name == "netcal" else repeats)
         out[f"{name}_seconds"], out[f"{name}_temperature"] = seconds, t
     assert abs(out["assay_temperature"] / out["floor_temperature"] - 1) < 1e-6, out
     assert abs(out["textbook_temperature"] / out["floor_temperature"] - 1) < 1e-6, out

@@ -37,3 +37,21 @@ def peak_bytes(function: Callable[[], object]) -> int:
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     return peak
+
+
+def median_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median seconds of ``repeats`` calls of ``function``, and the last call's result."""
+    import statistics
+    import time
+
+    times, result = [], None
+    for _ in range(max(1, int(repeats))):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def median_seconds(function: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``repeats`` calls of ``function``."""
+    return median_time(function, repeats)[0]

@@ -26,14 +26,12 @@ Times are medians of ``--repeats`` runs (netcal: of fewer). The issue's goals ar
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from _common import machine_info, print_machine
+from _common import machine_info, median_time, print_machine
 
 N_BINS = 15
 FEATURES = {"sex": 2, "race": 5, "age": 4}
@@ -52,14 +50,6 @@ def make_data(n: int, k: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     return proba, y, sf
 
 
-def timed(function: Callable[[], object], repeats: int) -> tuple[float, object]:
-    """Median seconds of ``repeats`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def floor_ece(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
@@ -78,14 +68,14 @@ def bench_ece(proba: np.ndarray, y: np.ndarray, repeats: int) -> dict[str, float
     from assay.metrics import expected_calibration_error
 
     rows = {}
-    rows["floor"], floor = timed(lambda: floor_ece(proba, y), repeats)
-    rows["assay"], ours = timed(lambda: expected_calibration_error(y, proba, n_bins=N_BINS), repeats)
+    rows["floor"], floor = median_time(lambda: floor_ece(proba, y), repeats)
+    rows["assay"], ours = median_time(lambda: expected_calibration_error(y, proba, n_bins=N_BINS), repeats)
     try:
         from netcal.metrics import ECE
     except ImportError:
         ECE = None
     if ECE is not None:
-        rows["netcal"], theirs = timed(lambda: ECE(bins=N_BINS).measure(proba, y), max(1, repeats // 3))
+        rows["netcal"], theirs = median_time(lambda: ECE(bins=N_BINS).measure(proba, y), max(1, repeats // 3))
         assert abs(theirs - ours) < 1e-9, (theirs, ours)
     assert abs(floor - ours) < 1e-9, (floor, ours)
     rows["value"] = ours
@@ -96,12 +86,12 @@ def bench_ece_groups(proba: np.ndarray, y: np.ndarray, sf: pd.DataFrame, repeats
     from assay.metrics import evaluate_groups, expected_calibration_error
 
     rows = {}
-    rows["overall"], overall = timed(lambda: expected_calibration_error(y, proba, n_bins=N_BINS), repeats)
+    rows["overall"], overall = median_time(lambda: expected_calibration_error(y, proba, n_bins=N_BINS), repeats)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows["groups"], table = timed(lambda: evaluate_groups(y, y_score=proba, sensitive_features=sf,
+        rows["groups"], table = median_time(lambda: evaluate_groups(y, y_score=proba, sensitive_features=sf,
                                                               metrics=["ece"], n_bins=N_BINS), repeats)
-        rows["groups_boot"], _ = timed(lambda: evaluate_groups(y, y_score=proba, sensitive_features=sf,
+        rows["groups_boot"], _ = median_time(lambda: evaluate_groups(y, y_score=proba, sensitive_features=sf,
                                                                metrics=["ece"], n_bins=N_BINS, n_boot=200,
                                                                random_state=0), max(1, repeats // 2))
     assert abs(table.overall["ece"] - overall) < 1e-12, (table.overall["ece"], overall)
