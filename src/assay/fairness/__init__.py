@@ -53,7 +53,7 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import Reweighing
+from .mitigation import GroupThresholds, Reweighing
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -69,6 +69,7 @@ __all__ = [
     "DisparitySummary",
     "FairnessReport",
     "GapTest",
+    "GroupThresholds",
     "Reweighing",
     "TwoProportionTest",
     "average_odds_difference",

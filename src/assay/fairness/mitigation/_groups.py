@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import AssayInputError
-from ...core.validation import check_sensitive_features
+from ...core.validation import check_sensitive_features, sensitive_feature_columns
 
 _MISSING = (
     "'sensitive_features' is required by {owner}.{method}: pass a Series, a DataFrame (several "
@@ -36,9 +36,11 @@ def codes_for(sensitive_features: Any, n_samples: int, fitted: pd.MultiIndex, *,
     """Codes of ``sensitive_features`` in the fitted cells; a cell unseen at fit is refused."""
     if sensitive_features is None:
         raise AssayInputError(_MISSING.format(owner=owner, method=method))
-    frame = check_sensitive_features(sensitive_features, n_samples=n_samples) if n_samples else None
-    if frame is None:
-        return np.zeros(0, dtype=np.int64)
+    features, columns = sensitive_feature_columns(sensitive_features, n_samples)
+    frame = pd.DataFrame({f: np.asarray(c) for f, c in zip(features, columns)})
+    if frame.isna().to_numpy().any():
+        raise AssayInputError("'sensitive_features' must not hold missing values (NaN/None). Got some.")
+    frame = frame.astype(str)
     if list(frame.columns) != list(fitted.names):
         raise AssayInputError(
             f"'sensitive_features' must have the columns seen at fit {list(fitted.names)}. "
