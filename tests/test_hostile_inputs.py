@@ -1099,10 +1099,43 @@ CASES_ROBUSTNESS_ATTACKS = [
 ]
 
 
+def _fitted_thresholds():
+    return af.GroupThresholds().fit([.1, .9, .5, .3], [0, 1, 1, 0], sensitive_features=["a", "b", "a", "b"])
+
+
+CASES_MITIGATION = [
+    pytest.param(lambda: af.Reweighing().fit(np.zeros(4), [0, 1, 0, 1]), ["'sensitive_features'", "None"],
+                 id="Reweighing: sensitive features missing"),
+    pytest.param(lambda: af.Reweighing().fit(np.zeros(4), [0, 1, 0, 1], sensitive_features=["a", "b"]),
+                 ["sensitive_features", "2", "4"], id="Reweighing: sensitive features of the wrong length"),
+    pytest.param(lambda: af.Reweighing().fit(np.zeros(3), [0, 1, 0, 1], sensitive_features=list("abab")),
+                 ["X", "3", "4"], id="Reweighing: X of the wrong length"),
+    pytest.param(lambda: af.GroupThresholds(constraint="fair").fit([.1, .9], [0, 1], sensitive_features=["a", "b"]),
+                 ["'constraint'", "fair"], id="GroupThresholds: unknown constraint"),
+    pytest.param(lambda: af.GroupThresholds(constraint="equalized_odds").fit([.1, .9], [0, 1],
+                                                                           sensitive_features=["a", "b"]),
+                 ["equalized_odds", "not implemented yet"], id="GroupThresholds: equalized odds not built"),
+    pytest.param(lambda: af.GroupThresholds().fit([.1, .9], [0, 1]), ["'sensitive_features'", "fit"],
+                 id="GroupThresholds: sensitive features missing at fit"),
+    pytest.param(lambda: _fitted_thresholds().predict([.2]), ["'sensitive_features'", "predict"],
+                 id="GroupThresholds: sensitive features missing at predict"),
+    pytest.param(lambda: _fitted_thresholds().predict([.2, .4], sensitive_features=["a", "z"]),
+                 ["'sensitive_features'", "'z'", "did not see"], id="GroupThresholds: group unseen at fit"),
+    pytest.param(lambda: _fitted_thresholds().predict([.2, .4], sensitive_features=["a"]),
+                 ["sensitive_features", "1", "2"], id="GroupThresholds: sensitive features of the wrong length"),
+    pytest.param(lambda: af.GroupThresholds(objective=[[0, 5, 1], [1, 0, 2]]).fit(
+        [.1, .9], [0, 1], sensitive_features=["a", "b"]), ["'objective'", "2x2"],
+                 id="GroupThresholds: cost matrix of the wrong shape"),
+    pytest.param(lambda: af.GroupThresholds().fit([.1, np.nan], [0, 1], sensitive_features=["a", "b"]),
+                 ["'y_score'", "finite"], id="GroupThresholds: NaN score"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
-                                         *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS])
+                                         *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
+                                         *CASES_MITIGATION])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

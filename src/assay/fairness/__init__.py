@@ -12,6 +12,8 @@
   interval and permutation null).
 * :mod:`~assay.fairness.disparity` -- ``disparity_summary``: std, variance, range, ratio and
   coefficient of variation of each metric across many groups.
+* :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
+  ``GroupThresholds``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -51,6 +53,7 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
+from .mitigation import GroupThresholds, Reweighing
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -66,6 +69,8 @@ __all__ = [
     "DisparitySummary",
     "FairnessReport",
     "GapTest",
+    "GroupThresholds",
+    "Reweighing",
     "TwoProportionTest",
     "average_odds_difference",
     "calibration_by_group",

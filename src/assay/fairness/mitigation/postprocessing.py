@@ -1,0 +1,229 @@
+"""Post-processing mitigations: group-specific decision thresholds on a fitted model's scores.
+
+:class:`GroupThresholds` (Hardt, Price & Srebro 2016) reads every threshold of every group at
+once from the sweep engine of :mod:`assay.metrics.threshold_counts` (one ``searchsorted`` of the
+scores into their sorted distinct values and one ``bincount``; no loop over thresholds), then
+picks the common selection rate (demographic parity) or true-positive rate (equal opportunity)
+that maximises the objective, and for each group the pair of adjacent thresholds, mixed with a
+probability, that hits it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ...core.component import Component, Options
+from ...core.errors import AssayInputError
+from ...core.validation import as_array, check_is_fitted, check_random_state, describe
+from ...metrics.threshold_counts import _confusion_by_threshold
+from ._groups import codes_for, group_codes
+
+__all__ = ["GroupThresholds"]
+
+_CONSTRAINTS = ("demographic_parity", "equal_opportunity", "equalized_odds")
+_OBJECTIVES = ("accuracy", "balanced_accuracy")
+
+
+def _objective_weights(objective: Any, n_pos: float, n_neg: float) -> tuple[float, float]:
+    """(a, b) such that the objective, up to a constant, is ``a * TP - b * FP``."""
+    if isinstance(objective, str):
+        if objective not in _OBJECTIVES:
+            raise AssayInputError(
+                f"'objective' must be one of {list(_OBJECTIVES)} or a 2x2 cost matrix (rows: true class "
+                f"0, 1; columns: predicted class 0, 1). Got {objective!r} instead."
+            )
+        return (1.0, 1.0) if objective == "accuracy" else (1.0 / n_pos, 1.0 / n_neg)
+    cost = np.asarray(objective.to_numpy() if isinstance(objective, pd.DataFrame) else objective)
+    if cost.shape != (2, 2) or not np.issubdtype(cost.dtype, np.number) or not np.isfinite(cost).all():
+        raise AssayInputError(
+            "'objective' as a cost matrix must be a 2x2 array of finite numbers (rows: true class 0, 1; "
+            f"columns: predicted class 0, 1). Got {describe(objective)} instead."
+        )
+    # cost = C00 TN + C01 FP + C10 FN + C11 TP = const + (C11 - C10) TP + (C01 - C00) FP
+    return float(cost[1, 0] - cost[1, 1]), float(cost[0, 1] - cost[0, 0])
+
+
+def _rate_at(x: np.ndarray, values: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` over strictly increasing ``x`` at ``target``."""
+    return np.interp(target, x, values)
+
+
+class GroupThresholds(Component):
+    """Group-specific thresholds that satisfy a fairness constraint at the best objective.
+
+    Fitted on validation scores of a binary classifier (higher = more likely positive), one
+    group per cell of the sensitive features (several columns = their intersection):
+
+    * ``constraint="demographic_parity"``: every group gets the same selection rate;
+    * ``constraint="equal_opportunity"``: every group gets the same true-positive rate;
+    * ``constraint="equalized_odds"``: not implemented yet (refused at fit).
+
+    The common rate is the one maximising ``objective`` over the rows fitted: ``"accuracy"``,
+    ``"balanced_accuracy"`` or a 2x2 cost matrix (rows = true class 0, 1; columns = predicted
+    class 0, 1; a DataFrame such as German credit's ``cost_matrix`` is read in that order), whose
+    expected cost is minimised. Each group's rule selects every row with ``score >= threshold_high``
+    and, with probability ``p_between``, the rows with ``threshold_low <= score < threshold_high``
+    (Hardt et al.'s randomisation between two adjacent thresholds).
+
+    Guarantee: on the rows fitted, the *expected* rates of the groups are equal up to floating
+    error (see :meth:`positive_probability`); the realised rates of :meth:`predict` differ from
+    them by the randomisation of the rows between the two thresholds (at most one tie block per
+    group). On new data the gap is the sampling error of the fitted thresholds.
+
+    Attributes
+    ----------
+    thresholds_ : DataFrame
+        One row per group: ``threshold_high``, ``threshold_low``, ``p_between``, ``n``, ``rate``.
+    target_ : float
+        The common selection rate or true-positive rate chosen.
+    objective_value_ : float
+        The objective at ``target_`` on the rows fitted (accuracy, balanced accuracy, or minus
+        the mean cost per row for a cost matrix).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "constraint": [Options(str, set(_CONSTRAINTS))],
+        "objective": ["no_validation"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, constraint: str = "demographic_parity", objective: Any = "accuracy",
+                 random_state: Any = None) -> None:
+        self.constraint = constraint
+        self.objective = objective
+        self.random_state = random_state
+
+    def fit(self, y_score: Any, y: Any, *, sensitive_features: Any = None) -> GroupThresholds:
+        """Choose the thresholds on scores ``y_score`` (n,) and binary labels ``y`` (n,) in {0, 1}."""
+        if self.constraint == "equalized_odds":
+            raise AssayInputError(
+                "constraint='equalized_odds' of GroupThresholds is not implemented yet (it needs Hardt et al.'s "
+                "linear program over the groups' ROC hulls). Use 'demographic_parity' or 'equal_opportunity'."
+            )
+        scores = as_array(y_score, name="y_score", ndim=1, dtype=np.float64)
+        if not np.isfinite(scores).all():
+            raise AssayInputError("'y_score' must hold finite numbers. Got NaN or inf.")
+        labels = as_array(y, name="y", ndim=1)
+        if len(labels) != len(scores):
+            raise AssayInputError(
+                f"'y' and 'y_score' must have the same length. Got y: {len(labels)}, y_score: {len(scores)}."
+            )
+        values = set(pd.unique(labels).tolist())
+        if not values <= {0, 1}:
+            raise AssayInputError(f"'y' must hold binary labels in {{0, 1}}. Got values {sorted(map(str, values))}.")
+        positive = (labels == 1).astype(np.int64)
+        codes, cells = group_codes(sensitive_features, len(scores), owner="GroupThresholds")
+        n_groups = len(cells)
+        a, b = _objective_weights(self.objective, positive.sum(), len(positive) - positive.sum())
+
+        grid = np.unique(scores)
+        bins = np.searchsorted(grid, scores, side="right")
+        counts = _confusion_by_threshold(positive, bins, codes, None, n_groups, len(grid))
+        # k = 0: nothing selected (threshold +inf); k = 1..T: score >= grid[T - k]
+        thr = np.r_[np.inf, grid[::-1]]
+        tp = np.c_[np.zeros(n_groups), counts["tp"][:, ::-1]]
+        fp = np.c_[np.zeros(n_groups), counts["fp"][:, ::-1]]
+        n_g = counts["n"].astype(np.float64)
+        p_g = tp[:, -1]
+        curves = []
+        for g in range(n_groups):
+            selected = tp[g] + fp[g]
+            keep = np.r_[True, np.diff(selected) > 0]
+            curves.append((thr[keep], tp[g, keep], fp[g, keep]))
+
+        if self.constraint == "demographic_parity":
+            xs = [(t + f) / n for (_, t, f), n in zip(curves, n_g)]
+        else:
+            empty = [cells[g] for g in range(n_groups) if p_g[g] == 0]
+            if empty:
+                raise AssayInputError(
+                    f"constraint='equal_opportunity' needs positives in every group of 'sensitive_features'; "
+                    f"group(s) {empty[:10]} have none (their true-positive rate is undefined)."
+                )
+            xs = [t / p for (_, t, _), p in zip(curves, p_g)]
+        candidates = np.unique(np.concatenate(xs))
+        total = np.zeros(len(candidates))
+        for x, (_, t, f) in zip(xs, curves):
+            tp_at, fp_at = self._counts_at(x, t, f, candidates)
+            total += a * tp_at - b * fp_at
+        best = int(np.argmax(total))
+        target = float(candidates[best])
+
+        rows = []
+        for x, (th, t, f), n in zip(xs, curves, n_g):
+            j, p = self._segment(x, t, target)
+            high = th[j]
+            low = th[j + 1] if p > 0 else high
+            rows.append((high, low, p, int(n), target))
+        self.thresholds_ = pd.DataFrame(rows, columns=["threshold_high", "threshold_low", "p_between", "n", "rate"],
+                                        index=cells.get_level_values(0) if cells.nlevels == 1 else cells)
+        self.groups_ = cells
+        self.target_ = target
+        n = len(scores)
+        tp_sum = float(sum(self._counts_at(x, t, f, np.array([target]))[0][0] for x, (_, t, f) in zip(xs, curves)))
+        fp_sum = float(sum(self._counts_at(x, t, f, np.array([target]))[1][0] for x, (_, t, f) in zip(xs, curves)))
+        n_pos = float(positive.sum())
+        if isinstance(self.objective, str) and self.objective == "accuracy":
+            self.objective_value_ = (tp_sum + (n - n_pos) - fp_sum) / n
+        elif isinstance(self.objective, str):
+            self.objective_value_ = 0.5 * (tp_sum / n_pos + 1 - fp_sum / (n - n_pos))
+        else:
+            cost = np.asarray(self.objective.to_numpy() if isinstance(self.objective, pd.DataFrame)
+                              else self.objective, dtype=np.float64)
+            fn, tn = n_pos - tp_sum, (n - n_pos) - fp_sum
+            self.objective_value_ = -float(cost[0, 0] * tn + cost[0, 1] * fp_sum + cost[1, 0] * fn
+                                           + cost[1, 1] * tp_sum) / n
+        return self
+
+    def _counts_at(self, x: np.ndarray, tp: np.ndarray, fp: np.ndarray, target: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected TP and FP of one group at each rate in ``target`` (the best rule reaching it)."""
+        if self.constraint == "demographic_parity":
+            return _rate_at(x, tp, target), _rate_at(x, fp, target)
+        # equal opportunity: x = TPR, nondecreasing with runs; at a run's value the first point
+        # (fewest false positives) is best, between runs the segment from a run's last point
+        first = np.r_[True, np.diff(x) > 0]
+        last = np.r_[np.diff(x) > 0, True]
+        u, f_first, f_last = x[first], fp[first], fp[last]
+        j = np.clip(np.searchsorted(u, target, side="right") - 1, 0, len(u) - 1)
+        nxt = np.minimum(j + 1, len(u) - 1)
+        exact = u[j] == target
+        span = np.where(nxt > j, u[nxt] - u[j], 1.0)
+        between = f_last[j] + (target - u[j]) / span * (f_first[nxt] - f_last[j])
+        tp_at = target * tp[-1]
+        return tp_at, np.where(exact, f_first[j], between)
+
+    def _segment(self, x: np.ndarray, tp: np.ndarray, target: float) -> tuple[int, float]:
+        """The point ``j`` selected fully and the probability of the next block, hitting ``target``."""
+        if self.constraint == "demographic_parity":
+            j = int(np.searchsorted(x, target, side="right") - 1)
+        else:
+            hits = np.flatnonzero(x == target)
+            if len(hits):
+                return int(hits[0]), 0.0
+            j = int(np.searchsorted(x, target, side="right") - 1)
+        if x[j] == target or j + 1 >= len(x):
+            return j, 0.0
+        return j, float((target - x[j]) / (x[j + 1] - x[j]))
+
+    def positive_probability(self, y_score: Any, *, sensitive_features: Any = None) -> np.ndarray:
+        """The probability (n,) that :meth:`predict` labels each row positive."""
+        check_is_fitted(self, ["thresholds_"])
+        scores = as_array(y_score, name="y_score", ndim=1, dtype=np.float64)
+        codes = codes_for(sensitive_features, len(scores), self.groups_, owner="GroupThresholds")
+        t = self.thresholds_
+        high = t["threshold_high"].to_numpy()[codes]
+        low = t["threshold_low"].to_numpy()[codes]
+        p = t["p_between"].to_numpy()[codes]
+        return np.where(scores >= high, 1.0, np.where(scores >= low, p, 0.0))
+
+    def predict(self, y_score: Any, *, sensitive_features: Any = None, random_state: Any = None) -> np.ndarray:
+        """Binary decisions (n,) int64; rows between a group's two thresholds are drawn with
+        ``random_state`` (default: the estimator's ``random_state``)."""
+        prob = self.positive_probability(y_score, sensitive_features=sensitive_features)
+        rng = check_random_state(self.random_state if random_state is None else random_state, name="random_state")
+        draw = rng.random(len(prob))
+        return (draw < prob).astype(np.int64)
