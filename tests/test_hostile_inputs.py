@@ -1125,6 +1125,10 @@ CASES_EXPLAIN = [
                  id="Saliency: zero batch_size"),
     pytest.param(lambda: _explain("Saliency")(_linear3()).attribute(_XE, n_step=5), ["n_step"],
                  id="Saliency: an unknown keyword"),
+    pytest.param(lambda: _explain("NoiseTunnel")(_linear3()).attribute(_XE), ["'explainer'", "Saliency(model)"],
+                 id="NoiseTunnel: a model instead of an explainer"),
+    pytest.param(lambda: _explain("NoiseTunnel")(_explain("Saliency")(_linear3()), nt_samples=0).attribute(_XE),
+                 ["'nt_samples'", "NoiseTunnel"], id="NoiseTunnel: zero samples"),
 ]
 
 

@@ -59,7 +59,7 @@ class Attribution(Result):
 class Explainer(Component):
     """Base of local explainers: validates the call, then runs :meth:`_attribute`."""
 
-    _parameter_constraints: ClassVar[dict] = {"model": ["no_validation"], "batch_size": [None, Interval(numbers.Integral, 1, None)]}
+    _parameter_constraints: ClassVar[dict] = {"batch_size": [None, Interval(numbers.Integral, 1, None)]}
 
     def attribute(self, inputs: Any, target: Any = None, baselines: Any = None, **method_kwargs: Any) -> Attribution:
         """Attributions of ``target`` (None: each row's predicted class) for ``inputs``.

@@ -51,6 +51,8 @@ def _target_gradient(adapter, points, t):
 
 
 class _SimpleGradient(Explainer):
+    _parameter_constraints: ClassVar[dict] = {"model": ["no_validation"]}
+
     def _attribute(self, adapter, inputs, target, baselines):
         import torch
 
@@ -159,7 +161,7 @@ class IntegratedGradients(Explainer):
         at least one row per pass.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"n_steps": [Interval(numbers.Integral, 1, None)], "method": [Options(str, IG_METHODS)]}
+    _parameter_constraints: ClassVar[dict] = {"model": ["no_validation"], "n_steps": [Interval(numbers.Integral, 1, None)], "method": [Options(str, IG_METHODS)]}
 
     def __init__(self, model: Any, *, n_steps: int = 50, method: str = "gausslegendre",
                  batch_size: int | None = None) -> None:
