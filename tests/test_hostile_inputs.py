@@ -1129,6 +1129,12 @@ CASES_EXPLAIN = [
                  id="NoiseTunnel: a model instead of an explainer"),
     pytest.param(lambda: _explain("NoiseTunnel")(_explain("Saliency")(_linear3()), nt_samples=0).attribute(_XE),
                  ["'nt_samples'", "NoiseTunnel"], id="NoiseTunnel: zero samples"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3(), sliding_window_shapes=(5,)).attribute(_XE),
+                 ["'sliding_window_shapes'", "(4,)", "(5,)"], id="Occlusion: a window larger than the input"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3(), strides=(1, 1)).attribute(_XE),
+                 ["'strides'", "1 ints"], id="Occlusion: strides for the wrong number of dimensions"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3()).attribute(_XE, baselines=np.zeros(3)),
+                 ["'baselines'", "(4,)", "(3,)"], id="Occlusion: baselines of another shape"),
 ]
 
 
