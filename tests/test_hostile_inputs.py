@@ -1131,11 +1131,50 @@ CASES_MITIGATION = [
 ]
 
 
+def _explain(name):
+    import assay.explain
+
+    return getattr(assay.explain, name)
+
+
+_XE = np.full((4, 4), 0.5)
+
+CASES_EXPLAIN = [
+    pytest.param(lambda: _explain("IntegratedGradients")(_linear3()).attribute(_XE, target=3),
+                 ["'target'", "[0, 2]", "3"], id="IntegratedGradients: a target the model does not have"),
+    pytest.param(lambda: _explain("Saliency")(_linear3()).attribute(_XE, target=np.array([0, 1])),
+                 ["'target'", "(4,)"], id="Saliency: targets of the wrong length"),
+    pytest.param(lambda: _explain("IntegratedGradients")(_linear3()).attribute(_XE, baselines=np.zeros((2, 4))),
+                 ["'baselines'", "(4,)", "(4, 4)", "(2, 4)"], id="IntegratedGradients: baselines of another shape"),
+    pytest.param(lambda: _explain("IntegratedGradients")(_linear3()).attribute(_XE, n_steps=0),
+                 ["'n_steps'", "IntegratedGradients", "[1, inf)"], id="IntegratedGradients: zero steps"),
+    pytest.param(lambda: _explain("IntegratedGradients")(_linear3(), method="simpson").attribute(_XE),
+                 ["'method'", "'gausslegendre'", "'simpson'"], id="IntegratedGradients: unknown method"),
+    pytest.param(lambda: _explain("InputXGradient")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]))
+                 .attribute(_XE), ["'model'", "torch", "LogisticRegression"],
+                 id="InputXGradient: a scikit-learn model"),
+    pytest.param(lambda: _explain("Saliency")(_linear3(), batch_size=0).attribute(_XE), ["'batch_size'", "Saliency"],
+                 id="Saliency: zero batch_size"),
+    pytest.param(lambda: _explain("Saliency")(_linear3()).attribute(_XE, n_step=5), ["n_step"],
+                 id="Saliency: an unknown keyword"),
+    pytest.param(lambda: _explain("NoiseTunnel")(_linear3()).attribute(_XE), ["'explainer'", "Saliency(model)"],
+                 id="NoiseTunnel: a model instead of an explainer"),
+    pytest.param(lambda: _explain("NoiseTunnel")(_explain("Saliency")(_linear3()), nt_samples=0).attribute(_XE),
+                 ["'nt_samples'", "NoiseTunnel"], id="NoiseTunnel: zero samples"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3(), sliding_window_shapes=(5,)).attribute(_XE),
+                 ["'sliding_window_shapes'", "(4,)", "(5,)"], id="Occlusion: a window larger than the input"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3(), strides=(1, 1)).attribute(_XE),
+                 ["'strides'", "1 ints"], id="Occlusion: strides for the wrong number of dimensions"),
+    pytest.param(lambda: _explain("Occlusion")(_linear3()).attribute(_XE, baselines=np.zeros(3)),
+                 ["'baselines'", "(4,)", "(3,)"], id="Occlusion: baselines of another shape"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
                                          *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
-                                         *CASES_MITIGATION])
+                                         *CASES_MITIGATION, *CASES_EXPLAIN])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
