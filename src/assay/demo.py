@@ -129,7 +129,10 @@ def _uncertainty_text(record: dict[str, Any]) -> str:
     conformal = record["checks"].get("conformal")
     if conformal and conformal["status"] == "ok":
         s = conformal["summary"]
-        line = (f"Conformal sets (1 - alpha = {s['target_coverage']:.2f}): coverage {s['coverage']:.3f}, "
+        low, high = s.get("coverage_ci") or (None, None)
+        interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+        line = (f"Conformal sets (1 - alpha = {s['target_coverage']:.2f}, calibrated on "
+                f"{conformal['result']['n_calibration']:,} validation rows): coverage {s['coverage']:.3f}{interval}, "
                 f"mean set size {s['mean_set_size']:.2f}")
         if s.get("mondrian_coverage") is not None:
             line += f"; per-group (Mondrian) coverage {s['mondrian_coverage']:.3f}"

@@ -13,6 +13,7 @@ from assay.audit.documents import audit_record, write_audit_report
 from assay.core.errors import SmallGroupWarning
 from assay.datasets import load_adult
 from assay.models import train_sklearn_model
+from assay.report import frame_from_record
 from assay.testing import check_component
 from assay.uncertainty import ConformalClassifier
 
@@ -98,3 +99,24 @@ def test_skipped_without_a_validation_split(adult):
 def test_conformance_and_parameters():
     check_component(ConformalCheck())
     check_component(ConformalCheck(alpha=0.2, method="aps", n_boot=0))
+
+
+def test_without_groups_coverage_is_reported_per_true_class():
+    """Digits has no sensitive features: the check reports class-conditional coverage of the marginal sets."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    model = LogisticRegression(max_iter=300).fit(X[:600], y[:600])
+    splits = {"train": (X[:600], y[:600]), "val": (X[600:1200], y[600:1200]), "test": (X[1200:], y[1200:])}
+    result = Audit(model, splits, checks=["conformal"], progress=False).run()
+    record = result.records["conformal"]
+    assert record["status"] == "ok", record.get("error")
+    marginal = ConformalClassifier(alpha=0.1).fit(model.predict_proba(X[600:1200]), y[600:1200])
+    covered = marginal.predict_sets(model.predict_proba(X[1200:]))[np.arange(len(y) - 1200), y[1200:]]
+    table = frame_from_record(record["result"]["marginal"])
+    assert table.loc[("overall", "overall"), "coverage"] == pytest.approx(covered.mean())
+    for digit in (0, 7):
+        assert table.loc[("true_class", str(digit)), "coverage"] == pytest.approx(covered[y[1200:] == digit].mean())
+    assert record["result"]["mondrian"] is None

@@ -48,12 +48,15 @@ class ConformalCheckResult(Result):
 
 @register_check
 class ConformalCheck(Check):
-    """Coverage of split-conformal prediction sets per group; Mondrian calibration where it helps."""
+    """Coverage of split-conformal prediction sets per group; Mondrian calibration where it helps.
+
+    Without sensitive features, coverage is reported per true class ("true_class"), marginal only.
+    """
 
     name = "conformal"
     title = "Conformal prediction sets by group"
     section = "calibration"
-    needs = frozenset({"model", "labels", "probabilities", "sensitive_features", "split:val"})
+    needs = frozenset({"model", "labels", "probabilities", "split:val"})
     order = 35
     thresholds: ClassVar[dict[str, Threshold]] = {
         "undercoverage_warn": rate(0.02, "coverage shortfall below 1 - alpha of a reported group (one whose "
@@ -70,8 +73,8 @@ class ConformalCheck(Check):
     model_index = ("coverage", "mean_set_size", "mondrian_coverage", "max_undercoverage")
     advice = {
         "max_undercoverage": "The prediction sets promise 1 - alpha coverage but hold it less often for this group: "
-                             "calibrate per group (Mondrian: ConformalClassifier.fit(..., sensitive_features=...)) so every "
-                             "group gets the guarantee.",
+                             "calibrate per group (Mondrian: ConformalClassifier.fit(..., sensitive_features=...)) so "
+                             "every group gets the guarantee; for a true class (no groups given), per class.",
     }
 
     def __init__(self, *, alpha: float = 0.1, method: str = "lac", n_boot: int = 200, min_group_size: int = 100):
@@ -85,6 +88,11 @@ class ConformalCheck(Check):
         p_val, y_val = context.predict_proba("val"), np.searchsorted(classes, context.y("val"))
         proba, y = context.predict_proba(), np.searchsorted(classes, context.y())
         sensitive, sensitive_val = context.sensitive_features(), context.sensitive_features("val")
+        if sensitive is None or not sensitive.shape[1]:
+            # no groups given: coverage per true class (class-conditional coverage), reported only; Mondrian
+            # needs groups known at prediction time, which a true class is not
+            sensitive = pd.DataFrame({"true_class": pd.Categorical(np.asarray(classes)[y].astype(str))})
+            sensitive_val = None
         options = {"alpha": self.alpha, "n_boot": self.n_boot, "min_group_size": self.min_group_size,
                    "random_state": context.random_state}
         marginal = ConformalClassifier(method=self.method, alpha=self.alpha).fit(p_val, y_val)
