@@ -119,8 +119,9 @@ class GroupThresholds(Component):
         n_groups = len(cells)
         a, b = _objective_weights(self.objective, positive.sum(), len(positive) - positive.sum())
 
-        grid = np.unique(scores)
-        bins = np.searchsorted(grid, scores, side="right")
+        # one sort: the distinct scores and, per row, how many of them are <= its score (its index + 1)
+        grid, inverse = np.unique(scores, return_inverse=True)
+        bins = inverse.astype(np.int64) + 1
         counts = _confusion_by_threshold(positive, bins, codes, None, n_groups, len(grid))
         # k = 0: nothing selected (threshold +inf); k = 1..T: score >= grid[T - k]
         thr = np.r_[np.inf, grid[::-1]]
