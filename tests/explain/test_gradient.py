@@ -10,20 +10,13 @@ from assay import AssayInputError, wrap
 from assay.explain import Attribution, InputXGradient, IntegratedGradients, Saliency
 from assay.testing import check_component
 
+from ._models import cnn as _cnn, mlp as _mlp
+
 captum_attr = pytest.importorskip("captum.attr")
 
 IG_METHODS = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
 
 
-def _mlp():
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).double()
-
-
-def _cnn():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                               torch.nn.Linear(3 * 6 * 6, 4)).double()
 
 
 def _X(shape=(7, 5), seed=2):

@@ -10,18 +10,11 @@ from assay import AssayInputError
 from assay.explain import InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
 from assay.testing import check_component
 
+from ._models import cnn as _cnn, mlp as _mlp
+
 captum_attr = pytest.importorskip("captum.attr")
 
 
-def _mlp():
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).double()
-
-
-def _cnn():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                               torch.nn.Linear(3 * 6 * 6, 4)).double()
 
 
 def _X(shape, seed=2):
