@@ -3,7 +3,7 @@
     python benchmarks/_bench_attacks.py                 # attacks only (a minute)
     python benchmarks/_bench_attacks.py --training      # + standard vs PGD-AT / TRADES training (minutes)
 
-Functions for ``bench_robustness.py`` (the lead merges the parts); runnable alone.
+The ``attacks`` and ``training`` sections of ``bench_robustness.py``; runnable alone.
 
 Model: ``train_digits_cnn`` (10 epochs) on the digits train split; data: the first 1,000 of all
 1,797 digits, (1, 8, 8) in [0, 1]. L-inf, eps = 0.1, PGD step 0.025, no random start, batch 256.

@@ -3,7 +3,7 @@
     python benchmarks/_bench_corruptions.py               # Adult test (16,281 rows), digits x 5 (1,800 images)
     python benchmarks/_bench_corruptions.py --quick       # 4,000 Adult rows, digits test (360 images)
 
-Functions for ``bench_robustness.py`` (the lead merges the attack and corruption parts); runnable alone.
+The ``corruptions`` section of ``bench_robustness.py``; runnable alone.
 
 Per data set, every registered corruption of its kind at severities 1..5 (Adult: the 5 tabular
 ones, 25 sweeps; digits: the 15 image ones that change a grey image -- grayscale is the identity
@@ -105,12 +105,14 @@ def main(argv=None) -> None:
     problems = {"Adult test": lambda: adult_problem(4000 if args.quick else None),
                 "digits": lambda: digits_problem(1 if args.quick else 5)}
     for name, make in problems.items():
-        r = bench_curves(make(), repeats=args.repeats)
-        print(f"{name}: {r['rows']} rows, {r['sweeps']} sweeps | model evaluations alone: bare {r['floor_s']:.3f} s, "
-              f"through the adapter {r['adapter_s']:.3f} s | curves n_boot=0 {r['curve_boot0_s']:.3f} s "
-              f"({r['ratio_boot0']:.2f}x bare, {r['adapter_ratio_boot0']:.2f}x adapter) | n_boot=200 "
-              f"{r['curve_boot200_s']:.3f} s ({r['ratio_boot200']:.2f}x bare, {r['adapter_ratio_boot200']:.2f}x adapter)")
+        print_curves(name, bench_curves(make(), repeats=args.repeats))
 
+
+def print_curves(name: str, r: dict) -> None:
+    print(f"{name}: {r['rows']} rows, {r['sweeps']} sweeps | model evaluations alone: bare {r['floor_s']:.3f} s, "
+          f"through the adapter {r['adapter_s']:.3f} s | curves n_boot=0 {r['curve_boot0_s']:.3f} s "
+          f"({r['ratio_boot0']:.2f}x bare, {r['adapter_ratio_boot0']:.2f}x adapter) | n_boot=200 "
+          f"{r['curve_boot200_s']:.3f} s ({r['ratio_boot200']:.2f}x bare, {r['adapter_ratio_boot200']:.2f}x adapter)")
 
 if __name__ == "__main__":
     main()

@@ -1047,6 +1047,14 @@ def _linear3():
 
 
 _XA = np.full((4, 4), 0.5, dtype=np.float32)
+_XT = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": ["u", "v", "u", "v"]})
+
+
+def _tabular_model():
+    from sklearn.linear_model import LogisticRegression
+
+    return lambda frame: LogisticRegression().fit(_XA[:, :2], [0, 1, 0, 1]).predict_proba(
+        np.column_stack([np.asarray(frame)[:, 0].astype(float), np.zeros(len(frame))]))
 _YA = np.array([0, 1, 2, 0])
 
 CASES_ROBUSTNESS_ATTACKS = [
@@ -1080,6 +1088,12 @@ CASES_ROBUSTNESS_ATTACKS = [
                  id="HopSkipJump: unknown norm"),
     pytest.param(lambda: _robust("CarliniWagnerL2")(_linear3(), learning_rate=0).generate(_XA, _YA),
                  ["'learning_rate'", "CarliniWagnerL2"], id="CarliniWagnerL2: zero learning rate"),
+    pytest.param(lambda: _robust("TabularAttack")(_tabular_model()).generate(_XA), ["'X'", "DataFrame", "TabularAttack"],
+                 id="TabularAttack: an array instead of a DataFrame"),
+    pytest.param(lambda: _robust("TabularAttack")(_tabular_model(), immutable=["sex"]).generate(_XT),
+                 ["'immutable'", "sex", "columns"], id="TabularAttack: an immutable column that does not exist"),
+    pytest.param(lambda: _robust("TabularAttack")(_tabular_model(), max_changes=0).generate(_XT),
+                 ["'max_changes'", "TabularAttack"], id="TabularAttack: a budget of zero changed columns"),
     pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, "pgd"), ["'attack'", "'pgd'"],
                  id="attack_report: attack given by name"),
     pytest.param(lambda: _robust("attack_report")(_linear3(), _XA, _YA, _robust("PGD")(), n_boot=-1),

@@ -67,6 +67,26 @@ def test_adult_numbers_equal_a_direct_recomputation(adult):
             ("group_robustness_gap", "sex")} <= keys
 
 
+def test_adult_tabular_attack_equals_a_direct_attack(adult):
+    from assay.robustness import TabularAttack, attack_report
+
+    model, splits, result = adult
+    summary = result.records["robustness"]["summary"]
+    attacks = result.records["robustness"]["result"]["attacks"]
+    X, y, sf = splits["test"]
+    rows = np.sort(np.random.default_rng(0).choice(len(y), 1500, replace=False))[:500]
+    attack = TabularAttack(eps=0.3, max_changes=3, immutable=["sex", "race"], reference=splits["train"][0],
+                           max_queries=100, random_state=0)
+    direct = attack_report(model, X.iloc[rows], y.to_numpy()[rows], attack, n_boot=0)
+    assert attacks["immutable"] == ["sex", "race"] and attacks["n_rows"] == 500
+    assert summary["adversarial_robust_accuracy"] == pytest.approx(direct.robust_accuracy, abs=1e-12)
+    assert summary["attack_success_rate"] == pytest.approx(direct.success_rate, abs=1e-12)
+    assert 0 < summary["attack_success_rate"] < 1
+    assert "TabularAttack" in summary["attack"] and "fixed: sex, race" in summary["attack"]
+    adversarial = direct.result.adversarial
+    pd.testing.assert_frame_equal(adversarial[["sex", "race"]], X.iloc[rows][["sex", "race"]])
+
+
 def test_findings_report_and_card(adult, tmp_path):
     model, splits, result = adult
     summary = result.records["robustness"]["summary"]

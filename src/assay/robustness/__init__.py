@@ -4,7 +4,7 @@ attack reports per group, adversarial training and randomized smoothing.
 Corruptions (``corruptions``): :class:`Corruption` objects called as ``corruption(X, severity,
 random_state)``, registered by name in :data:`CORRUPTIONS`. Curves (``curves``):
 :func:`robustness_curve` evaluates a model on every (corruption, severity) through the adapter
-and the grouped table. Attacks (``attacks``, ``attacks_blackbox``): one call,
+and the grouped table. Attacks (``attacks``, ``attacks_blackbox``, ``attacks_tabular``): one call,
 ``Attack(model, ...).generate(X, y=None, target=None) -> AttackResult``; :func:`attack_report`
 breaks an attack's results down by group. ``smoothing``: certified L2 radii; ``training``:
 :func:`adversarial_loss` (PGD-AT, TRADES).
@@ -40,9 +40,10 @@ from .attacks import (
     MomentumIterativeFGSM,
 )
 from .attacks_blackbox import HopSkipJump, SquareAttack
+from .attacks_tabular import TabularAttack
 
 __all__ += ["FGSM", "PGD", "Attack", "AttackReport", "AttackResult", "CarliniWagnerL2", "DeepFool", "HopSkipJump",
-            "MomentumIterativeFGSM", "SquareAttack", "attack_report"]
+            "MomentumIterativeFGSM", "SquareAttack", "TabularAttack", "attack_report"]
 
 from .smoothing import (
     Certification,

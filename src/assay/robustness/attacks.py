@@ -56,6 +56,9 @@ class AttackResult(Result):
         Model evaluations per row (black-box attacks).
     history : dict of str -> ndarray (n, steps), or None
         Per-step distances of iterative black-box attacks (HopSkipJump: ``"l2"``, ``"linf"``).
+    n_changed : int ndarray (n,) or None
+        Columns changed per row (tabular attacks; their ``adversarial`` is a DataFrame and the
+        norms are in units of each numeric column's reference standard deviation).
     """
 
     attack: str
@@ -71,6 +74,7 @@ class AttackResult(Result):
     target: np.ndarray | None = None
     queries: np.ndarray | None = None
     history: dict | None = None
+    n_changed: np.ndarray | None = None
 
     @property
     def success_rate(self) -> float:
@@ -87,6 +91,8 @@ class AttackResult(Result):
             frame["target"] = self.target
         if self.queries is not None:
             frame["queries"] = self.queries
+        if self.n_changed is not None:
+            frame["n_changed"] = self.n_changed
         return frame
 
 

@@ -4,8 +4,10 @@ Tabular corruptions for DataFrame inputs, image corruptions for image inputs ``(
 small default set (4 corruptions x severities 1, 3, 5 on at most ``max_rows`` rows) keeps the
 audit fast. Adversarial robustness: for a torch model of images, PGD (L-inf, ``attack_eps``, 10
 steps) on at most ``max_attack_rows`` of those rows, through :func:`assay.robustness.attack_report`
-(robust accuracy and attack success overall and per group). Tabular models are not attacked here:
-an attack that keeps a table's constraints (categories, ranges, immutable columns) is not built yet.
+(robust accuracy and attack success overall and per group). For DataFrame inputs (any model), the
+constraint-aware black-box :class:`assay.robustness.TabularAttack` (numeric columns within
+``tabular_attack_eps`` of their training standard deviation, at most ``attack_max_changes`` columns
+per row, categories kept valid) with the sensitive features and ``attack_immutable`` held fixed.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class RobustnessCheck(Check):
         "valid_range": [tuple, list],
         "attack_eps": [None, Interval(float, 0, None, closed="neither")],
         "max_attack_rows": [Interval(Integral, 1, None)],
+        "tabular_attack_eps": [Interval(float, 0, None, closed="neither")],
+        "attack_max_changes": [None, Interval(Integral, 1, None)],
+        "attack_immutable": [list, tuple],
     }
     model_index = ("clean_accuracy", "robust_accuracy", "robust_accuracy_drop", "adversarial_robust_accuracy",
                    "group_robustness_gap")
@@ -92,7 +97,8 @@ class RobustnessCheck(Check):
 
     def __init__(self, *, corruptions: Any = None, severities: Any = (1, 3, 5), max_rows: int = 2000,
                  n_boot: int = 200, min_group_size: int = 30, valid_range: Any = (0.0, 1.0),
-                 attack_eps: float | None = 0.1, max_attack_rows: int = 500):
+                 attack_eps: float | None = 0.1, max_attack_rows: int = 500, tabular_attack_eps: float = 0.3,
+                 attack_max_changes: int | None = 3, attack_immutable: Any = ()):
         self.corruptions = corruptions
         self.severities = severities
         self.max_rows = max_rows
@@ -101,6 +107,9 @@ class RobustnessCheck(Check):
         self.valid_range = valid_range
         self.attack_eps = attack_eps
         self.max_attack_rows = max_attack_rows
+        self.tabular_attack_eps = tabular_attack_eps
+        self.attack_max_changes = attack_max_changes
+        self.attack_immutable = attack_immutable
 
     def applicable(self, context: AuditContext) -> str | None:
         reason = super().applicable(context)
@@ -135,16 +144,36 @@ class RobustnessCheck(Check):
                                      self.run_attacks(context, X, y, sensitive))
 
     def run_attacks(self, context: AuditContext, X: Any, y: np.ndarray, sensitive: pd.DataFrame | None) -> Any:
-        """PGD (L-inf, ``attack_eps``, 10 steps of eps/4) on at most ``max_attack_rows`` of the rows,
-        for a torch model of images; None when no attack applies (tabular inputs, other models, or
-        ``attack_eps=None``)."""
-        from ...robustness import PGD, attack_report
+        """Attack at most ``max_attack_rows`` of the rows: PGD (L-inf, ``attack_eps``, 10 steps of
+        eps/4) for a torch model of images, :class:`TabularAttack` for DataFrame inputs; None when
+        no attack applies (other inputs, or ``attack_eps=None``)."""
+        from ...robustness import PGD, TabularAttack, attack_report
 
-        if self.attack_eps is None or getattr(context.model, "kind", None) != "torch" or getattr(X, "ndim", 0) != 4:
+        tabular = isinstance(X, pd.DataFrame)
+        images = getattr(context.model, "kind", None) == "torch" and getattr(X, "ndim", 0) == 4
+        if self.attack_eps is None or not (tabular or images):
             return None
         n = min(len(y), self.max_attack_rows)
-        X, y = X[:n], y[:n]  # the curves' sample is already random
+        X, y = (X.iloc[:n], y[:n]) if tabular else (X[:n], y[:n])  # the curves' sample is already random
         sensitive = None if sensitive is None else sensitive.iloc[:n]
+        if tabular:
+            train = context.X("train") if "train" in context.splits and context.eval_split != "train" else None
+            fixed = [c for c in (*self.attack_immutable, *(() if sensitive is None else sensitive.columns))
+                     if c in X.columns]
+            eps, queries = float(self.tabular_attack_eps), 100
+            attack = TabularAttack(eps=eps, max_changes=self.attack_max_changes, immutable=list(dict.fromkeys(fixed)),
+                                   reference=train if isinstance(train, pd.DataFrame) else None,
+                                   max_queries=queries, random_state=context.random_state)
+            report = attack_report(context.model, X, y, attack, sensitive_features=sensitive, n_boot=self.n_boot,
+                                   random_state=context.random_state)
+            budget = "at most " + (f"{self.attack_max_changes} columns" if self.attack_max_changes else "every column")
+            description = (f"TabularAttack (black-box; numeric moves <= {eps:g} training sd, {budget} changed, "
+                           f"categories kept valid, fixed: {', '.join(map(str, fixed)) or 'none'}), {queries} queries, "
+                           f"{n} rows")
+            return {"attack": "TabularAttack", "norm": "inf (training sd units)", "eps": eps, "steps": queries,
+                    "n_rows": int(n), "immutable": [str(c) for c in fixed], "description": description,
+                    "success_rate": float(report.success_rate), "robust_accuracy": float(report.robust_accuracy),
+                    "clean_accuracy": float(report.clean_accuracy), "table": report.to_frame()}
         labels = np.searchsorted(context.model.classes_, y)
         eps = float(self.attack_eps)
         attack = PGD(context.model.model, eps=eps, norm="inf", steps=10, step_size=eps / 4,
@@ -152,6 +181,7 @@ class RobustnessCheck(Check):
         report = attack_report(context.model.model, X, labels, attack, sensitive_features=sensitive,
                                n_boot=self.n_boot, random_state=context.random_state)
         return {"attack": "PGD", "norm": "inf", "eps": eps, "steps": 10, "n_rows": int(n),
+                "description": f"PGD L-inf eps={eps:g}, 10 steps, {n} rows",
                 "success_rate": float(report.success_rate), "robust_accuracy": float(report.robust_accuracy),
                 "clean_accuracy": float(report.clean_accuracy), "table": report.to_frame()}
 
@@ -183,8 +213,8 @@ class RobustnessCheck(Check):
             attacks = result.attacks
             summary.update(adversarial_robust_accuracy=_number(attacks["robust_accuracy"]),
                            attack_success_rate=_number(attacks["success_rate"]),
-                           attack=f"{attacks['attack']} L-{attacks['norm']} eps={attacks['eps']:g}, "
-                                  f"{attacks['steps']} steps, {attacks['n_rows']} rows")
+                           attack=attacks.get("description") or f"{attacks['attack']} L-{attacks['norm']} "
+                                  f"eps={attacks['eps']:g}, {attacks['steps']} steps, {attacks['n_rows']} rows")
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
