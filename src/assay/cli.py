@@ -107,7 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--task", choices=("classification", "regression"), default=None,
                        help="what the model does (default: inferred; scikit-learn regressors are found, a torch "
                             "or callable regressor needs --task regression)")
-    audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names")
+    audit.add_argument("--checks", default="auto", help="'auto' (default) or comma-separated check names; 'auto,robustness' adds opt-in checks")
     audit.add_argument("--out", default="assay-audit", help="run and output directory (default: %(default)s)")
     audit.add_argument("--seed", type=int, default=0, help="seed of stochastic checks (default: %(default)s)")
     audit.add_argument("--no-resume", action="store_true", help="start over instead of resuming in --out")

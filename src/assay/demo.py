@@ -2,8 +2,8 @@
 
 1. A gradient-boosting (or logistic) pipeline on UCI Adult: data checks, performance per sex,
    race and sex x race with bootstrap intervals, group fairness, calibration, the training data's
-   distribution, and out-of-distribution detection against German credit applicants mapped onto
-   Adult's columns. Written to ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
+   distribution, out-of-distribution detection against German credit applicants mapped onto
+   Adult's columns, and robustness (corruption curves per group, the constraint-aware tabular attack). Written to ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
 2. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
    fits an image model, with OOD detection against the digits 8 and 9 it never saw, corrupted and
    rotated digits, noise images and letters. Written to ``out_dir/digits``.
@@ -34,6 +34,9 @@ from .core.validation import SEED_NOT_GIVEN, renamed_seed
 DEMO_METRICS = ("accuracy", "selection_rate", "tpr", "fpr")
 #: Sensitive features of the Adult audit: each alone and their intersection.
 DEMO_FEATURES = ("sex", "race")
+#: Opt-in checks each audit names beside "auto", with the parameters that keep the demo fast.
+ADULT_CHECKS: dict[str, dict[str, Any]] = {"robustness": {"max_attack_rows": 200}}
+DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}}
 
 
 def _format_table(by_group: pd.DataFrame, overall: dict[str, float], metrics: tuple[str, ...]) -> str:
@@ -90,7 +93,8 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     # Out of distribution: the German credit applicants, mapped onto Adult's columns.
     german = load_adult_ood(random_state=random_state).ood["german_credit"]
     result = Audit(model, {"train": data.train, "val": data.val, "test": data.test, "ood:german_credit": german},
-                   sensitive_features=list(DEMO_FEATURES), random_state=random_state).run(out, resume=False)
+                   sensitive_features=list(DEMO_FEATURES), checks=["auto", *ADULT_CHECKS], check_params=ADULT_CHECKS,
+                   random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: UCI Adult", model_name=f"adult-{model_kind}",
                           dataset_name="UCI Adult", environment=environment(), task="tabular-classification",
                           dataset=data)
@@ -110,9 +114,27 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
             echo(f"  {key:<40} {value:.3f}  [{fairness[key + '.ci_lower']:.3f}, {fairness[key + '.ci_upper']:.3f}]")
     echo(_uncertainty_text(record))
     echo(_ood_text(record))
+    echo(_robustness_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _robustness_text(record: dict[str, Any]) -> str:
+    """Accuracy under the worst corruption, the group that breaks first, and the attack's robust accuracy."""
+    robustness = record["checks"].get("robustness")
+    if not robustness or robustness["status"] != "ok":
+        return ""
+    s = robustness["summary"]
+    lines = ["", f"Robustness: accuracy {s['clean_accuracy']:.3f} clean -> {s['worst_corruption_accuracy']:.3f} under "
+                 f"{s['worst_corruption']} at severity {max(s['severities'])}"]
+    for feature, info in s["fastest_group"].items():
+        lines.append(f"  breaks first among {feature}: {info['group']} (drop {info['drop']:.3f} under "
+                     f"{info['corruption']})")
+    if s.get("adversarial_robust_accuracy") is not None:
+        lines.append(f"  {s['attack']}: robust accuracy {s['adversarial_robust_accuracy']:.3f}, attack success "
+                     f"{s['attack_success_rate']:.3f}")
+    return "\n".join(lines)
 
 
 def _uncertainty_text(record: dict[str, Any]) -> str:
@@ -153,13 +175,15 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     echo(f"      trained a DigitsCNN in {time.perf_counter() - tick:.1f} s; auditing ...")
     splits = {"train": (data.train.X, data.train.y), "val": (data.val.X, data.val.y),
               "test": (data.test.X, data.test.y), **{f"ood:{name}": X for name, X in data.ood.items()}}
-    result = Audit(model, splits, random_state=random_state).run(out, resume=False)
+    result = Audit(model, splits, checks=["auto", *DIGITS_CHECKS], check_params=DIGITS_CHECKS,
+                   random_state=random_state).run(out, resume=False)
     record = audit_record(result, title="assay demo: digits CNN", model_name="digits-cnn",
                           dataset_name="scikit-learn digits (8x8)", environment=environment(),
                           task="image-classification", dataset=load_digits_split())  # its source and license
     paths = write_audit_report(record, out, model_name="digits-cnn")
     echo(_uncertainty_text(record))
     echo(_ood_text(record))
+    echo(_robustness_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record

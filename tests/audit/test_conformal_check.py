@@ -76,7 +76,7 @@ def test_conformal_findings_report_and_card(adult, tmp_path):
                                                                      "undercoverage_fail": 0.0}, progress=False).run()
     summary = strict.records["conformal"]["summary"]
     findings = [f for f in strict.findings if f.check == "conformal"]
-    assert len(findings) == len(summary["max_undercoverage"])
+    assert len(findings) == 1 + len(summary["max_undercoverage"])
     flagged = [f for f in findings if f.severity == "fail"]
     assert all("Mondrian" in f.message for f in flagged if f.evidence.get("mondrian_coverage") is not None)
     paths = write_audit_report(audit_record(strict, model_name="lr"), tmp_path)
@@ -84,6 +84,31 @@ def test_conformal_findings_report_and_card(adult, tmp_path):
     assert "Conformal prediction sets by group" in page and "Coverage by group" in page and "data:image/png" in page
     card = paths["card"].read_text(encoding="utf-8")
     assert f"coverage {summary['coverage']:.4f}" in card and "conformal.max_undercoverage[sex]" in card
+
+
+def test_calibrating_on_the_training_rows_is_flagged_overall(adult):
+    # A fully grown tree is certain on the rows it was fitted on: calibrated there, the LAC
+    # threshold is 0, every test set is the one predicted class, and coverage equals accuracy.
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    _, splits, fair = adult
+    data = load_adult()
+    X, y, sf = splits["train"]
+    encode = make_column_transformer((OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                                      data.categorical_features), remainder="passthrough")
+    tree = make_pipeline(encode, DecisionTreeClassifier(random_state=0)).fit(X, y)
+    leaky = Audit(tree, {"val": splits["train"], "test": splits["test"]}, checks=["conformal"], progress=False).run()
+    summary = leaky.records["conformal"]["summary"]
+    X_test, y_test, _ = splits["test"]
+    accuracy = float(np.mean(tree.predict(X_test) == y_test.to_numpy()))
+    assert summary["coverage"] == pytest.approx(accuracy, abs=1e-12)
+    assert summary["overall_undercoverage"] == pytest.approx(0.9 - accuracy, abs=1e-12)
+    finding = next(f for f in leaky.findings if f.metric == "overall_undercoverage")
+    assert finding.severity == "fail" and finding.value == pytest.approx(0.9 - accuracy)
+    assert fair.records["conformal"]["summary"]["overall_undercoverage"] == 0.0  # a held-out split: no shortfall
 
 
 def test_skipped_without_a_validation_split(adult):

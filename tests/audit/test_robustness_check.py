@@ -172,3 +172,16 @@ def test_auto_leaves_it_out_with_the_reason(adult):
     result = Audit(model, splits, checks="auto", progress=False).run()
     assert "robustness" not in result.records
     assert result.skipped["robustness"] == "runs only when named in 'checks' (it costs extra model passes)"
+
+
+def test_auto_plus_named_opt_in_checks(adult):
+    model, splits, _ = adult
+    params = {"robustness": {"max_rows": 300, "severities": [5], "max_attack_rows": 50}}
+    mixed = Audit(model, splits, checks=["auto", "robustness"], check_params=params, progress=False).run()
+    automatic = Audit(model, splits, checks="auto", progress=False).run()
+    assert set(mixed.records) == set(automatic.records) | {"robustness"}
+    assert "robustness" not in mixed.skipped
+    assert set(mixed.skipped) == set(automatic.skipped) - {"robustness"}
+    from assay.audit.base import CHECKS
+
+    assert list(mixed.records) == sorted(mixed.records, key=lambda n: (CHECKS[n].order, n))

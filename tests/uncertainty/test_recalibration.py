@@ -61,6 +61,24 @@ def test_temperature_equals_a_direct_scipy_fit_and_keeps_the_argmax():
     np.testing.assert_array_equal(p.argmax(axis=1), z.argmax(axis=1))
 
 
+def test_temperature_on_a_separable_calibration_set_is_refused_with_a_warning():
+    # Every row right: the NLL falls monotonically as T -> 0 (no minimiser); fitting it would make
+    # every test prediction certain. One wrong row restores a finite optimum.
+    z, y = overconfident()
+    right = z.argmax(axis=1) == y
+    from assay.core.errors import UndefinedMetricWarning
+
+    with pytest.warns(UndefinedMetricWarning, match="all .* rows are classified correctly"):
+        fitted = TemperatureScaling().fit(z[right], y[right])
+    assert fitted.temperature_ == 1.0
+    np.testing.assert_allclose(fitted.predict_proba(z), softmax(z, axis=1))
+    ts = np.linspace(0.01, 1, 50)
+    losses = [log_loss(y[right], softmax(z[right] / t, axis=1), labels=range(4)) for t in ts]
+    assert np.all(np.diff(losses) > 0)  # the premise: monotone in T
+    one_wrong = np.flatnonzero(right)[:200].tolist() + [int(np.flatnonzero(~right)[0])]
+    assert TemperatureScaling().fit(z[one_wrong], y[one_wrong]).temperature_ != 1.0
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pyro, inside netcal
 def test_temperature_equals_netcal():
     netcal = pytest.importorskip("netcal.scaling")

@@ -479,8 +479,9 @@ def resolve_checks(checks: str | Sequence[str | Check], context: AuditContext,
                    ) -> tuple[list[Check], dict[str, str]]:
     """The checks to run, in order, and the skipped ones with their reasons.
 
-    ``"auto"`` selects every registered check that applies; a list may hold names or instances.
-    An explicitly named check that does not apply is an error. ``check_params`` gives keyword
+    ``"auto"`` selects every registered check that applies; a list may hold names or instances,
+    and ``"auto"`` as one of its items (``["auto", "robustness"]``: the automatic checks plus the
+    opt-in ones named). An explicitly named check that does not apply is an error. ``check_params`` gives keyword
     parameters of the checks built by name.
     """
     registered_checks()
@@ -505,6 +506,12 @@ def resolve_checks(checks: str | Sequence[str | Check], context: AuditContext,
         raise AssayInputError(f"'checks' must be 'auto' or a list of check names or Check instances. "
                               f"Got {describe(checks)}.")
     selected = []
+    named = {item if isinstance(item, str) else getattr(item, "name", None) for item in checks}
+    if "auto" in named:
+        automatic, skipped = resolve_checks("auto", context, {k: v for k, v in params.items() if k in CHECKS})
+        selected = [c for c in automatic if c.name not in named]
+        skipped = {k: v for k, v in skipped.items() if k not in named}
+        checks = [item for item in checks if item != "auto"]
     for item in checks:
         if isinstance(item, Check):
             check = item
@@ -519,6 +526,8 @@ def resolve_checks(checks: str | Sequence[str | Check], context: AuditContext,
         if reason:
             raise AssayInputError(f"'checks' asks for {check.name!r}, which cannot run here: it {reason}.")
         selected.append(check)
+    if "auto" in named:
+        selected.sort(key=lambda c: (c.order, c.name))
     names = [c.name for c in selected]
     if len(set(names)) != len(names):
         raise AssayInputError(f"'checks' names a check twice: {names}.")

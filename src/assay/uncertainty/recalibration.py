@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 
 from ..core.component import Component, Interval, Options
-from ..core.errors import AssayInputError, AssayWarning
+from ..core.errors import AssayInputError, AssayWarning, UndefinedMetricWarning, outside_stacklevel
 from ..core.validation import (SEPARATOR, as_array, check_consistent_length, check_is_fitted, check_labels,
                                check_probabilities, check_sensitive_features, describe, sensitive_feature_columns)
 
@@ -306,6 +306,13 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     maxima are taken once (``max(z / T) = max(z) / T`` for T > 0) and the buffer is reused.
     """
     n = len(y)
+    if n and (logits.argmax(axis=1) == y).all():
+        warnings.warn(
+            f"Temperature scaling is undefined on this calibration set: all {n} rows are classified correctly, so "
+            "the NLL keeps falling as T -> 0 and has no minimum (fitting it would make every prediction certain). "
+            "T = 1 is kept (no rescaling). Calibrate on a larger or harder held-out split that the model gets "
+            "wrong sometimes.", UndefinedMetricWarning, stacklevel=outside_stacklevel())
+        return 1.0
     top = logits.max(axis=1)
     shifted = logits - top[:, None]  # <= 0
     mean_top = float(top.mean())

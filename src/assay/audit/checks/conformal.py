@@ -70,8 +70,12 @@ class ConformalCheck(Check):
         "min_group_size": [Interval(Integral, 0, None)],
     }
     #: Headline metrics the model card's YAML model-index lists.
-    model_index = ("coverage", "mean_set_size", "mondrian_coverage", "max_undercoverage")
+    model_index = ("coverage", "mean_set_size", "mondrian_coverage", "overall_undercoverage", "max_undercoverage")
     advice = {
+        "overall_undercoverage": "The sets cover less often than promised on this split: the calibration split is "
+                                 "not exchangeable with it (a shift, or a calibration split used in training or "
+                                 "model selection) or too small; calibrate on a larger held-out split drawn like "
+                                 "the deployment data.",
         "max_undercoverage": "The prediction sets promise 1 - alpha coverage but hold it less often for this group: "
                              "calibrate per group (Mondrian: ConformalClassifier.fit(..., sensitive_features=...)) so "
                              "every group gets the guarantee; for a true class (no groups given), per class.",
@@ -121,6 +125,9 @@ class ConformalCheck(Check):
             summary[f"{prefix}coverage_ci"] = [_number(overall["coverage_lower"]), _number(overall["coverage_upper"])]
             summary[f"{prefix}mean_set_size"] = _number(overall["size"])
             summary[f"{prefix}mean_set_size_ci"] = [_number(overall["size_lower"]), _number(overall["size_upper"])]
+        low, high = summary["coverage_ci"]
+        clear = summary["coverage"] is not None and summary["coverage"] < target and (high is None or high < target)
+        summary["overall_undercoverage"] = target - summary["coverage"] if clear else 0.0
         groups = marginal.drop(index="overall", level=0)
         reported = groups[~groups["small"].astype(bool)]
         summary["max_undercoverage"], summary["worst_group"], summary["undercovered"] = {}, {}, []
@@ -151,6 +158,9 @@ class ConformalCheck(Check):
                 rows.append(headline_row(f"{prefix}mean_set_size", summary[f"{prefix}mean_set_size"],
                                          group="overall", lower=summary[f"{prefix}mean_set_size_ci"][0],
                                          upper=summary[f"{prefix}mean_set_size_ci"][1], direction="lower"))
+        if "overall_undercoverage" in summary:
+            rows.append(headline_row("overall_undercoverage", summary["overall_undercoverage"], group="overall",
+                                     direction="lower"))
         rows += [headline_row("max_undercoverage", value, feature=feature, group=summary["worst_group"][feature],
                               direction="lower") for feature, value in summary["max_undercoverage"].items()]
         return rows
@@ -159,6 +169,13 @@ class ConformalCheck(Check):
         target = summary["target_coverage"]
         by_group = {(e["feature"], e["group"]): e for e in summary["undercovered"]}
         out = []
+        if "overall_undercoverage" in summary:  # records written before it existed lack it
+            out.append(grade(self.name, "overall_undercoverage", summary["overall_undercoverage"],
+                             warn=thresholds["undercoverage_warn"], fail=thresholds["undercoverage_fail"],
+                             higher_is_better=False,
+                             what=f"The shortfall of the marginal coverage {summary['coverage']:.3f} below 1 - alpha "
+                                  f"= {target:g} (counted only when its 95% interval lies wholly below)",
+                             evidence={"coverage": summary["coverage"], "coverage_ci": summary["coverage_ci"]}))
         for feature, value in summary["max_undercoverage"].items():
             group = summary["worst_group"][feature]
             entry = by_group.get((feature, group), {})
