@@ -43,6 +43,11 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
     assert len(digits["checks"]["ood"]["summary"]["auroc"]) == 6
     assert digits["summary"]["forward_passes"].keys() >= {"train", "val", "test", "ood:letters"}
     assert "Out-of-distribution detection" in text and "ood:held_out_classes" in text
+    # robustness (opt-in, named by the demo): corruption curves on both, the tabular attack on Adult, PGD on digits
+    for name, attack in (("adult", "TabularAttack"), ("digits", "PGD")):
+        robustness = records[name]["checks"]["robustness"]
+        assert robustness["status"] == "ok" and robustness["summary"]["attack"].startswith(attack)
+    assert "Robustness: accuracy" in text and "breaks first among sex" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
