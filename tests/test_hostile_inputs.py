@@ -1184,11 +1184,28 @@ CASES_EXPLAIN = [
 ]
 
 
+CASES_COUNTERFACTUALS = [
+    pytest.param(lambda: _explain("Counterfactuals")(_tabular_model(), immutable=["sex"]).generate(_XT),
+                 ["'immutable'", "sex"], id="Counterfactuals: an immutable feature not in the data"),
+    pytest.param(lambda: _explain("Counterfactuals")(_tabular_model(), desired=9).generate(_XT),
+                 ["'desired'", "9", "classes"], id="Counterfactuals: a desired class the model does not have"),
+    pytest.param(lambda: _explain("Counterfactuals")(_tabular_model(), monotone={"b": "increasing"}).generate(_XT),
+                 ["'monotone'", "'b'", "order"], id="Counterfactuals: monotone on unordered categories"),
+    pytest.param(lambda: _explain("Counterfactuals")(_tabular_model(), radii=[0.5, -1]).generate(_XT),
+                 ["'radii'", "positive"], id="Counterfactuals: a negative search radius"),
+    pytest.param(lambda: _explain("sensitive_flip_rate")(_tabular_model(), _XT, "sex"), ["'sensitive'", "sex"],
+                 id="sensitive_flip_rate: a sensitive column not in X"),
+    pytest.param(lambda: _explain("recourse_cost")(_tabular_model(), _XT, sensitive_features=_XT[["b"]],
+                                                   favorable="yes"), ["'favorable'", "'yes'"],
+                 id="recourse_cost: a favourable class the model does not have"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
                                          *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
-                                         *CASES_MITIGATION, *CASES_EXPLAIN])
+                                         *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
