@@ -48,6 +48,9 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
         robustness = records[name]["checks"]["robustness"]
         assert robustness["status"] == "ok" and robustness["summary"]["attack"].startswith(attack)
     assert "Robustness: accuracy" in text and "breaks first among sex" in text
+    recourse = records["adult"]["checks"]["recourse"]
+    assert recourse["status"] == "ok" and set(recourse["summary"]["sensitive_flip_rate"]) == {"sex", "race"}
+    assert "Counterfactual fairness:" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):

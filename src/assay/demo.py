@@ -3,7 +3,8 @@
 1. A gradient-boosting (or logistic) pipeline on UCI Adult: data checks, performance per sex,
    race and sex x race with bootstrap intervals, group fairness, calibration, the training data's
    distribution, out-of-distribution detection against German credit applicants mapped onto
-   Adult's columns, and robustness (corruption curves per group, the constraint-aware tabular attack). Written to ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
+   Adult's columns, robustness (corruption curves per group, the constraint-aware tabular attack),
+   and counterfactual fairness (decisions flipped by the sensitive attribute alone, recourse cost per group). Written to ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
 2. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
    fits an image model, with OOD detection against the digits 8 and 9 it never saw, corrupted and
    rotated digits, noise images and letters. Written to ``out_dir/digits``.
@@ -35,7 +36,8 @@ DEMO_METRICS = ("accuracy", "selection_rate", "tpr", "fpr")
 #: Sensitive features of the Adult audit: each alone and their intersection.
 DEMO_FEATURES = ("sex", "race")
 #: Opt-in checks each audit names beside "auto", with the parameters that keep the demo fast.
-ADULT_CHECKS: dict[str, dict[str, Any]] = {"robustness": {"max_attack_rows": 200}}
+ADULT_CHECKS: dict[str, dict[str, Any]] = {"robustness": {"max_attack_rows": 200},
+                                           "recourse": {"max_rows": 100, "n_candidates": 20}}
 DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}}
 
 
@@ -115,9 +117,27 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     echo(_uncertainty_text(record))
     echo(_ood_text(record))
     echo(_robustness_text(record))
+    echo(_recourse_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _recourse_text(record: dict[str, Any]) -> str:
+    """Decisions that flip with the sensitive attribute alone, and who must move farthest to be accepted."""
+    recourse = record["checks"].get("recourse")
+    if not recourse or recourse["status"] != "ok":
+        return ""
+    s = recourse["summary"]
+    flips = ", ".join(f"{column} {value:.3f}" for column, value in s["sensitive_flip_rate"].items())
+    lines = ["", f"Counterfactual fairness: decisions that change when only the attribute changes: {flips}"]
+    if s.get("mean_cost") is not None:
+        lines.append(f"  recourse: {s['found_rate']:.0%} of {s['n_rejected']} rejected applicants have a favourable "
+                     f"counterfactual (mean distance {s['mean_cost']:.2f} sd)")
+    for feature, ratio in s["recourse_cost_ratio"].items():
+        info = s["recourse_gap"][feature]
+        lines.append(f"  {feature}: {info['worst']} must move {ratio:.2f}x as far as {info['best']}")
+    return "\n".join(lines)
 
 
 def _robustness_text(record: dict[str, Any]) -> str:
