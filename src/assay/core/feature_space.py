@@ -142,10 +142,12 @@ class FeatureSpace:
 
     # ------------------------------------------------------------------ moves
     def propose(self, numeric: np.ndarray, codes: np.ndarray, rows: np.ndarray, rng: np.random.Generator, *,
-                p_numeric: float = 0.3, p_categorical: float = 0.5, radius: float | None = None):
+                p_numeric: float = 0.3, p_categorical: float = 0.5, radius: float | None = None,
+                n_categorical: int = 1):
         """Redraw a random subset of movable numeric columns (at least one per row: half at a corner
         of the allowed box, half uniform in it; the box cut to ``x0 +- radius * sd`` when given) and,
-        with probability ``p_categorical``, one categorical column, for the rows ``rows``."""
+        ``n_categorical`` times with probability ``p_categorical``, one more categorical column, for
+        the rows ``rows``."""
         m = len(rows)
         numeric, codes = numeric.copy(), codes.copy()
         movable = self.movable_num[rows]
@@ -166,14 +168,15 @@ class FeatureSpace:
             drawn[:, self.integer] = np.clip(np.round(drawn[:, self.integer]), lo[:, self.integer],
                                              hi[:, self.integer])
             numeric = np.where(pick, drawn, numeric)
-        movable = self.movable_cat[rows]
-        if movable.shape[1]:
+        movable = self.movable_cat[rows].copy()
+        for _ in range(n_categorical if movable.shape[1] else 0):
             column = _random_true(movable, rng)
             chosen = (column >= 0) & (rng.random(m) < p_categorical)
             r, j = np.flatnonzero(chosen), column[chosen]
             low, high = self.code_lo[rows[r], j], self.code_hi[rows[r], j]
             drawn = low + np.floor(rng.random(len(r)) * (high - low)).astype(np.int64)
             codes[r, j] = np.where(drawn >= codes[r, j], drawn + 1, drawn)  # uniform over the others
+            movable[r, j] = False  # another column next round
         return numeric, codes
 
     def within_budget(self, numeric: np.ndarray, codes: np.ndarray, rows: np.ndarray, max_changes: int | None,

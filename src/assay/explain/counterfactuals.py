@@ -9,8 +9,9 @@ valid, at most ``max_changes`` columns change.
 The search, vectorised over rows (one model call per step for all rows still searching):
 
 1. *Growing spheres*: ``n_candidates`` random candidates per row at each radius of ``radii``
-   (numeric columns within ``radius`` reference standard deviations, one categorical column
-   changed with even odds), until a row has ``n`` valid ones (predicted ``desired``).
+   (numeric columns within ``radius`` reference standard deviations; up to one categorical column
+   changed with even odds below radius 1, two from 1, three from 4), until a row has ``n`` valid
+   ones (predicted ``desired``).
 2. *Sparsify*: on every valid candidate, each changed column in turn is reverted to the original
    value where the candidate stays valid; then the numeric change is bisected on the segment from
    the original (invalid) to the candidate (valid), ``refine_steps`` times: the result lies within
@@ -173,7 +174,7 @@ class Counterfactuals(Component):
                 break
             rows = np.repeat(active, k)
             numeric, codes = space.propose(space.numeric0[rows], space.codes0[rows], rows, rng, p_numeric=0.5,
-                                           radius=float(radius))
+                                           radius=float(radius), n_categorical=1 + int(radius >= 1) + int(radius >= 4))
             numeric, codes = space.within_budget(numeric, codes, rows, self.max_changes, rng)
             valid = _predict(adapter, space, numeric, codes, rows) == desired[rows]
             valid &= space.changed(numeric, codes, rows).any(axis=1)
