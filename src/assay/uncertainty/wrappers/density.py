@@ -32,20 +32,21 @@ def _as_features(Z: Any, name: str = "Z") -> np.ndarray:
     return arr
 
 
-def _bin_index(Z: np.ndarray, lo: np.ndarray, width: np.ndarray, n_bins: int) -> np.ndarray:
-    """Bin of each value in the padded table: 1..n_bins inside ``[lo, lo + n_bins * width]``, 0 outside."""
+def _bin_index(Z: np.ndarray, lo: np.ndarray, hi: np.ndarray, width: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin of each value in the padded table: 1..n_bins inside ``[lo, hi]``, 0 outside."""
+    inside = (Z >= lo) & (Z <= hi)
     scaled = (Z - lo) / width
-    inside = (scaled >= 0) & (scaled <= n_bins)
-    idx = np.minimum(scaled, n_bins - 1, out=scaled).astype(np.int64) + 1
+    idx = np.clip(scaled, 0, n_bins - 1, out=scaled).astype(np.int64) + 1
     idx[~inside] = 0
     return idx
 
 
-def histogram_log_density(Z: Any, lo: np.ndarray, width: np.ndarray, log_table: np.ndarray) -> np.ndarray:
+def histogram_log_density(Z: Any, lo: np.ndarray, hi: np.ndarray, width: np.ndarray,
+                          log_table: np.ndarray) -> np.ndarray:
     """``sum_d log p_d(Z[:, d])`` with ``p_d`` piecewise constant on equal-width bins, ``(n,)``.
 
     ``log_table`` (d, n_bins + 1): column 0 is the log-density outside the range, columns
-    1..n_bins the bins' (a value exactly on the right edge is in the last bin). Computed in
+    1..n_bins the bins' of width ``width`` from ``lo`` (a value equal to ``hi`` is in the last bin). Computed in
     row blocks: one subtraction, division, truncation and table lookup per value.
     """
     Z = _as_features(Z)
@@ -56,7 +57,7 @@ def histogram_log_density(Z: Any, lo: np.ndarray, width: np.ndarray, log_table: 
     offsets = np.arange(d, dtype=np.int64) * (n_bins + 1)
     out = np.empty(len(Z), dtype=np.float64)
     for s in range(0, len(Z), _CHUNK):
-        idx = _bin_index(Z[s:s + _CHUNK], lo, width, n_bins)
+        idx = _bin_index(Z[s:s + _CHUNK], lo, hi, width, n_bins)
         idx += offsets
         out[s:s + _CHUNK] = flat.take(idx).sum(axis=1)
     return out
@@ -68,8 +69,9 @@ class HistogramBias(RiskWrapper):
     ``fit(X_train)`` reads the representations of the whole training set through the adapter
     and builds one histogram per dimension (``n_bins`` equal-width bins over its range); the
     density of a representation is the product of its marginals, computed as a **sum of log
-    densities**: in 64 dimensions a product of marginals of ~0.01 is 1e-128 and underflows to
-    0 for many inputs (and a whole batch of zeros cannot be ranked). Each bin's probability is
+    densities**: in 64 dimensions a product of marginals of ~0.01 is 1e-128, which is 0 in
+    float32 (the features' dtype; below ~1e-45) and reaches float64's limit (~1e-308) at ~150
+    dimensions: a batch of zeros cannot be ranked, and its log is -inf. Each bin's probability is
     ``(count + pseudo_count) / (N + n_bins * pseudo_count)`` divided by its width; values
     outside the training range get ``pseudo_count / (N + n_bins * pseudo_count) / width``
     (``-inf`` when ``pseudo_count=0``). ``density="kde"`` smooths the counts with a Gaussian
@@ -81,7 +83,7 @@ class HistogramBias(RiskWrapper):
     representations seen (:meth:`fit`, or each training batch of :func:`fit_risk_model`), and
     only from its filled part: no zero-filled rows bias the edges.
 
-    Learned state: ``lo_`` / ``width_`` (d,), ``log_table_`` (d, n_bins + 1), ``n_seen_``;
+    Learned state: ``lo_`` / ``hi_`` / ``width_`` (d,), ``log_table_`` (d, n_bins + 1), ``n_seen_``;
     with a queue, ``buffer_`` and ``filled_``.
     """
 
@@ -148,21 +150,22 @@ class HistogramBias(RiskWrapper):
         span = hi - lo
         flat = span <= 0
         lo = np.where(flat, lo - 0.5, lo)
+        hi = np.where(flat, lo + 1.0, hi)
         width = np.where(flat, 1.0, span) / k
         counts = np.zeros((d, k + 1))
         for s in range(0, n, _CHUNK):
-            idx = _bin_index(Z[s:s + _CHUNK], lo, width, k) + np.arange(d) * (k + 1)
+            idx = _bin_index(Z[s:s + _CHUNK], lo, hi, width, k) + np.arange(d) * (k + 1)
             counts += np.bincount(idx.ravel(), minlength=d * (k + 1)).reshape(d, k + 1)
         counts = counts[:, 1:]
         if self.density == "kde":
-            counts = np.stack([_smooth(counts[j], h[j] / width[j]) for j in range(d)]) * n / np.maximum(
-                1e-300, counts.sum(axis=1, keepdims=True))
+            smoothed = np.stack([_smooth(counts[j], h[j] / width[j]) for j in range(d)])
+            counts = smoothed * n / np.maximum(1e-300, smoothed.sum(axis=1, keepdims=True))
         a = float(self.pseudo_count)
         total = n + k * a
         with np.errstate(divide="ignore"):
             inside = np.log(counts + a) - np.log(total) - np.log(width)[:, None]
             outside = np.log(np.full(d, a)) - np.log(total) - np.log(width)
-        self.lo_, self.width_ = lo, width
+        self.lo_, self.hi_, self.width_ = lo, hi, width
         self.log_table_ = np.column_stack([outside, inside])
         self.n_seen_ = n
         self._stale = False
@@ -199,7 +202,7 @@ class HistogramBias(RiskWrapper):
         if self._stale:
             self._fit_table(self.buffer_[:self.filled_])
         check_is_fitted(self, ["log_table_"], fit="'fit'")
-        return histogram_log_density(Z, self.lo_, self.width_, self.log_table_)
+        return histogram_log_density(Z, self.lo_, self.hi_, self.width_, self.log_table_)
 
     def log_density(self, X: Any) -> np.ndarray:
         """Log density (nats) of the representations of inputs ``X``, ``(n,)``, through the adapter."""
