@@ -16,7 +16,7 @@ from ...core.errors import AssayInputError
 from ...core.validation import as_array, check_consistent_length, check_scalar, describe
 from ._base import RISKS, RiskOutput
 
-__all__ = ["risk_by_decile", "risk_by_group", "risk_correlation", "risk_scores"]
+__all__ = ["plant_rare_style", "risk_by_decile", "risk_by_group", "risk_correlation", "risk_scores"]
 
 DECILE = "risk decile"
 
@@ -117,3 +117,17 @@ def risk_correlation(risks: Any) -> pd.DataFrame:
         return pd.DataFrame([[1.0]], index=names, columns=names)
     rho = spearmanr(np.column_stack([scores[k] for k in names])).statistic
     return pd.DataFrame(np.atleast_2d(rho), index=names, columns=names)
+
+
+def plant_rare_style(X: Any, fraction: float = 0.02, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``X`` (n, c, h, w) with a random ``fraction`` of rows rotated by 90°: a planted rare style.
+
+    Returns ``(X_styled, is_rare)``; ``fraction=1`` rotates every row (a held-out rare set).
+    Used to check that representation bias finds, and resampling helps, an under-represented style.
+    """
+    arr = as_array(X, name="X", ndim=4, dtype=np.float32)
+    check_scalar(fraction, "fraction", owner="plant_rare_style", kind=numbers.Real, low=0.0, high=1.0)
+    rare = np.random.default_rng(random_state).random(len(arr)) < float(fraction)
+    out = arr.copy()
+    out[rare] = np.rot90(arr[rare], k=1, axes=(2, 3))
+    return out, rare
