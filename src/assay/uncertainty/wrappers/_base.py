@@ -89,11 +89,11 @@ def find_module(model: nn.Module, layer: Any, owner: str, name: str = "layer") -
     return modules[layer]
 
 
-def seeded(seed: int):
-    """Seed torch's global RNG inside ``fork_rng`` (the caller's state is restored)."""
+def seeded(seed: int, device: torch.device | None = None):
+    """Seed torch's global RNG (and ``device``'s) inside ``fork_rng`` (the caller's state is restored)."""
     from ...models.training import _seeded_rng
 
-    return _seeded_rng(int(seed))
+    return _seeded_rng(int(seed), device)
 
 
 def sample_variance(samples: torch.Tensor) -> torch.Tensor:

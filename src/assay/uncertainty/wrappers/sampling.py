@@ -26,14 +26,16 @@ def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
 
 
-def _mask(out: torch.Tensor, p: float, channelwise: bool, clean: int, generator) -> torch.Tensor:
-    """A dropout mask (kept units scaled by 1 / (1 - p)) for ``out``; its first ``clean`` rows are 1."""
-    shape = (*out.shape[:2], *([1] * (out.ndim - 2))) if channelwise and out.ndim > 2 else out.shape
-    mask = torch.empty(shape, device=out.device, dtype=out.dtype).bernoulli_(1.0 - p, generator=generator)
-    mask.div_(1.0 - p)
+_FUNCTIONAL = {nn.Dropout: F.dropout, nn.Dropout1d: F.dropout1d, nn.Dropout2d: F.dropout2d,
+               nn.Dropout3d: F.dropout3d}
+
+
+def _drop(x: torch.Tensor, p: float, kind: type, clean: int) -> torch.Tensor:
+    """Dropout of ``kind`` on ``x`` (torch's fused kernel), its first ``clean`` rows left as they were."""
+    out = _FUNCTIONAL[kind](x, p, training=True)
     if clean:
-        mask[:clean] = 1.0
-    return mask
+        out[:clean] = x[:clean]
+    return out
 
 
 class MCDropout(RiskWrapper):
@@ -47,8 +49,9 @@ class MCDropout(RiskWrapper):
     to bound memory). ``epistemic`` = unbiased variance over the samples, ``(n, outputs)``;
     ``aleatoric`` and ``bias`` are the inner wrapper's on the clean copy
     (``MCDropout(MeanVariance(model))`` gives both). In training mode the call is one dropout
-    pass and :meth:`loss` is the inner task loss with dropout active. Masks are drawn from a
-    generator seeded with ``random_state`` on every call: the same batch gives the same numbers.
+    pass and :meth:`loss` is the inner task loss with dropout active. Masks are drawn by torch's fused
+    dropout kernels from the global RNG, seeded with ``random_state`` inside ``fork_rng`` on every
+    call (the caller's RNG state is restored): the same batch gives the same numbers.
 
     Parameters: ``model`` (nn.Module with parameters), ``p`` in (0, 1) for inserted dropout,
     ``n_samples`` >= 2, ``layers`` (names of modules to follow with dropout; None: automatic),
@@ -73,7 +76,6 @@ class MCDropout(RiskWrapper):
         self.random_state = random_state
         self._insert, self._existing = self._plan(model, layers, owner)
         self._clean = 0
-        self._generator = None
         self.train(model.training)
 
     @staticmethod
@@ -102,14 +104,10 @@ class MCDropout(RiskWrapper):
         modules = dict(self.model.named_modules())
 
         def inserted(_m, _inp, out):
-            if self.training:
-                return F.dropout(out, self.p, training=True)
-            return out * _mask(out, self.p, False, self._clean, self._generator)
+            return _drop(out, self.p, nn.Dropout, 0 if self.training else self._clean)
 
         def existing(m, inp, out):
-            if self.training:
-                return out
-            return inp[0] * _mask(inp[0], m.p, not isinstance(m, nn.Dropout), self._clean, self._generator)
+            return out if self.training else _drop(inp[0], m.p, type(m), self._clean)
 
         handles = [modules[n].register_forward_hook(inserted) for n in self._insert]
         handles += [modules[n].register_forward_hook(existing) for n in self._existing]
@@ -121,10 +119,9 @@ class MCDropout(RiskWrapper):
                 return as_risk(self.model(x))
         n, S = x.shape[0], int(self.n_samples)
         chunk = S if self.sample_chunk is None else min(S, int(self.sample_chunk))
-        self._generator = torch.Generator(device=x.device).manual_seed(int(self.random_state))
         clean, samples, first = None, [], True
         try:
-            with hooks(self._hooks()):
+            with hooks(self._hooks()), seeded(int(self.random_state), x.device):
                 done = 0
                 while done < S:
                     k = min(chunk, S - done)
@@ -140,7 +137,7 @@ class MCDropout(RiskWrapper):
                     done += k
                     first = False
         finally:
-            self._clean, self._generator = 0, None
+            self._clean = 0
         clean.epistemic = sample_variance(torch.cat(samples) if len(samples) > 1 else samples[0])
         return clean
 
