@@ -116,7 +116,9 @@ def risk_correlation(risks: Any) -> pd.DataFrame:
     if len(names) == 1:
         return pd.DataFrame([[1.0]], index=names, columns=names)
     rho = spearmanr(np.column_stack([scores[k] for k in names])).statistic
-    return pd.DataFrame(np.atleast_2d(rho), index=names, columns=names)
+    if np.ndim(rho) == 0:
+        rho = np.array([[1.0, rho], [rho, 1.0]])
+    return pd.DataFrame(rho, index=names, columns=names)
 
 
 def plant_rare_style(X: Any, fraction: float = 0.02, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
