@@ -135,6 +135,12 @@ def test_mc_dropout_runs_all_samples_in_one_batched_pass():
     assert torch.equal(chunked.y_hat, out.y_hat) and (chunked.epistemic > 0).all()
     again = MCDropout(model, n_samples=20)(torch.from_numpy(NEAR))
     assert torch.equal(again.epistemic, out.epistemic)  # seeded masks
+    clf = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
+    probs = MCDropout(clf, n_samples=20, softmax=True)(torch.from_numpy(NEAR))
+    logits = MCDropout(clf, n_samples=20)(torch.from_numpy(NEAR))
+    assert torch.equal(probs.y_hat, clf(torch.from_numpy(NEAR)).detach()) and torch.equal(probs.y_hat, logits.y_hat)
+    assert (probs.epistemic >= 0).all() and (probs.epistemic <= 0.25 * 20 / 19).all()
+    assert not torch.allclose(probs.epistemic, logits.epistemic)
 
 
 def test_mc_dropout_inserts_dropout_after_activations_and_keeps_existing_dropout():

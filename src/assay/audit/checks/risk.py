@@ -3,9 +3,11 @@
 Opt-in (``auto=False``: it trains a variance head and runs 20 dropout passes). On at most
 ``max_rows`` rows of the audited split: ``bias`` = -log density of ``layer``'s output under
 per-dimension histograms of the training split (:class:`~assay.uncertainty.wrappers.HistogramBias`),
-``epistemic`` = MC dropout variance of the logits (:class:`~assay.uncertainty.wrappers.MCDropout`,
+``epistemic`` = MC dropout variance of the class probabilities (:class:`~assay.uncertainty.wrappers.MCDropout`,
 the model untouched), ``aleatoric`` = the logit variance of a head trained beside a frozen copy of
-the model on the training split (:class:`~assay.uncertainty.wrappers.MeanVariance`, sampled logits).
+the model (:class:`~assay.uncertainty.wrappers.MeanVariance`, sampled logits) on the "val" split when
+there is one (a network fits its training split almost perfectly, so a head trained there learns
+near-zero variance), else on the training split.
 Each risk per group through the grouped table, accuracy by risk decile, and their correlations.
 """
 
@@ -41,6 +43,7 @@ class RiskCheckResult(Result):
     by_group: pd.DataFrame | None
     correlation: pd.DataFrame
     examples: dict | None = None
+    head_split: str = "train"
 
 
 def default_layer(model: Any) -> str | None:
@@ -124,15 +127,20 @@ class RiskCheck(Check):
         X_train = context.X("train")
         X_train = X_train.to_numpy(np.float32) if isinstance(X_train, pd.DataFrame) else X_train
         classes = context.model.classes_
-        train_labels = np.searchsorted(classes, np.asarray(context.y("train")))
+        head_split = "val" if "val" in context.splits and context.eval_split != "val" and \
+            context.splits["val"][1] is not None else "train"
+        X_head = context.X(head_split)
+        X_head = X_head.to_numpy(np.float32) if isinstance(X_head, pd.DataFrame) else X_head
+        head_labels = np.searchsorted(classes, np.asarray(context.y(head_split)))
 
         bias = predict_risk(HistogramBias(model, layer=layer, n_bins=self.n_bins).fit(X_train), X).bias
-        epistemic = predict_risk(MCDropout(model, n_samples=self.n_samples, random_state=seed), X).scores()["epistemic"]
+        epistemic = predict_risk(MCDropout(model, n_samples=self.n_samples, softmax=True, random_state=seed),
+                                 X).scores()["epistemic"]
         frozen = copy.deepcopy(model).eval()
         for p in frozen.parameters():
             p.requires_grad_(False)
         head = MeanVariance(frozen, task="classification", random_state=seed)
-        fit_risk_model(head, (X_train, train_labels), epochs=self.head_epochs, random_state=seed, lr=1e-2,
+        fit_risk_model(head, (X_head, head_labels), epochs=self.head_epochs, random_state=seed, lr=1e-2,
                        batch_size=128)
         aleatoric = predict_risk(head, X).scores()["aleatoric"]
         scores = {"bias": np.asarray(bias, dtype=np.float64), "aleatoric": aleatoric, "epistemic": epistemic}
@@ -166,7 +174,7 @@ class RiskCheck(Check):
                         "bias": scores["bias"][picked].tolist()}
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         return RiskCheckResult(str(layer), int(len(y)), means, deciles, by_group,
-                               risk_correlation(scores), examples)
+                               risk_correlation(scores), examples, head_split)
 
     def summarize(self, result) -> dict[str, Any]:
         deciles = result.deciles
@@ -207,8 +215,9 @@ class RiskCheck(Check):
         correlation = frame_from_record(result["correlation"])
         text = (f"On {result['n_rows']} rows of the evaluation split. Representation bias = -log density of the "
                 f"'{result['layer']}' representation under per-dimension histograms of the training split (nats; "
-                "higher = more under-represented); epistemic = variance of the logits over MC dropout samples; "
-                "aleatoric = variance of the logits predicted by a head trained beside the frozen model. Accuracy "
+                "higher = more under-represented); epistemic = variance of the class probabilities over MC dropout "
+                "samples; aleatoric = variance of the logits predicted by a head trained beside the frozen model "
+                f"on the '{result.get('head_split', 'train')}' split. Accuracy "
                 f"drops by {summary['bias_accuracy_gap']:.3f} from the best- to the least-represented decile "
                 f"(epistemic: {summary['epistemic_accuracy_gap']:.3f}, aleatoric: "
                 f"{summary['aleatoric_accuracy_gap']:.3f}). The risks are distinct: Spearman correlation bias-"
@@ -241,8 +250,8 @@ class RiskCheck(Check):
 
         summary = record["summary"]
         lines = [(f"Risk ({summary['n_rows']} rows; layer {escape_markdown(summary['layer'])}): mean representation "
-                  f"bias {summary['mean_bias']:.4f} nats, mean aleatoric {summary['mean_aleatoric']:.4f}, mean "
-                  f"epistemic {summary['mean_epistemic']:.4f} (logit variances). Accuracy gap between the best- and "
+                  f"bias {summary['mean_bias']:.4f} nats, mean aleatoric {summary['mean_aleatoric']:.4g} (logit variance), "
+                  f"mean epistemic {summary['mean_epistemic']:.4g} (variance of the probabilities under MC dropout). Accuracy gap between the best- and "
                   f"least-represented deciles: {summary['bias_accuracy_gap']:.4f}. Spearman correlations: bias-"
                   f"epistemic {summary['correlation_bias_epistemic']:.2f}, bias-aleatoric "
                   f"{summary['correlation_bias_aleatoric']:.2f}, aleatoric-epistemic "

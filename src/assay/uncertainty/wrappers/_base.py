@@ -144,6 +144,13 @@ class RiskWrapper(nn.Module):
     def observe(self, x: torch.Tensor) -> None:
         """Called by :func:`fit_risk_model` on every training batch (ring buffers); default: nothing."""
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        state.pop("_risk_adapter", None)  # the inference cache is not part of the wrapper
+        state.pop("_risk_layouts", None)
+        return state
+
 
 def default_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy for integer targets and a (n, k >= 2) output; mean squared error otherwise."""

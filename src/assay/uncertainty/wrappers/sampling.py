@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core.errors import AssayInputError
-from ...core.validation import check_scalar, describe
+from ...core.validation import check_bool, check_scalar, describe
 from ._base import RiskOutput, RiskWrapper, as_risk, check_model, find_module, hooks, mean_of, module_loss, \
     sample_variance, seeded
 
@@ -55,11 +55,13 @@ class MCDropout(RiskWrapper):
 
     Parameters: ``model`` (nn.Module with parameters), ``p`` in (0, 1) for inserted dropout,
     ``n_samples`` >= 2, ``layers`` (names of modules to follow with dropout; None: automatic),
-    ``sample_chunk`` (None: all samples in one pass), ``random_state`` (int >= 0).
+    ``sample_chunk`` (None: all samples in one pass), ``softmax`` (a classifier's epistemic as the
+    variance of the sampled class probabilities, in probability², rather than of the logits;
+    ``y_hat`` stays the logits), ``random_state`` (int >= 0).
     """
 
     def __init__(self, model: nn.Module, *, p: float = 0.1, n_samples: int = 20, layers: Any = None,
-                 sample_chunk: int | None = None, random_state: int = 0) -> None:
+                 sample_chunk: int | None = None, softmax: bool = False, random_state: int = 0) -> None:
         super().__init__()
         owner = "MCDropout"
         check_model(model, owner)
@@ -68,11 +70,13 @@ class MCDropout(RiskWrapper):
         if sample_chunk is not None:
             check_scalar(sample_chunk, "sample_chunk", owner=owner, kind=numbers.Integral, low=1)
         check_scalar(random_state, "random_state", owner=owner, kind=numbers.Integral, low=0)
+        check_bool(softmax, "softmax", owner=owner)
         self.model = model
         self.p = p
         self.n_samples = n_samples
         self.layers = layers
         self.sample_chunk = sample_chunk
+        self.softmax = softmax
         self.random_state = random_state
         self._insert, self._existing = self._plan(model, layers, owner)
         self._clean = 0
@@ -128,9 +132,9 @@ class MCDropout(RiskWrapper):
                     copies = k + 1 if first else k
                     self._clean = n if first else 0
                     out = as_risk(self.model(x.repeat(copies, *([1] * (x.ndim - 1)))))
-                    y = out.y_hat
+                    y = torch.softmax(out.y_hat, dim=-1) if self.softmax else out.y_hat
                     if first:
-                        clean = RiskOutput(y_hat=y[:n], aleatoric=None if out.aleatoric is None else out.aleatoric[:n],
+                        clean = RiskOutput(y_hat=out.y_hat[:n], aleatoric=None if out.aleatoric is None else out.aleatoric[:n],
                                            bias=None if out.bias is None else out.bias[:n])
                         y = y[n:]
                     samples.append(y.reshape(k, n, *y.shape[1:]))
