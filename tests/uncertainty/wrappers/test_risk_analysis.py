@@ -100,3 +100,25 @@ def test_risk_check_is_opt_in_and_a_component():
     assert RiskCheck.auto is False
     check_component(RiskCheck())
     check_component(RiskCheck(layer="penultimate.1", n_samples=5, head_epochs=2))
+
+
+def test_risk_check_on_a_tabular_torch_model_lists_rows(tmp_path):
+    from assay.models import train_tabular_mlp
+
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame(rng.normal(size=(n, 4)).astype(np.float32), columns=["a", "b", "c", "d"])
+    y = (X["a"] + 0.5 * X["b"] + rng.normal(scale=0.5, size=n) > 0).astype(int).to_numpy()
+    group = pd.DataFrame({"g": np.where(X["c"] > 1, "rare", "common")})
+    model = train_tabular_mlp(X.to_numpy(), y, epochs=5, hidden=(16, 8))
+    splits = {"train": (X[:300], y[:300]), "val": (X[300:450], y[300:450]), "test": (X[450:], y[450:], group[450:])}
+    result = Audit(model, splits, checks=["risk"], check_params={"risk": {"n_boot": 20, "head_epochs": 2}},
+                   progress=False).run()
+    record = result.records["risk"]
+    assert record["status"] == "ok", record.get("traceback")
+    assert record["result"]["head_split"] == "val" and record["summary"]["layer"] == "penultimate.0"
+    table = pd.DataFrame(**record["result"]["examples"]["table"])
+    assert list(table.columns[:4]) == ["a", "b", "c", "d"] and len(table) == 16
+    assert table["bias"].iloc[0] == max(table["bias"])
+    paths = write_audit_report(audit_record(result, model_name="mlp"), tmp_path)
+    assert "least (first)" in paths["html"].read_text(encoding="utf-8")

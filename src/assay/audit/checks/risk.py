@@ -34,7 +34,8 @@ class RiskCheckResult(Result):
     """Per-example risks summarised: ``deciles`` (risk, feature, group, decile, accuracy, lower,
     upper, mean_risk, count), ``by_group`` (feature, group, mean:<risk> with bounds, count; None
     without sensitive features), ``correlation`` (Spearman between the risks), ``means`` per risk,
-    ``examples`` (images only: the most / least under-represented rows, their pixels and bias)."""
+    ``examples``: the 8 most and 8 least under-represented rows (images: pixels and bias; a
+    DataFrame input: the rows as a table with their risks)."""
 
     layer: str
     n_rows: int
@@ -123,7 +124,8 @@ class RiskCheck(Check):
             sensitive = None if sensitive is None else sensitive.iloc[rows]
         if sensitive is not None and sensitive.shape[1] == 0:
             sensitive = None
-        X = X.to_numpy(np.float32) if isinstance(X, pd.DataFrame) else X
+        frame = X if isinstance(X, pd.DataFrame) else None
+        X = X.to_numpy(np.float32) if frame is not None else X
         X_train = context.X("train")
         X_train = X_train.to_numpy(np.float32) if isinstance(X_train, pd.DataFrame) else X_train
         classes = context.model.classes_
@@ -167,11 +169,15 @@ class RiskCheck(Check):
                         by_group[f"{metric} upper"] = table.ci[(metric, "upper")]
                 by_group = by_group.reset_index()
         examples = None
+        order = np.argsort(scores["bias"], kind="stable")
+        picked = np.r_[order[::-1][:8], order[:8]]
         if getattr(X, "ndim", 0) == 4:
-            order = np.argsort(scores["bias"], kind="stable")
-            picked = np.r_[order[::-1][:8], order[:8]]
             examples = {"images": np.asarray(X[picked], dtype=np.float64).round(4).tolist(),
                         "bias": scores["bias"][picked].tolist()}
+        elif frame is not None:
+            rows = frame.iloc[picked].reset_index(drop=True)
+            examples = {"table": rows.assign(**{k: v[picked] for k, v in scores.items()},
+                                             represented=["least"] * 8 + ["most"] * 8)}
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         return RiskCheckResult(str(layer), int(len(y)), means, deciles, by_group,
                                risk_correlation(scores), examples, head_split)
@@ -229,7 +235,10 @@ class RiskCheck(Check):
         shown = (frame_from_record(result["by_group"]) if result.get("by_group") else
                  bias_deciles[bias_deciles["feature"] == "overall"])
         tables = [("Spearman correlation between the risks", correlation.reset_index())]
-        if result.get("examples"):
+        if result.get("examples") and "table" in result["examples"]:
+            tables.append(("The 8 least (first) and 8 most represented rows, with their risks",
+                           frame_from_record(result["examples"]["table"])))
+        if result.get("examples") and "images" in result["examples"]:
             images = np.asarray(result["examples"]["images"])
             grid = figure_to_png(plot_example_grid(images, np.asarray(result["examples"]["bias"])))
             panels_extra = [("Accuracy by epistemic decile", deciles[(deciles["risk"] == "epistemic")
