@@ -39,7 +39,7 @@ X, Y = toy()
 NEAR = np.r_[np.linspace(0.0, 1.0, 10), np.linspace(2.5, 3.5, 10)][:, None].astype(np.float32)
 IN_GAP = np.linspace(1.3, 2.2, 20)[:, None].astype(np.float32)
 OUTSIDE = np.r_[np.linspace(-6, -5, 10), np.linspace(5, 6, 10)][:, None].astype(np.float32)
-FIT = dict(epochs=60, lr=5e-3, batch_size=150, random_state=0)
+FIT = {"epochs": 60, "lr": 5e-3, "batch_size": 150, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_training_through_the_loss_in_a_plain_loop_and_with_a_data_loader():
         loss.backward()
         optimizer.step()
         first = float(loss.detach()) if first is None else first
-    assert float(loss) < first
+    assert float(loss.detach()) < first
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=100)
     fit_risk_model(VAEEpistemic(net(16), layer="1"), loader, epochs=2)
     a, b = MeanVariance(seeded_net(2)), MeanVariance(seeded_net(2))

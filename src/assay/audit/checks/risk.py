@@ -179,7 +179,7 @@ class RiskCheck(Check):
             examples = {"table": rows.assign(**{k: v[picked] for k, v in scores.items()},
                                              represented=["least"] * 8 + ["most"] * 8)}
         means = {k: float(np.mean(v)) for k, v in scores.items()}
-        return RiskCheckResult(str(layer), int(len(y)), means, deciles, by_group,
+        return RiskCheckResult(str(layer), len(y), means, deciles, by_group,
                                risk_correlation(scores), examples, head_split)
 
     def summarize(self, result) -> dict[str, Any]:
@@ -266,8 +266,8 @@ class RiskCheck(Check):
                   f"{summary['correlation_bias_aleatoric']:.2f}, aleatoric-epistemic "
                   f"{summary['correlation_aleatoric_epistemic']:.2f}.")]
         for feature, info in summary.get("most_under_represented", {}).items():
-            lines += ["", f"Most under-represented among {escape_markdown(feature)}: {escape_markdown(info['group'])} "
-                          f"(mean bias {info['mean_bias']:.4f})."]
+            lines += ["", (f"Most under-represented among {escape_markdown(feature)}: "
+                           f"{escape_markdown(info['group'])} (mean bias {info['mean_bias']:.4f}).")]
         return lines
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -240,8 +240,8 @@ class RepresentationResampler(Component):
     refits it each epoch on the current model's representations (``resample=...``).
     """
 
-    _parameter_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")],
-                              "n_bins": [Interval(numbers.Integral, 1, None)]}
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")], "n_bins": [Interval(numbers.Integral, 1, None)]}
 
     def __init__(self, *, alpha: float = 0.01, n_bins: int = 10) -> None:
         self.alpha = alpha
