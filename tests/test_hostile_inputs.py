@@ -1201,11 +1201,71 @@ CASES_COUNTERFACTUALS = [
 ]
 
 
+
+# ---------------------------------------------------------------------------------------- risk wrappers (issue 19)
+def _risk(name):
+    import assay.uncertainty.wrappers as wrappers
+
+    return getattr(wrappers, name)
+
+
+def _risk_net():
+    return torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+
+
+_XR = np.zeros((4, 2), dtype=np.float32)
+
+CASES_RISK = [
+    pytest.param(lambda: _risk("MCDropout")(_risk_net(), n_samples=1), ["'n_samples'", "MCDropout", "[2, inf)"],
+                 id="MCDropout: one sample"),
+    pytest.param(lambda: _risk("MCDropout")(_risk_net(), p=1.0), ["'p'", "MCDropout", "(0, 1)"],
+                 id="MCDropout: p = 1"),
+    pytest.param(lambda: _risk("MCDropout")(torch.nn.ReLU()), ["'model'", "no parameters"],
+                 id="MCDropout: a model without parameters"),
+    pytest.param(lambda: _risk("MCDropout")(_risk_net(), layers=["fc7"]), ["'layers'", "'fc7'", "Expected one of"],
+                 id="MCDropout: an unknown layer"),
+    pytest.param(lambda: _risk("DeepEnsemble")(_risk_net, n_members=1), ["'n_members'", "[2, inf)"],
+                 id="DeepEnsemble: one member"),
+    pytest.param(lambda: _risk("DeepEnsemble")(lambda: torch.nn.ReLU()), ["'factory()'", "no parameters"],
+                 id="DeepEnsemble: members without parameters"),
+    pytest.param(lambda: _risk("MeanVariance")(_risk_net(), task="ranking"), ["'task'", "'regression'"],
+                 id="MeanVariance: unknown task"),
+    pytest.param(lambda: _risk("fit_risk_model")(_risk("MeanVariance")(_risk_net(), task="classification"),
+                                                 (_XR, np.zeros(4)), task="regression"),
+                 ["'task'", "classification", "task='regression'"],
+                 id="fit_risk_model: regression variance from a classification wrapper"),
+    pytest.param(lambda: _risk("MeanVariance")(_risk("MeanVariance")(_risk_net())), ["'model'", "plain network"],
+                 id="MeanVariance: wrapping a wrapper"),
+    pytest.param(lambda: _risk("HistogramBias")(_risk_net(), layer="penultimate"), ["'layer'", "'penultimate'"],
+                 id="HistogramBias: an unknown layer"),
+    pytest.param(lambda: _risk("HistogramBias")(_risk_net(), layer="1").log_density(_XR), ["HistogramBias", "fit"],
+                 id="HistogramBias: scoring before fit"),
+    pytest.param(lambda: _risk("VAEEpistemic")(_risk_net(), layer="1", latent_dim=0), ["'latent_dim'", "[1, inf)"],
+                 id="VAEEpistemic: zero latent dimensions"),
+    pytest.param(lambda: _risk("VAEEpistemic")(_risk_net(), layer="1")(torch.zeros(2, 2)), ["VAEEpistemic", "fit"],
+                 id="VAEEpistemic: called before fit"),
+    pytest.param(lambda: _risk("fit_risk_model")(_risk("MCDropout")(_risk_net()), (_XR, np.zeros(3))),
+                 ["X", "y", "4", "3"], id="fit_risk_model: X and y of different lengths"),
+    pytest.param(lambda: _risk("fit_risk_model")(_risk("MCDropout")(_risk_net()), (_XR, np.zeros(4)), epochs=0),
+                 ["'epochs'", "fit_risk_model"], id="fit_risk_model: zero epochs"),
+    pytest.param(lambda: _risk("fit_risk_model")(_risk("MCDropout")(_risk_net()), "data"), ["'data'", "(X, y)"],
+                 id="fit_risk_model: data that is not (X, y) or batches"),
+    pytest.param(lambda: _risk("fit_risk_model")(_risk_net(), (_XR, np.zeros(4)), resample="density"),
+                 ["'resample'", "RepresentationResampler"], id="fit_risk_model: unknown resampling"),
+    pytest.param(lambda: _risk("RepresentationResampler")(n_bins=0).fit(_XR), ["'n_bins'", "RepresentationResampler"],
+                 id="RepresentationResampler: zero bins"),
+    pytest.param(lambda: _risk("risk_by_decile")(np.arange(5.0), np.ones(4)), ["risk", "correct", "5", "4"],
+                 id="risk_by_decile: risk and correct of different lengths"),
+    pytest.param(lambda: _risk("risk_by_group")({"bias": [0.0, np.nan]}, ["a", "b"]), ["'risks['bias']'", "finite"],
+                 id="risk_by_group: a NaN risk"),
+]
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
                                          *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
-                                         *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS])
+                                         *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS,
+                                         *CASES_RISK])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

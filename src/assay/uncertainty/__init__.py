@@ -44,3 +44,19 @@ from .recalibration import (  # noqa: E402
 
 __all__ += ["HistogramBinning", "IsotonicCalibration", "MatrixScaling", "PlattScaling", "TemperatureScaling",
             "VectorScaling", "calibrator_state"]
+
+# Risk-aware wrappers (assay.uncertainty.wrappers): bias, aleatoric and epistemic risk of torch models
+from .wrappers import (  # noqa: E402
+    DeepEnsemble,
+    HistogramBias,
+    MCDropout,
+    MeanVariance,
+    RepresentationResampler,
+    RiskOutput,
+    VAEEpistemic,
+    fit_risk_model,
+    predict_risk,
+)
+
+__all__ += ["DeepEnsemble", "HistogramBias", "MCDropout", "MeanVariance", "RepresentationResampler", "RiskOutput",
+            "VAEEpistemic", "fit_risk_model", "predict_risk"]
