@@ -1,0 +1,30 @@
+"""Monitoring a deployed model: drift per column and group, profiles, control charts, change points.
+
+* :func:`drift_report` -- KS, Wasserstein, PSI, Jensen-Shannon, chi-square and category tests per
+  column, per group and intersection, with Holm / Benjamini-Hochberg correction.
+* :class:`Profile` -- mergeable per-column summaries of a reference table (batches, Dask), saved as JSON.
+* :func:`mmd_test`, :func:`domain_classifier_test` -- multivariate two-sample tests.
+* :mod:`assay.monitor.stats` -- the drift statistics (also used by the audit's shift check).
+* :mod:`assay.monitor.charts` -- Shewhart, EWMA and CUSUM charts, change points; alerts as findings.
+
+Imports are lazy (``assay.data_checks`` imports :mod:`assay.monitor.stats`).
+"""
+
+from __future__ import annotations
+
+from ..core._lazy import lazy_attributes
+
+_LAZY = {
+    "DriftResult": "drift",
+    "drift_report": "drift",
+    "Profile": "profile",
+    "mmd_test": "multivariate",
+    "MMDResult": "multivariate",
+    "domain_classifier_test": "multivariate",
+    "DomainClassifierResult": "multivariate",
+    "adjust_pvalues": "stats",
+}
+_SUBMODULES = ("stats", "drift", "profile", "multivariate", "charts", "performance")
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY, _SUBMODULES)
