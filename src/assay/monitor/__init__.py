@@ -25,6 +25,7 @@ _LAZY = {
     "adjust_pvalues": "stats",
 }
 _SUBMODULES = ("stats", "drift", "profile", "multivariate", "charts", "performance")
-__all__ = sorted(_LAZY)
+__all__ = ["DomainClassifierResult", "DriftResult", "MMDResult", "Profile", "adjust_pvalues", "domain_classifier_test",
+           "drift_report", "mmd_test"]
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY, _SUBMODULES)

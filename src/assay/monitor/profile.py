@@ -27,8 +27,14 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import AssayInputError
-from ..core.validation import check_scalar, check_sensitive_features, describe
-from ..data_checks._common import NUMERIC, check_frame, column_kinds, numeric_values, object_values
+from ..core.validation import check_scalar, describe
+from ..data_checks._common import (
+    NUMERIC,
+    check_frame,
+    column_kinds,
+    numeric_values,
+    object_values,
+)
 
 SCHEMA = "assay.monitor.profile"
 SCHEMA_VERSION = 1

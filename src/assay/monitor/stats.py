@@ -141,7 +141,7 @@ def adjust_pvalues(pvalues: Any, method: str = "holm") -> np.ndarray:
     if method == "holm":
         adjusted = np.maximum.accumulate(np.minimum(1.0, (k - np.arange(k)) * ranked))
     elif method == "bh":
-        adjusted = np.minimum.accumulate((k / np.arange(k, 0, -1) * ranked[::-1]))[::-1]
+        adjusted = np.minimum.accumulate(k / np.arange(k, 0, -1) * ranked[::-1])[::-1]
         adjusted = np.minimum(1.0, adjusted)
     else:
         raise ValueError(f"unknown correction {method!r}")
