@@ -17,7 +17,14 @@ import pandas as pd
 
 from ..core.result import Result
 from ..core.validation import check_random_state, check_scalar
-from ..data_checks._common import NUMERIC, align_columns, check_frame, column_kinds, joint_codes, numeric_values
+from ..data_checks._common import (
+    NUMERIC,
+    align_columns,
+    check_frame,
+    column_kinds,
+    joint_codes,
+    numeric_values,
+)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
