@@ -110,3 +110,21 @@ def test_bad_inputs_are_refused():
         drift_report(ref, cur, correction="bonferroni")
     with pytest.raises(AssayInputError, match="'current' column 'x' must be numeric"):
         drift_report(ref, cur.assign(x="a"))
+
+
+def test_model_outputs_are_tested_as_columns():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    cur = pd.DataFrame({"a": rng.normal(1.0, 1, size=2000), "b": rng.normal(size=2000)})
+    model = LogisticRegression().fit(ref, (ref["a"] + rng.normal(size=2000) > 0).astype(int))
+    result = drift_report(ref, cur, model=model)
+    assert {"proba[0]", "proba[1]", "prediction"} <= set(result.overall.index)
+    assert result.overall.loc["proba[1]", "drifted"] and result.overall.loc["prediction", "drifted"]
+    profile = Profile.fit(ref, model=model)
+    assert profile.moments("proba[1]")["mean"] == pytest.approx(model.predict_proba(ref)[:, 1].mean())
+    via_profile = drift_report(profile, cur, model=model)
+    assert via_profile.overall.loc["proba[1]", "drifted"]
+    assert via_profile.overall.loc["prediction", "chi2_pvalue"] == pytest.approx(
+        result.overall.loc["prediction", "chi2_pvalue"])

@@ -162,7 +162,8 @@ def _categorical_row(ref_categories, ref_counts, ref_missing, cur_categories, cu
 
 def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None, alpha: float = DEFAULT_ALPHA,
                  effect_threshold: float = DEFAULT_EFFECT_THRESHOLD, correction: str = "holm",
-                 n_bins: int = DEFAULT_N_BINS, anderson: bool = False, min_rows: int = 1) -> DriftResult:
+                 n_bins: int = DEFAULT_N_BINS, anderson: bool = False, min_rows: int = 1, model: Any = None,
+                 features: Any = None) -> DriftResult:
     """Drift of every column of ``current`` against ``reference``, overall and per group.
 
     Parameters
@@ -182,12 +183,23 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
         Also run the k-sample Anderson-Darling test (slower; from data only).
     min_rows : int, default 1
         Scopes with fewer reference or current rows are left out.
+    model : optional
+        A model ``assay.wrap`` takes: its outputs (``proba[<class>]``, ``prediction``) are tested as
+        extra columns (a profile reference must have been fitted with the same model).
+    features : list of str, optional
+        The columns the model takes (default: its ``feature_names_in_``, else every column).
     """
     owner = "drift_report"
     check_scalar(alpha, "alpha", owner=owner, low=0.0, high=1.0, closed="neither")
     check_scalar(effect_threshold, "effect_threshold", owner=owner, low=0.0)
     check_option(correction, "correction", owner=owner, options=stats.CORRECTIONS)
     check_scalar(min_rows, "min_rows", owner=owner, kind=int, low=1)
+    if model is not None:
+        from .outputs import with_model_outputs
+
+        current = with_model_outputs(check_frame(current, name="current"), model, features=features, name="current")
+        if not isinstance(reference, Profile):
+            reference = with_model_outputs(check_frame(reference, name="reference"), model, features=features)
     if isinstance(reference, Profile):
         ref_profile, ref_frame = reference, None
         if sensitive_features is not None and sensitive_names(

@@ -85,15 +85,22 @@ class Profile:
     # -- building ------------------------------------------------------------------------------
     @classmethod
     def fit(cls, reference: Any, *, sensitive_features: Any = None, n_bins: int = DEFAULT_N_BINS,
-            edges: dict[str, Any] | None = None, name: str = "reference") -> Profile:
+            edges: dict[str, Any] | None = None, name: str = "reference", model: Any = None,
+            features: Any = None) -> Profile:
         """Profile of one table (DataFrame or 2-D array).
 
         ``sensitive_features``: column name(s) of the table; they split rows into cells and are not
         profiled. ``edges``: interior bin edges per numeric column (another profile's ``edges()``,
-        so batches share bins); by default the ``n_bins`` quantiles of this table.
+        so batches share bins); by default the ``n_bins`` quantiles of this table. ``model``: also
+        profile the model's outputs (``assay.monitor.outputs.with_model_outputs``; ``features`` are
+        the columns it takes).
         """
         check_scalar(n_bins, "n_bins", owner="Profile.fit", kind=int, low=1)
         frame = check_frame(reference, name=name)
+        if model is not None:
+            from .outputs import with_model_outputs
+
+            frame = with_model_outputs(frame, model, features=features, name=name)
         sensitive = sensitive_names(sensitive_features, list(frame.columns))
         codes, cells = _cell_codes(frame, sensitive, name)
         n_cells = len(cells)
