@@ -37,6 +37,9 @@ _PLOTS = {
     "plot_adversarial_examples": "plots_robustness_attacks",
     "plot_certified_accuracy": "plots_robustness_attacks",
     "plot_perturbation_heatmap": "plots_robustness_attacks",
+    "plot_control_chart": "plots_monitor",
+    "plot_distribution_comparison": "plots_monitor",
+    "plot_drift_over_time": "plots_monitor",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
