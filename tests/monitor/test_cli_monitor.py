@@ -62,6 +62,8 @@ def test_monitor_writes_reports_and_gates(files, capsys):
     assert alerts and all(f["evidence"]["window"] >= "2024-02-05" for f in alerts)
     assert any("group=b" in f["metric"] for f in alerts)
     assert not any("group=a" in f["metric"] for f in alerts)
+    shifts = record["change_points"]["accuracy"]["shifts"]
+    assert [s[0] for s in shifts] == ["2024-02-05T00:00:00"] and shifts[0][2] < shifts[0][1] - 0.05
     html = (out / "report.html").read_text()
     assert "Drift per column and group" in html and "Performance over time" in html and "<img" in html
 

@@ -45,6 +45,17 @@ def test_sample_tests_match_scipy():
     assert np.isnan(stats.wasserstein(np.ones(3), np.array([1.0, 2.0])))
 
 
+@pytest.mark.parametrize("n", [300, 12000])
+def test_one_sort_ks_and_wasserstein_equal_scipy(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(size=n), np.round(rng.normal(0.05, 1.1, size=n + 7), 2)  # ties too
+    d, p, w = stats.ks_wasserstein(a, b, scale=False)
+    ks = ks_2samp(a, b)
+    assert d == pytest.approx(ks.statistic, rel=1e-12) and p == pytest.approx(ks.pvalue, rel=1e-8)
+    assert w == pytest.approx(wasserstein_distance(a, b), rel=1e-10)
+    assert stats.ks_wasserstein(a, b)[2] == pytest.approx(stats.wasserstein(a, b), rel=1e-10)
+
+
 def test_wasserstein_by_hand():
     # all mass at 0 vs all at 2: distance 2
     assert stats.wasserstein(np.array([0.0, 0.0]), np.array([2.0]), scale=False) == 2.0

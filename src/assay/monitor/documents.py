@@ -27,6 +27,7 @@ def monitor_record(result: MonitorResult, *, meta: dict[str, Any] | None = None)
         "estimate": None if result.estimate is None else result.estimate.to_dict(),
         "charts": [{"chart": c.chart, "metric": c.metric, "params": c.params, "table": c.table} for c in result.charts],
         "distributions": result.distributions,
+        "change_points": result.change_points,
     })
 
 

@@ -127,8 +127,7 @@ def _numeric_row(ref_counts, cur_counts, edges, ref_values, cur_values, ref_mome
     row["jensen_shannon"] = stats.jensen_shannon(ref_counts, cur_counts)
     row["chi2"], row["chi2_pvalue"] = stats.chi2_test(ref_counts, cur_counts)
     if ref_values is not None:
-        row["ks"], row["ks_pvalue"] = stats.ks_test(ref_values, cur_values)
-        row["wasserstein"] = stats.wasserstein(ref_values, cur_values)
+        row["ks"], row["ks_pvalue"], row["wasserstein"] = stats.ks_wasserstein(ref_values, cur_values)
         if anderson and len(np.unique(np.concatenate([ref_values, cur_values]))) > 1:
             row["anderson"], row["anderson_pvalue"] = stats.anderson_test(ref_values, cur_values)
         row["exact"] = True

@@ -30,7 +30,7 @@ from ..core.errors import AssayInputError
 from ..core.findings import SEVERITIES, Finding
 from ..core.result import Result
 from ..data_checks._common import check_frame
-from .charts import ControlChart, cusum_chart, p_chart
+from .charts import ControlChart, change_points, cusum_chart, p_chart
 from .drift import DEFAULT_ALPHA, DEFAULT_EFFECT_THRESHOLD, DriftResult, drift_report
 from .outputs import with_model_outputs
 from .performance import PerformanceEstimate, estimate_performance, time_windows
@@ -51,6 +51,7 @@ class MonitorResult(Result):
     distributions: dict[str, dict[str, Any]]
     findings: list[Finding]
     params: dict[str, Any]
+    change_points: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def worst_severity(self) -> str:
@@ -138,6 +139,27 @@ def _window_accuracy(y, pred, windows, groups: pd.DataFrame | None) -> pd.DataFr
     return out[["feature", "group", "window", "n", "correct", "accuracy"]]
 
 
+MIN_WINDOWS_CHANGE_POINTS = 8
+
+
+def _accuracy_change_points(performance: pd.DataFrame) -> dict[str, Any]:
+    """Change points (PELT) of the overall accuracy series when it has enough windows and ruptures is
+    installed (the ``monitor`` extra); each with the segment means before and after."""
+    if not len(performance):
+        return {}
+    series = performance[performance["feature"] == "overall"]
+    if len(series) < MIN_WINDOWS_CHANGE_POINTS:
+        return {}
+    try:
+        found = change_points(series["accuracy"].to_numpy(float), min_size=2)
+    except ImportError:
+        return {}
+    labels = series["window"].to_numpy()
+    means = found.segments["mean"].to_numpy()
+    shifts = [(str(labels[i]), float(means[j]), float(means[j + 1])) for j, i in enumerate(found.indices)]
+    return {"accuracy": {"indices": found.indices, "shifts": shifts}} if shifts else {}
+
+
 def run_monitor(reference: Any, current: Any, *, model: Any = None, features: Any = None, target: str | None = None,
                 time_column: str | None = None, window: str = "1D", sensitive_features: Any = None,
                 alpha: float = DEFAULT_ALPHA, effect_threshold: float = DEFAULT_EFFECT_THRESHOLD,
@@ -223,10 +245,16 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
                                       f"({classes}).")
             estimate = estimate_performance(adapter.predict_proba(ref_x[features]), y_ref.to_numpy(int),
                                             adapter.predict_proba(cur_x[features]), windows=windows, calibrate=True)
+    found_changes = _accuracy_change_points(performance)
     findings = _findings(drift, charts, estimate)
+    for metric, change in found_changes.items():
+        for start, before, after in change["shifts"]:
+            findings.append(Finding("performance", "warn", f"{metric} changed at window {start}: {before:.4f} -> "
+                                    f"{after:.4f} (change point, PELT).", metric, after, before,
+                                    {"alert": "change point", "window": str(start)}))
     return MonitorResult(drift=drift, drift_over_time=over_time, performance=performance, charts=charts,
                          estimate=estimate, distributions=distributions, findings=findings,
                          params={"target": target, "time_column": time_column, "window": window,
                                  "sensitive_features": sens, "alpha": alpha, "effect_threshold": effect_threshold,
                                  "correction": correction, "reference": "profile" if is_profile else "data",
-                                 "model": model is not None})
+                                 "model": model is not None}, change_points=found_changes)

@@ -84,6 +84,33 @@ def wasserstein(reference: np.ndarray, current: np.ndarray, *, scale: bool = Tru
     return distance / sd if sd > 0 else (0.0 if distance == 0 else float("nan"))
 
 
+KS_EXACT_MAX_N = 10_000
+"""Up to this sample size ``ks_2samp``'s exact p-value is used (scipy's own ``method="auto"`` rule)."""
+
+
+def ks_wasserstein(reference: np.ndarray, current: np.ndarray, *, scale: bool = True) -> tuple[float, float, float]:
+    """``(KS statistic, KS p-value, Wasserstein)`` from one sort of each sample: the same numbers as
+    :func:`ks_test` and :func:`wasserstein` (scipy's formulas: the empirical CDFs on the pooled values;
+    the exact p-value up to :data:`KS_EXACT_MAX_N` rows, else Smirnov's ``kstwo.sf(D, round(nm / (n + m)))``),
+    at about a third of their cost on large samples."""
+    a, b = np.sort(reference), np.sort(current)
+    pooled = np.sort(np.concatenate([a, b]), kind="stable")  # two sorted runs: a merge
+    cdf_a = np.searchsorted(a, pooled, side="right") / a.size
+    cdf_b = np.searchsorted(b, pooled, side="right") / b.size
+    gaps = np.abs(cdf_a - cdf_b)
+    statistic = float(gaps.max())
+    distance = float(np.sum(gaps[:-1] * np.diff(pooled)))
+    if max(a.size, b.size) <= KS_EXACT_MAX_N:
+        pvalue = float(_st.ks_2samp(a, b).pvalue)
+    else:
+        m, n = sorted([float(a.size), float(b.size)], reverse=True)
+        pvalue = float(np.clip(_st.kstwo.sf(statistic, np.round(m * n / (m + n))), 0, 1))
+    if scale:
+        sd = float(np.std(a))
+        distance = distance / sd if sd > 0 else (0.0 if distance == 0 else float("nan"))
+    return statistic, pvalue, distance
+
+
 def anderson_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     """``(statistic, p-value)`` of the k-sample Anderson-Darling test (k = 2, scipy's; the p-value is
     capped to [0.001, 0.25] by scipy's interpolation table)."""
