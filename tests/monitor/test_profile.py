@@ -86,3 +86,20 @@ def test_json_round_trip_and_refusals(tmp_path):
         Profile.from_json(json.dumps({"schema": "other"}))
     with pytest.raises(AssayInputError, match="same bin edges"):
         profile.merge(Profile.fit(_frame(seed=1), sensitive_features="g"))
+
+
+@pytest.mark.slow
+def test_two_worker_local_cluster_profile_equals_the_in_memory_one():
+    distributed = pytest.importorskip("distributed")
+    dd = pytest.importorskip("dask.dataframe")
+    import warnings
+
+    frame = _frame(n=4000, seed=3)
+    ddf = dd.from_pandas(frame, npartitions=5)
+    edges = Profile.fit(frame).edges()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster):
+            result = Profile.fit_dask(ddf, sensitive_features=["g", "h"], edges=edges)
+    _assert_same(Profile.fit(frame, sensitive_features=["g", "h"], edges=edges), result)
