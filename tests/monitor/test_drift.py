@@ -58,6 +58,14 @@ def test_no_drift_is_not_flagged_and_new_categories_are_listed():
     assert gone.overall.loc["c", "vanished_categories"] == ["b"]
 
 
+def test_a_column_missing_throughout_the_window_is_drift_not_an_error():
+    ref, cur = _frames(0.0, seed=1)
+    result = drift_report(ref, cur.assign(c=np.nan, x=None))
+    assert result.overall.loc["c", "drifted"] and result.overall.loc["c", "missing_current"] == 1.0
+    assert result.overall.loc["x", "missing_current"] == 1.0 and result.overall.loc["x", "test"] == "chi2"
+    assert result.overall.loc["x", "drifted"] and result.overall.loc["x", "effect_size"] == pytest.approx(1.0)
+
+
 def test_effect_threshold_and_alpha_gate_the_rule():
     ref, cur = _frames(0.07, n=60000, seed=3)
     strict = drift_report(ref, cur, sensitive_features="g")

@@ -3,10 +3,11 @@
 Every column gets, in every *scope* (overall, each group of each sensitive feature, each cell of
 their intersection when there are several):
 
-* numeric: the two-sample KS test (its statistic and p-value are the row's ``statistic`` and
-  ``p_value``), the Wasserstein distance in reference standard deviations (the row's
-  ``effect_size``), PSI, Jensen-Shannon distance and the chi-square test on the reference's quantile
-  bins, and (``anderson=True``) the k-sample Anderson-Darling test;
+* numeric: the two-sample KS test on the non-missing values (its statistic and p-value are the row's
+  ``statistic`` and ``p_value``), the Wasserstein distance in reference standard deviations (the
+  row's ``effect_size``), PSI, Jensen-Shannon distance and the chi-square test on the reference's
+  quantile bins plus a "missing" bin, and (``anderson=True``) the k-sample Anderson-Darling test;
+  when one side has no values at all, the row's test is that chi-square and its effect the JS distance;
 * categorical: the chi-square test of homogeneity (``statistic``, ``p_value``), the Jensen-Shannon
   distance of the category shares (``effect_size``), PSI, and the categories new in the current
   window or vanished from it.
@@ -96,11 +97,14 @@ def _check_current(current: Any, columns: list[str], kinds: dict[str, str], *, n
         problem = " ".join(p for p in (f"Missing column(s) {missing}." if missing else "",
                                        f"Unexpected column(s) {extra}." if extra else "") if p)
         raise AssayInputError(f"'{name}' must have the same columns as 'reference'. {problem}")
+    frame = frame[columns]
     for column, kind in kinds.items():
-        if column_kind(frame[column]) != kind and not frame[column].isna().all():
-            raise AssayInputError(f"'{name}' column {column!r} must be {kind} like in 'reference'. "
-                                  f"Got dtype {frame[column].dtype} instead.")
-    return frame[columns]
+        if column_kind(frame[column]) != kind:
+            if not frame[column].isna().all():
+                raise AssayInputError(f"'{name}' column {column!r} must be {kind} like in 'reference'. "
+                                      f"Got dtype {frame[column].dtype} instead.")
+            frame = frame.assign(**{column: frame[column].astype(np.float64 if kind == NUMERIC else object)})
+    return frame
 
 
 def _row_masks(frame: pd.DataFrame, profile: Profile) -> dict[tuple[str, str], np.ndarray]:
@@ -121,11 +125,13 @@ def _row_masks(frame: pd.DataFrame, profile: Profile) -> dict[tuple[str, str], n
 def _numeric_row(ref_counts, cur_counts, edges, ref_values, cur_values, ref_moments, cur_moments, anderson):
     row: dict[str, Any] = {"test": "ks"}
     ref_ok, cur_ok = ref_counts[:-1], cur_counts[:-1]
-    if ref_ok.sum() == 0 or cur_ok.sum() == 0:
-        return row
     row["psi"] = stats.psi(ref_counts, cur_counts)
     row["jensen_shannon"] = stats.jensen_shannon(ref_counts, cur_counts)
     row["chi2"], row["chi2_pvalue"] = stats.chi2_test(ref_counts, cur_counts)
+    if ref_ok.sum() == 0 or cur_ok.sum() == 0:  # only missing values on one side: the bins (with "missing") say it
+        row.update(test="chi2", statistic=row["chi2"], p_value=row["chi2_pvalue"], effect_size=row["jensen_shannon"],
+                   exact=True)
+        return row
     if ref_values is not None:
         row["ks"], row["ks_pvalue"], row["wasserstein"] = stats.ks_wasserstein(ref_values, cur_values)
         if anderson and len(np.unique(np.concatenate([ref_values, cur_values]))) > 1:
