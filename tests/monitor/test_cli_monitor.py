@@ -96,3 +96,17 @@ def test_monitor_refusals_name_the_flag(files, tmp_path, capsys):
     assert main(["monitor", "--reference", str(tmp_path / "old.json"), "--current", str(files / "calm.csv"),
                  "--out", str(tmp_path / "o")]) == 2
     assert "--reference" in capsys.readouterr().err
+
+
+def test_run_monitor_estimates_accuracy_without_labels():
+    from assay.monitor.run import run_monitor
+
+    ref, cur = _tables(seed=2, drift=False)
+    model = LogisticRegression().fit(ref[["x"]], ref["y"])
+    result = run_monitor(ref, cur.drop(columns="y"), model=model, features=["x"], target="y", time_column="time")
+    est = result.estimate
+    assert est is not None and est.reliable and len(est.table) == 8
+    truth = (model.predict(cur[["x"]]) == cur["y"]).mean()
+    weighted = np.average(est.table["estimated_accuracy"], weights=est.table["n"])
+    assert abs(weighted - truth) < 0.02
+    assert result.worst_severity == "pass" and not len(result.performance)
