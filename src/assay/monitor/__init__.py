@@ -6,6 +6,9 @@
 * :func:`mmd_test`, :func:`domain_classifier_test` -- multivariate two-sample tests.
 * :mod:`assay.monitor.stats` -- the drift statistics (also used by the audit's shift check).
 * :mod:`assay.monitor.charts` -- Shewhart, EWMA and CUSUM charts, change points; alerts as findings.
+* :mod:`assay.monitor.anomalies` -- generalized ESD and seasonal residual anomalies of a metric series.
+* :mod:`assay.monitor.performance` -- metrics per time window and group; label-free CBPE estimate.
+* :func:`assay.monitor.run.run_monitor` -- what `assay monitor` computes; documents in `assay.monitor.documents`.
 
 Imports are lazy (``assay.data_checks`` imports :mod:`assay.monitor.stats`).
 """
@@ -24,7 +27,8 @@ _LAZY = {
     "DomainClassifierResult": "multivariate",
     "adjust_pvalues": "stats",
 }
-_SUBMODULES = ("stats", "drift", "profile", "multivariate", "charts", "performance")
+_SUBMODULES = ("anomalies", "charts", "documents", "drift", "multivariate", "outputs", "performance", "profile", "run",
+               "stats")
 __all__ = ["DomainClassifierResult", "DriftResult", "MMDResult", "Profile", "adjust_pvalues", "domain_classifier_test",
            "drift_report", "mmd_test"]
 
