@@ -169,6 +169,12 @@ def _monitor_parser(commands: Any) -> None:
                          help="smallest effect size that counts as drift (default: %(default)s)")
     monitor.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
                          help="multiple-testing correction (default: %(default)s)")
+    monitor.add_argument("--dask", action="store_true",
+                         help="read both tables with Dask and test drift from their mergeable profiles (data past "
+                              "one machine's memory; drift only: no --model, and --target / --time-column are "
+                              "left out of the tests)")
+    monitor.add_argument("--scheduler", default=None,
+                         help="with --dask: address of a Dask scheduler (default: the local threaded scheduler)")
     monitor.add_argument("--out", default="assay-monitor", help="output directory (default: %(default)s)")
     monitor.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
                          help="exit with status 1 if any finding is at least this severe: drift is a warn, an "
@@ -191,6 +197,8 @@ def _run_monitor(args: argparse.Namespace) -> int:
             raise AssayInputError(str(exc).replace("'--reference'", "--reference:", 1)) from None
     else:
         reference = read_table(args.reference, arg="--reference")
+    if args.dask:
+        return _run_monitor_dask(args, reference)
     current = read_table(args.current, arg="--current")
     model = None
     if args.model:
@@ -217,6 +225,62 @@ def _run_monitor(args: argparse.Namespace) -> int:
     for finding in result.findings:
         if finding.severity != "pass":
             print(f"{finding.severity:<5}  {finding.check:<11}  {' '.join(finding.message.split())}")
+    print(f"wrote {paths['json']}, {paths['html']}")
+    return 1 if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on] else 0
+
+
+def _read_dask(path: str, arg: str) -> Any:
+    from .io._common import check_readable_file
+    from .io.tables import _table_format
+    from .metrics.distributed import _import_dask
+
+    _, dd = _import_dask(arg)
+    p = Path(path).expanduser()
+    fmt = _table_format(p, arg)
+    check_readable_file(p, arg=arg, expected="a CSV or Parquet file")
+    return dd.read_parquet(str(p)) if fmt == "parquet" else dd.read_csv(str(p))
+
+
+def _without(ddf: Any, columns: list[str]) -> Any:
+    return ddf.drop(columns=[c for c in columns if c in ddf.columns])
+
+
+def _run_monitor_dask(args: argparse.Namespace, reference: Any) -> int:
+    from .io import parse_columns
+    from .monitor.documents import write_monitor_report
+    from .monitor.profile import Profile
+    from .monitor.run import run_monitor
+
+    if args.model:
+        raise AssayInputError("--dask: tests drift from profiles only; drop --model (or --dask).")
+    drop = [c for c in (args.target, args.time_column) if c]  # not tested for drift; no windows with --dask
+    sensitive = parse_columns(args.sensitive) if args.sensitive else None
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        if not isinstance(reference, Profile):
+            reference = Profile.fit_dask(_without(_read_dask(args.reference, "--reference"), drop),
+                                         sensitive_features=sensitive)
+        current = Profile.fit_dask(_without(_read_dask(args.current, "--current"), drop),
+                                   sensitive_features=sensitive, edges=reference.edges())
+        result = run_monitor(reference, current, alpha=args.alpha, effect_threshold=args.effect_threshold,
+                             correction=args.correction)
+    except AssayInputError as exc:
+        message = str(exc).strip().splitlines()[0]
+        for word, flag in (("'sensitive_features'", "--sensitive"), ("'reference'", "--reference"),
+                           ("'current'", "--current"), ("'ddf'", "--current")):
+            message = message.replace(word, flag)
+        raise AssayInputError(message) from None
+    finally:
+        if client is not None:
+            client.close()
+    meta = {"reference": Path(args.reference).name, "current": Path(args.current).name, "engine": "dask"}
+    paths = write_monitor_report(result, Path(args.out), meta=meta)
+    print(f"assay monitor (dask): {int(result.drift.overall['drifted'].sum())} of {len(result.drift.overall)} "
+          f"column(s) drifted; worst finding: {result.worst_severity}")
     print(f"wrote {paths['json']}, {paths['html']}")
     return 1 if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on] else 0
 

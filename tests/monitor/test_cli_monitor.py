@@ -110,3 +110,19 @@ def test_run_monitor_estimates_accuracy_without_labels():
     weighted = np.average(est.table["estimated_accuracy"], weights=est.table["n"])
     assert abs(weighted - truth) < 0.02
     assert result.worst_severity == "pass" and not len(result.performance)
+
+
+def test_monitor_with_dask_tests_drift_from_profiles(files, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    out = tmp_path / "dask"
+    code = main(["monitor", "--reference", str(files / "ref.csv"), "--current", str(files / "cur.parquet"),
+                 "--dask", "--sensitive", "group", "--time-column", "time", "--target", "y", "--out", str(out),
+                 "--fail-on", "warn"])
+    assert code == 1
+    record = json.loads((out / "report.json").read_text())
+    assert record["params"]["current"] == "profile"
+    drift = pd.DataFrame(record["drift"]["data"], columns=record["drift"]["columns"])
+    drifted = drift[drift["drifted"]]
+    assert set(zip(drifted["feature"], drifted["group"], drifted["column"])) >= {("group", "b", "x")}
+    assert main(["monitor", "--reference", str(files / "ref.csv"), "--current", str(files / "cur.parquet"),
+                 "--dask", "--model", str(files / "model.pkl"), "--out", str(out)]) == 2

@@ -136,3 +136,13 @@ def test_model_outputs_are_tested_as_columns():
     assert via_profile.overall.loc["proba[1]", "drifted"]
     assert via_profile.overall.loc["prediction", "chi2_pvalue"] == pytest.approx(
         result.overall.loc["prediction", "chi2_pvalue"])
+
+
+def test_two_profiles_give_the_binned_report():
+    ref, cur = _frames(0.5, seed=4)
+    ref_profile = Profile.fit(ref, sensitive_features="g")
+    from_frame = drift_report(ref_profile, cur).table
+    both = drift_report(ref_profile, Profile.fit(cur, sensitive_features="g", edges=ref_profile.edges())).table
+    pd.testing.assert_frame_equal(both, from_frame)
+    with pytest.raises(AssayInputError, match="'current' profile must match.*binned differently"):
+        drift_report(ref_profile, Profile.fit(cur, sensitive_features="g"))

@@ -165,6 +165,26 @@ def _categorical_row(ref_categories, ref_counts, ref_missing, cur_categories, cu
     return row
 
 
+def _check_profiles(reference: Profile, current: Profile) -> None:
+    """A current profile must bin like the reference: same columns, kinds, sensitive features and edges."""
+    problems = []
+    if current.sensitive_features != reference.sensitive_features:
+        problems.append(f"sensitive features {current.sensitive_features} instead of {reference.sensitive_features}")
+    if list(current.columns) != list(reference.columns):
+        problems.append(f"columns {list(current.columns)} instead of {list(reference.columns)}")
+    else:
+        for column, s in reference.columns.items():
+            c = current.columns[column]
+            if c["kind"] != s["kind"]:
+                problems.append(f"column {column!r} is {c['kind']}, {s['kind']} in the reference")
+                break
+            if s["kind"] == NUMERIC and not np.array_equal(c["edges"], s["edges"]):
+                problems.append(f"column {column!r} binned differently (fit it with edges=reference.edges())")
+                break
+    if problems:
+        raise AssayInputError("'current' profile must match the reference profile: " + "; ".join(problems) + ".")
+
+
 def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None, alpha: float = DEFAULT_ALPHA,
                  effect_threshold: float = DEFAULT_EFFECT_THRESHOLD, correction: str = "holm",
                  n_bins: int = DEFAULT_N_BINS, anderson: bool = False, min_rows: int = 1, model: Any = None,
@@ -175,8 +195,10 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
     ----------
     reference : DataFrame, 2-D array or Profile
         The reference period (a table, or a profile fitted on one with :meth:`Profile.fit`).
-    current : DataFrame or 2-D array
-        The current window, with the same columns.
+    current : DataFrame, 2-D array or Profile
+        The current window, with the same columns; or its profile, fitted with ``edges=reference.edges()``
+        (then every test is the binned one: this is how windows past one machine's memory are tested,
+        from :meth:`Profile.fit_dask`).
     sensitive_features : str or list of str, optional
         Columns of both tables whose groups (and intersection) get their own rows; they are not tested.
         With a profile, the profile's own sensitive features are used and must match when given.
@@ -199,6 +221,9 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
     check_scalar(effect_threshold, "effect_threshold", owner=owner, low=0.0)
     check_option(correction, "correction", owner=owner, options=stats.CORRECTIONS)
     check_scalar(min_rows, "min_rows", owner=owner, kind=int, low=1)
+    if model is not None and isinstance(current, Profile):
+        raise AssayInputError("'current' must be a table when 'model' is given (a profile holds no rows to predict); "
+                              "fit the current profile with Profile.fit(current, model=...) instead.")
     if model is not None:
         from .outputs import with_model_outputs
 
@@ -222,18 +247,24 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
     else:
         raise AssayInputError(f"'reference' must be a DataFrame, a 2-D array or a Profile. Got {describe(reference)}.")
     all_columns = list(kinds) + sens
-    cur_frame = _check_current(current, [c for c in (list(ref_frame.columns) if ref_frame is not None
-                                                     else all_columns)], {**kinds}, name="current")
-    cur_profile = Profile.fit(cur_frame, sensitive_features=sens, edges=ref_profile.edges(), name="current")
-    ref_masks = _row_masks(ref_frame, ref_profile) if ref_frame is not None else None
-    cur_masks = _row_masks(cur_frame, cur_profile)
+    if isinstance(current, Profile):
+        cur_profile, cur_frame = current, None
+        _check_profiles(ref_profile, cur_profile)
+        cur_scopes = set(cur_profile.scopes())
+    else:
+        cur_frame = _check_current(current, [c for c in (list(ref_frame.columns) if ref_frame is not None
+                                                         else all_columns)], {**kinds}, name="current")
+        cur_profile = Profile.fit(cur_frame, sensitive_features=sens, edges=ref_profile.edges(), name="current")
+        cur_masks = _row_masks(cur_frame, cur_profile)
+        cur_scopes = set(cur_masks)
     raw = {}
-    if ref_frame is not None:
+    if ref_frame is not None and cur_frame is not None:
+        ref_masks = _row_masks(ref_frame, ref_profile)
         raw = {c: (numeric_values(ref_frame[c]), numeric_values(cur_frame[c]))
                for c, k in kinds.items() if k == NUMERIC}
     rows = []
     for scope in ref_profile.scopes():
-        if scope not in cur_masks:
+        if scope not in cur_scopes:
             continue
         ref_cells, cur_cells = ref_profile.cell_mask(*scope), cur_profile.cell_mask(*scope)
         n_ref, n_cur = int(ref_profile.n_rows[ref_cells].sum()), int(cur_profile.n_rows[cur_cells].sum())

@@ -142,6 +142,26 @@ def _window_accuracy(y, pred, windows, groups: pd.DataFrame | None) -> pd.DataFr
 MIN_WINDOWS_CHANGE_POINTS = 8
 
 
+def _profiles_only(reference: Any, current: Profile, *, model: Any, target: Any, time_column: Any, alpha: float,
+                   effect_threshold: float, correction: str) -> MonitorResult:
+    if not isinstance(reference, Profile):
+        raise AssayInputError(f"'reference' must be a Profile when 'current' is one. Got {type(reference).__name__}.")
+    given = [name for name, value in (("model", model), ("target", target), ("time_column", time_column))
+             if value is not None]
+    if given:
+        raise AssayInputError(f"'current' is a profile, which holds no rows: {', '.join(repr(g) for g in given)} "
+                              "need(s) the current table.")
+    drift = drift_report(reference, current, alpha=alpha, effect_threshold=effect_threshold, correction=correction)
+    top = list(drift.overall.sort_values("effect_size", ascending=False, kind="stable").index[:MAX_DISTRIBUTIONS])
+    return MonitorResult(drift=drift, drift_over_time=pd.DataFrame(), performance=pd.DataFrame(), charts=[],
+                         estimate=None, distributions=_distributions(reference, current, top),
+                         findings=_findings(drift, [], None),
+                         params={"target": None, "time_column": None, "window": None,
+                                 "sensitive_features": reference.sensitive_features, "alpha": alpha,
+                                 "effect_threshold": effect_threshold, "correction": correction,
+                                 "reference": "profile", "current": "profile", "model": False})
+
+
 def _accuracy_change_points(performance: pd.DataFrame) -> dict[str, Any]:
     """Change points (PELT) of the overall accuracy series when it has enough windows and ruptures is
     installed (the ``monitor`` extra); each with the segment means before and after."""
@@ -164,7 +184,14 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
                 time_column: str | None = None, window: str = "1D", sensitive_features: Any = None,
                 alpha: float = DEFAULT_ALPHA, effect_threshold: float = DEFAULT_EFFECT_THRESHOLD,
                 correction: str = "holm", n_reference_windows: int | None = None) -> MonitorResult:
-    """Drift, drift over time, and performance (measured or estimated) of ``current`` against ``reference``."""
+    """Drift, drift over time, and performance (measured or estimated) of ``current`` against ``reference``.
+
+    ``current`` may be a :class:`Profile` (of data past one machine's memory, :meth:`Profile.fit_dask`) when
+    ``reference`` is one too: then only the drift tests run (binned), with no time column, model or target.
+    """
+    if isinstance(current, Profile):
+        return _profiles_only(reference, current, model=model, target=target, time_column=time_column,
+                              alpha=alpha, effect_threshold=effect_threshold, correction=correction)
     current = check_frame(current, name="current")
     is_profile = isinstance(reference, Profile)
     ref_frame = None if is_profile else check_frame(reference, name="reference")
