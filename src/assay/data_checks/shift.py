@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from ..core.result import Result
 from ..core.validation import check_scalar
 from ..monitor import stats as drift_stats
