@@ -13,8 +13,11 @@ shifted in the current frame; 20% categorical: 12 categories, one with a changed
   local cluster (never whole in memory).
 
 Peak memory: ``tracemalloc`` peak of each call (numpy buffers are traced), next to the frames' size.
-Evidently is not installed in this environment and cannot be installed offline; the comparison with
-``DataDriftPreset`` is therefore not run (see benchmarks/README.md)::
+
+* **Evidently** ``Report([DataDriftPreset()])`` on the same frames, when ``evidently`` imports (it does
+  not install into the project's venv: run this file from the venv of ``bench_audit_external.py``,
+  ``/tmp/extvenv/bin/python benchmarks/bench_monitor.py``); skipped and said so otherwise. Not run in
+  the session that wrote it (no Evidently available offline)::
 
     .venv/bin/python benchmarks/bench_monitor.py --rows 1000000 --columns 50
 """
@@ -27,12 +30,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from _common import machine_info, peak_bytes, print_machine  # noqa: E402
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance  # noqa: E402
+import numpy as np
+import pandas as pd
+from _common import machine_info, peak_bytes, print_machine
+from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
-from assay.monitor import Profile, drift_report  # noqa: E402
+from assay.monitor import Profile, drift_report
 
 CATEGORIES = [f"c{i}" for i in range(12)]
 
@@ -65,6 +68,18 @@ def floor(reference, current):
             a, b = reference[column].to_numpy(), current[column].to_numpy()
             out[column] = (ks_2samp(a, b).pvalue, wasserstein_distance(a, b))
     return out
+
+
+def run_evidently(reference, current):
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    categorical = [c for c in reference.columns if isinstance(reference[c].dtype, pd.CategoricalDtype)]
+    numeric = [c for c in reference.columns if c not in categorical]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    report = Report([DataDriftPreset(columns=numeric + categorical)])
+    return report.run(Dataset.from_pandas(current, data_definition=definition),
+                      Dataset.from_pandas(reference, data_definition=definition))
 
 
 def timed(function):
@@ -110,6 +125,13 @@ def main():
     rows.append(("assay Profile.fit (reference, once)", t, peak_bytes(lambda: Profile.fit(reference))))
     t, from_profile = timed(lambda: drift_report(profile, current))
     rows.append(("assay drift_report (from the profile)", t, peak_bytes(lambda: drift_report(profile, current))))
+    try:
+        import evidently  # noqa: F401
+    except ImportError:
+        print("evidently: not installed here; skipped")
+    else:
+        t, _ = timed(lambda: run_evidently(reference, current))
+        rows.append(("Evidently Report([DataDriftPreset()])", t, peak_bytes(lambda: run_evidently(reference, current))))
     print(f"{'what':<46} {'seconds':>8} {'peak MiB':>9}")
     for name, seconds, peak in rows:
         print(f"{name:<46} {seconds:8.2f} {peak / 2 ** 20:9.0f}")
