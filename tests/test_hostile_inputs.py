@@ -1260,12 +1260,63 @@ CASES_RISK = [
                  id="risk_by_group: a NaN risk"),
 ]
 
+# --- monitoring (issue 18) -------------------------------------------------------------------------------------
+_REF_M = pd.DataFrame({"x": np.arange(6.0), "c": list("abcabc"), "g": list("uvuvuv")})
+
+
+def _monitor(name):
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(f"assay.monitor.{module}"), attr)
+
+
+def _old_profile():
+    record = json.loads(_monitor("profile.Profile").fit(_REF_M).to_json())
+    record["assay_version"] = "0.0.1"
+    return json.dumps(record)
+
+
+CASES_MONITOR = [
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M.drop(columns="c").assign(y=1)),
+                 ["'current'", "Missing column(s) ['c']", "Unexpected column(s) ['y']"],
+                 id="drift_report: columns differ between reference and current"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M.iloc[:0]), ["'current'", "at least 1 row"],
+                 id="drift_report: an empty window"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M.assign(x=list("abcdef"))),
+                 ["'current'", "'x'", "numeric"], id="drift_report: a column of another kind"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M, sensitive_features="sex"),
+                 ["'sensitive_features'", "'sex'"], id="drift_report: a sensitive feature that is not a column"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M, correction="bonferroni"),
+                 ["'correction'", "'holm'", "'bonferroni'"], id="drift_report: unknown correction"),
+    pytest.param(lambda: _monitor("performance.time_windows")(np.arange(3.0)), ["'time'", "dates", "float64"],
+                 id="time_windows: a time column of numbers"),
+    pytest.param(lambda: _monitor("performance.time_windows")(["monday", "tuesday"]), ["'time'", "dates", "monday"],
+                 id="time_windows: a time column of words"),
+    pytest.param(lambda: _monitor("run.run_monitor")(_REF_M, _REF_M, time_column="when"),
+                 ["'time_column'", "'when'"], id="run_monitor: a time column that is not there"),
+    pytest.param(lambda: _monitor("profile.Profile").from_json(_old_profile()),
+                 ["'profile'", "assay '0.0.1'", "Fit the profile again"], id="Profile.from_json: another assay version"),
+    pytest.param(lambda: _monitor("profile.Profile").from_json('{"schema": "evidently"}'),
+                 ["'profile'", "schema", "'evidently'"], id="Profile.from_json: another schema"),
+    pytest.param(lambda: _monitor("profile.Profile").fit(_REF_M).merge(_monitor("profile.Profile").fit(_REF_M[["x"]])),
+                 ["'other'", "same columns"], id="Profile.merge: profiles of different columns"),
+    pytest.param(lambda: _monitor("multivariate.mmd_test")(_REF_M, _REF_M, n_permutations=0),
+                 ["'n_permutations'", "mmd_test"], id="mmd_test: zero permutations"),
+    pytest.param(lambda: _monitor("charts.ewma_chart")([1.0, 2.0, 3.0], n_reference=5),
+                 ["'n_reference'", "3"], id="ewma_chart: a reference period longer than the series"),
+    pytest.param(lambda: _monitor("performance.estimate_performance")([[0.5, 0.5]], [0], np.empty((0, 2))),
+                 ["'current_proba'"], id="estimate_performance: an empty current window"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
                                          *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
                                          *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS,
-                                         *CASES_RISK])
+                                         *CASES_RISK,
+                                         *CASES_MONITOR])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

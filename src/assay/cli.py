@@ -1,8 +1,9 @@
-"""The ``assay`` command line: ``demo``, ``audit``, ``report``, ``card``.
+"""The ``assay`` command line: ``demo``, ``audit``, ``report``, ``card``, ``monitor``.
 
 Errors in what a user typed are one line on stderr (``assay: error: --target: ...``) and exit
 status 2; ``assay audit --fail-on warn|fail`` exits 1 when a finding is at least that severe,
-so an audit can gate a CI pipeline.
+so an audit can gate a CI pipeline; ``assay monitor --fail-on warn|fail`` does the same for drift and
+control-chart alerts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from .core.errors import AssayInputError
 
@@ -132,14 +134,162 @@ def _build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--model-name", default=None, help="model name in the card (default: the record's)")
             sub.add_argument("--card-sections", default=None, metavar="FILE",
                              help=card_help + "; they replace those kept in report.json for this card")
+    _monitor_parser(commands)
     return parser
+
+
+def _monitor_parser(commands: Any) -> None:
+    from .io import TRUST_MODEL_FILE_HELP
+
+    monitor = commands.add_parser(
+        "monitor",
+        help="drift per column and group, drift over time, performance and control charts; "
+             "write report.json and report.html",
+        description=(
+            "Compare a current table with a reference (a table or a profile saved by Profile.to_json): drift "
+            "tests per column, group and intersection with multiple-testing correction; with --time-column, "
+            "drift per window and, with --model and --target, accuracy per window with control charts (or a "
+            "label-free estimate when the current table has no labels). --fail-on gates a CI job."
+        ),
+    )
+    monitor.add_argument("--reference", required=True, help="reference table (CSV or Parquet) or profile JSON")
+    monitor.add_argument("--current", required=True, help="current table (CSV or Parquet)")
+    monitor.add_argument("--model", default=None, help="optional model (as for 'assay audit'): its outputs are "
+                                                        "tested for drift and its accuracy tracked")
+    monitor.add_argument("--trust-model-file", action="store_true", help=TRUST_MODEL_FILE_HELP)
+    monitor.add_argument("--target", default=None, help="label column (in the current table for measured "
+                                                        "accuracy, in the reference for the label-free estimate)")
+    monitor.add_argument("--features", default=None, help="comma-separated columns the model takes")
+    monitor.add_argument("--time-column", default=None, help="timestamp column of the current table")
+    monitor.add_argument("--window", default="1D", help="window length, a pandas frequency (default: %(default)s)")
+    monitor.add_argument("--sensitive", default=None, help="comma-separated sensitive columns, e.g. sex,race")
+    monitor.add_argument("--alpha", type=float, default=0.05, help="significance level after correction "
+                                                                   "(default: %(default)s)")
+    monitor.add_argument("--effect-threshold", type=float, default=0.1,
+                         help="smallest effect size that counts as drift (default: %(default)s)")
+    monitor.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
+                         help="multiple-testing correction (default: %(default)s)")
+    monitor.add_argument("--dask", action="store_true",
+                         help="read both tables with Dask and test drift from their mergeable profiles (data past "
+                              "one machine's memory; drift only: no --model, and --target / --time-column are "
+                              "left out of the tests)")
+    monitor.add_argument("--scheduler", default=None,
+                         help="with --dask: address of a Dask scheduler (default: the local threaded scheduler)")
+    monitor.add_argument("--out", default="assay-monitor", help="output directory (default: %(default)s)")
+    monitor.add_argument("--fail-on", choices=("warn", "fail", "never"), default="never",
+                         help="exit with status 1 if any finding is at least this severe: drift is a warn, an "
+                              "accuracy control-chart alert a fail (default: %(default)s)")
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    from .io import load_model, parse_columns, read_table
+    from .monitor.documents import write_monitor_report
+    from .monitor.profile import Profile
+    from .monitor.run import run_monitor
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise AssayInputError(f"--out: {args.out!r} is a file; give a directory.")
+    if str(args.reference).lower().endswith(".json"):
+        try:
+            reference = Profile.from_json(Path(args.reference), name="--reference")
+        except AssayInputError as exc:
+            raise AssayInputError(str(exc).replace("'--reference'", "--reference:", 1)) from None
+    else:
+        reference = read_table(args.reference, arg="--reference")
+    if args.dask:
+        return _run_monitor_dask(args, reference)
+    current = read_table(args.current, arg="--current")
+    model = None
+    if args.model:
+        model = load_model(args.model, trust_model_file=args.trust_model_file).model
+    names = {"sensitive_features": "--sensitive", "time_column": "--time-column", "target": "--target",
+             "window": "--window", "reference": "--reference", "current": "--current", "features": "--features",
+             "alpha": "--alpha", "effect_threshold": "--effect-threshold"}
+    try:
+        result = run_monitor(reference, current, model=model, target=args.target, time_column=args.time_column,
+                             window=args.window, alpha=args.alpha, effect_threshold=args.effect_threshold,
+                             correction=args.correction,
+                             sensitive_features=parse_columns(args.sensitive) if args.sensitive else None,
+                             features=parse_columns(args.features, arg="--features") if args.features else None)
+    except AssayInputError as exc:
+        message = str(exc).strip().splitlines()[0]
+        for word, flag in names.items():
+            message = message.replace(f"'{word}'", flag)
+        raise AssayInputError(message) from None
+    meta = {"reference": Path(args.reference).name, "current": Path(args.current).name,
+            "model": Path(str(args.model)).name if args.model else "none", "window": args.window}
+    paths = write_monitor_report(result, out, meta=meta)
+    print(f"assay monitor: {int(result.drift.overall['drifted'].sum())} of {len(result.drift.overall)} column(s) "
+          f"drifted; {len(result.charts)} control chart(s); worst finding: {result.worst_severity}")
+    for finding in result.findings:
+        if finding.severity != "pass":
+            print(f"{finding.severity:<5}  {finding.check:<11}  {' '.join(finding.message.split())}")
+    print(f"wrote {paths['json']}, {paths['html']}")
+    return 1 if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on] else 0
+
+
+def _read_dask(path: str, arg: str) -> Any:
+    from .io._common import check_readable_file
+    from .io.tables import _table_format
+    from .metrics.distributed import _import_dask
+
+    _, dd = _import_dask(arg)
+    p = Path(path).expanduser()
+    fmt = _table_format(p, arg)
+    check_readable_file(p, arg=arg, expected="a CSV or Parquet file")
+    return dd.read_parquet(str(p)) if fmt == "parquet" else dd.read_csv(str(p))
+
+
+def _without(ddf: Any, columns: list[str]) -> Any:
+    return ddf.drop(columns=[c for c in columns if c in ddf.columns])
+
+
+def _run_monitor_dask(args: argparse.Namespace, reference: Any) -> int:
+    from .io import parse_columns
+    from .monitor.documents import write_monitor_report
+    from .monitor.profile import Profile
+    from .monitor.run import run_monitor
+
+    if args.model:
+        raise AssayInputError("--dask: tests drift from profiles only; drop --model (or --dask).")
+    drop = [c for c in (args.target, args.time_column) if c]  # not tested for drift; no windows with --dask
+    sensitive = parse_columns(args.sensitive) if args.sensitive else None
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        if not isinstance(reference, Profile):
+            reference = Profile.fit_dask(_without(_read_dask(args.reference, "--reference"), drop),
+                                         sensitive_features=sensitive)
+        current = Profile.fit_dask(_without(_read_dask(args.current, "--current"), drop),
+                                   sensitive_features=sensitive, edges=reference.edges())
+        result = run_monitor(reference, current, alpha=args.alpha, effect_threshold=args.effect_threshold,
+                             correction=args.correction)
+    except AssayInputError as exc:
+        message = str(exc).strip().splitlines()[0]
+        for word, flag in (("'sensitive_features'", "--sensitive"), ("'reference'", "--reference"),
+                           ("'current'", "--current"), ("'ddf'", "--current")):
+            message = message.replace(word, flag)
+        raise AssayInputError(message) from None
+    finally:
+        if client is not None:
+            client.close()
+    meta = {"reference": Path(args.reference).name, "current": Path(args.current).name, "engine": "dask"}
+    paths = write_monitor_report(result, Path(args.out), meta=meta)
+    print(f"assay monitor (dask): {int(result.drift.overall['drifted'].sum())} of {len(result.drift.overall)} "
+          f"column(s) drifted; worst finding: {result.worst_severity}")
+    print(f"wrote {paths['json']}, {paths['html']}")
+    return 1 if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on] else 0
 
 
 def _run_audit(args: argparse.Namespace) -> int:
     from .audit import Audit
+    from .audit.documents import audit_record, write_audit_report
     from .audit.runner import environment
     from .io import load_model, load_table, parse_columns
-    from .audit.documents import audit_record, write_audit_report
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -276,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(out_dir=args.out, model_kind=args.model, random_state=args.seed, digits=not args.no_digits)
         elif args.command == "audit":
             return _run_audit(args)
+        elif args.command == "monitor":
+            return _run_monitor(args)
         elif args.command in ("report", "card"):
             from .audit.documents import model_card_markdown, render_audit_html
 

@@ -24,6 +24,9 @@ p-value is below ``alpha`` (0.01), or -- numeric features -- when the KS p-value
 ``alpha`` and the KS statistic is at least ``ks_threshold`` (0.1). The p-value alone is not
 enough: with tens of thousands of rows a negligible shift is significant; the effect sizes
 (PSI, KS statistic) say whether it matters.
+
+The statistics themselves live in :mod:`assay.monitor.stats` (one home, shared with
+``assay.monitor.drift_report``).
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
 from ..core.result import Result
 from ..core.validation import check_scalar
+from ..monitor import stats as drift_stats
 from ._common import (
     NUMERIC,
     align_columns,
@@ -50,7 +53,7 @@ from ._common import (
 DEFAULT_PSI_THRESHOLD = 0.2
 DEFAULT_KS_THRESHOLD = 0.1
 DEFAULT_ALPHA = 0.01
-DEFAULT_PSI_EPSILON = 1e-4
+DEFAULT_PSI_EPSILON = drift_stats.DEFAULT_PSI_EPSILON
 N_BINS = 10
 """Numeric features are binned at the reference deciles for PSI and the chi-square test."""
 
@@ -95,19 +98,11 @@ def population_stability_index(
 ) -> float:
     """PSI of two histograms over the same bins (counts), shares floored at ``epsilon``."""
     check_scalar(epsilon, "epsilon", owner="population_stability_index", low=0.0, closed="neither")
-    ref = np.asarray(reference_counts, dtype=np.float64)
-    cur = np.asarray(current_counts, dtype=np.float64)
-    p = np.maximum(ref / ref.sum(), epsilon)
-    q = np.maximum(cur / cur.sum(), epsilon)
-    return float(np.sum((q - p) * np.log(q / p)))
+    return drift_stats.psi(reference_counts, current_counts, epsilon=epsilon)
 
 
 def _chi2_pvalue(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    table = np.stack([ref_counts, cur_counts])
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 1.0
-    return float(chi2_contingency(table)[1])
+    return drift_stats.chi2_test(ref_counts, cur_counts)[1]
 
 
 def distribution_shift(
@@ -159,11 +154,8 @@ def distribution_shift(
             ref_missing, cur_missing = np.isnan(ref), np.isnan(cur)
             ref_ok, cur_ok = ref[~ref_missing], cur[~cur_missing]
             if ref_ok.size and cur_ok.size:
-                ks = ks_2samp(ref_ok, cur_ok)
-                row["ks_statistic"], row["ks_pvalue"] = float(ks.statistic), float(ks.pvalue)
-                sd = float(np.std(ref_ok))
-                distance = wasserstein_distance(ref_ok, cur_ok)
-                row["wasserstein"] = float(distance / sd) if sd > 0 else (0.0 if distance == 0 else np.nan)
+                row["ks_statistic"], row["ks_pvalue"] = drift_stats.ks_test(ref_ok, cur_ok)
+                row["wasserstein"] = drift_stats.wasserstein(ref_ok, cur_ok)
         else:
             (ref_codes, cur_codes), uniques, missing_code = joint_codes(
                 [X_reference[column], X_current[column]], kind

@@ -40,6 +40,9 @@ _PLOTS = {
     "plot_example_grid": "plots_risk",
     "plot_regression_bands": "plots_risk",
     "plot_risk_deciles": "plots_risk",
+    "plot_control_chart": "plots_monitor",
+    "plot_distribution_comparison": "plots_monitor",
+    "plot_drift_over_time": "plots_monitor",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
