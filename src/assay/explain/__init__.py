@@ -8,7 +8,10 @@ SmoothGrad / VarGrad) need a torch model; :class:`Occlusion` runs on any wrapped
 
 from ._base import Attribution, Explainer
 from .gradient import InputXGradient, IntegratedGradients, Saliency
-from .noise import NoiseTunnel
+from .layer import GradCAM
+from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
+from .shapley import LIME, KernelSHAP
 
-__all__ = ["Attribution", "Explainer", "InputXGradient", "IntegratedGradients", "NoiseTunnel", "Occlusion", "Saliency"]
+__all__ = ["Attribution", "Explainer", "GradCAM", "GradientShap", "InputXGradient", "IntegratedGradients", "KernelSHAP", "LIME", "NoiseTunnel", "Occlusion",
+           "Saliency"]
