@@ -20,7 +20,6 @@ from assay.explain.shapley import exact_shapley, weighted_ridge
 from assay.testing import check_component
 
 
-
 def _gbm(d=6, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(300, d))
@@ -38,7 +37,7 @@ def test_brute_force_shapley_hand_case():
         V[0, code] = z[0] * z[1] + z[2]
     np.testing.assert_allclose(exact_shapley(V, m)[0], [3.0, 3.0, -1.0], atol=1e-12)
     # the textbook formula, summed over subsets one by one
-    f = lambda on: V[0, sum(1 << j for j in on)]  # noqa: E731
+    f = lambda on: V[0, sum(1 << j for j in on)]
     for i in range(m):
         others = [j for j in range(m) if j != i]
         want = sum(math.factorial(len(S)) * math.factorial(m - len(S) - 1) / math.factorial(m) * (f(S + (i,)) - f(S))

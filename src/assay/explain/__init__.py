@@ -13,5 +13,5 @@ from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
 from .shapley import LIME, KernelSHAP
 
-__all__ = ["Attribution", "Explainer", "GradCAM", "GradientShap", "InputXGradient", "IntegratedGradients", "KernelSHAP", "LIME", "NoiseTunnel", "Occlusion",
-           "Saliency"]
+__all__ = ["LIME", "Attribution", "Explainer", "GradCAM", "GradientShap", "InputXGradient", "IntegratedGradients",
+           "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]

@@ -187,7 +187,7 @@ def shapley_weights(m: int) -> np.ndarray:
 def exact_shapley(V: np.ndarray, m: int) -> np.ndarray:
     """Shapley values ``(n, m)`` from the values ``V (n, 2**m)`` of every coalition (bit i: player i in)."""
     codes = np.arange(2 ** m)
-    size = np.array([bin(c).count("1") for c in codes])
+    size = np.array([int(c).bit_count() for c in codes])
     w = shapley_weights(m)
     phi = np.empty((V.shape[0], m))
     for i in range(m):
