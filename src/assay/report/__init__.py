@@ -37,6 +37,12 @@ _PLOTS = {
     "plot_adversarial_examples": "plots_robustness_attacks",
     "plot_certified_accuracy": "plots_robustness_attacks",
     "plot_perturbation_heatmap": "plots_robustness_attacks",
+    "plot_attribution_overlay": "plots_explain",
+    "plot_attribution_summary": "plots_explain",
+    "plot_deletion_insertion": "plots_explain",
+    "plot_group_importance": "plots_explain",
+    "plot_importance": "plots_explain",
+    "plot_randomization": "plots_explain",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
