@@ -1132,9 +1132,12 @@ CASES_MITIGATION = [
 
 
 def _explain(name):
+    import importlib
+
     import assay.explain
 
-    return getattr(assay.explain, name)
+    return importlib.import_module(f"assay.explain.{name}") if name in ("evaluate", "importance") else getattr(
+        assay.explain, name)
 
 
 _XE = np.full((4, 4), 0.5)
@@ -1185,6 +1188,16 @@ CASES_EXPLAIN = [
                  ["'n_samples'", "GradientShap"], id="GradientShap: zero samples"),
     pytest.param(lambda: _explain("GradientShap")(_linear3()).attribute(_XE, baselines=np.zeros((2, 3))),
                  ["'baselines'", "(2, 3)"], id="GradientShap: a background set of another width"),
+    pytest.param(lambda: _explain("DeepLift")(_linear3()).attribute(_XE, target=-1),
+                 ["'target'", "[0, 2]", "-1"], id="DeepLift: a negative target"),
+    pytest.param(lambda: _explain("evaluate").randomization_test(_explain("Saliency")(_linear3()), _XE,
+                                                                 layers=["fc9"]),
+                 ["'layers'", "'fc9'"], id="randomization_test: a layer that does not exist"),
+    pytest.param(lambda: _explain("evaluate").deletion_insertion(_linear3(), _XE, np.zeros((4, 3))),
+                 ["'attribution'", "(4, 4)"], id="deletion_insertion: attributions of another shape"),
+    pytest.param(lambda: _explain("importance").permutation_importance(_linear3(), _XE, [0, 1, 0, 1],
+                                                                       n_repeats=0),
+                 ["'n_repeats'", "permutation_importance"], id="permutation_importance: zero repeats"),
 ]
 
 

@@ -1,17 +1,22 @@
-"""Explanations: local attributions with one call shape.
+"""Explanations: local attributions with one call shape, their sanity checks, and global importance.
 
 ``Explainer(model).attribute(inputs, target=None, baselines=None, **method_kwargs)`` returns an
-:class:`Attribution` for every method; gradient methods (:class:`Saliency`,
-:class:`InputXGradient`, :class:`IntegratedGradients`, and :class:`NoiseTunnel` over them:
-SmoothGrad / VarGrad) need a torch model; :class:`Occlusion` runs on any wrapped model.
+:class:`Attribution` for every method. Gradient methods need a torch model: :class:`Saliency`,
+:class:`InputXGradient`, :class:`IntegratedGradients`, :class:`GradientShap`, :class:`DeepLift`,
+:class:`GradCAM` (and guided), and :class:`NoiseTunnel` over them (SmoothGrad / VarGrad).
+Perturbation methods run on any wrapped model: :class:`Occlusion`, :class:`KernelSHAP` (exact
+Shapley values for <= 12 feature groups), :class:`LIME`. :mod:`assay.explain.evaluate`: sanity
+checks and faithfulness; :mod:`assay.explain.importance`: permutation importance and per-group
+importance.
 """
 
 from ._base import Attribution, Explainer
+from .deeplift import DeepLift
 from .gradient import InputXGradient, IntegratedGradients, Saliency
 from .layer import GradCAM
 from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
 from .shapley import LIME, KernelSHAP
 
-__all__ = ["LIME", "Attribution", "Explainer", "GradCAM", "GradientShap", "InputXGradient", "IntegratedGradients",
-           "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
+__all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "GradCAM", "GradientShap", "InputXGradient",
+           "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
