@@ -161,3 +161,22 @@ def test_components():
         model = LogisticRegression().fit(np.eye(4), [0, 1, 0, 1])
     assert "bad_params" in check_component(KernelSHAP(model))
     assert "bad_params" in check_component(LIME(model, n_samples=20))
+
+
+def test_feature_ablation_equals_captum():
+    captum_attr = pytest.importorskip("captum.attr")
+    from assay.explain import FeatureAblation
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Tanh(), torch.nn.Flatten(),
+                                torch.nn.Linear(2 * 6 * 6, 3)).double()
+    X = torch.randn(4, 1, 8, 8, dtype=torch.float64)
+    patches = np.repeat(np.repeat(np.arange(16).reshape(4, 4), 2, 0), 2, 1)[None]
+    target = np.array([0, 1, 2, 1])
+    for baselines in (None, 0.5):
+        ours = FeatureAblation(model, feature_groups=patches, batch_size=5).attribute(X, target=target,
+                                                                                      baselines=baselines)
+        want = captum_attr.FeatureAblation(model).attribute(X, target=torch.tensor(target), baselines=baselines,
+                                                            feature_mask=torch.as_tensor(patches)[None])
+        np.testing.assert_allclose(ours.values, want.numpy(), atol=1e-12, rtol=0)
+    assert "bad_params" in check_component(FeatureAblation(torch.nn.Linear(4, 2)), skip=["pickle"])

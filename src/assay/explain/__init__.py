@@ -5,8 +5,8 @@
 :class:`InputXGradient`, :class:`IntegratedGradients`, :class:`GradientShap`, :class:`DeepLift`,
 :class:`GradCAM` (and guided), and :class:`NoiseTunnel` over them (SmoothGrad / VarGrad).
 Perturbation methods run on any wrapped model: :class:`Occlusion`, :class:`KernelSHAP` (exact
-Shapley values for <= 12 feature groups), :class:`LIME`. :mod:`assay.explain.evaluate`: sanity
-checks and faithfulness; :mod:`assay.explain.importance`: permutation importance and per-group
+Shapley values for <= 12 feature groups), :class:`LIME`, :class:`FeatureAblation`.
+:mod:`assay.explain.evaluate`: sanity checks and faithfulness; :mod:`assay.explain.importance`: permutation importance and per-group
 importance.
 """
 
@@ -16,7 +16,7 @@ from .gradient import InputXGradient, IntegratedGradients, Saliency
 from .layer import GradCAM
 from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
-from .shapley import LIME, KernelSHAP
+from .shapley import LIME, FeatureAblation, KernelSHAP
 
-__all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "GradCAM", "GradientShap", "InputXGradient",
-           "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
+__all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
+           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]

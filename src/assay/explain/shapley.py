@@ -23,7 +23,7 @@ from ..core.errors import AssayInputError
 from ..core.validation import check_random_state, describe
 from ._base import Attribution, Explainer, resolve_targets
 
-__all__ = ["LIME", "KernelSHAP"]
+__all__ = ["LIME", "FeatureAblation", "KernelSHAP"]
 
 OUTPUTS = ("logits", "probabilities")
 
@@ -198,7 +198,7 @@ def exact_shapley(V: np.ndarray, m: int) -> np.ndarray:
 
 class _CoalitionExplainer(Explainer):
     _parameter_constraints: ClassVar[dict] = {"model": ["no_validation"], "feature_groups": ["no_validation"],
-                                              "output": [Options(str, OUTPUTS)], "random_state": ["random_state"]}
+                                              "output": [Options(str, OUTPUTS)]}
 
     def _setup(self, adapter, inputs, target, baselines):
         co = Coalitions(adapter, inputs, baselines, self.feature_groups, type(self).__name__, self.output)
@@ -233,6 +233,7 @@ class KernelSHAP(_CoalitionExplainer):
     """
 
     _parameter_constraints: ClassVar[dict] = {"exact": ["boolean", Options(str, {"auto"})],
+                                              "random_state": ["random_state"],
                                               "n_samples": [None, Interval(numbers.Integral, 2, None)]}
 
     def __init__(self, model: Any, *, feature_groups: Any = None, exact: Any = "auto", n_samples: int | None = None,
@@ -316,6 +317,7 @@ class LIME(_CoalitionExplainer):
     """
 
     _parameter_constraints: ClassVar[dict] = {"n_samples": [Interval(numbers.Integral, 2, None)],
+                                              "random_state": ["random_state"],
                                               "kernel_width": [None, Interval(numbers.Real, 0, None, closed="neither")],
                                               "alpha": [Interval(numbers.Real, 0, None)]}
 
@@ -362,3 +364,37 @@ def weighted_ridge(Z: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = np.where(tss > 0, 1 - (w * resid ** 2).sum(1) / np.where(tss > 0, tss, 1), 1.0)
     return coef, r2
+
+
+class FeatureAblation(_CoalitionExplainer):
+    """Drop of the target output when one feature group at a time is replaced (Captum's ``FeatureAblation``).
+
+    ``values[g] = F_t(x) - mean_b F_t(x with group g from background row b)``; with one baseline
+    (None, a number or one input) this is Captum's ``FeatureAblation`` with ``feature_mask`` =
+    ``feature_groups``. Any wrapped model.
+
+    Parameters
+    ----------
+    model : anything :func:`assay.wrap` accepts, or an adapter.
+    feature_groups : None, int array of one input's shape, or dict name -> columns (tables)
+    output : {"logits", "probabilities"}, default "logits"
+    batch_size : int, optional
+        Model rows per call; never changes the values.
+    """
+
+    def __init__(self, model: Any, *, feature_groups: Any = None, output: str = "logits",
+                 batch_size: int | None = None) -> None:
+        self.model = model
+        self.feature_groups = feature_groups
+        self.output = output
+        self.batch_size = batch_size
+
+    def _attribute(self, adapter, inputs, target, baselines):
+        co, targets, size = self._setup(adapter, inputs, target, baselines)
+        m, n = co.m, co.n
+        on = np.vstack([np.ones((1, m), bool), ~np.eye(m, dtype=bool)])
+        V = co.evaluate(np.repeat(np.arange(n), m + 1), np.tile(on, (n, 1)), None, targets, size).reshape(n, m + 1)
+        values, names = co.values_out(V[:, :1] - V[:, 1:])
+        return Attribution(values=values, target=targets, feature_names=names,
+                           method=f"FeatureAblation({m} features, {len(co.background)} background rows, "
+                                  f"output={self.output})")
