@@ -1146,9 +1146,12 @@ CASES_MITIGATION = [
 
 
 def _explain(name):
+    import importlib
+
     import assay.explain
 
-    return getattr(assay.explain, name)
+    return importlib.import_module(f"assay.explain.{name}") if name in ("evaluate", "importance") else getattr(
+        assay.explain, name)
 
 
 _XE = np.full((4, 4), 0.5)
@@ -1181,6 +1184,34 @@ CASES_EXPLAIN = [
                  ["'strides'", "1 ints"], id="Occlusion: strides for the wrong number of dimensions"),
     pytest.param(lambda: _explain("Occlusion")(_linear3()).attribute(_XE, baselines=np.zeros(3)),
                  ["'baselines'", "(4,)", "(3,)"], id="Occlusion: baselines of another shape"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3()).attribute(_XE, target=5),
+                 ["'target'", "[0, 2]", "5"], id="KernelSHAP: a target the model does not have"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3()).attribute(_XE, baselines=np.zeros((3, 5))),
+                 ["'baselines'", "(4,)", "(3, 5)"], id="KernelSHAP: a background set of another width"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3()).attribute(
+        pd.DataFrame(_XE, columns=list("abcd")), baselines=pd.DataFrame(_XE, columns=list("abce"))),
+        ["'baselines'", "columns", "'e'"], id="KernelSHAP: a background set with other columns"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3(), feature_groups={"a": ["a"]}).attribute(
+        pd.DataFrame(_XE, columns=list("abcd"))), ["'feature_groups'", "'b'"],
+        id="KernelSHAP: feature groups that miss columns"),
+    pytest.param(lambda: _explain("LIME")(_linear3(), kernel_width=0.0).attribute(_XE),
+                 ["'kernel_width'", "LIME"], id="LIME: zero kernel width"),
+    pytest.param(lambda: _explain("GradCAM")(_linear3(), layer="conv9").attribute(_XE),
+                 ["'layer'", "'conv9'"], id="GradCAM: a layer that does not exist"),
+    pytest.param(lambda: _explain("GradientShap")(_linear3(), n_samples=0).attribute(_XE),
+                 ["'n_samples'", "GradientShap"], id="GradientShap: zero samples"),
+    pytest.param(lambda: _explain("GradientShap")(_linear3()).attribute(_XE, baselines=np.zeros((2, 3))),
+                 ["'baselines'", "(2, 3)"], id="GradientShap: a background set of another width"),
+    pytest.param(lambda: _explain("DeepLift")(_linear3()).attribute(_XE, target=-1),
+                 ["'target'", "[0, 2]", "-1"], id="DeepLift: a negative target"),
+    pytest.param(lambda: _explain("evaluate").randomization_test(_explain("Saliency")(_linear3()), _XE,
+                                                                 layers=["fc9"]),
+                 ["'layers'", "'fc9'"], id="randomization_test: a layer that does not exist"),
+    pytest.param(lambda: _explain("evaluate").deletion_insertion(_linear3(), _XE, np.zeros((4, 3))),
+                 ["'attribution'", "(4, 4)"], id="deletion_insertion: attributions of another shape"),
+    pytest.param(lambda: _explain("importance").permutation_importance(_linear3(), _XE, [0, 1, 0, 1],
+                                                                       n_repeats=0),
+                 ["'n_repeats'", "permutation_importance"], id="permutation_importance: zero repeats"),
 ]
 
 

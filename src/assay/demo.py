@@ -38,7 +38,7 @@ DEMO_FEATURES = ("sex", "race")
 #: Opt-in checks each audit names beside "auto", with the parameters that keep the demo fast.
 ADULT_CHECKS: dict[str, dict[str, Any]] = {"robustness": {"max_attack_rows": 200},
                                            "recourse": {"max_rows": 100, "n_candidates": 20}}
-DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}}
+DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}}
 
 
 def _format_table(by_group: pd.DataFrame, overall: dict[str, float], metrics: tuple[str, ...]) -> str:
@@ -140,6 +140,18 @@ def _recourse_text(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _risk_text(record: dict[str, Any]) -> str:
+    """The three risks of the digits CNN, apart: their means and how little they agree."""
+    risk = record["checks"].get("risk")
+    if not risk or risk["status"] != "ok":
+        return ""
+    s = risk["summary"]
+    return "\n".join(["", f"Risk (layer {s['layer']}): accuracy gap between the best- and least-represented deciles "
+                           f"{s['bias_accuracy_gap']:.3f}; Spearman correlation bias-epistemic "
+                           f"{s['correlation_bias_epistemic']:.2f}, bias-aleatoric {s['correlation_bias_aleatoric']:.2f}, "
+                           f"aleatoric-epistemic {s['correlation_aleatoric_epistemic']:.2f}"])
+
+
 def _robustness_text(record: dict[str, Any]) -> str:
     """Accuracy under the worst corruption, the group that breaks first, and the attack's robust accuracy."""
     robustness = record["checks"].get("robustness")
@@ -204,6 +216,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     echo(_uncertainty_text(record))
     echo(_ood_text(record))
     echo(_robustness_text(record))
+    echo(_risk_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record

@@ -10,7 +10,8 @@ from assay import AssayInputError
 from assay.explain import InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
 from assay.testing import check_component
 
-from ._models import cnn as _cnn, mlp as _mlp
+from ._models import cnn as _cnn
+from ._models import mlp as _mlp
 
 captum_attr = pytest.importorskip("captum.attr")
 

@@ -12,7 +12,8 @@ from assay import AssayInputError, wrap
 from assay.explain import Occlusion
 from assay.testing import check_component
 
-from ._models import cnn as _cnn, mlp as _mlp
+from ._models import cnn as _cnn
+from ._models import mlp as _mlp
 
 captum_attr = pytest.importorskip("captum.attr")
 

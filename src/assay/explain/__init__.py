@@ -1,23 +1,31 @@
-"""Explanations: local attributions with one call shape.
+"""Explanations: local attributions with one call shape, their sanity checks, and global importance.
 
 ``Explainer(model).attribute(inputs, target=None, baselines=None, **method_kwargs)`` returns an
-:class:`Attribution` for every method; gradient methods (:class:`Saliency`,
-:class:`InputXGradient`, :class:`IntegratedGradients`, and :class:`NoiseTunnel` over them:
-SmoothGrad / VarGrad) need a torch model; :class:`Occlusion` runs on any wrapped model.
+:class:`Attribution` for every method. Gradient methods need a torch model: :class:`Saliency`,
+:class:`InputXGradient`, :class:`IntegratedGradients`, :class:`GradientShap`, :class:`DeepLift`,
+:class:`GradCAM` (and guided), and :class:`NoiseTunnel` over them (SmoothGrad / VarGrad).
+Perturbation methods run on any wrapped model: :class:`Occlusion`, :class:`KernelSHAP` (exact
+Shapley values for <= 12 feature groups), :class:`LIME`, :class:`FeatureAblation`.
+:mod:`assay.explain.evaluate`: sanity checks and faithfulness; :mod:`assay.explain.importance`: permutation importance and per-group
+importance.
 
 Counterfactuals (any tabular model, black-box): :class:`Counterfactuals` (``generate(X, n=3)``),
 and the counterfactual fairness tests :func:`sensitive_flip_rate` and :func:`recourse_cost`.
 """
 
 from ._base import Attribution, Explainer
+from .deeplift import DeepLift
 from .gradient import InputXGradient, IntegratedGradients, Saliency
-from .noise import NoiseTunnel
+from .layer import GradCAM
+from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
+from .shapley import LIME, FeatureAblation, KernelSHAP
 
 # counterfactuals and counterfactual fairness (issue 20, item 4)
 from .counterfactuals import CounterfactualResult, Counterfactuals
 from .recourse import FlipResult, RecourseResult, recourse_cost, sensitive_flip_rate
 
-__all__ = ["Attribution", "Explainer", "InputXGradient", "IntegratedGradients", "NoiseTunnel", "Occlusion", "Saliency"]
+__all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
+           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]

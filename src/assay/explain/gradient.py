@@ -37,7 +37,10 @@ def _prepare(adapter: ModelAdapter, inputs: Any, target: Any, owner: str):
     if not tensor.is_floating_point():
         raise AssayInputError(f"'inputs' must be floating point to take gradients with respect to them. "
                               f"Got dtype {tensor.dtype}.")
-    return adapter, tensor, resolve_targets(target, adapter.logits(inputs))
+    if target is None:
+        return adapter, tensor, resolve_targets(None, adapter.logits(inputs))
+    k = adapter.logits(tensor[:1]).shape[1]  # given targets are only checked against the number of logits
+    return adapter, tensor, resolve_targets(target, np.empty((tensor.shape[0], k)))
 
 
 def _target_gradient(adapter, points, t):

@@ -43,6 +43,12 @@ _PLOTS = {
     "plot_control_chart": "plots_monitor",
     "plot_distribution_comparison": "plots_monitor",
     "plot_drift_over_time": "plots_monitor",
+    "plot_attribution_overlay": "plots_explain",
+    "plot_attribution_summary": "plots_explain",
+    "plot_deletion_insertion": "plots_explain",
+    "plot_group_importance": "plots_explain",
+    "plot_importance": "plots_explain",
+    "plot_randomization": "plots_explain",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
