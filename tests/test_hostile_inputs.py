@@ -1130,6 +1130,19 @@ CASES_MITIGATION = [
                  id="GroupThresholds: cost matrix of the wrong shape"),
     pytest.param(lambda: af.GroupThresholds().fit([.1, np.nan], [0, 1], sensitive_features=["a", "b"]),
                  ["'y_score'", "finite"], id="GroupThresholds: NaN score"),
+    pytest.param(lambda: af.DisparateImpactRemover(repair_level=1.2).fit(np.zeros((4, 1)), sensitive_features=list("abab")),
+                 ["'repair_level'", "1.2"], id="DisparateImpactRemover: repair level above 1"),
+    pytest.param(lambda: af.DisparateImpactRemover().fit(np.zeros((4, 1)), sensitive_features=list("abab")).transform(
+        np.zeros((2, 1)), sensitive_features=["a", "z"]), ["'sensitive_features'", "'z'", "did not see"],
+                 id="DisparateImpactRemover: group unseen at fit"),
+    pytest.param(lambda: af.DisparateImpactRemover().fit(np.array([[1.0], [np.nan]]), sensitive_features=["a", "b"]),
+                 ["'X'", "finite"], id="DisparateImpactRemover: NaN feature"),
+    pytest.param(lambda: af.GroupResampler().fit(np.zeros(4), [0, 1, 0, 1]), ["'sensitive_features'", "None"],
+                 id="GroupResampler: sensitive features missing"),
+    pytest.param(lambda: af.GroupResampler(balance="parity").fit(np.zeros(2), [0, 1], sensitive_features=["a", "b"]),
+                 ["'balance'", "parity"], id="GroupResampler: unknown balance"),
+    pytest.param(lambda: af.SensitiveFeatureRemover().fit(np.zeros((2, 2)), sensitive_features=["a", "b"]),
+                 ["'X'", "DataFrame"], id="SensitiveFeatureRemover: X not a DataFrame"),
 ]
 
 

@@ -13,7 +13,7 @@
 * :mod:`~assay.fairness.disparity` -- ``disparity_summary``: std, variance, range, ratio and
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
-  ``GroupThresholds``.
+  ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``GroupThresholds``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -53,7 +53,7 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import GroupThresholds, Reweighing
+from .mitigation import DisparateImpactRemover, GroupResampler, GroupThresholds, Reweighing, SensitiveFeatureRemover
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -66,11 +66,14 @@ from .significance import (
 
 __all__ = [
     "DisparateImpactNull",
+    "DisparateImpactRemover",
     "DisparitySummary",
     "FairnessReport",
     "GapTest",
+    "GroupResampler",
     "GroupThresholds",
     "Reweighing",
+    "SensitiveFeatureRemover",
     "TwoProportionTest",
     "average_odds_difference",
     "calibration_by_group",

@@ -2,6 +2,8 @@
 
 * :class:`Reweighing` (pre-processing, Kamiran & Calders 2012): per-row training weights
   ``P(group) P(label) / P(group, label)``.
+* :class:`GroupResampler`, :class:`DisparateImpactRemover` (Feldman et al. 2015) and
+  :class:`SensitiveFeatureRemover` (with the proxy scan) -- pre-processing.
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
 
@@ -10,6 +12,6 @@ intersection.
 """
 
 from .postprocessing import GroupThresholds
-from .preprocessing import Reweighing
+from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
-__all__ = ["GroupThresholds", "Reweighing"]
+__all__ = ["DisparateImpactRemover", "GroupResampler", "GroupThresholds", "Reweighing", "SensitiveFeatureRemover"]
