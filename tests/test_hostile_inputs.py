@@ -1143,6 +1143,11 @@ CASES_MITIGATION = [
                  ["'balance'", "parity"], id="GroupResampler: unknown balance"),
     pytest.param(lambda: af.SensitiveFeatureRemover().fit(np.zeros((2, 2)), sensitive_features=["a", "b"]),
                  ["'X'", "DataFrame"], id="SensitiveFeatureRemover: X not a DataFrame"),
+    pytest.param(lambda: af.ExponentiatedGradient(LogisticRegression(), constraint="fair").fit(
+        np.zeros((4, 1)), [0, 1, 0, 1], sensitive_features=list("abab")), ["'constraint'", "fair"],
+                 id="ExponentiatedGradient: unknown constraint"),
+    pytest.param(lambda: af.ExponentiatedGradient(LogisticRegression()).fit(np.zeros((4, 1)), [0, 1, 0, 1]),
+                 ["'sensitive_features'", "None"], id="ExponentiatedGradient: sensitive features missing"),
 ]
 
 

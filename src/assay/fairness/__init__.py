@@ -13,7 +13,8 @@
 * :mod:`~assay.fairness.disparity` -- ``disparity_summary``: std, variance, range, ratio and
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
-  ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``GroupThresholds``.
+  ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
+  ``GroupThresholds``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -53,7 +54,8 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import DisparateImpactRemover, GroupResampler, GroupThresholds, Reweighing, SensitiveFeatureRemover
+from .mitigation import (DisparateImpactRemover, ExponentiatedGradient, GroupResampler, GroupThresholds, Reweighing,
+                         SensitiveFeatureRemover)
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -68,6 +70,7 @@ __all__ = [
     "DisparateImpactNull",
     "DisparateImpactRemover",
     "DisparitySummary",
+    "ExponentiatedGradient",
     "FairnessReport",
     "GapTest",
     "GroupResampler",

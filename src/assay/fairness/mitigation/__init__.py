@@ -4,6 +4,7 @@
   ``P(group) P(label) / P(group, label)``.
 * :class:`GroupResampler`, :class:`DisparateImpactRemover` (Feldman et al. 2015) and
   :class:`SensitiveFeatureRemover` (with the proxy scan) -- pre-processing.
+* :class:`ExponentiatedGradient` (in-processing): Fairlearn's reductions, for intersections too.
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
 
@@ -11,7 +12,8 @@ Every mitigation takes ``sensitive_features=`` as a keyword; several columns mea
 intersection.
 """
 
+from .inprocessing import ExponentiatedGradient
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
-__all__ = ["DisparateImpactRemover", "GroupResampler", "GroupThresholds", "Reweighing", "SensitiveFeatureRemover"]
+__all__ = ["DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds", "Reweighing", "SensitiveFeatureRemover"]
