@@ -1148,6 +1148,12 @@ CASES_MITIGATION = [
                  id="ExponentiatedGradient: unknown constraint"),
     pytest.param(lambda: af.ExponentiatedGradient(LogisticRegression()).fit(np.zeros((4, 1)), [0, 1, 0, 1]),
                  ["'sensitive_features'", "None"], id="ExponentiatedGradient: sensitive features missing"),
+    pytest.param(lambda: af.compare_mitigations(LogisticRegression(), ["reweighing"], load_german_credit(),
+                                                sensitive_features="sex"), ["'mitigations'", "reweighing"],
+                 id="compare_mitigations: a name instead of a mitigation"),
+    pytest.param(lambda: af.compare_mitigations(LogisticRegression(), [af.Reweighing()], load_german_credit(),
+                                                sensitive_features="gender"), ["'sensitive_features'", "gender"],
+                 id="compare_mitigations: unknown sensitive feature"),
 ]
 
 

@@ -54,8 +54,8 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import (DisparateImpactRemover, ExponentiatedGradient, GroupResampler, GroupThresholds, Reweighing,
-                         SensitiveFeatureRemover)
+from .mitigation import (DisparateImpactRemover, ExponentiatedGradient, GroupResampler, GroupThresholds,
+                         MitigationComparison, Reweighing, SensitiveFeatureRemover, compare_mitigations)
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -75,11 +75,13 @@ __all__ = [
     "GapTest",
     "GroupResampler",
     "GroupThresholds",
+    "MitigationComparison",
     "Reweighing",
     "SensitiveFeatureRemover",
     "TwoProportionTest",
     "average_odds_difference",
     "calibration_by_group",
+    "compare_mitigations",
     "calibration_difference",
     "consistency_score",
     "demographic_parity_difference",

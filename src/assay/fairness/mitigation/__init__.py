@@ -8,12 +8,16 @@
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
 
+:func:`compare_mitigations` fits them all on the same split and audits them on the same test rows.
+
 Every mitigation takes ``sensitive_features=`` as a keyword; several columns mean their
 intersection.
 """
 
+from .compare import MitigationComparison, compare_mitigations
 from .inprocessing import ExponentiatedGradient
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
-__all__ = ["DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds", "Reweighing", "SensitiveFeatureRemover"]
+__all__ = ["DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds",
+           "MitigationComparison", "Reweighing", "SensitiveFeatureRemover", "compare_mitigations"]

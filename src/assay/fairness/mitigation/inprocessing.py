@@ -45,7 +45,7 @@ class ExponentiatedGradient(Component):
     ``"demographic_parity"``, ``"equalized_odds"``, ``"true_positive_rate_parity"``,
     ``"false_positive_rate_parity"``, ``"error_rate_parity"`` or ``"bounded_group_loss"``
     (every group's 0-1 loss at most ``upper_bound``). Binary labels in {0, 1}; the estimator
-    must accept ``sample_weight`` in ``fit``. Prediction does not need the groups.
+    must accept ``sample_weight`` in ``fit`` (for a Pipeline, its last step). Prediction does not need the groups.
 
     Attributes
     ----------
@@ -109,6 +109,8 @@ class ExponentiatedGradient(Component):
         state = np.random.get_state()
         np.random.seed(int(seed))
         kwargs = {} if self.constraint == "bounded_group_loss" else {"eps": self.eps}
+        if hasattr(self.estimator, "steps"):  # a Pipeline: the weights go to its last step
+            kwargs["sample_weight_name"] = f"{self.estimator.steps[-1][0]}__sample_weight"
         reduction = reductions.ExponentiatedGradient(clone(self.estimator), self._moment(reductions),
                                                      max_iter=self.max_iter, **kwargs)
         try:
