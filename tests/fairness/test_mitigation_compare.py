@@ -102,3 +102,20 @@ def test_refuses_bad_input(german, call, words):
         call(german)
     for word in words:
         assert word in str(info.value)
+
+
+def test_pareto_front_and_plot(german):
+    from assay.report import plot_mitigation_pareto
+    from assay.report.plots_mitigation import pareto_front
+
+    # (accuracy, gap): b dominates a; c trades accuracy for a lower gap; d is dominated by c
+    front = pareto_front(np.array([.80, .82, .78, .77, np.nan]), np.array([.20, .15, .05, .06, .01]))
+    assert front.tolist() == [False, True, True, False, False]
+    result = compare_mitigations(_pipeline(german), {"rw": af.Reweighing(), "gt": af.GroupThresholds()}, german,
+                                 sensitive_features="sex", n_boot=20, random_state=0)
+    fig = plot_mitigation_pareto(result, gap="demographic_parity_difference[sex]")
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("demographic_parity_difference[sex]")
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"none (baseline)", "rw", "gt"}
+    with pytest.raises(AssayInputError, match="'gap'"):
+        plot_mitigation_pareto(result, gap="demographic_parity_difference[race]")
