@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ...core.errors import AssayInputError
+from ...core.errors import AssayInputError, UndefinedMetricWarning
 from ...core.result import Result
 from ...core.validation import check_random_state, describe
 from .inprocessing import ExponentiatedGradient
@@ -44,7 +45,8 @@ class MitigationComparison(Result):
         Columns: ``stage`` (pre/in/post-processing), ``accuracy``, ``balanced_accuracy``, ``ece``
         (NaN for post-processing: its scores are the baseline's), each with ``_lower``/``_upper``
         interval bounds; ``"<gap>[<feature>]"`` for every gap and feature / intersection, with
-        bounds; ``fit_seconds``.
+        bounds; ``fit_seconds``; ``error`` (why a mitigation could not be fitted on these data,
+        e.g. a group without positives for a rate constraint; its numbers are then NaN).
     differences : DataFrame
         One row per (mitigation, metric): ``difference`` (mitigation - baseline), ``ci_lower``,
         ``ci_upper`` (paired bootstrap), ``significant`` (the interval excludes 0).
@@ -257,9 +259,14 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
     fitted = _fit(_new_model(baseline), train[0], train[1])
     runs = [("none", "baseline", np.asarray(fitted.predict(test[0])), fitted.predict_proba(test[0])[:, 1],
              time.perf_counter() - start)]
+    errors: dict[str, str] = {}
     for name, m in items:
         start = time.perf_counter()
-        pred, score = _run_one(m, baseline, fitted, train, val, test, seed)
+        try:
+            pred, score = _run_one(m, baseline, fitted, train, val, test, seed)
+        except AssayInputError as exc:  # e.g. a cell without positives for a rate constraint
+            errors[name] = str(exc)
+            continue
         runs.append((name, _stage(m), pred.astype(np.int64), score, time.perf_counter() - start))
 
     y_test, sf_test = test[1].astype(np.int64), test[2]
@@ -274,8 +281,10 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
                 row[metric], row[f"{metric}_lower"], row[f"{metric}_upper"] = _value_ci(table, metric)
             else:
                 row[metric] = row[f"{metric}_lower"] = row[f"{metric}_upper"] = np.nan
-        report = fairness_report(y_test, pred, sensitive_features=sf_test, n_boot=n_boot,
-                                 confidence_level=confidence_level, random_state=seed + k)
+        with warnings.catch_warnings():  # measures of tiny intersections are NaN in the table
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            report = fairness_report(y_test, pred, sensitive_features=sf_test, n_boot=n_boot,
+                                     confidence_level=confidence_level, random_state=seed + k)
         for (feature, measure), r in report.table.iterrows():
             if measure in gaps:
                 key = f"{measure}[{feature}]"
@@ -285,7 +294,10 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         part = report.by_group[["count", "selection_rate", "tpr", "fpr"]].copy()
         part.insert(0, "model", name)
         by_group.append(part.reset_index())
-    table = pd.DataFrame(rows).set_index("model")
+    rows += [{"model": name, "stage": _stage(m), "error": errors[name]} for name, m in items if name in errors]
+    table = pd.DataFrame(rows).set_index("model").reindex(["none", *(name for name, _ in items)])
+    if "error" not in table.columns:
+        table["error"] = None
 
     codes = {c: pd.factorize(sf_test[c], sort=True)[0] for c in names}
     if len(names) > 1:
