@@ -12,9 +12,29 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, QhullError
 
 from ...core.errors import AssayInputError
+
+
+def upper_vertices(x: np.ndarray, y: np.ndarray, corner: tuple[float, float]) -> np.ndarray:
+    """Indices of the upper hull's vertices of points (x, y), by increasing x (the highest y at equal x).
+
+    ``corner`` is a point below every point's chord (e.g. bottom-right of a curve rising from
+    (0, 0)): with it the set is two-dimensional and its hull's other chain runs through it.
+    """
+    if len(x) < 3:
+        return np.arange(len(x))
+    points = np.c_[np.r_[x, corner[0]], np.r_[y, corner[1]]]
+    try:
+        vertices = ConvexHull(points).vertices
+    except QhullError:  # every point on one line: its two ends
+        return np.array([0, len(x) - 1])
+    vertices = vertices[vertices < len(x)]
+    order = np.lexsort((-y[vertices], x[vertices]))
+    vertices = vertices[order]
+    first = np.r_[True, np.diff(x[vertices]) > 0]
+    return vertices[first]
 
 
 def upper_hull(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -23,17 +43,8 @@ def upper_hull(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[np.nd
     ``fpr``/``tpr``/``thr`` are the group's distinct operating points from "none selected"
     (threshold +inf, at (0, 0)) to "all selected" (at (1, 1)).
     """
-    points = np.c_[np.r_[fpr, 1.0], np.r_[tpr, 0.0]]  # the corner (1, 0) makes the set two-dimensional
-    if len(points) >= 3:
-        vertices = ConvexHull(points).vertices
-        vertices = vertices[vertices < len(fpr)]
-    else:
-        vertices = np.arange(len(fpr))
-    x, y, t = fpr[vertices], tpr[vertices], thr[vertices]
-    order = np.lexsort((-y, x))  # by FPR, highest TPR first at equal FPR
-    x, y, t = x[order], y[order], t[order]
-    first = np.r_[True, np.diff(x) > 0]
-    x, y, t = x[first], y[first], t[first]
+    v = upper_vertices(fpr, tpr, (1.0, 0.0))
+    x, y, t = fpr[v], tpr[v], thr[v]
     rising = np.r_[True, np.diff(y) > 0]  # drop the flat top after TPR reaches 1, keeping (1, 1)
     rising[-1] = True
     return x[rising], y[rising], t[rising]

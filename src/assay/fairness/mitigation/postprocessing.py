@@ -2,10 +2,12 @@
 
 :class:`GroupThresholds` (Hardt, Price & Srebro 2016) reads every threshold of every group at
 once from the sweep engine of :mod:`assay.metrics.threshold_counts` (one ``searchsorted`` of the
-scores into their sorted distinct values and one ``bincount``; no loop over thresholds), then
-picks the common selection rate (demographic parity) or true-positive rate (equal opportunity)
-that maximises the objective, and for each group the pair of adjacent thresholds, mixed with a
-probability, that hits it.
+scores into their sorted distinct values and one ``bincount``; no loop over thresholds), keeps
+each group's upper hull (the best mixtures of two thresholds), then picks the common selection
+rate (demographic parity) or true-positive rate (equal opportunity) that maximises the objective,
+and for each group the two hull vertices (thresholds), mixed with a probability, that hit it.
+Equalized odds and approximate constraints (``tolerance``) solve Hardt et al.'s linear program
+over the groups' ROC hulls (:mod:`._hull`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ...core.errors import AssayInputError
 from ...core.validation import as_array, check_is_fitted, check_random_state, describe
 from ...metrics.threshold_counts import _confusion_by_threshold
 from ._groups import codes_for, group_codes
-from ._hull import hull_at, realise, solve_hull_lp, upper_hull
+from ._hull import hull_at, realise, solve_hull_lp, upper_hull, upper_vertices
 
 __all__ = ["GroupThresholds"]
 
@@ -80,7 +82,8 @@ class GroupThresholds(Component):
     class 0, 1; a DataFrame such as German credit's ``cost_matrix`` is read in that order), whose
     expected cost is minimised. Each group's rule selects every row with ``score >= threshold_high``
     and, with probability ``p_between``, the rows with ``threshold_low <= score < threshold_high``
-    (Hardt et al.'s randomisation between two adjacent thresholds).
+    (Hardt et al.'s randomisation between two thresholds: adjacent vertices of the group's hull,
+    so any mixture of the group's threshold rules is reachable; as Fairlearn's ThresholdOptimizer).
 
     Guarantee: on the rows fitted, the *expected* rates of the groups are equal up to floating
     error, or within ``tolerance`` (see :meth:`positive_probability`); the realised rates of :meth:`predict` differ from
@@ -153,6 +156,13 @@ class GroupThresholds(Component):
         self.groups_ = cells
         if self.constraint == "equalized_odds" or self.tolerance > 0:
             return self._fit_hull(curves, cells, p_g, n_g, a, b, positive)
+        # mixing any two thresholds reaches every point of a group's hull: keep its upper vertices
+        # (most true positives per selection rate; fewest false positives per true-positive rate)
+        if self.constraint == "demographic_parity":
+            hulls = [upper_vertices(t + f, t, (float(n), 0.0)) for (_, t, f), n in zip(curves, n_g)]
+        else:
+            hulls = [upper_vertices(t, -f, (0.0, -float(n - p))) for (_, t, f), n, p in zip(curves, n_g, p_g)]
+        curves = [(th[v], t[v], f[v]) for (th, t, f), v in zip(curves, hulls)]
         if self.constraint == "demographic_parity":
             xs = [(t + f) / n for (_, t, f), n in zip(curves, n_g)]
         else:
