@@ -1154,6 +1154,8 @@ CASES_MITIGATION = [
     pytest.param(lambda: af.compare_mitigations(LogisticRegression(), [af.Reweighing()], load_german_credit(),
                                                 sensitive_features="gender"), ["'sensitive_features'", "gender"],
                  id="compare_mitigations: unknown sensitive feature"),
+    pytest.param(lambda: af.MinDiffLoss(["a", "b"], kernel_length=0), ["'kernel_length'", "0"],
+                 id="MinDiffLoss: kernel length 0"),
 ]
 
 

@@ -14,7 +14,7 @@
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
   ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
-  ``GroupThresholds``.
+  ``MinDiffLoss``, ``GroupThresholds``, ``compare_mitigations``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -55,7 +55,7 @@ from .measures import (
     treatment_equality_difference,
 )
 from .mitigation import (DisparateImpactRemover, ExponentiatedGradient, GroupResampler, GroupThresholds,
-                         MitigationComparison, Reweighing, SensitiveFeatureRemover, compare_mitigations)
+                         MinDiffLoss, MitigationComparison, Reweighing, SensitiveFeatureRemover, compare_mitigations)
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -75,6 +75,7 @@ __all__ = [
     "GapTest",
     "GroupResampler",
     "GroupThresholds",
+    "MinDiffLoss",
     "MitigationComparison",
     "Reweighing",
     "SensitiveFeatureRemover",

@@ -4,7 +4,8 @@
   ``P(group) P(label) / P(group, label)``.
 * :class:`GroupResampler`, :class:`DisparateImpactRemover` (Feldman et al. 2015) and
   :class:`SensitiveFeatureRemover` (with the proxy scan) -- pre-processing.
-* :class:`ExponentiatedGradient` (in-processing): Fairlearn's reductions, for intersections too.
+* :class:`ExponentiatedGradient` (in-processing): Fairlearn's reductions, for intersections too;
+  :class:`MinDiffLoss`: an MMD penalty for :func:`assay.models.fit_torch_classifier`.
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
 
@@ -16,8 +17,9 @@ intersection.
 
 from .compare import MitigationComparison, compare_mitigations
 from .inprocessing import ExponentiatedGradient
+from .mindiff import MinDiffLoss
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
 __all__ = ["DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds",
-           "MitigationComparison", "Reweighing", "SensitiveFeatureRemover", "compare_mitigations"]
+           "MinDiffLoss", "MitigationComparison", "Reweighing", "SensitiveFeatureRemover", "compare_mitigations"]
