@@ -1,8 +1,8 @@
 """Post-processing mitigations: group-specific decision thresholds on a fitted model's scores.
 
 :class:`GroupThresholds` (Hardt, Price & Srebro 2016) reads every threshold of every group at
-once from the sweep engine of :mod:`assay.metrics.threshold_counts` (one ``searchsorted`` of the
-scores into their sorted distinct values and one ``bincount``; no loop over thresholds), keeps
+once (one sort of the scores and one radix sort of the group codes, then running sums per group;
+no loop over thresholds), keeps
 each group's upper hull (the best mixtures of two thresholds), then picks the common selection
 rate (demographic parity) or true-positive rate (equal opportunity) that maximises the objective,
 and for each group the two hull vertices (thresholds), mixed with a probability, that hit it.
@@ -21,7 +21,6 @@ import pandas as pd
 from ...core.component import Component, Interval, Options
 from ...core.errors import AssayInputError
 from ...core.validation import as_array, check_is_fitted, check_random_state, describe
-from ...metrics.threshold_counts import _confusion_by_threshold
 from ._groups import codes_for, group_codes
 from ._hull import hull_at, realise, solve_hull_lp, upper_hull, upper_vertices
 
@@ -58,6 +57,35 @@ def _objective_weights(objective: Any, n_pos: float, n_neg: float) -> tuple[floa
 def _rate_at(x: np.ndarray, values: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``values`` over strictly increasing ``x`` at ``target``."""
     return np.interp(target, x, values)
+
+
+def _group_curves(scores: np.ndarray, positive: np.ndarray, codes: np.ndarray, n_groups: int
+                  ) -> tuple[list, np.ndarray, np.ndarray]:
+    """Per group, its operating points from "none selected" (threshold +inf) to "all selected".
+
+    One sort of the scores (descending) and one stable (radix) sort of the group codes put each
+    group's rows together, highest score first; the running sums of positives and negatives at
+    the last row of every run of equal scores are the group's (TP, FP) at that threshold. Work
+    is O(n) after the sort, whatever the number of distinct scores or groups.
+    """
+    order = np.argsort(-scores)  # the order within a run of equal scores does not matter
+    small = np.int16 if n_groups < 2**15 else np.int64
+    order = order[np.argsort(codes[order].astype(small), kind="stable")]
+    s_o, c_o = scores[order], codes[order]
+    tp_c = np.cumsum(positive[order], dtype=np.float64)
+    fp_c = np.arange(1, len(order) + 1, dtype=np.float64) - tp_c
+    last = np.r_[(s_o[1:] != s_o[:-1]) | (c_o[1:] != c_o[:-1]), True]
+    n_g = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    starts = np.r_[0, np.cumsum(n_g).astype(np.int64)]
+    curves, p_g = [], np.zeros(n_groups)
+    for g in range(n_groups):
+        lo, hi = starts[g], starts[g + 1]
+        ends = lo + np.flatnonzero(last[lo:hi])
+        base_tp, base_fp = (tp_c[lo - 1], fp_c[lo - 1]) if lo > 0 else (0.0, 0.0)
+        t, f = np.r_[0.0, tp_c[ends] - base_tp], np.r_[0.0, fp_c[ends] - base_fp]
+        curves.append((np.r_[np.inf, s_o[ends]], t, f))
+        p_g[g] = t[-1]
+    return curves, n_g, p_g
 
 
 class GroupThresholds(Component):
@@ -137,22 +165,7 @@ class GroupThresholds(Component):
         n_groups = len(cells)
         a, b = _objective_weights(self.objective, positive.sum(), len(positive) - positive.sum())
 
-        # one sort: the distinct scores and, per row, how many of them are <= its score (its index + 1)
-        grid, inverse = np.unique(scores, return_inverse=True)
-        bins = inverse.astype(np.int64) + 1
-        counts = _confusion_by_threshold(positive, bins, codes, None, n_groups, len(grid))
-        # k = 0: nothing selected (threshold +inf); k = 1..T: score >= grid[T - k]
-        thr = np.r_[np.inf, grid[::-1]]
-        tp = np.c_[np.zeros(n_groups), counts["tp"][:, ::-1]]
-        fp = np.c_[np.zeros(n_groups), counts["fp"][:, ::-1]]
-        n_g = counts["n"].astype(np.float64)
-        p_g = tp[:, -1]
-        curves = []
-        for g in range(n_groups):
-            selected = tp[g] + fp[g]
-            keep = np.r_[True, np.diff(selected) > 0]
-            curves.append((thr[keep], tp[g, keep], fp[g, keep]))
-
+        curves, n_g, p_g = _group_curves(scores, positive, codes, n_groups)
         self.groups_ = cells
         if self.constraint == "equalized_odds" or self.tolerance > 0:
             return self._fit_hull(curves, cells, p_g, n_g, a, b, positive)
