@@ -57,7 +57,7 @@ def test_adult_numbers_equal_compare_mitigations(adult):
 
 
 def test_findings_report_and_card(adult, tmp_path):
-    model, splits, result = adult
+    _, _, result = adult
     summary = result.records["mitigation"]["summary"]
     findings = [f for f in result.findings if f.check == "mitigation"]
     if summary["best"] is None:

@@ -194,8 +194,8 @@ class MitigationCheck(Check):
         from ...report import escape_markdown
 
         summary = record["summary"]
-        lines = [f"Mitigations considered (same training rows; {summary['n_test']} evaluation rows; "
-                 f"{escape_markdown(summary['gap'])}):"]
+        lines = [(f"Mitigations considered (same training rows; {summary['n_test']} evaluation rows; "
+                  f"{escape_markdown(summary['gap'])}):")]
         for name, row in summary["rows"].items():
             gap = "n/a" if row["gap"] is None else f"{row['gap']:.4f}"
             acc = "n/a" if row["accuracy"] is None else f"{row['accuracy']:.4f}"

@@ -166,9 +166,10 @@ def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.nda
             offset = (np.arange(n_boot)[:, None] * n_g + g).ravel()
             size = n_boot * n_g
 
-            def rate(mask: np.ndarray, _o: np.ndarray = offset, _p: np.ndarray = pb, _n: int = n_g) -> np.ndarray:
-                den = np.bincount(_o, weights=mask.ravel(), minlength=size).reshape(n_boot, _n)
-                num = np.bincount(_o, weights=(mask & (_p == 1)).ravel(), minlength=size).reshape(n_boot, _n)
+            def rate(mask: np.ndarray, _o: np.ndarray = offset, _p: np.ndarray = pb, _n: int = n_g,
+                     _size: int = size) -> np.ndarray:
+                den = np.bincount(_o, weights=mask.ravel(), minlength=_size).reshape(n_boot, _n)
+                num = np.bincount(_o, weights=(mask & (_p == 1)).ravel(), minlength=_size).reshape(n_boot, _n)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     return np.where(den > 0, num / den, np.nan)
 
@@ -242,7 +243,7 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
     if val is None:
         X, y, sf = train
         order = rng.permutation(len(y))
-        cut = int(round(len(y) * val_size))
+        cut = round(len(y) * val_size)
         if cut < 2 or cut > len(y) - 2:
             raise AssayInputError(f"'val_size' must leave rows on both sides of the split. Got {val_size!r}.")
         held, kept = np.sort(order[:cut]), np.sort(order[cut:])
