@@ -1156,6 +1156,8 @@ CASES_MITIGATION = [
                  id="compare_mitigations: unknown sensitive feature"),
     pytest.param(lambda: af.MinDiffLoss(["a", "b"], kernel_length=0), ["'kernel_length'", "0"],
                  id="MinDiffLoss: kernel length 0"),
+    pytest.param(lambda: af.AdversarialDebiasing(torch.nn.Linear(2, 2)).fit(np.zeros((4, 2)), [0, 1, 0, 1]),
+                 ["'sensitive_features'", "None"], id="AdversarialDebiasing: sensitive features missing"),
 ]
 
 

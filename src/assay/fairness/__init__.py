@@ -14,7 +14,7 @@
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
   ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
-  ``MinDiffLoss``, ``GroupThresholds``, ``compare_mitigations``.
+  ``MinDiffLoss``, ``AdversarialDebiasing``, ``GroupThresholds``, ``compare_mitigations``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -54,8 +54,18 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import (DisparateImpactRemover, ExponentiatedGradient, GroupResampler, GroupThresholds,
-                         MinDiffLoss, MitigationComparison, Reweighing, SensitiveFeatureRemover, compare_mitigations)
+from .mitigation import (
+    AdversarialDebiasing,
+    DisparateImpactRemover,
+    ExponentiatedGradient,
+    GroupResampler,
+    GroupThresholds,
+    MinDiffLoss,
+    MitigationComparison,
+    Reweighing,
+    SensitiveFeatureRemover,
+    compare_mitigations,
+)
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -67,6 +77,7 @@ from .significance import (
 )
 
 __all__ = [
+    "AdversarialDebiasing",
     "DisparateImpactNull",
     "DisparateImpactRemover",
     "DisparitySummary",

@@ -5,7 +5,8 @@
 * :class:`GroupResampler`, :class:`DisparateImpactRemover` (Feldman et al. 2015) and
   :class:`SensitiveFeatureRemover` (with the proxy scan) -- pre-processing.
 * :class:`ExponentiatedGradient` (in-processing): Fairlearn's reductions, for intersections too;
-  :class:`MinDiffLoss`: an MMD penalty for :func:`assay.models.fit_torch_classifier`.
+  :class:`MinDiffLoss`: an MMD penalty for :func:`assay.models.fit_torch_classifier`;
+  :class:`AdversarialDebiasing` (Zhang et al. 2018), a plain PyTorch loop.
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
 
@@ -15,11 +16,12 @@ Every mitigation takes ``sensitive_features=`` as a keyword; several columns mea
 intersection.
 """
 
+from .adversarial import AdversarialDebiasing
 from .compare import MitigationComparison, compare_mitigations
 from .inprocessing import ExponentiatedGradient
 from .mindiff import MinDiffLoss
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
-__all__ = ["DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds",
+__all__ = ["AdversarialDebiasing", "DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds",
            "MinDiffLoss", "MitigationComparison", "Reweighing", "SensitiveFeatureRemover", "compare_mitigations"]
