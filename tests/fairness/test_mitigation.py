@@ -129,12 +129,16 @@ def test_group_thresholds_hand_made_demographic_parity():
     y = np.array([1, 1, 0, 0, 1, 0, 1, 0])
     sf = np.array(list("aaaabbbb"))
     gt = GroupThresholds().fit(s, y, sensitive_features=sf)
-    # correct rows at a common rate r: r = 1/4 -> 3 + 3; r = 1/2 -> 4 + 2; r = 3/4 -> 3 + 3; r = 1 -> 2 + 2;
-    # linear in between, so the best is 6 of 8, at one of 1/4, 1/2, 3/4 (unconstrained: 7)
-    assert gt.target_ in (0.25, 0.5, 0.75)
-    assert gt.objective_value_ == pytest.approx(6 / 8)
+    # (selected, true positives): a's hull (0, 0) (2, 2) (4, 2); b's points (0, 0) (1, 1) (2, 1) (3, 2) (4, 2), hull
+    # (0, 0) (1, 1) (3, 2) (4, 2). Correct rows = 2 TP + 2 - k per group at k selected: k = 1 -> 3 + 3;
+    # k = 2 -> 4 + 3 (b mixes its thresholds .6 and .4 half and half: TP 1.5); k = 3 -> 3 + 3. Best: 7 of 8 at
+    # rate 1/2 (two adjacent thresholds of b only reach 6: its point (2, 1) lies below the hull)
+    assert gt.target_ == pytest.approx(0.5)
+    assert gt.objective_value_ == pytest.approx(7 / 8)
+    b = gt.thresholds_.loc["b"]
+    assert (b["threshold_high"], b["threshold_low"], b["p_between"]) == (.6, .4, pytest.approx(0.5))
     prob = gt.positive_probability(s, sensitive_features=sf)
-    assert prob[:4].mean() == pytest.approx(gt.target_) and prob[4:].mean() == pytest.approx(gt.target_)
+    assert_allclose(prob, [1, 1, 0, 0, 1, .5, .5, 0], atol=1e-12)
 
 
 def test_group_thresholds_randomises_between_adjacent_thresholds():
@@ -246,8 +250,8 @@ def test_group_thresholds_is_a_component():
 @pytest.mark.parametrize("call,words", [
     (lambda: GroupThresholds(constraint="parity").fit([.1, .9], [0, 1], sensitive_features=["a", "b"]),
      ["constraint", "parity"]),
-    (lambda: GroupThresholds(constraint="equalized_odds").fit([.1, .9], [0, 1], sensitive_features=["a", "b"]),
-     ["equalized_odds", "not implemented yet"]),
+    (lambda: GroupThresholds(tolerance=1.5).fit([.1, .9], [0, 1], sensitive_features=["a", "b"]),
+     ["tolerance", "1.5"]),
     (lambda: GroupThresholds().fit([.1, .9], [0, 1]), ["sensitive_features", "None"]),
     (lambda: GroupThresholds().fit([.1, .9, .5], [0, 1, 1], sensitive_features=["a", "b", "a"]).predict(
         [.3], sensitive_features=["c"]), ["sensitive_features", "c", "did not see"]),
@@ -262,10 +266,154 @@ def test_group_thresholds_is_a_component():
     (lambda: GroupThresholds(constraint="equal_opportunity").fit([.1, .9, .3, .4], [0, 1, 0, 1],
                                                                 sensitive_features=["a", "b", "a", "b"]),
      ["equal_opportunity", "a"]),
-], ids=["unknown constraint", "equalized odds", "missing sf", "unseen group", "missing sf at predict",
+], ids=["unknown constraint", "tolerance above 1", "missing sf", "unseen group", "missing sf at predict",
         "cost shape", "unknown objective", "labels", "lengths", "group without positives"])
 def test_group_thresholds_refuses_bad_input(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# --------------------------------------------------------------------------- equalized odds, tolerance
+_S = np.array([.9, .6, .4, .1, .8, .75, .7, .65, .3, .2])
+_Y = np.array([1, 0, 1, 0, 1, 1, 1, 1, 0, 0])
+_G = np.array(list("aaaabbbbbb"))
+
+
+def test_equalized_odds_hand_made():
+    # a: ROC hull (0, .5) -> (.5, 1) -> (1, 1); b (4 positives ranked above 2 negatives): (0, 1) -> (1, 1).
+    # Common point (x, min hull): correct rows = 6 y + 4 (1 - x) = 7 + 2x on [0, .5] -> x = .5, y = 1: 8 of 10
+    gt = GroupThresholds(constraint="equalized_odds").fit(_S, _Y, sensitive_features=_G)
+    assert gt.objective_value_ == pytest.approx(0.8, abs=1e-12)
+    assert gt.target_ == pytest.approx((1.0, 0.5))
+    b = gt.thresholds_.loc["b"]
+    assert (b["threshold_high"], b["threshold_low"], b["p_between"]) == (.65, .2, pytest.approx(0.5))
+    prob = gt.positive_probability(_S, sensitive_features=_G)
+    assert_allclose(prob, [1, 1, 1, 0, 1, 1, 1, 1, .5, .5], atol=1e-12)
+
+
+def test_equalized_odds_mixes_with_a_constant_rate_where_a_hull_lies_above():
+    # a (3 pos, 2 neg): hull (0, 2/3) -> (.5, 1) -> (1, 1); b (4 pos, 4 neg): hull (0, 0) -> (.25, .75) -> (1, 1),
+    # below a's everywhere. Correct rows = 7 y - 6 x + 6 along b's hull: best at b's vertex (.25, .75), 9.75 of 13;
+    # a's hull is at 5/6 there, so a's rule is replaced by the constant rate .25 with probability (5/6 - 3/4) / (5/6 - 1/4)
+    s = np.array([.9, .8, .6, .4, .1, .7, .6, .55, .5, .3, .2, .15, .1])
+    y = np.array([1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1])
+    g = np.array(list("aaaaabbbbbbbb"))
+    gt = GroupThresholds(constraint="equalized_odds").fit(s, y, sensitive_features=g)
+    assert gt.objective_value_ == pytest.approx(9.75 / 13, abs=1e-9)
+    assert gt.target_ == pytest.approx((0.75, 0.25), abs=1e-9)
+    assert gt.thresholds_.loc["a", "p_constant"] == pytest.approx((5 / 6 - 3 / 4) / (5 / 6 - 1 / 4), abs=1e-9)
+    assert gt.thresholds_.loc["b", "p_constant"] == pytest.approx(0, abs=1e-9)
+    prob = gt.positive_probability(s, sensitive_features=g)
+    for grp in "ab":
+        m = g == grp
+        assert prob[m & (y == 1)].mean() == pytest.approx(0.75, abs=1e-9)
+        assert prob[m & (y == 0)].mean() == pytest.approx(0.25, abs=1e-9)
+
+
+@pytest.mark.parametrize("tolerance,expected", [(0.1, 0.84), (0.3, 0.9), (1.0, 0.9)])
+def test_tolerance_hand_made(tolerance, expected):
+    # band 0.1: a slides down its slope-1 edge to (.4, .9) (still 3 of 4), b to (.3, 1): 4 + 1.4 -> 8.4 of 10;
+    # band 0.3 already allows each group its own best threshold (a: 3 of 4, b: 6 of 6)
+    gt = GroupThresholds(constraint="equalized_odds", tolerance=tolerance).fit(_S, _Y, sensitive_features=_G)
+    assert gt.objective_value_ == pytest.approx(expected, abs=1e-9)
+    best = max(np.mean((_S[_G == "a"] >= t) == _Y[_G == "a"]) * 4 for t in [*_S, np.inf]) + 6
+    assert GroupThresholds(constraint="demographic_parity", tolerance=1.0).fit(
+        _S, _Y, sensitive_features=_G).objective_value_ == pytest.approx(best / 10, abs=1e-9)
+
+
+def _chord_max(rates, values, r):
+    """Brute force: the best mixture of two threshold rules of one group at selection rate r."""
+    best = -np.inf
+    for i in range(len(rates)):
+        for j in range(len(rates)):
+            if rates[i] <= r <= rates[j]:
+                w = 0.0 if rates[j] == rates[i] else (r - rates[i]) / (rates[j] - rates[i])
+                best = max(best, values[i] + w * (values[j] - values[i]))
+    return best
+
+
+def test_tolerance_demographic_parity_equals_a_brute_force():
+    rng = np.random.default_rng(5)
+    g = np.repeat(list("abc"), [7, 9, 6])
+    y = np.r_[[1, 0, 1, 1, 0, 0, 1], [0, 0, 1, 0, 1, 0, 0, 1, 0], [1, 1, 0, 1, 0, 0]]
+    s = np.round(rng.random(len(y)) * 0.6 + 0.4 * y, 2)
+    tol = 0.15
+    gt = GroupThresholds(constraint="demographic_parity", tolerance=tol).fit(s, y, sensitive_features=g)
+    curves = []
+    for grp in "abc":
+        m = g == grp
+        ts = np.r_[np.inf, np.sort(np.unique(s[m]))[::-1]]
+        sel = np.array([(s[m] >= t) for t in ts])
+        rates = sel.mean(axis=1)
+        correct = (sel == y[m]).sum(axis=1).astype(float)
+        curves.append((rates, correct))
+    grid = np.linspace(0, 1, 201)
+    best = -np.inf
+    for c in grid:
+        total = 0.0
+        for rates, correct in curves:
+            band = grid[(grid >= c - tol / 2 - 1e-12) & (grid <= c + tol / 2 + 1e-12)]
+            total += max(_chord_max(rates, correct, r) for r in band)
+        best = max(best, total)
+    # the program is exact; the grid is a lower bound within its step (0.005 x 9 rows x slope <= 2 per group)
+    assert gt.objective_value_ * len(y) >= best - 1e-9
+    assert gt.objective_value_ * len(y) <= best + 3 * 9 * 2 * 0.005
+    prob = gt.positive_probability(s, sensitive_features=g)
+    rates = [prob[g == grp].mean() for grp in "abc"]
+    assert max(rates) - min(rates) <= tol + 1e-9
+
+
+@pytest.mark.parametrize("feature", ["sex", "sex x race"])
+def test_equalized_odds_on_adult_matches_fairlearn(adult_scores, feature):
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    s, y, sf = adult_scores
+    ours_sf = sf["sex"] if feature == "sex" else sf
+    combined = (sf["sex"] if feature == "sex" else sf["sex"] + "|" + sf["race"]).to_numpy()
+    gt = GroupThresholds(constraint="equalized_odds").fit(s, y, sensitive_features=ours_sf)
+    prob = gt.positive_probability(s, sensitive_features=ours_sf)
+    for label in (0, 1):
+        rates = [prob[(combined == c) & (y == label)].mean() for c in np.unique(combined)]
+        assert max(rates) - min(rates) < 1e-9
+    ours = np.mean(np.where(y == 1, prob, 1 - prob))
+    assert gt.objective_value_ == pytest.approx(ours, abs=1e-12)
+    to = ThresholdOptimizer(estimator=_Identity().fit(None, None), constraints="equalized_odds", prefit=True,
+                            predict_method="predict_proba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        to.fit(s[:, None], y, sensitive_features=combined)
+        their_prob = to._pmf_predict(s[:, None], sensitive_features=combined)[:, 1]
+    theirs = np.mean(np.where(y == 1, their_prob, 1 - their_prob))
+    # Fairlearn searches a grid of 1,000 FPRs; the program is exact, so never worse
+    assert theirs - 1e-6 <= ours < theirs + 0.005, (ours, theirs)
+    pred = gt.predict(s, sensitive_features=ours_sf, random_state=0)
+    np.testing.assert_array_equal(pred, gt.predict(s, sensitive_features=ours_sf, random_state=0))
+    if feature == "sex":
+        for label in (0, 1):
+            realised = [pred[(combined == c) & (y == label)].mean() for c in np.unique(combined)]
+            assert max(realised) - min(realised) < 0.02
+
+
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equal_opportunity", "equalized_odds"])
+def test_tolerance_on_adult_holds_and_buys_accuracy(adult_scores, constraint):
+    s, y, sf = adult_scores
+    combined = (sf["sex"] + "|" + sf["race"]).to_numpy()
+    previous = GroupThresholds(constraint=constraint).fit(s, y, sensitive_features=sf).objective_value_
+    for tol in (0.02, 0.05):
+        gt = GroupThresholds(constraint=constraint, tolerance=tol).fit(s, y, sensitive_features=sf)
+        prob = gt.positive_probability(s, sensitive_features=sf)
+        masks = {"demographic_parity": [y >= 0], "equal_opportunity": [y == 1],
+                 "equalized_odds": [y == 1, y == 0]}[constraint]
+        for m in masks:
+            rates = [prob[m & (combined == c)].mean() for c in np.unique(combined)]
+            assert max(rates) - min(rates) <= tol + 1e-9
+        assert gt.objective_value_ >= previous - 1e-9
+        assert gt.objective_value_ == pytest.approx(np.mean(np.where(y == 1, prob, 1 - prob)), abs=1e-12)
+        previous = gt.objective_value_
+
+
+def test_equalized_odds_and_tolerance_are_components():
+    check_component(_BoundThresholds(constraint="equalized_odds", random_state=0))
+    check_component(_BoundThresholds(tolerance=0.05, objective="balanced_accuracy", random_state=0))

@@ -13,7 +13,8 @@
 * :mod:`~assay.fairness.disparity` -- ``disparity_summary``: std, variance, range, ratio and
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
-  ``GroupThresholds``.
+  ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
+  ``MinDiffLoss``, ``AdversarialDebiasing``, ``GroupThresholds``, ``compare_mitigations``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -53,7 +54,18 @@ from .measures import (
     treatment_equality,
     treatment_equality_difference,
 )
-from .mitigation import GroupThresholds, Reweighing
+from .mitigation import (
+    AdversarialDebiasing,
+    DisparateImpactRemover,
+    ExponentiatedGradient,
+    GroupResampler,
+    GroupThresholds,
+    MinDiffLoss,
+    MitigationComparison,
+    Reweighing,
+    SensitiveFeatureRemover,
+    compare_mitigations,
+)
 from .report import FairnessReport, fairness_report
 from .significance import (
     DisparateImpactNull,
@@ -65,15 +77,23 @@ from .significance import (
 )
 
 __all__ = [
+    "AdversarialDebiasing",
     "DisparateImpactNull",
+    "DisparateImpactRemover",
     "DisparitySummary",
+    "ExponentiatedGradient",
     "FairnessReport",
     "GapTest",
+    "GroupResampler",
     "GroupThresholds",
+    "MinDiffLoss",
+    "MitigationComparison",
     "Reweighing",
+    "SensitiveFeatureRemover",
     "TwoProportionTest",
     "average_odds_difference",
     "calibration_by_group",
+    "compare_mitigations",
     "calibration_difference",
     "consistency_score",
     "demographic_parity_difference",

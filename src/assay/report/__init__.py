@@ -49,6 +49,7 @@ _PLOTS = {
     "plot_group_importance": "plots_explain",
     "plot_importance": "plots_explain",
     "plot_randomization": "plots_explain",
+    "plot_mitigation_pareto": "plots_mitigation",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",

@@ -2,14 +2,26 @@
 
 * :class:`Reweighing` (pre-processing, Kamiran & Calders 2012): per-row training weights
   ``P(group) P(label) / P(group, label)``.
+* :class:`GroupResampler`, :class:`DisparateImpactRemover` (Feldman et al. 2015) and
+  :class:`SensitiveFeatureRemover` (with the proxy scan) -- pre-processing.
+* :class:`ExponentiatedGradient` (in-processing): Fairlearn's reductions, for intersections too;
+  :class:`MinDiffLoss`: an MMD penalty for :func:`assay.models.fit_torch_classifier`;
+  :class:`AdversarialDebiasing` (Zhang et al. 2018), a plain PyTorch loop.
 * :class:`GroupThresholds` (post-processing, Hardt, Price & Srebro 2016): group-specific
   thresholds on a model's scores with equal selection rates or true-positive rates.
+
+:func:`compare_mitigations` fits them all on the same split and audits them on the same test rows.
 
 Every mitigation takes ``sensitive_features=`` as a keyword; several columns mean their
 intersection.
 """
 
+from .adversarial import AdversarialDebiasing
+from .compare import MitigationComparison, compare_mitigations
+from .inprocessing import ExponentiatedGradient
+from .mindiff import MinDiffLoss
 from .postprocessing import GroupThresholds
-from .preprocessing import Reweighing
+from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
 
-__all__ = ["GroupThresholds", "Reweighing"]
+__all__ = ["AdversarialDebiasing", "DisparateImpactRemover", "ExponentiatedGradient", "GroupResampler", "GroupThresholds",
+           "MinDiffLoss", "MitigationComparison", "Reweighing", "SensitiveFeatureRemover", "compare_mitigations"]

@@ -26,9 +26,19 @@ def group_codes(sensitive_features: Any, n_samples: int, *, owner: str, method: 
     if sensitive_features is None:
         raise AssayInputError(_MISSING.format(owner=owner, method=method))
     frame = check_sensitive_features(sensitive_features, n_samples=n_samples)
-    cells = pd.MultiIndex.from_frame(frame)
-    codes, uniques = pd.factorize(cells, sort=True)
-    return codes.astype(np.int64), pd.MultiIndex.from_tuples(list(uniques), names=list(frame.columns))
+    # each column factorized on its own (sorted), then the occupied combinations: the cells sorted
+    # as a MultiIndex sorts them, without building one over the rows
+    parts = [pd.factorize(frame[c], sort=True) for c in frame.columns]
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for column_codes, uniques in parts:
+        combined = combined * len(uniques) + column_codes
+    occupied, codes = np.unique(combined, return_inverse=True)
+    levels = []
+    for column_codes, uniques in reversed(parts):
+        occupied, index = np.divmod(occupied, len(uniques))
+        levels.append(np.asarray(uniques, dtype=object)[index])
+    cells = pd.MultiIndex.from_arrays(levels[::-1], names=list(frame.columns))
+    return codes.astype(np.int64).ravel(), cells
 
 
 def codes_for(sensitive_features: Any, n_samples: int, fitted: pd.MultiIndex, *, owner: str,

@@ -1,0 +1,212 @@
+"""Fairness mitigations for the audited model, compared on the same split (opt-in: it retrains the model).
+
+Runs :func:`assay.fairness.compare_mitigations` with a clone of the audited scikit-learn model
+as the baseline, trained on the audit's train split (a validation split, when given, fits the
+post-processing), and evaluated on the evaluation split; the sensitive features' intersection is
+what the mitigations equalise. The finding is the accuracy cost of the mitigation that narrows
+the chosen gap the most, among those whose narrowing is significant (paired bootstrap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ...core.component import Interval
+from ...core.result import Result
+from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+
+#: The mitigations a name stands for in the check's ``mitigations`` parameter.
+MITIGATIONS = {
+    "reweighing": lambda seed: _fairness().Reweighing(),
+    "resampling": lambda seed: _fairness().GroupResampler(random_state=seed),
+    "disparate_impact_remover": lambda seed: _fairness().DisparateImpactRemover(),
+    "thresholds_demographic_parity": lambda seed: _fairness().GroupThresholds(constraint="demographic_parity"),
+    "thresholds_equal_opportunity": lambda seed: _fairness().GroupThresholds(constraint="equal_opportunity"),
+    "thresholds_equalized_odds": lambda seed: _fairness().GroupThresholds(constraint="equalized_odds"),
+    "exponentiated_gradient": lambda seed: _fairness().ExponentiatedGradient(max_iter=20, random_state=seed),
+}
+DEFAULT_MITIGATIONS = ("reweighing", "resampling", "thresholds_demographic_parity", "thresholds_equalized_odds")
+
+
+def _fairness() -> Any:
+    from ... import fairness
+
+    return fairness
+
+
+@register_check
+class MitigationCheck(Check):
+    """Baseline vs mitigations: accuracy, calibration and every gap with intervals; the cost of the best one."""
+
+    name = "mitigation"
+    title = "Fairness mitigations compared"
+    section = "fairness"
+    needs = frozenset({"model", "labels", "sensitive_features", "train", "labels:train", "task:classification"})
+    order = 36
+    #: Not under "auto": it retrains the model once per mitigation; name it in ``checks``.
+    auto = False
+    thresholds: ClassVar[dict[str, Threshold]] = {
+        "mitigation_accuracy_cost_warn": rate(0.02, "accuracy lost (baseline minus mitigated) by the mitigation that "
+                                              "narrows the gap the most, that warns", higher_is_better=False),
+        "mitigation_accuracy_cost_fail": rate(0.05, "that loss that fails", higher_is_better=False),
+    }
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "mitigations": [list, tuple],
+        "gap": [str],
+        "n_boot": [Interval(Integral, 0, None)],
+    }
+    model_index = ("mitigation_accuracy_cost",)
+    advice: ClassVar[dict[str, str]] = {
+        "mitigation_accuracy_cost": "Closing this gap costs accuracy: compare the mitigations' rows (the Pareto "
+                                    "plot), try a tolerance on the constraint (GroupThresholds(tolerance=...)), "
+                                    "or collect more data for the disadvantaged groups.",
+    }
+
+    def __init__(self, *, mitigations: Any = DEFAULT_MITIGATIONS, gap: str = "demographic_parity_difference",
+                 n_boot: int = 200):
+        self.mitigations = mitigations
+        self.gap = gap
+        self.n_boot = n_boot
+
+    def applicable(self, context: AuditContext) -> str | None:
+        reason = super().applicable(context)
+        if reason is not None:
+            return reason
+        if context.model.kind != "sklearn":
+            return "needs a scikit-learn model (the check retrains a clone of it)"
+        if len(getattr(context.model, "classes_", ())) != 2:
+            return "needs a binary classifier"
+        return None
+
+    def run(self, context: AuditContext) -> Result:
+        from ...core.errors import AssayInputError
+        from ...fairness import compare_mitigations
+
+        unknown = [m for m in self.mitigations if m not in MITIGATIONS]
+        if unknown:
+            raise AssayInputError(f"'mitigations' of the mitigation check must be names among {sorted(MITIGATIONS)}. "
+                                  f"Got {unknown}.")
+        classes = np.asarray(context.model.classes_)
+
+        def split(name: str) -> tuple[Any, np.ndarray, Any]:
+            return context.X(name), np.searchsorted(classes, context.y(name)), context.sensitive_features(name)
+
+        data = {"train": split("train"), "test": split(context.eval_split)}
+        if "val" in context.splits and context.eval_split != "val" and context.splits["val"][1] is not None:
+            data["val"] = split("val")
+        names = list(context.sensitive_features().columns)
+        mitigations = {m: MITIGATIONS[m](context.random_state) for m in self.mitigations}
+        return compare_mitigations(context.model.model, mitigations, data, sensitive_features=names,
+                                   n_boot=self.n_boot, random_state=context.random_state)
+
+    def _gap_key(self, result: Any) -> str:
+        names = result.params["sensitive_features"]
+        return f"{self.gap}[{' x '.join(names)}]"
+
+    def summarize(self, result) -> dict[str, Any]:
+        key = self._gap_key(result)
+        table, diffs = result.table, result.differences
+        rows = {}
+        for name, row in table.iterrows():
+            entry = {"stage": row["stage"], "accuracy": _number(row["accuracy"]),
+                     "accuracy_ci": [_number(row["accuracy_lower"]), _number(row["accuracy_upper"])],
+                     "ece": _number(row["ece"]), "gap": _number(row.get(key)),
+                     "gap_ci": [_number(row.get(f"{key}_lower")), _number(row.get(f"{key}_upper"))],
+                     "error": row["error"] if isinstance(row.get("error"), str) else None}
+            if name != "none" and (name, key) in diffs.index:
+                d = diffs.loc[(name, key)]
+                entry.update(gap_change=_number(d["difference"]), gap_change_significant=bool(d["significant"]),
+                             accuracy_change=_number(diffs.loc[(name, "accuracy"), "difference"]))
+            rows[str(name)] = entry
+        candidates = [(v["gap_change"], n) for n, v in rows.items()
+                      if n != "none" and v.get("gap_change_significant") and v["gap_change"] < 0]
+        best = min(candidates)[1] if candidates else None
+        return {"gap": key, "rows": rows, "best": best,
+                "mitigation_accuracy_cost": (None if best is None else _number(-rows[best]["accuracy_change"])),
+                "n_train": result.params["n_train"], "n_val": result.params["n_val"],
+                "n_test": result.params["n_test"]}
+
+    def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        for name, row in summary["rows"].items():
+            out.append(headline_row("mitigated_accuracy", row["accuracy"], feature=name, group="overall",
+                                    lower=row["accuracy_ci"][0], upper=row["accuracy_ci"][1], direction="higher"))
+            out.append(headline_row("mitigated_gap", row["gap"], feature=name, group=summary["gap"],
+                                    lower=row["gap_ci"][0], upper=row["gap_ci"][1], direction="lower"))
+        if summary["best"] is not None:
+            out.append(headline_row("mitigation_accuracy_cost", summary["mitigation_accuracy_cost"],
+                                    feature=summary["best"], group="overall", direction="lower"))
+        return out
+
+    def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
+        if summary["best"] is None:
+            return []
+        best = summary["best"]
+        row = summary["rows"][best]
+        return [grade(self.name, "mitigation_accuracy_cost", summary["mitigation_accuracy_cost"],
+                      warn=thresholds["mitigation_accuracy_cost_warn"], fail=thresholds["mitigation_accuracy_cost_fail"],
+                      higher_is_better=False,
+                      what=f"The accuracy lost by {best}, which narrows {summary['gap']} the most "
+                           f"({summary['rows']['none']['gap']:.3f} -> {row['gap']:.3f}, significant)",
+                      evidence={"mitigation": best, "gap": summary["gap"], "gap_before": summary["rows"]["none"]["gap"],
+                                "gap_after": row["gap"], "accuracy_before": summary["rows"]["none"]["accuracy"],
+                                "accuracy_after": row["accuracy"]})]
+
+    @staticmethod
+    def render(record):
+        """Section: the comparison table beside the Pareto plot (accuracy against the chosen gap)."""
+        from ...report import Section, figure_to_png, frame_from_record, plot_mitigation_pareto
+
+        result, summary = record["result"], record["summary"]
+        table = frame_from_record(result["table"])
+        if "model" in table.columns:
+            table = table.set_index("model")
+        key = summary["gap"]
+        shown = table[["stage", "accuracy", "accuracy_lower", "accuracy_upper", "ece", key, f"{key}_lower",
+                       f"{key}_upper"]].reset_index()
+        errors = {n: r["error"] for n, r in summary["rows"].items() if r.get("error")}
+        figure = figure_to_png(plot_mitigation_pareto(table, gap=key))
+        text = (f"The audited model retrained on the train split ({summary['n_train']} rows) as the baseline ('none') "
+                f"and once per mitigation; post-processing fitted on {summary['n_val']} validation rows; all evaluated "
+                f"on the same {summary['n_test']} rows with 95% bootstrap intervals. Differences from the baseline "
+                "are judged by a paired bootstrap (same resampled rows for both models).")
+        paragraphs = [text]
+        if summary["best"] is not None:
+            paragraphs.append(f"{summary['best']} narrows {key} the most, at an accuracy cost of "
+                              f"{summary['mitigation_accuracy_cost']:.3f}.")
+        else:
+            paragraphs.append(f"No mitigation narrows {key} significantly.")
+        paragraphs += [f"{name} could not be fitted: {error}" for name, error in errors.items()]
+        differences = frame_from_record(result["differences"])
+        return Section(record["title"], paragraphs,
+                       panels=[(f"Accuracy, ECE and {key} per mitigation (95% intervals)", shown,
+                                f"Accuracy against {key}", figure)],
+                       tables=[("Differences from the baseline (paired bootstrap, 95%)", differences)],
+                       anchor=record["name"])
+
+    @staticmethod
+    def card(record) -> list[str]:
+        """Model-card lines: the mitigations considered, with accuracy and the gap."""
+        from ...report import escape_markdown
+
+        summary = record["summary"]
+        lines = [(f"Mitigations considered (same training rows; {summary['n_test']} evaluation rows; "
+                  f"{escape_markdown(summary['gap'])}):")]
+        for name, row in summary["rows"].items():
+            gap = "n/a" if row["gap"] is None else f"{row['gap']:.4f}"
+            acc = "n/a" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
+            if row.get("error"):
+                lines.append(f"- {escape_markdown(name)} ({row['stage']}): not fitted on these data "
+                             f"({escape_markdown(row['error'])})")
+                continue
+            lines.append(f"- {escape_markdown(name)} ({row['stage']}): accuracy {acc}, gap {gap}"
+                         + (" (significant change)" if row.get("gap_change_significant") else ""))
+        return lines
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or not np.isfinite(float(value)) else float(value)

@@ -1,0 +1,333 @@
+"""Every mitigation fitted on the same split and audited on the same test rows: one table.
+
+:func:`compare_mitigations` trains the baseline and one model per pre-/in-processing
+mitigation on the same training rows, fits post-processing on the same validation rows, and
+evaluates every model on the same test rows: accuracy, balanced accuracy and ECE with bootstrap
+intervals from the grouped table (:func:`assay.metrics.evaluate_groups`), every fairness gap of
+:func:`assay.fairness.fairness_report` (per feature and intersection) with its interval, the
+per-group rates, and a *paired* bootstrap of each difference from the baseline (the same
+resampled test rows for both models), which says whether it is significant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...core.errors import AssayInputError, UndefinedMetricWarning
+from ...core.result import Result
+from ...core.validation import check_random_state, describe
+from .inprocessing import ExponentiatedGradient
+from .postprocessing import GroupThresholds
+from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
+
+__all__ = ["MitigationComparison", "compare_mitigations"]
+
+DEFAULT_GAPS = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")
+_KINDS = (Reweighing, GroupResampler, DisparateImpactRemover, SensitiveFeatureRemover, ExponentiatedGradient,
+          GroupThresholds)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MitigationComparison(Result):
+    """The baseline and every mitigation on the same test rows.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per model (``"none"`` = the baseline first, then the mitigations by name).
+        Columns: ``stage`` (pre/in/post-processing), ``accuracy``, ``balanced_accuracy``, ``ece``
+        (NaN for post-processing: its scores are the baseline's), each with ``_lower``/``_upper``
+        interval bounds; ``"<gap>[<feature>]"`` for every gap and feature / intersection, with
+        bounds; ``fit_seconds``; ``error`` (why a mitigation could not be fitted on these data,
+        e.g. a group without positives for a rate constraint; its numbers are then NaN).
+    differences : DataFrame
+        One row per (mitigation, metric): ``difference`` (mitigation - baseline), ``ci_lower``,
+        ``ci_upper`` (paired bootstrap), ``significant`` (the interval excludes 0).
+    by_group : DataFrame
+        Per model, feature and group: ``count``, ``selection_rate``, ``tpr``, ``fpr``.
+    params : dict
+    """
+
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    by_group: pd.DataFrame
+    params: dict[str, Any]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def _split(data: Any, name: str) -> tuple[Any, np.ndarray, pd.DataFrame] | None:
+    if isinstance(data, Mapping):
+        part = data.get(name)
+    else:
+        part = getattr(data, name, None)
+    if part is None:
+        return None
+    if isinstance(part, tuple) and len(part) == 3:
+        X, y, sf = part
+    elif all(hasattr(part, a) for a in ("X", "y", "sensitive_features")):
+        X, y, sf = part.X, part.y, part.sensitive_features
+    else:
+        raise AssayInputError(
+            f"'data' split {name!r} must be a Split (X, y, sensitive_features attributes) or a tuple "
+            f"(X, y, sensitive_features). Got {describe(part)}."
+        )
+    return X, np.asarray(y), sf
+
+
+def _columns(sf: Any, names: list[str], split: str) -> pd.DataFrame:
+    frame = sf if isinstance(sf, pd.DataFrame) else pd.DataFrame(sf)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise AssayInputError(
+            f"'sensitive_features' names {missing} that the {split!r} split does not have "
+            f"(its sensitive features: {list(frame.columns)})."
+        )
+    return frame[names].astype(str).reset_index(drop=True)
+
+
+def _new_model(baseline: Any) -> Any:
+    from sklearn.base import clone
+
+    if hasattr(baseline, "fit"):
+        return clone(baseline)
+    if callable(baseline):
+        return baseline()
+    raise AssayInputError(f"'baseline' must be an unfitted estimator or a function returning one. Got "
+                          f"{describe(baseline)}.")
+
+
+def _fit(model: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Any:
+    if sample_weight is None:
+        return model.fit(X, y)
+    if hasattr(model, "steps"):  # a Pipeline: the weights go to its last step
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": sample_weight})
+    return model.fit(X, y, sample_weight=sample_weight)
+
+
+def _stage(m: Any) -> str:
+    if isinstance(m, GroupThresholds):
+        return "post-processing"
+    if isinstance(m, ExponentiatedGradient):
+        return "in-processing"
+    return "pre-processing"
+
+
+def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(predictions, scores or None) of one mitigation on the test rows."""
+    (X, y, sf), (X_val, y_val, sf_val), (X_test, _, sf_test) = train, val, test
+    if isinstance(m, GroupThresholds):
+        m.fit(fitted.predict_proba(X_val)[:, 1], y_val, sensitive_features=sf_val)
+        return m.predict(fitted.predict_proba(X_test)[:, 1], sensitive_features=sf_test, random_state=seed), None
+    if isinstance(m, ExponentiatedGradient):
+        if m.estimator is None:
+            m.set_params(estimator=_new_model(baseline))
+        m.fit(X, y, sensitive_features=sf)
+        return m.predict(X_test, random_state=seed), m.predict_proba(X_test)[:, 1]
+    model = _new_model(baseline)
+    if isinstance(m, Reweighing):
+        _fit(model, X, y, m.fit(X, y, sensitive_features=sf).sample_weight_)
+    elif isinstance(m, GroupResampler):
+        X_r, y_r, _ = m.fit_resample(X, y, sensitive_features=sf)
+        _fit(model, X_r, y_r)
+    elif isinstance(m, DisparateImpactRemover):
+        _fit(model, m.fit_transform(X, sensitive_features=sf), y)
+        X_test = m.transform(X_test, sensitive_features=sf_test)
+    else:  # SensitiveFeatureRemover
+        _fit(model, m.fit_transform(X, sensitive_features=sf), y)
+        X_test = m.transform(X_test)
+    return np.asarray(model.predict(X_test)), model.predict_proba(X_test)[:, 1]
+
+
+def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.ndarray], gaps: tuple[str, ...],
+                 n_boot: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per metric, an array (models, n_boot) of the statistic on the same resampled test rows."""
+    n = len(y)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    out: dict[str, np.ndarray] = {}
+    yb = y[idx]
+    for j, pred in enumerate(preds):
+        pb = pred[idx]
+        correct = (pb == yb)
+        acc = correct.mean(axis=1)
+        out.setdefault("accuracy", np.empty((len(preds), n_boot)))[j] = acc
+        for feature, code in codes.items():
+            g = code[idx]
+            n_g = int(code.max()) + 1
+            offset = (np.arange(n_boot)[:, None] * n_g + g).ravel()
+            size = n_boot * n_g
+
+            def rate(mask: np.ndarray, _o: np.ndarray = offset, _p: np.ndarray = pb, _n: int = n_g,
+                     _size: int = size) -> np.ndarray:
+                den = np.bincount(_o, weights=mask.ravel(), minlength=_size).reshape(n_boot, _n)
+                num = np.bincount(_o, weights=(mask & (_p == 1)).ravel(), minlength=_size).reshape(n_boot, _n)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    return np.where(den > 0, num / den, np.nan)
+
+            sel = rate(np.ones_like(yb, dtype=bool))
+            tpr = rate(yb == 1)
+            fpr = rate(yb == 0)
+
+            def spread(r: np.ndarray) -> np.ndarray:
+                return np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
+
+            values = {"demographic_parity_difference": spread(sel), "equal_opportunity_difference": spread(tpr),
+                      "equalized_odds_difference": np.maximum(spread(tpr), spread(fpr)),
+                      "false_positive_rate_difference": spread(fpr)}
+            for gap in gaps:
+                if gap in values:
+                    out.setdefault(f"{gap}[{feature}]", np.empty((len(preds), n_boot)))[j] = values[gap]
+    return out
+
+
+def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive_features: Any,
+                        gaps: tuple[str, ...] = DEFAULT_GAPS, n_boot: int = 200, confidence_level: float = 0.95,
+                        val_size: float = 0.25, random_state: Any = 0) -> MitigationComparison:
+    """Fit the baseline and each mitigation on the same split; audit all on the same test rows.
+
+    Parameters
+    ----------
+    baseline : unfitted scikit-learn classifier (or a function returning one)
+        Binary labels {0, 1}; ``predict_proba``. Cloned for every pre-/in-processing mitigation.
+    mitigations : dict of name -> mitigation, or a list (named after their classes)
+        Instances of ``Reweighing``, ``GroupResampler``, ``DisparateImpactRemover``,
+        ``SensitiveFeatureRemover``, ``ExponentiatedGradient`` (its ``estimator`` defaults to a clone
+        of the baseline) or ``GroupThresholds`` (fitted on the baseline's validation scores).
+    data : an assay Dataset, or a dict of splits
+        ``train`` and ``test`` (and optionally ``val``), each a Split or ``(X, y, sensitive_features)``.
+        Without ``val``, ``val_size`` of the training rows (seeded) are held out for
+        post-processing, and every model trains on the rest.
+    sensitive_features : str or list of str
+        Columns of each split's sensitive features; the mitigations use their intersection, the
+        table reports each feature and the intersection.
+    gaps : tuple of str
+        The measures of :func:`fairness_report` in the table; the paired differences cover
+        ``demographic_parity_difference``, ``equal_opportunity_difference``,
+        ``equalized_odds_difference`` and ``false_positive_rate_difference``.
+    n_boot, confidence_level, random_state
+        Bootstrap resamples (for the intervals and the paired differences), their level, the seed.
+    """
+    from ...metrics import evaluate_groups
+    from ..report import fairness_report
+
+    names = [sensitive_features] if isinstance(sensitive_features, str) else list(sensitive_features)
+    if not names:
+        raise AssayInputError("'sensitive_features' must name at least one column. Got an empty list.")
+    if isinstance(mitigations, Mapping):
+        items = list(mitigations.items())
+    else:
+        items = [(type(m).__name__, m) for m in mitigations]
+    for name, m in items:
+        if not isinstance(m, _KINDS):
+            raise AssayInputError(
+                f"'mitigations' entry {name!r} must be one of {[k.__name__ for k in _KINDS]}. Got {describe(m)}."
+            )
+        if name == "none":
+            raise AssayInputError("'mitigations' must not use the name 'none' (the baseline's row).")
+    rng = check_random_state(random_state, name="random_state")
+    seed = int(rng.integers(2**31 - 1))
+    train, test, val = _split(data, "train"), _split(data, "test"), _split(data, "val")
+    if train is None or test is None:
+        raise AssayInputError(f"'data' must have 'train' and 'test' splits. Got {describe(data)}.")
+    train = (train[0], train[1], _columns(train[2], names, "train"))
+    test = (test[0], test[1], _columns(test[2], names, "test"))
+    if val is None:
+        X, y, sf = train
+        order = rng.permutation(len(y))
+        cut = round(len(y) * val_size)
+        if cut < 2 or cut > len(y) - 2:
+            raise AssayInputError(f"'val_size' must leave rows on both sides of the split. Got {val_size!r}.")
+        held, kept = np.sort(order[:cut]), np.sort(order[cut:])
+
+        def take(a: Any, i: np.ndarray) -> Any:
+            return a.iloc[i].reset_index(drop=True) if isinstance(a, (pd.DataFrame, pd.Series)) else np.asarray(a)[i]
+
+        val = (take(X, held), y[held], sf.iloc[held].reset_index(drop=True))
+        train = (take(X, kept), y[kept], sf.iloc[kept].reset_index(drop=True))
+    else:
+        val = (val[0], val[1], _columns(val[2], names, "val"))
+
+    start = time.perf_counter()
+    fitted = _fit(_new_model(baseline), train[0], train[1])
+    runs = [("none", "baseline", np.asarray(fitted.predict(test[0])), fitted.predict_proba(test[0])[:, 1],
+             time.perf_counter() - start)]
+    errors: dict[str, str] = {}
+    for name, m in items:
+        start = time.perf_counter()
+        try:
+            pred, score = _run_one(m, baseline, fitted, train, val, test, seed)
+        except AssayInputError as exc:  # e.g. a cell without positives for a rate constraint
+            errors[name] = str(exc)
+            continue
+        runs.append((name, _stage(m), pred.astype(np.int64), score, time.perf_counter() - start))
+
+    y_test, sf_test = test[1].astype(np.int64), test[2]
+    rows, by_group = [], []
+    for k, (name, stage, pred, score, seconds) in enumerate(runs):
+        row: dict[str, Any] = {"model": name, "stage": stage}
+        table = evaluate_groups(y_test, pred, y_score=score, sensitive_features=sf_test,
+                                metrics=["accuracy", "balanced_accuracy"] + (["ece"] if score is not None else []),
+                                n_boot=n_boot, confidence_level=confidence_level, random_state=seed + k)
+        for metric in ("accuracy", "balanced_accuracy", "ece"):
+            if metric in table.overall.index:
+                row[metric], row[f"{metric}_lower"], row[f"{metric}_upper"] = _value_ci(table, metric)
+            else:
+                row[metric] = row[f"{metric}_lower"] = row[f"{metric}_upper"] = np.nan
+        with warnings.catch_warnings():  # measures of tiny intersections are NaN in the table
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            report = fairness_report(y_test, pred, sensitive_features=sf_test, n_boot=n_boot,
+                                     confidence_level=confidence_level, random_state=seed + k)
+        for (feature, measure), r in report.table.iterrows():
+            if measure in gaps:
+                key = f"{measure}[{feature}]"
+                row[key], row[f"{key}_lower"], row[f"{key}_upper"] = r["value"], r["ci_lower"], r["ci_upper"]
+        row["fit_seconds"] = seconds
+        rows.append(row)
+        part = report.by_group[["count", "selection_rate", "tpr", "fpr"]].copy()
+        part.insert(0, "model", name)
+        by_group.append(part.reset_index())
+    rows += [{"model": name, "stage": _stage(m), "error": errors[name]} for name, m in items if name in errors]
+    table = pd.DataFrame(rows).set_index("model").reindex(["none", *(name for name, _ in items)])
+    if "error" not in table.columns:
+        table["error"] = None
+
+    codes = {c: pd.factorize(sf_test[c], sort=True)[0] for c in names}
+    if len(names) > 1:
+        codes[" x ".join(names)] = pd.factorize(pd.MultiIndex.from_frame(sf_test), sort=True)[0]
+    boot = _paired_gaps(y_test, [r[2] for r in runs], codes, tuple(gaps), n_boot,
+                        np.random.default_rng(seed))
+    alpha = (1 - confidence_level) / 2
+    diffs = []
+    for metric, values in boot.items():
+        if metric not in table.columns:
+            continue
+        for j, (name, *_rest) in enumerate(runs[1:], start=1):
+            d = values[j] - values[0]
+            d = d[np.isfinite(d)]
+            lo, hi = (np.quantile(d, [alpha, 1 - alpha]) if len(d) else (np.nan, np.nan))
+            point = table.loc[name, metric] - table.loc["none", metric]
+            diffs.append((name, metric, point, lo, hi, bool(lo > 0 or hi < 0)))
+    differences = pd.DataFrame(diffs, columns=["model", "metric", "difference", "ci_lower", "ci_upper",
+                                               "significant"]).set_index(["model", "metric"])
+    return MitigationComparison(
+        table=table, differences=differences, by_group=pd.concat(by_group, ignore_index=True),
+        params={"sensitive_features": names, "gaps": list(gaps), "n_boot": int(n_boot),
+                "confidence_level": float(confidence_level), "val_size": float(val_size),
+                "n_train": len(train[1]), "n_val": len(val[1]), "n_test": len(y_test),
+                "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator"},
+    )
+
+
+def _value_ci(table: Any, metric: str) -> tuple[float, float, float]:
+    """The overall value of ``metric`` and its bootstrap interval from a grouped table."""
+    ci = table.overall_ci
+    return float(table.overall[metric]), float(ci.loc[metric, "lower"]), float(ci.loc[metric, "upper"])
