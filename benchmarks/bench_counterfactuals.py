@@ -11,7 +11,7 @@ imported from ``src/``::
     /tmp/dicevenv/bin/pip install torch==2.13.0 matplotlib tqdm xxhash safetensors pyyaml -c constraints.txt
 
 Model: ``train_sklearn_model(kind="gbm")`` on Adult train (seed 0). Queries: the first ``--rows``
-test rows the model rejects (predicts <=50K). Three counterfactuals per query, favourable class
+test rows without missing values (DiCE refuses them) that the model rejects (predicts <=50K). Three counterfactuals per query, favourable class
 >50K, with sex, race, age, native_country, marital_status and relationship held fixed (DiCE:
 ``features_to_vary`` = the others), ``education_num`` may not decrease (assay: ``monotone``; DiCE
 has no monotone constraint, so its violations are counted). Both outputs are scored by the same
@@ -94,7 +94,7 @@ def run_assay(model, queries, train):
 def run_dice(model, queries, train, y_train):
     import dice_ml
 
-    frame = train.assign(income=np.asarray(y_train))
+    frame = train.assign(income=np.asarray(y_train)).dropna()  # DiCE's data object takes no missing values
     continuous = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
     data = dice_ml.Data(dataframe=frame, continuous_features=continuous, outcome_name="income")
     explainer = dice_ml.Dice(data, dice_ml.Model(model=model, backend="sklearn"), method="random")
@@ -122,16 +122,16 @@ def main(argv=None) -> None:
     model = train_sklearn_model(train, y_train, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind="gbm", random_state=0)
     rejected = data.test.X[model.predict(data.test.X) == 0]
-    queries = rejected.iloc[:args.rows]
+    queries = rejected.dropna().iloc[:args.rows]  # DiCE refuses queries with missing values
     print(f"{len(queries)} rejected Adult test applicants, 3 counterfactuals each, fixed: {', '.join(FIXED)}")
     results = {}
     seconds, lines = run_assay(model, queries, train)
     results["assay"] = {"seconds": seconds, **score(model, queries, lines, train)}
     if importlib.util.find_spec("dice_ml") is not None:
-        import dice_ml
+        from importlib.metadata import version
 
         seconds, lines = run_dice(model, queries, train, y_train)
-        results[f"DiCE {dice_ml.__version__} (random)"] = {"seconds": seconds, **score(model, queries, lines, train)}
+        results[f"DiCE {version('dice-ml')} (random)"] = {"seconds": seconds, **score(model, queries, lines, train)}
     else:
         print("DiCE is not installed in this venv: skipped (see the module docstring)")
     table = pd.DataFrame(results).T
