@@ -11,10 +11,23 @@ from .anonymity import (
     l_diversity,
     t_closeness,
 )
+from .mechanisms import (
+    PrivateGroupMetrics,
+    RandomizedResponseEstimate,
+    gaussian_mechanism,
+    gaussian_sigma,
+    laplace_mechanism,
+    laplace_scale,
+    private_group_metrics,
+    randomized_response,
+    randomized_response_estimate,
+)
 from .pii import PIIScanResult, mask_pii, scan_pii
 
 __all__ = [
     # data privacy: mechanisms, anonymity, PII
-    "GeneralizationResult", "KAnonymityResult", "LDiversityResult", "PIIScanResult", "TClosenessResult",
-    "generalize", "k_anonymity", "l_diversity", "mask_pii", "scan_pii", "t_closeness",
+    "GeneralizationResult", "KAnonymityResult", "LDiversityResult", "PIIScanResult", "PrivateGroupMetrics",
+    "RandomizedResponseEstimate", "TClosenessResult", "gaussian_mechanism", "gaussian_sigma", "generalize",
+    "k_anonymity", "l_diversity", "laplace_mechanism", "laplace_scale", "mask_pii", "private_group_metrics",
+    "randomized_response", "randomized_response_estimate", "scan_pii", "t_closeness",
 ]
