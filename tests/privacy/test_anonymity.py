@@ -111,14 +111,19 @@ def test_t_closeness_equals_scipy_wasserstein_on_ranks():
     assert t_closeness(frame, "q", "s", distance="equal").t == pytest.approx(tv)
 
 
-def test_ordered_t_closeness_in_blocks(monkeypatch):
-    from assay.privacy import anonymity
-
+def test_ordered_t_closeness_equals_the_dense_definition_with_many_classes():
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"q": rng.integers(0, 300, 4000), "s": rng.integers(0, 50, 4000)})
-    whole = t_closeness(frame, "q", "s", t=0.1)
-    monkeypatch.setattr(anonymity, "_BLOCK", 7 * 50)  # 7 classes per block
-    assert t_closeness(frame, "q", "s", t=0.1) == whole
+    values, ranks = np.unique(frame["s"], return_inverse=True)
+    m = len(values)
+    table = pd.crosstab(frame["q"], ranks, normalize="index").reindex(columns=range(m), fill_value=0.0)
+    overall = np.bincount(ranks, minlength=m) / len(frame)
+    dense = np.abs(np.cumsum(table.to_numpy() - overall, axis=1)[:, :-1]).sum(axis=1) / (m - 1)
+    r = t_closeness(frame, "q", "s", t=0.1, max_shown=1000)
+    assert r.t == pytest.approx(dense.max(), abs=1e-12)
+    shown = r.violating.set_index("q")["distance"]
+    assert shown.to_numpy() == pytest.approx(dense[np.searchsorted(table.index, shown.index)], abs=1e-12)
+    assert r.per_column.loc["s", "n_violating_classes"] == (dense > 0.1).sum()
 
 
 @pytest.mark.parametrize("call, words", [

@@ -44,8 +44,21 @@ HEADER_KINDS = ("name", "date_of_birth", "ssn")
 KINDS = ("email", "phone", "card", "iban", "ipv4", "ipv6", "ssn", "date_of_birth", "name", "secret")
 
 COMPILED = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
-#: The same patterns without capture groups, for ``Series.str.contains`` (the prefilter).
-PREFILTERS = {kind: re.compile(pattern.replace(f"({_DATE})", _DATE)) for kind, pattern in PATTERNS.items()}
+#: Cheap necessary conditions for ``Series.str.contains`` (the prefilter over all distinct values;
+#: :func:`spans` then runs the full pattern on the candidates): a literal (no regex) or a pattern
+#: that every match of the kind's full pattern contains.
+PREFILTERS: dict[str, str | re.Pattern] = {
+    "secret": re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|sk-|PRIVATE KEY"
+                         r"|eyJ|(?i:api|secret|token|passw|pwd)"),
+    "email": "@",
+    "iban": re.compile(r"[A-Z]{2}\d{2}"),
+    "card": COMPILED["card"],
+    "ssn": re.compile(r"\d{3}-\d{2}-\d{4}"),
+    "ipv6": ":",
+    "ipv4": re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d"),
+    "date_of_birth": re.compile(r"(?i:born|d\.?o\.?b|birth)"),
+    "phone": COMPILED["phone"],
+}
 
 #: Headers that say what every value of the column is.
 HEADERS = {

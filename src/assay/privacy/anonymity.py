@@ -40,9 +40,6 @@ from ._generalize import GeneralizationResult, generalize
 __all__ = ["GeneralizationResult", "KAnonymityResult", "LDiversityResult", "TClosenessResult", "generalize",
            "k_anonymity", "l_diversity", "t_closeness"]
 
-_BLOCK = 1 << 22  # class x value cells per block of the ordered EMD
-
-
 def _max_shown(value: Any, owner: str) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)
@@ -244,21 +241,40 @@ class TClosenessResult(Result):
 
 def _ordered_emd(cls: np.ndarray, val: np.ndarray, counts: np.ndarray, sizes: np.ndarray, q: np.ndarray
                  ) -> np.ndarray:
-    """EMD with ground distance |i - j| / (m - 1): sum over i < m - 1 of |cumsum(p - q)_i| / (m - 1)."""
+    """EMD with ground distance |i - j| / (m - 1) of every class: sum over i < m - 1 of
+    |P_c(i) - Q(i)| / (m - 1), P_c and Q the cumulative distributions over the m ranks.
+
+    P_c is constant between the ranks its class holds, and Q is non-decreasing, so the sum over a
+    run of ranks at level a is a(t - lo) - (S(t) - S(lo)) + (S(hi + 1) - S(t)) - a(hi + 1 - t),
+    S the prefix sums of Q and t the first rank with Q >= a: O(pairs log m), no class x value table.
+    ``cls`` / ``val`` / ``counts``: the (class, rank) pairs present, sorted by class then rank.
+    """
     n_classes, m = len(sizes), len(q)
     out = np.zeros(n_classes)
     if m < 2:
         return out
-    step = max(1, _BLOCK // m)
-    bounds = np.searchsorted(cls, np.arange(0, n_classes + step, step))  # cls is sorted (np.unique pairs)
-    for b, start in enumerate(range(0, n_classes, step)):
-        stop = min(start + step, n_classes)
-        lo, hi = bounds[b], bounds[b + 1]
-        dense = np.zeros((stop - start, m))
-        dense[cls[lo:hi] - start, val[lo:hi]] = counts[lo:hi] / sizes[cls[lo:hi]]
-        cum = np.cumsum(dense - q, axis=1)[:, :-1]
-        out[start:stop] = np.abs(cum).sum(axis=1) / (m - 1)
-    return out
+    Q = np.cumsum(q)[: m - 1]  # ranks 0 .. m - 2
+    S = np.concatenate([[0.0], np.cumsum(Q)])
+
+    def run_sum(level: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        t = np.clip(np.searchsorted(Q, level, side="left"), lo, hi + 1)
+        return level * (t - lo) - (S[t] - S[lo]) + (S[hi + 1] - S[t]) - level * (hi + 1 - t)
+
+    first = np.ones(len(cls), dtype=bool)
+    first[1:] = cls[1:] != cls[:-1]
+    last = np.ones(len(cls), dtype=bool)
+    last[:-1] = cls[1:] != cls[:-1]
+    group_start = np.flatnonzero(first)
+    running = np.cumsum(counts)
+    before = np.repeat(running[group_start] - counts[group_start], np.diff(np.append(group_start, len(cls))))
+    level = (running - before) / sizes[cls]
+    lo = val
+    hi = np.where(last, m - 2, np.append(val[1:], 0) - 1)
+    hi = np.minimum(hi, m - 2)
+    keep = hi >= lo
+    total = np.bincount(cls[keep], weights=run_sum(level[keep], lo[keep], hi[keep]), minlength=n_classes)
+    total += S[val[first]] - S[0]  # ranks below the class's first value: P = 0, |0 - Q| = Q
+    return total / (m - 1)
 
 
 def t_closeness(frame: pd.DataFrame, quasi_identifiers: Any, sensitive: Any, *, t: float = 0.2,

@@ -140,7 +140,8 @@ def _value_findings(uniques: pd.Series, header_kind: str | None, plan: str, kind
         text_kinds = tuple(k for k in text_kinds if k in ("card", "phone"))
     candidate = np.zeros(len(uniques), dtype=bool)
     for kind in text_kinds:
-        candidate |= uniques.str.contains(PREFILTERS[kind]).to_numpy(dtype=bool)
+        test = PREFILTERS[kind]
+        candidate |= uniques.str.contains(test, regex=not isinstance(test, str)).to_numpy(dtype=bool)
     for i in np.flatnonzero(candidate):
         found = spans(uniques.iloc[i], text_kinds)
         if found:
