@@ -139,6 +139,7 @@ def test_ordered_t_closeness_equals_the_dense_definition_with_many_classes():
     (lambda: t_closeness(TABLE, QI, "disease", t=1.5), ["'t'", "t_closeness"]),
     (lambda: t_closeness(TABLE, QI, "disease", distance="emd"), ["'distance'", "'ordered'"]),
     (lambda: t_closeness(TABLE.assign(s=[1, 2, None, 3, 4, 5, 6, 7]), QI, "s"), ["'sensitive'", "missing"]),
+    (lambda: k_anonymity(TABLE.assign(z=[[1]] * 8), ["zip", "z"]), ["'z'", "strings or numbers"]),
 ])
 def test_bad_inputs(call, words):
     with pytest.raises(AssayInputError) as info:

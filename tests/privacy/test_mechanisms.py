@@ -117,6 +117,17 @@ def test_private_counts_have_the_stated_noise_and_the_bars_cover(mechanism, delt
     assert covered >= 88  # nominal 95%
 
 
+def test_error_bars_in_chunks_equal_one_draw(monkeypatch):
+    from assay.privacy import mechanisms
+
+    y, pred, sf = _data()
+    whole = private_group_metrics(y, pred, sensitive_features=sf, epsilon=1.0, n_draws=50, random_state=5)
+    table = whole.table
+    assert (table["tpr_lower"] <= table["tpr"]).all() and (table["tpr"] <= table["tpr_upper"]).all()
+    monkeypatch.setattr(mechanisms, "_DRAW_BLOCK", 4 * 6 * 7)  # 7 draws per chunk
+    assert private_group_metrics(y, pred, sensitive_features=sf, epsilon=1.0, n_draws=50, random_state=5) == whole
+
+
 def test_private_group_metrics_are_seeded():
     y, pred, sf = _data()
     a = private_group_metrics(y, pred, sensitive_features=sf["sex"], epsilon=1.0, random_state=3)
@@ -141,6 +152,12 @@ def test_private_group_metrics_are_seeded():
      ["'metrics'", "selection_rate"]),
     (lambda: private_group_metrics([0, 1, 1], [0, 1], sensitive_features=["a", "b", "c"], epsilon=1),
      ["y_true", "y_pred"]),
+    (lambda: private_group_metrics([0, 1], [0, 1], sensitive_features=pd.Series(["a", None], name="g"), epsilon=1),
+     ["'sensitive_features'", "'g'", "missing"]),
+    (lambda: private_group_metrics(np.zeros(400, int), np.zeros(400, int), epsilon=1,
+                                   sensitive_features={"a": np.arange(400), "b": np.arange(400) % 300}),
+     ["'sensitive_features'", "120,000", "coarser"]),
+    (lambda: randomized_response(np.array(["a", None], dtype=object), epsilon=1.0), ["'values'", "missing"]),
 ])
 def test_bad_inputs(call, words):
     with pytest.raises(AssayInputError) as info:

@@ -63,7 +63,11 @@ def check_k(value: Any, name: str, *, owner: str) -> int:
 
 def column_codes(column: pd.Series) -> tuple[np.ndarray, int]:
     """Integer codes 0..m-1 of a column (missing values one code of their own) and m."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    except TypeError as exc:  # unhashable cells (lists, dicts)
+        raise AssayInputError(f"column {column.name!r} of 'frame' holds values that cannot be compared as "
+                              f"categories ({exc}); convert them to strings or numbers first.") from None
     return codes.astype(np.int64, copy=False), max(len(uniques), 1)
 
 

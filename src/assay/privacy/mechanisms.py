@@ -38,6 +38,7 @@ from scipy import optimize, stats
 from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import (
+    _MISSING_GROUP,
     SEPARATOR,
     as_array,
     check_consistent_length,
@@ -136,8 +137,15 @@ def _rr_probabilities(epsilon: float, k: int) -> tuple[float, float]:
 
 
 def _categories(values: np.ndarray, categories: Any, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    if pd.isna(pd.Series(values, dtype=object)).any():
+        raise AssayInputError(f"'values' of {owner} has missing values; give them a category of their own "
+                              "(e.g. 'missing') or drop them.")
     if categories is None:
-        cats, codes = np.unique(values, return_inverse=True)
+        try:
+            cats, codes = np.unique(values, return_inverse=True)
+        except TypeError:
+            raise AssayInputError(f"'values' of {owner} mixes types that cannot be sorted; pass "
+                                  "'categories'.") from None
     else:
         cats = np.asarray(list(categories), dtype=object)
         if len(set(cats.tolist())) != len(cats):
@@ -219,6 +227,10 @@ def randomized_response_estimate(responses: Any, *, epsilon: float, categories: 
 
 #: Rates released by :func:`private_group_metrics`: (numerator categories, denominator categories)
 #: of the outcome counts TN, FP, FN, TP (0..3).
+#: Most finest cells (combinations of the features' values) :func:`private_group_metrics` releases.
+MAX_CELLS = 100_000
+_DRAW_BLOCK = 1 << 22  # noise numbers per chunk of the error-bar draws
+
 RATES = {"selection_rate": ((1, 3), (0, 1, 2, 3)), "base_rate": ((2, 3), (0, 1, 2, 3)),
          "accuracy": ((0, 3), (0, 1, 2, 3)), "tpr": ((3,), (2, 3)), "fpr": ((1,), (0, 1)),
          "ppv": ((3,), (1, 3))}
@@ -332,12 +344,23 @@ def private_group_metrics(y_true: Any, y_pred: Any, *, sensitive_features: Any, 
     names, columns = sensitive_feature_columns(sensitive_features, n_samples=n)
     rng = check_random_state(random_state, name="random_state")
 
-    labels, codes = zip(*(np.unique(np.asarray(c).astype(str), return_inverse=True) for c in columns))
+    labels, codes = [], []
+    for feature, column in zip(names, columns):
+        column = pd.Series(np.asarray(column, dtype=object))
+        if column.isna().any():
+            raise AssayInputError(_MISSING_GROUP.format(name="sensitive_features", column=feature,
+                                                        count=int(column.isna().sum())))
+        values, code = np.unique(column.astype(str).to_numpy(), return_inverse=True)
+        labels.append(values)
+        codes.append(code.ravel())
     cards = [len(v) for v in labels]
+    n_cells = math.prod(cards)
+    if n_cells > MAX_CELLS:
+        raise AssayInputError(f"'sensitive_features' of {owner} has {n_cells:,} combinations of values (every one "
+                              f"is released); at most {MAX_CELLS:,}: use fewer or coarser features.")
     cell = np.zeros(n, dtype=np.int64)
     for code, card in zip(codes, cards):
-        cell = cell * card + code.ravel()
-    n_cells = math.prod(cards)
+        cell = cell * card + code
     counts = np.bincount(cell * 4 + 2 * yt + yp, minlength=4 * n_cells).reshape(n_cells, 4).astype(float)
     if mechanism == "laplace":
         scale = 1.0 / epsilon
@@ -348,35 +371,41 @@ def private_group_metrics(y_true: Any, y_pred: Any, *, sensitive_features: Any, 
         draw = functools.partial(rng.normal, 0.0, scale)
         sd = scale
     noisy = counts + draw(counts.shape)
-    replicates = noisy[None] + draw((n_draws, *counts.shape))
     cell_keys = np.array(list(itertools.product(*(range(c) for c in cards))), dtype=np.int64).reshape(n_cells, -1)
-
     sizes = range(1, len(names) + 1) if intersections else range(1, 2)
-    subsets = [()] + [s for size in sizes for s in itertools.combinations(range(len(names)), size)]
-    alpha = (1 - confidence_level) / 2
-    rows, index = [], []
-    for subset in subsets:
+    groupings = []  # (feature name, group labels, membership (groups, cells))
+    for subset in [()] + [s for size in sizes for s in itertools.combinations(range(len(names)), size)]:
         if subset:
             group, inverse = np.unique(cell_keys[:, list(subset)], axis=0, return_inverse=True)
             inverse = inverse.ravel()
+            glabels = [SEPARATOR.join(str(labels[j][g[i]]) for i, j in enumerate(subset)) for g in group]
         else:
-            group, inverse = np.zeros((1, 0), dtype=np.int64), np.zeros(n_cells, dtype=np.int64)
-        n_groups = len(group)
-        membership = np.zeros((n_groups, n_cells))
+            inverse, glabels = np.zeros(n_cells, dtype=np.int64), ["overall"]
+        membership = np.zeros((len(glabels), n_cells))
         membership[inverse, np.arange(n_cells)] = 1.0
-        summed, rep = membership @ noisy, membership @ replicates  # (g, 4) and (draws, g, 4)
-        cells_per_group = np.bincount(inverse, minlength=n_groups)
-        point, draws = _rates(summed, metrics), _rates(rep, metrics)
         feature = "overall" if not subset else SEPARATOR.join(names[j] for j in subset)
-        for g in range(n_groups):
-            label = "overall" if not subset else SEPARATOR.join(str(labels[j][group[g][i]])
-                                                                for i, j in enumerate(subset))
+        groupings.append((feature, glabels, membership))
+    # noise draws for the error bars, in chunks of at most ~4M numbers
+    chunk = max(1, _DRAW_BLOCK // (4 * n_cells))
+    draws: list[dict[str, list[np.ndarray]]] = [{m: [] for m in metrics} for _ in groupings]
+    for start in range(0, n_draws, chunk):
+        replicates = noisy[None] + draw((min(chunk, n_draws - start), *counts.shape))
+        for store, (_, _, membership) in zip(draws, groupings):
+            for metric, values in _rates(membership @ replicates, metrics).items():
+                store[metric].append(values)
+    alpha = (1 - confidence_level) / 2
+    rows, index = [], []
+    for store, (feature, glabels, membership) in zip(draws, groupings):
+        summed = membership @ noisy
+        point = _rates(summed, metrics)
+        cells_per_group = membership.sum(axis=1)
+        for g, label in enumerate(glabels):
             row = {"count": float(summed[g].sum()), "count_sd": sd * math.sqrt(4 * cells_per_group[g])}
             for metric in metrics:
                 row[metric] = float(point[metric][g])
-                values = draws[metric][:, g]
+                values = np.concatenate(store[metric])[:, g]
                 values = values[np.isfinite(values)]
-                low, high = (np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan))
+                low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
                 row[f"{metric}_lower"], row[f"{metric}_upper"] = float(low), float(high)
             rows.append(row)
             index.append((feature, label))
