@@ -10,7 +10,7 @@ import pytest
 from assay.audit import Audit
 from assay.audit.base import find_headline_row, registered_checks
 from assay.audit.documents import audit_record, write_audit_report
-from assay.privacy import k_anonymity, l_diversity, scan_pii, t_closeness
+from assay.privacy import generalize, k_anonymity, l_diversity, scan_pii, t_closeness
 from assay.testing import check_component
 
 SECRETS = ["jane.roe@example.org", "4111 1111 1111 1111", "Jane Roe", "Richard Miles"]
@@ -51,6 +51,9 @@ def test_numbers_equal_the_privacy_functions(audit):
         k.k, k.n_unique_rows, k.n_violating_rows)
     assert summary["l_diversity"]["label"] == l_diversity(train, ["age", "zip", "sex"], "label").l
     assert summary["t_closeness"]["label"] == pytest.approx(t_closeness(train, ["age", "zip", "sex"], "label").t)
+    g = generalize(train, ["age", "zip", "sex"], k=5)
+    assert summary["generalization"]["loss"] == pytest.approx(g.loss)
+    assert summary["generalization"]["levels"] == g.per_column["description"].to_dict()
 
 
 def test_findings_are_headline_rows(audit):
@@ -74,7 +77,8 @@ def test_documents_never_show_a_value_in_full(audit, tmp_path):
     card = paths["card"].read_text(encoding="utf-8")
     record = json.dumps(audit_record(result, model_name="none"))
     assert "Data privacy: PII and re-identification" in page and "**** **** **** **11" in page
-    assert "k-anonymity of (age, zip, sex): k = 1" in card
+    assert "k-anonymity of (age, zip, sex): k = 1" in card and "Generalising them reaches k = 5" in card
+    assert "A generalisation that reaches k" in page
     for value in SECRETS:
         assert value not in page and value not in card and value not in record, value
 

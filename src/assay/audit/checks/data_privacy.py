@@ -35,7 +35,9 @@ from ..base import (
 class DataPrivacyResult(Result):
     """The PII scan (:class:`assay.privacy.PIIScanResult`) of ``split`` and, with quasi-identifiers,
     its :class:`~assay.privacy.KAnonymityResult` (and with sensitive columns its l-diversity and
-    t-closeness results; None otherwise)."""
+    t-closeness results; None otherwise). ``generalization``: when the data is not k-anonymous at
+    the warn level, what :func:`assay.privacy.generalize` finds to reach it (levels per column, loss,
+    rows suppressed; the released frame itself is not kept)."""
 
     split: str
     n_rows: int
@@ -44,6 +46,7 @@ class DataPrivacyResult(Result):
     k_anonymity: Any = None
     l_diversity: Any = None
     t_closeness: Any = None
+    generalization: Any = None
 
 
 @register_check
@@ -74,6 +77,7 @@ class DataPrivacyCheck(Check):
         "sensitive": [None, list, tuple, str],
         "split": [None, str],
         "max_shown": [Interval(Integral, 0, None)],
+        "generalize": ["boolean"],
     }
     advice: ClassVar[dict[str, str]] = {
         "pii_share": "Personal data sits in this column: drop or mask it (assay.privacy.mask_pii) before training "
@@ -87,11 +91,13 @@ class DataPrivacyCheck(Check):
     }
 
     def __init__(self, *, quasi_identifiers: Sequence[str] | str | None = None,
-                 sensitive: Sequence[str] | str | None = None, split: str | None = None, max_shown: int = 20):
+                 sensitive: Sequence[str] | str | None = None, split: str | None = None, max_shown: int = 20,
+                 generalize: bool = True):
         self.quasi_identifiers = quasi_identifiers
         self.sensitive = sensitive
         self.split = split
         self.max_shown = max_shown
+        self.generalize = generalize
 
     def table(self, context: AuditContext) -> tuple[str, pd.DataFrame]:
         """The split read (default "train", else the evaluation split) as one table: features,
@@ -113,21 +119,31 @@ class DataPrivacyCheck(Check):
         return split, frame
 
     def run(self, context: AuditContext) -> DataPrivacyResult:
-        from ...privacy import k_anonymity, l_diversity, scan_pii, t_closeness
+        from ...privacy import (
+            generalize,
+            k_anonymity,
+            l_diversity,
+            scan_pii,
+            t_closeness,
+        )
 
         split, frame = self.table(context)
         thresholds = {k: context.thresholds.get(k, spec.default) for k, spec in type(self).thresholds.items()}
         pii = scan_pii(frame)
-        kanon = ldiv = tclose = None
+        kanon = ldiv = tclose = suggestion = None
         if self.quasi_identifiers is not None:
-            kanon = k_anonymity(frame, self.quasi_identifiers, k=int(thresholds["k_anonymity_warn"]),
-                                max_shown=self.max_shown)
+            target = int(thresholds["k_anonymity_warn"])
+            kanon = k_anonymity(frame, self.quasi_identifiers, k=target, max_shown=self.max_shown)
+            if self.generalize and not kanon.is_k_anonymous and target <= len(frame):
+                found = generalize(frame, self.quasi_identifiers, k=target)
+                suggestion = {"k": found.k, "target_k": target, "loss": found.loss, "n_suppressed": found.n_suppressed,
+                              "search": found.search, "per_column": found.per_column}
             if self.sensitive is not None:
                 ldiv = l_diversity(frame, self.quasi_identifiers, self.sensitive, l=thresholds["l_diversity_warn"],
                                    max_shown=self.max_shown)
                 tclose = t_closeness(frame, self.quasi_identifiers, self.sensitive,
                                      t=thresholds["t_closeness_warn"], max_shown=self.max_shown)
-        return DataPrivacyResult(split, len(frame), frame.shape[1], pii, kanon, ldiv, tclose)
+        return DataPrivacyResult(split, len(frame), frame.shape[1], pii, kanon, ldiv, tclose, suggestion)
 
     def summarize(self, result: DataPrivacyResult) -> dict[str, Any]:
         findings = result.pii.findings
@@ -144,6 +160,10 @@ class DataPrivacyCheck(Check):
                            target_k=int(k.target_k), n_classes=int(k.n_classes),
                            n_violating_rows=int(k.n_violating_rows), n_unique_rows=int(k.n_unique_rows),
                            unique_share=k.n_unique_rows / k.n_rows)
+        if result.generalization is not None:
+            g = result.generalization
+            summary["generalization"] = {"loss": float(g["loss"]), "n_suppressed": int(g["n_suppressed"]),
+                                         "levels": {str(c): str(d) for c, d in g["per_column"]["description"].items()}}
         if result.l_diversity is not None:
             per = result.l_diversity.per_column
             summary["l_diversity"] = {str(c): int(v) for c, v in per["l_distinct"].items()}
@@ -209,12 +229,19 @@ class DataPrivacyCheck(Check):
             k = result["k_anonymity"]
             text.append(f"k-anonymity of ({', '.join(k['quasi_identifiers'])}): k = {k['k']} over {k['n_classes']} "
                         f"classes; {k['n_violating_rows']} rows lie in classes smaller than {k['target_k']} and "
-                        f"{k['n_unique_rows']} rows are unique (re-identifiable from these columns alone). "
-                        "assay.privacy.generalize finds a generalisation that reaches a target k.")
+                        f"{k['n_unique_rows']} rows are unique (re-identifiable from these columns alone).")
             violating = frame_from_record(k["violating"])
+            suggestion = result.get("generalization")
+            if suggestion:
+                text.append(f"assay.privacy.generalize reaches k = {suggestion['target_k']} with a mean information "
+                            f"loss (NCP) of {suggestion['loss']:.4f}, suppressing {suggestion['n_suppressed']} "
+                            f"rows; search: {suggestion['search']}.")
             if len(violating):
                 tables.append(((f"Smallest classes below k = {k['target_k']} (quasi-identifier values and size "
                                "only)"), violating))
+        if result.get("generalization"):
+            tables.append((("A generalisation that reaches k (level chosen per quasi-identifier, its information "
+                           "loss)"), frame_from_record(result["generalization"]["per_column"])))
         for key, what in (("l_diversity", "l-diversity (distinct, entropy) per sensitive column"),
                           ("t_closeness", "t-closeness (Earth Mover's Distance) per sensitive column")):
             if result.get(key):
@@ -239,6 +266,11 @@ class DataPrivacyCheck(Check):
             qis = ", ".join(escape_markdown(c) for c in summary["quasi_identifiers"])
             lines += ["", (f"k-anonymity of ({qis}): k = {summary['k_anonymity']}; {summary['n_unique_rows']} rows "
                           f"({summary['unique_share']:.4f}) are unique on these columns.")]
+        if summary.get("generalization"):
+            g = summary["generalization"]
+            levels = "; ".join(f"{escape_markdown(c)}: {escape_markdown(d)}" for c, d in g["levels"].items())
+            lines += ["", (f"Generalising them reaches k = {summary['target_k']} ({levels}; {g['n_suppressed']} rows "
+                           f"suppressed) at a mean information loss (NCP) of {g['loss']:.4f}.")]
         for c, v in summary.get("l_diversity", {}).items():
             lines += ["", (f"l-diversity of {escape_markdown(c)}: {v} distinct (entropy l "
                           f"{summary['l_entropy'][c]:.4f}); t-closeness {summary['t_closeness'][c]:.4f}.")]
