@@ -56,7 +56,9 @@ class DataPrivacyCheck(Check):
     name = "data_privacy"
     title = "Data privacy: PII and re-identification"
     section = "data"
-    needs = frozenset({"tabular"})
+    #: The data checks' needs: with them "auto" never selects this check alone (an audit that forgot
+    #: its target or model stays an error, not a pass on the PII scan alone).
+    needs = frozenset({"train", "labels", "tabular"})
     order = 6
     thresholds: ClassVar[dict[str, Threshold]] = {
         "pii_share_warn": rate(0.0, "share of a column's rows holding one kind of PII that warns",
