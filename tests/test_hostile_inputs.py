@@ -1371,13 +1371,58 @@ CASES_MONITOR = [
 ]
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Data privacy (issue 17 items 5-7): k-anonymity, l-diversity, t-closeness, generalize, PII, DP
+# ---------------------------------------------------------------------------------------------
+
+
+def _privacy(name):
+    import assay.privacy
+
+    return getattr(assay.privacy, name)
+
+
+_QI = pd.DataFrame({"age": [20, 20, 30, 30], "zip": ["a", "a", "b", "b"], "disease": ["x", "y", "x", "x"]})
+
+CASES_PRIVACY_DATA = [
+    pytest.param(lambda: _privacy("k_anonymity")(_QI, ["age", "zipcode"]), ["'quasi_identifiers'", "'zipcode'"],
+                 id="k_anonymity: a quasi-identifier column that does not exist"),
+    pytest.param(lambda: _privacy("k_anonymity")(_QI, ["age"], k=0), ["'k'", "k_anonymity", "[1, inf)"],
+                 id="k_anonymity: k < 1"),
+    pytest.param(lambda: _privacy("k_anonymity")(_QI.to_numpy(), ["age"]), ["'frame'", "DataFrame"],
+                 id="k_anonymity: an array instead of a DataFrame"),
+    pytest.param(lambda: _privacy("l_diversity")(_QI, ["age"], "age"), ["'sensitive'", "'quasi_identifiers'"],
+                 id="l_diversity: the sensitive column is a quasi-identifier"),
+    pytest.param(lambda: _privacy("t_closeness")(_QI, ["age"], "disease", t=-0.1), ["'t'", "t_closeness"],
+                 id="t_closeness: t < 0"),
+    pytest.param(lambda: _privacy("generalize")(_QI, ["age"], k=5), ["'k'", "only 4 row"],
+                 id="generalize: k larger than the table (cannot be reached)"),
+    pytest.param(lambda: _privacy("generalize")(_QI, ["ages"], k=2), ["'quasi_identifiers'", "'ages'"],
+                 id="generalize: a quasi-identifier column that does not exist"),
+    pytest.param(lambda: _privacy("scan_pii")(42), ["'data'", "scan_pii"], id="scan_pii: a number"),
+    pytest.param(lambda: _privacy("scan_pii")(["x"], kinds=["passport"]), ["'kinds'", "'passport'"],
+                 id="scan_pii: an unknown kind"),
+    pytest.param(lambda: _privacy("laplace_mechanism")([1.0], sensitivity=1, epsilon=0),
+                 ["'epsilon'", "laplace_mechanism"], id="laplace_mechanism: epsilon = 0"),
+    pytest.param(lambda: _privacy("gaussian_mechanism")([1.0], sensitivity=1, epsilon=1, delta=1.5),
+                 ["'delta'", "gaussian_sigma"], id="gaussian_mechanism: delta >= 1"),
+    pytest.param(lambda: _privacy("randomized_response")(["a", "b"], epsilon=-1), ["'epsilon'"],
+                 id="randomized_response: epsilon < 0"),
+    pytest.param(lambda: _privacy("private_group_metrics")([0, 1], [1, 0], sensitive_features=["a", "b"],
+                                                           epsilon=0), ["'epsilon'", "private_group_metrics"],
+                 id="private_group_metrics: epsilon = 0"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
                                          *CASES_ROBUSTNESS_CORRUPTIONS, *CASES_ROBUSTNESS_ATTACKS,
                                          *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS,
                                          *CASES_RISK,
-                                         *CASES_MONITOR])
+                                         *CASES_MONITOR,
+                                         *CASES_PRIVACY_DATA])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
