@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 #: Public subpackages and modules, imported on first attribute access.
 _SUBMODULES = ("audit", "core", "data_checks", "datasets", "explain", "fairness", "io", "metrics", "models", "ood",
+               "privacy",
                "report", "robustness", "testing", "uncertainty")
 #: Top-level names imported on first access: name -> module.
 _LAZY = {
