@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,15 @@ from scipy import stats
 from ..core.adapters import ModelAdapter, wrap
 from ..core.component import Component, Interval, Options
 from ..core.errors import AssayInputError
-from ..core.validation import as_array, check_consistent_length, check_is_fitted, describe
+from ..core.validation import (
+    as_array,
+    check_consistent_length,
+    check_is_fitted,
+    describe,
+)
 
-__all__ = ["LiRA", "ShadowAttack", "confidence_attack", "example_loss", "lira_scores", "logit_confidence", "logit_loss",
-           "loss_attack"]
+__all__ = ["LiRA", "ShadowAttack", "confidence_attack", "example_loss", "lira_scores", "logit_confidence",
+           "logit_loss", "loss_attack"]
 
 _TINY = 1e-300
 
@@ -160,7 +165,7 @@ class LiRA(Component):
     random_state : int or None
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "model": ["no_validation"],
         "train_fn": [None, "callable"],
         "n_reference": [Interval(int, 2, None)],
@@ -263,7 +268,7 @@ class ShadowAttack(Component):
     true-class probability and the loss. ``score(X, y)`` applies it to the target model's outputs.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "model": ["no_validation"],
         "train_fn": [None, "callable"],
         "n_shadow": [Interval(int, 1, None)],

@@ -37,6 +37,7 @@ _PLOTS = {
     "plot_adversarial_examples": "plots_robustness_attacks",
     "plot_certified_accuracy": "plots_robustness_attacks",
     "plot_perturbation_heatmap": "plots_robustness_attacks",
+    "plot_membership_roc": "plots_privacy",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
