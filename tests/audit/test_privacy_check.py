@@ -35,7 +35,7 @@ def test_privacy_numbers_equal_a_direct_recomputation(adult):
     record = result.records["privacy"]
     assert record["status"] == "ok", record.get("traceback")
     assert result.forward_passes == {"train": 1, "test": 1}  # scores from the cached outputs of each split
-    (X_m, y_m, sf_m), (X_n, y_n, sf_n) = splits["train"], splits["test"]
+    (X_m, y_m, _), (X_n, y_n, _) = splits["train"], splits["test"]
     direct = evaluate_attack(loss_attack(model, X_m, y_m.to_numpy()), loss_attack(model, X_n, y_n.to_numpy()),
                              n_boot=0)
     summary = record["summary"]

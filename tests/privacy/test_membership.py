@@ -183,30 +183,6 @@ def test_group_without_nonmembers_is_nan_with_warning():
     assert np.isnan(r.by_group["auc"].iloc[1])
 
 
-@pytest.fixture(scope="module")
-def adult_overfit():
-    import torch
-
-    from assay.datasets import load_adult
-    from assay.models import make_tabular_preprocessor, train_tabular_mlp
-
-    ds = load_adult()
-    te = np.random.default_rng(0).choice(len(ds.test.X), 2000, replace=False)
-    tr = np.random.default_rng(2).choice(len(ds.train.X), 150, replace=False)
-    pre = make_tabular_preprocessor(ds.categorical_features, ds.numeric_features)
-    Xtr, ytr = pre.fit_transform(ds.train.X.iloc[tr]), ds.train.y.to_numpy()[tr]
-    Xte, yte = pre.transform(ds.test.X.iloc[te]), ds.test.y.to_numpy()[te]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model = train_tabular_mlp(Xtr, ytr, epochs=60, hidden=(512, 512), dropout=0.0, batch_size=32, lr=5e-3,
-                                  random_state=2)
-    finally:
-        torch.set_num_threads(threads)
-    sex = np.r_[ds.train.sensitive_features["sex"].to_numpy()[tr], ds.test.sensitive_features["sex"].to_numpy()[te]]
-    return model, Xtr, ytr, Xte, yte, sex
-
-
 def test_acceptance_loss_attack_on_overfit_adult_mlp(adult_overfit):
     model, Xtr, ytr, Xte, yte, sex = adult_overfit
     r = evaluate_attack(loss_attack(model, Xtr, ytr), loss_attack(model, Xte, yte), {"sex": sex.astype(str)},

@@ -4,10 +4,17 @@
   :class:`LiRA` (Carlini et al., offline / online), :class:`ShadowAttack` (Shokri et al.); every
   attack gives member scores, judged by one :func:`evaluate_attack` (AUC, membership advantage,
   TPR at 0.1% / 1% FPR with intervals, per-example risk; per group and intersection).
+* Attribute inference (``attribute``): :func:`attribute_inference`, AUC of recovering a sensitive
+  feature with and without the model's outputs.
+* Model theft (``theft``): :func:`extraction_attack` (copycat fidelity against queries and their
+  cost), output-only defences (:func:`defend_outputs`) and :func:`defence_report`.
+* Private training (``training``): :func:`train_private`, DP-SGD through Opacus with the spent
+  epsilon read from its accountant (extra ``assay[privacy]``; Opacus is imported on call).
 """
 
 from __future__ import annotations
 
+from .attribute import AttributeInferenceResult, attribute_inference
 from .evaluation import MembershipAttackResult, attack_report, evaluate_attack, tpr_key
 from .membership import (
     LiRA,
@@ -19,6 +26,38 @@ from .membership import (
     logit_loss,
     loss_attack,
 )
+from .theft import (
+    DEFENCES,
+    ExtractionResult,
+    defence_report,
+    defend_outputs,
+    defended,
+    extraction_attack,
+)
+from .training import PrivateTraining, check_privacy_budget, train_private
 
-__all__ = ["LiRA", "MembershipAttackResult", "ShadowAttack", "attack_report", "confidence_attack",
-           "evaluate_attack", "example_loss", "lira_scores", "logit_confidence", "logit_loss", "loss_attack", "tpr_key"]
+__all__ = [
+    "DEFENCES",
+    "AttributeInferenceResult",
+    "ExtractionResult",
+    "LiRA",
+    "MembershipAttackResult",
+    "PrivateTraining",
+    "ShadowAttack",
+    "attack_report",
+    "attribute_inference",
+    "check_privacy_budget",
+    "confidence_attack",
+    "defence_report",
+    "defend_outputs",
+    "defended",
+    "evaluate_attack",
+    "example_loss",
+    "extraction_attack",
+    "lira_scores",
+    "logit_confidence",
+    "logit_loss",
+    "loss_attack",
+    "tpr_key",
+    "train_private",
+]

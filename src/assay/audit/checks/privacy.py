@@ -15,7 +15,16 @@ import pandas as pd
 from ...core.component import Interval, Options
 from ...core.errors import UndefinedMetricWarning
 from ...core.result import Result
-from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+from ..base import (
+    AuditContext,
+    Check,
+    Finding,
+    Threshold,
+    grade,
+    headline_row,
+    rate,
+    register_check,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +79,8 @@ class PrivacyCheck(Check):
     section = "privacy"
     needs = frozenset({"model", "probabilities", "train", "labels", "labels:train"})
     order = 70
+    #: Run when named: it costs a forward pass over the training split and trains attribute attackers.
+    auto = False
     thresholds: ClassVar[dict[str, Threshold]] = {
         "membership_advantage_warn": rate(0.1, "membership advantage (max TPR - FPR of the attack, overall or of "
                                           "a group with enough members and non-members) that warns",
@@ -172,7 +183,7 @@ class PrivacyCheck(Check):
             attribute = attribute_inference(None, X_all, groups, y_score=y_score, max_rows=self.max_rows,
                                             random_state=int(context.random_state)).table.reset_index()
         by_group = pd.concat(group_parts, ignore_index=True) if group_parts else None
-        return PrivacyCheckResult(int(len(y_m)), int(len(y_n)), pd.DataFrame(attack_rows), by_group,
+        return PrivacyCheckResult(len(y_m), len(y_n), pd.DataFrame(attack_rows), by_group,
                                   pd.concat(roc_parts, ignore_index=True), risk, attribute)
 
     def summarize(self, result) -> dict[str, Any]:
@@ -252,7 +263,12 @@ class PrivacyCheck(Check):
     @staticmethod
     def render(record):
         """Section: the attacks' numbers, the ROC on log-log axes per group, the groups, attribute inference."""
-        from ...report import Section, figure_to_png, frame_from_record, plot_membership_roc
+        from ...report import (
+            Section,
+            figure_to_png,
+            frame_from_record,
+            plot_membership_roc,
+        )
 
         result, summary = record["result"], record["summary"]
         attacks = frame_from_record(result["attacks"]).set_index("attack")
@@ -284,6 +300,8 @@ class PrivacyCheck(Check):
     @staticmethod
     def card(record) -> list[str]:
         """Model-card lines: the attack's numbers, the most exposed groups, attribute inference."""
+        from ...report import escape_markdown as esc
+
         summary = record["summary"]
         lines = [f"Membership inference ({summary['attack']} attack, {summary['n_members']} training rows vs "
                  f"{summary['n_nonmembers']} evaluation rows): AUC {_text(summary['membership_auc'])}, advantage "
@@ -293,10 +311,10 @@ class PrivacyCheck(Check):
             lines += ["", f"LiRA (offline): AUC {_text(summary['lira_auc'])}, TPR at 1% FPR "
                           f"{_text(summary['lira_tpr_at_1_fpr'])}."]
         for feature, value in summary["max_group_advantage"].items():
-            lines += ["", f"Most exposed group of {feature}: {summary['worst_group'][feature]['group']} "
+            lines += ["", f"Most exposed group of {esc(feature)}: {esc(summary['worst_group'][feature]['group'])} "
                           f"(advantage {_text(value)})."]
         for feature, gain in summary.get("attribute_inference_gain", {}).items():
-            lines += ["", f"Attribute inference of {feature}: AUC {_text(summary['attribute_attack_auc'][feature])} "
+            lines += ["", f"Attribute inference of {esc(feature)}: AUC {_text(summary['attribute_attack_auc'][feature])} "
                           f"with the model's outputs, {_text(summary['attribute_baseline_auc'][feature])} from the "
                           f"features alone (gain {_text(gain)})."]
         return lines
