@@ -97,3 +97,27 @@ def test_acceptance_dp_at_epsilon_1_removes_the_membership_leak(adult_small, adu
     assert abs(private.auc - 0.5) < 0.06
     print(f"plain: auc {plain.auc:.3f} adv {plain.advantage:.3f}; dp eps {result.epsilon:.3f}: auc {private.auc:.3f} "
           f"adv {private.advantage:.3f} tpr@1% {private.tpr_at_fpr(0.01):.4f}")
+
+
+def test_epsilon_sweep_one_table(one_thread):
+    import math
+
+    import pandas as pd
+
+    from assay.privacy import epsilon_sweep
+
+    X, y = _data(600, seed=1)
+    groups = pd.Series(np.where(np.arange(200) % 4 == 0, "small", "large"), name="g")
+    table = epsilon_sweep(lambda: _net(seed=3), (X[:400], y[:400]), (X[400:], y[400:]), epsilons=[1.0, math.inf],
+                          sensitive_features=groups, epochs=3, batch_size=50, lr=1e-2)
+    assert set(table["epsilon"]) == {1.0, math.inf}
+    overall = table[table["feature"] == "overall"].set_index("epsilon")
+    assert overall.loc[1.0, "epsilon_spent"] <= 1.01
+    assert math.isinf(overall.loc[math.inf, "epsilon_spent"])
+    assert overall.loc[math.inf, "accuracy_drop"] == 0.0
+    # the private run equals train_private with the same arguments
+    model, _ = train_private(_net(seed=3), (X[:400], y[:400]), epsilon=1.0, epochs=3, batch_size=50, lr=1e-2)
+    pred = model(torch.from_numpy(X[400:])).argmax(1).numpy()
+    assert overall.loc[1.0, "accuracy"] == pytest.approx(np.mean(pred == y[400:]))
+    small = table[(table["group"] == "small") & (table["epsilon"] == 1.0)]["accuracy"].iloc[0]
+    assert small == pytest.approx(np.mean((pred == y[400:])[groups.to_numpy() == "small"]))

@@ -34,7 +34,7 @@ from .theft import (
     defended,
     extraction_attack,
 )
-from .training import PrivateTraining, check_privacy_budget, train_private
+from .training import PrivateTraining, check_privacy_budget, epsilon_sweep, train_private
 
 __all__ = [
     "DEFENCES",

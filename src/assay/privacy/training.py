@@ -26,7 +26,7 @@ from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import as_array, check_option, check_scalar, describe
 
-__all__ = ["PrivateTraining", "train_private"]
+__all__ = ["PrivateTraining", "check_privacy_budget", "epsilon_sweep", "train_private"]
 
 _OWNER = "train_private"
 _NO_OPACUS = ("{owner} needs Opacus, which is not installed. Install the extra: pip install \"assay[privacy]\" "
@@ -229,3 +229,67 @@ def train_private(
                            noise_multiplier=float(optim.noise_multiplier), sample_rate=float(history_acc[-1][1]),
                            steps=int(steps), max_grad_norm=float(max_grad_norm), history=history,
                            replaced_modules=replaced)
+
+
+def epsilon_sweep(make_model: Any, train: tuple[Any, Any], test: tuple[Any, Any], *,
+                  epsilons: Any = (0.5, 1.0, 4.0, math.inf), sensitive_features: Any = None, delta: float | None = None,
+                  epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, max_grad_norm: float = 1.0,
+                  accountant: str = "rdp", random_state: int = 0) -> Any:
+    """Privacy x fairness x utility in one table: per epsilon, accuracy overall and per group, and the
+    loss attack's membership advantage (training rows vs ``test``).
+
+    ``make_model()`` returns a fresh, seeded torch module for each run; ``epsilon = inf`` trains it
+    without privacy through :func:`assay.models.fit_torch_classifier` (Adam, same epochs, batch and
+    learning rate). ``sensitive_features`` are those of ``test``. Returns a DataFrame with one row
+    per (epsilon, feature, group) -- ``feature == "overall"`` for all rows -- and columns
+    ``epsilon_spent``, ``accuracy``, ``count``, ``membership_auc`` and ``membership_advantage``
+    (overall rows only), ``accuracy_drop`` (vs the largest epsilon of the sweep, per group).
+    """
+    import pandas as pd
+
+    from ..core.adapters import wrap
+    from ..metrics import evaluate_groups
+    from ..models import fit_torch_classifier
+    from .evaluation import evaluate_attack
+    from .membership import loss_attack
+
+    if not callable(make_model):
+        raise AssayInputError(f"'make_model' of epsilon_sweep must be callable() -> torch module. "
+                              f"Got {describe(make_model)}.")
+    try:
+        values = [float(e) for e in epsilons]
+    except (TypeError, ValueError):
+        values = []
+    if not values or any(not (e > 0) for e in values):
+        raise AssayInputError(f"'epsilons' of epsilon_sweep must be numbers > 0 (math.inf: no privacy). "
+                              f"Got {epsilons!r}.")
+    X_tr, y_tr = np.asarray(train[0], dtype=np.float32), np.asarray(train[1])
+    X_te, y_te = np.asarray(test[0], dtype=np.float32), np.asarray(test[1])
+    rows = []
+    for eps in values:
+        module = make_model()
+        if math.isinf(eps):
+            model = fit_torch_classifier(module, X_tr, y_tr, epochs=epochs, batch_size=batch_size, lr=lr,
+                                         random_state=random_state).eval()
+            spent = math.inf
+        else:
+            model, spent = train_private(module, (X_tr, y_tr), epsilon=eps, delta=delta, epochs=epochs,
+                                         batch_size=batch_size, lr=lr, max_grad_norm=max_grad_norm,
+                                         accountant=accountant, random_state=random_state)
+        adapter = wrap(model)
+        attack = evaluate_attack(loss_attack(adapter, X_tr, y_tr), loss_attack(adapter, X_te, y_te), n_boot=0)
+        pred = adapter.predict(X_te)
+        rows.append({"epsilon": eps, "feature": "overall", "group": "overall", "epsilon_spent": spent,
+                     "accuracy": float(np.mean(pred == y_te)), "count": len(y_te), "membership_auc": attack.auc,
+                     "membership_advantage": attack.advantage})
+        if sensitive_features is not None:
+            table = evaluate_groups(y_te, pred, sensitive_features=sensitive_features, metrics=["accuracy"],
+                                    average="ovr")
+            for (feature, group), row in table.by_group.iterrows():
+                rows.append({"epsilon": eps, "feature": feature, "group": str(group), "epsilon_spent": spent,
+                             "accuracy": float(row["accuracy"]), "count": int(row["count"]),
+                             "membership_auc": np.nan, "membership_advantage": np.nan})
+    out = pd.DataFrame(rows)
+    best = out[out["epsilon"] == max(values)].set_index(["feature", "group"])["accuracy"]
+    out["accuracy_drop"] = best.reindex(pd.MultiIndex.from_frame(out[["feature", "group"]])).to_numpy() - out["accuracy"]
+    return out
