@@ -7,7 +7,8 @@
 * Attribute inference (``attribute``): :func:`attribute_inference`, AUC of recovering a sensitive
   feature with and without the model's outputs.
 * Model theft (``theft``): :func:`extraction_attack` (copycat fidelity against queries and their
-  cost), output-only defences (:func:`defend_outputs`) and :func:`defence_report`.
+  cost), output-only defences (:func:`defend_outputs`) and :func:`defence_report`;
+  :func:`model_inversion` (``inversion``, torch: a class representative by gradient ascent).
 * Private training (``training``): :func:`train_private`, DP-SGD through Opacus with the spent
   epsilon read from its accountant (extra ``assay[privacy]``; Opacus is imported on call).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from .attribute import AttributeInferenceResult, attribute_inference
 from .evaluation import MembershipAttackResult, attack_report, evaluate_attack, tpr_key
+from .inversion import model_inversion
 from .membership import (
     LiRA,
     ShadowAttack,
