@@ -1415,6 +1415,62 @@ CASES_PRIVACY_DATA = [
 ]
 
 
+
+def _privacy(name):
+    import assay.privacy
+
+    return getattr(assay.privacy, name)
+
+
+def _tiny_torch():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Linear(4, 2)
+
+
+_XP = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+_YP = np.arange(20) % 2
+
+
+def _tiny_sklearn():
+    return LogisticRegression().fit(_XP, _YP)
+
+
+CASES_PRIVACY = [
+    pytest.param(lambda: _privacy("train_private")(_tiny_torch(), (_XP, _YP), epsilon=1.0, delta=1 / 20),
+                 ["'delta'", "1/n", "20"], id="train_private: delta >= 1/n"),
+    pytest.param(lambda: _privacy("train_private")(_tiny_torch(), (_XP, _YP), epsilon=0.0),
+                 ["'epsilon'", "> 0"], id="train_private: epsilon <= 0"),
+    pytest.param(lambda: _privacy("train_private")(_tiny_torch(), (_XP, _YP), epsilon=float("nan")),
+                 ["'epsilon'"], id="train_private: epsilon NaN"),
+    pytest.param(lambda: _privacy("train_private")(_tiny_sklearn(), (_XP, _YP), epsilon=1.0),
+                 ["'model'", "nn.Module"], id="train_private: a scikit-learn model"),
+    pytest.param(lambda: _privacy("train_private")(_tiny_torch(), (_XP, _YP[:5]), epsilon=1.0),
+                 ["'X'", "'y'", "20", "5"], id="train_private: X and y of different lengths"),
+    pytest.param(lambda: _privacy("attack_report")(np.arange(5.0), [True, False, True]),
+                 ["'is_member'", "5", "3"], id="attack_report: a member mask of the wrong length"),
+    pytest.param(lambda: _privacy("attack_report")(np.arange(3.0), [1, 1, 1]),
+                 ["'is_member'", "one non-member"], id="attack_report: no non-member"),
+    pytest.param(lambda: _privacy("evaluate_attack")([], [0.1]), ["'member_scores'", "at least 1"],
+                 id="evaluate_attack: no member scores"),
+    pytest.param(lambda: _privacy("evaluate_attack")([0.1, np.nan], [0.1]), ["'member_scores'"],
+                 id="evaluate_attack: NaN score"),
+    pytest.param(lambda: _privacy("evaluate_attack")([0.1, 0.2], [0.1], ["a", "b"]),
+                 ["'sensitive_features'", "3"], id="evaluate_attack: groups of the wrong length"),
+    pytest.param(lambda: _privacy("evaluate_attack")([0.1], [0.2], fpr_levels=[0.0]), ["'fpr_levels'", "(0, 1)"],
+                 id="evaluate_attack: FPR level 0"),
+    pytest.param(lambda: _privacy("loss_attack")(_tiny_sklearn(), _XP, np.full(20, 3)), ["'y'", "class indices"],
+                 id="loss_attack: labels outside the classes"),
+    pytest.param(lambda: _privacy("LiRA")(_tiny_sklearn(), n_reference=0).fit(_XP, _YP), ["'n_reference'", "LiRA"],
+                 id="LiRA: no reference model"),
+    pytest.param(lambda: _privacy("LiRA")(_tiny_sklearn(), train_fn="fit").fit(_XP, _YP), ["'train_fn'", "LiRA"],
+                 id="LiRA: a training function that is not callable"),
+    pytest.param(lambda: _privacy("attribute_inference")(_tiny_sklearn(), _XP, {"a": _YP[:5]}),
+                 ["'sensitive_features'", "20", "5"], id="attribute_inference: groups of the wrong length"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
@@ -1422,7 +1478,8 @@ CASES_PRIVACY_DATA = [
                                          *CASES_MITIGATION, *CASES_EXPLAIN, *CASES_COUNTERFACTUALS,
                                          *CASES_RISK,
                                          *CASES_MONITOR,
-                                         *CASES_PRIVACY_DATA])
+                                         *CASES_PRIVACY_DATA,
+                                         *CASES_PRIVACY])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -50,6 +50,7 @@ _PLOTS = {
     "plot_importance": "plots_explain",
     "plot_randomization": "plots_explain",
     "plot_mitigation_pareto": "plots_mitigation",
+    "plot_membership_roc": "plots_privacy",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
