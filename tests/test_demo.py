@@ -51,6 +51,10 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
     recourse = records["adult"]["checks"]["recourse"]
     assert recourse["status"] == "ok" and set(recourse["summary"]["sensitive_flip_rate"]) == {"sex", "race"}
     assert "Counterfactual fairness:" in text
+    for name in ("privacy", "data_privacy"):
+        assert records["adult"]["checks"][name]["status"] == "ok"
+    assert "Privacy: membership inference" in text and "k-anonymity of age, sex, race, native_country" in text
+    assert records["digits"]["checks"]["risk"]["status"] == "ok" and "Risk (layer" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
