@@ -1471,6 +1471,25 @@ CASES_PRIVACY = [
 ]
 
 
+def _probe_model():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+
+
+_XP = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+
+CASES_PROBES = [
+    pytest.param(lambda: _explain("LinearProbe")(_probe_model(), layers=["7"]).fit(_XP, np.arange(20) % 2),
+                 ["'7'"], id="LinearProbe: a layer that does not exist"),
+    pytest.param(lambda: _explain("LinearProbe")(_probe_model(), layers=["1"]).fit(_XP, np.zeros(20)),
+                 ["'property'", "two values"], id="LinearProbe: a probe target with one class"),
+    pytest.param(lambda: _explain("LinearProbe")(_probe_model(), layers=["1"]).fit(_XP, np.arange(5) % 2),
+                 ["property", "20", "5"], id="LinearProbe: a target of the wrong length"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
@@ -1479,7 +1498,7 @@ CASES_PRIVACY = [
                                          *CASES_RISK,
                                          *CASES_MONITOR,
                                          *CASES_PRIVACY_DATA,
-                                         *CASES_PRIVACY])
+                                         *CASES_PRIVACY, *CASES_PROBES])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

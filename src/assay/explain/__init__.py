@@ -11,6 +11,7 @@ importance.
 
 Counterfactuals (any tabular model, black-box): :class:`Counterfactuals` (``generate(X, n=3)``),
 and the counterfactual fairness tests :func:`sensitive_flip_rate` and :func:`recourse_cost`.
+What layers encode: :class:`LinearProbe` (held-out accuracy per layer with a control task).
 """
 
 from ._base import Attribution, Explainer
@@ -25,7 +26,11 @@ from .shapley import LIME, FeatureAblation, KernelSHAP
 from .counterfactuals import CounterfactualResult, Counterfactuals
 from .recourse import FlipResult, RecourseResult, recourse_cost, sensitive_flip_rate
 
+# what the layers encode (issue 20, item 1)
+from .probes import LinearProbe, ProbeResult
+
 __all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
            "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]
+__all__ += ["LinearProbe", "ProbeResult"]
