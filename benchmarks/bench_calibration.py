@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

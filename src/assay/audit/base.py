@@ -259,12 +259,15 @@ HEADLINE_COLUMNS = ("metric", "feature", "group", "value", "lower", "upper", "di
 _KEYED = re.compile(r"^(?P<metric>[^\[\]]+)\[(?P<feature>.+)\](?:\.(?P<bound>ci_lower|ci_upper))?$")
 
 
+def finite_or_none(value: Any) -> float | None:
+    """``float(value)``, or None for None, NaN and infinities (what a JSON summary may hold)."""
+    return None if value is None or not np.isfinite(float(value)) else float(value)
+
+
 def headline_row(metric: str, value: Any, *, feature: str | None = None, group: str | None = None,
                  lower: Any = None, upper: Any = None, direction: str | None = None) -> dict[str, Any]:
     """One row of the headline table; NaN becomes None, ``direction`` is "higher", "lower" or None."""
-    def number(v):
-        return None if v is None or not np.isfinite(float(v)) else float(v)
-
+    number = finite_or_none
     return {"metric": metric, "feature": feature, "group": group, "value": number(value), "lower": number(lower),
             "upper": number(upper), "direction": direction}
 

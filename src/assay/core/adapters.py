@@ -900,3 +900,14 @@ class CalibratedAdapter(ModelAdapter):
 
     def __repr__(self) -> str:
         return f"CalibratedAdapter({self.base!r}, {self.calibrator!r})"
+
+
+def uncached_logits(adapter: ModelAdapter, X: Any) -> np.ndarray:
+    """``adapter.logits(X)`` without filling its cache: for inputs seen once (attack queries,
+    counterfactual candidates, swapped attributes), which would otherwise pile up in the cache."""
+    cache = adapter.cache
+    adapter.cache = False
+    try:
+        return adapter.logits(X)
+    finally:
+        adapter.cache = cache

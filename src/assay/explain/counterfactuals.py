@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import wrap
+from ..core.adapters import uncached_logits, wrap
 from ..core.component import Component, Interval
 from ..core.errors import AssayInputError
 from ..core.feature_space import FeatureSpace
@@ -228,9 +228,7 @@ def _towards(x0: np.ndarray, change: np.ndarray, fraction: np.ndarray, integer: 
 
 def _predict(adapter, space: FeatureSpace, numeric: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Class indices of candidate rows, without filling the adapter's cache."""
-    from ..robustness.attacks import _logits_uncached
-
-    return _logits_uncached(adapter, space.frame(numeric, codes, rows)).argmax(axis=1)
+    return uncached_logits(adapter, space.frame(numeric, codes, rows)).argmax(axis=1)
 
 
 def _nearest(space: FeatureSpace, pool: dict[str, np.ndarray], keep: int) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import wrap
+from ..core.adapters import uncached_logits, wrap
 from ..core.errors import AssayInputError
 from ..core.result import Result
 from ..core.validation import check_random_state, check_scalar, check_sensitive_features, describe
@@ -128,10 +128,8 @@ def sensitive_flip_rate(model: Any, X: pd.DataFrame, sensitive: str, *, proxies:
         owners.append(rows)
     flipped = np.zeros(len(X), dtype=bool)
     if variants:
-        from ..robustness.attacks import _logits_uncached
-
         owners_all = np.concatenate(owners)
-        predicted = np.asarray(adapter.classes_)[_logits_uncached(adapter, pd.concat(variants)).argmax(axis=1)]
+        predicted = np.asarray(adapter.classes_)[uncached_logits(adapter, pd.concat(variants)).argmax(axis=1)]
         np.logical_or.at(flipped, owners_all, predicted != base[owners_all])
     from ..metrics.intervals import wilson_interval
 

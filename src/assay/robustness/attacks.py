@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import wrap
+from ..core.adapters import uncached_logits, wrap
 from ..core.component import Component, Interval, Options
 from ..core.errors import AssayInputError
 from ..core.result import Result
@@ -153,7 +153,7 @@ class Attack(Component):
         adv = adv.astype(np.float32, copy=False)
         if lo is not None:
             np.clip(adv, lo, hi, out=adv)
-        adv_logits = _logits_uncached(adapter, adv)
+        adv_logits = uncached_logits(adapter, adv)
         adv_idx = adv_logits.argmax(axis=1)
         success = adv_idx == aim if targeted else adv_idx != labels_idx
         diff = (adv.astype(np.float64) - x).reshape(len(x), -1)
@@ -211,16 +211,6 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def _logits_uncached(adapter, x: np.ndarray) -> np.ndarray:
-    """Logits without filling the adapter's cache with one entry per adversarial batch."""
-    cache = adapter.cache
-    adapter.cache = False
-    try:
-        return adapter.logits(x)
-    finally:
-        adapter.cache = cache
 
 
 # ---------------------------------------------------------------------- torch helpers

@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..core.adapters import uncached_logits
 from ..core.component import Interval, Options
 from ..core.validation import check_random_state
-from .attacks import Attack, _logits_uncached
+from .attacks import Attack
 
 __all__ = ["HopSkipJump", "SquareAttack"]
 
@@ -78,7 +79,7 @@ class SquareAttack(Attack):
         eps = np.float32(self.eps)
         stripes = rng.choice(np.array([-eps, eps], dtype=np.float32), size=(n, c, 1, w))
         adv = clamp(img + stripes).astype(np.float32)
-        loss = _margin(_logits_uncached(adapter, adv.reshape(x.shape)), labels, targeted)
+        loss = _margin(uncached_logits(adapter, adv.reshape(x.shape)), labels, targeted)
         queries = np.ones(n, dtype=np.int64)
         rows_h, rows_w = np.arange(h), np.arange(w)
         for query in range(1, self.max_queries):
@@ -96,7 +97,7 @@ class SquareAttack(Attack):
             base = img[active]
             delta = np.where(window, signs, adv[active] - base)
             candidate = clamp(base + delta).astype(np.float32)
-            new_loss = _margin(_logits_uncached(adapter, candidate.reshape(m, *x.shape[1:])), labels[active], targeted)
+            new_loss = _margin(uncached_logits(adapter, candidate.reshape(m, *x.shape[1:])), labels[active], targeted)
             queries[active] += 1
             better = new_loss < loss[active]
             adv[active[better]] = candidate[better]
@@ -146,7 +147,7 @@ class HopSkipJump(Attack):
 
         def adversarial(points, rows):
             """Decision of the model on ``points`` (m, d) for rows ``rows`` (m,)."""
-            pred = _logits_uncached(adapter, points.astype(np.float32).reshape(-1, *shape[1:])).argmax(axis=1)
+            pred = uncached_logits(adapter, points.astype(np.float32).reshape(-1, *shape[1:])).argmax(axis=1)
             np.add.at(queries, rows, 1)
             return pred == labels[rows] if targeted else pred != labels[rows]
 

@@ -30,12 +30,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import wrap
+from ..core.adapters import uncached_logits, wrap
 from ..core.component import Interval
 from ..core.feature_space import FeatureSpace
 from ..core.errors import AssayInputError
 from ..core.validation import check_random_state, describe
-from .attacks import Attack, AttackResult, _class_indices, _logits_uncached, _softmax
+from .attacks import Attack, AttackResult, _class_indices, _softmax
 from .attacks_blackbox import _margin
 
 __all__ = ["TabularAttack"]
@@ -111,7 +111,7 @@ class TabularAttack(Attack):
             aim = labels_idx
         numeric, codes, queries = self._search(adapter, space, clean, aim, targeted)
         adversarial = space.frame(numeric, codes, np.arange(len(X)))
-        adv_logits = _logits_uncached(adapter, adversarial)
+        adv_logits = uncached_logits(adapter, adversarial)
         adv_idx = adv_logits.argmax(axis=1)
         success = adv_idx == aim if targeted else adv_idx != labels_idx
         scaled = (numeric - space.numeric0) / space.scale
@@ -136,7 +136,7 @@ class TabularAttack(Attack):
                 break
             prop_num, prop_cat = space.propose(numeric[active], codes[active], active, rng)
             prop_num, prop_cat = space.within_budget(prop_num, prop_cat, active, self.max_changes, rng)
-            new = _margin(_logits_uncached(adapter, space.frame(prop_num, prop_cat, active)), aim[active], targeted)
+            new = _margin(uncached_logits(adapter, space.frame(prop_num, prop_cat, active)), aim[active], targeted)
             queries[active] += 1
             better = new < loss[active]
             rows = active[better]

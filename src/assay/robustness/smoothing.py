@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import wrap
+from ..core.adapters import uncached_logits, wrap
 from ..core.component import Component, Interval
 from ..core.errors import AssayInputError
 from ..core.result import Result
@@ -26,7 +26,7 @@ from ..core.validation import (
     check_random_state,
     describe,
 )
-from .attacks import _as_float_input, _logits_uncached
+from .attacks import _as_float_input
 
 __all__ = ["Certification", "CertifiedAccuracy", "SmoothedClassifier", "certified_accuracy", "clopper_pearson_lower"]
 
@@ -108,7 +108,7 @@ class SmoothedClassifier(Component):
                 m = min(chunk, samples - done)
                 noisy = np.repeat(block, m, axis=0)
                 noisy += rng.normal(scale=self.sigma, size=noisy.shape).astype(np.float32)
-                pred = _logits_uncached(adapter, noisy).argmax(axis=1).reshape(len(block), m)
+                pred = uncached_logits(adapter, noisy).argmax(axis=1).reshape(len(block), m)
                 counts[start:start + len(block)] += (pred[:, :, None] == np.arange(k)).sum(axis=1)
                 done += m
         return counts

@@ -15,7 +15,7 @@ from ...core.component import Interval, Options
 from ...core.errors import SmallGroupWarning
 from ...core.result import Result
 from ...uncertainty.conformal import ConformalClassifier, conformal_report
-from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+from ..base import AuditContext, Check, Finding, Threshold, finite_or_none, grade, headline_row, rate, register_check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,10 +121,12 @@ class ConformalCheck(Check):
             if frame is None:
                 continue
             overall = frame.loc[("overall", "overall")]
-            summary[f"{prefix}coverage"] = _number(overall["coverage"])
-            summary[f"{prefix}coverage_ci"] = [_number(overall["coverage_lower"]), _number(overall["coverage_upper"])]
-            summary[f"{prefix}mean_set_size"] = _number(overall["size"])
-            summary[f"{prefix}mean_set_size_ci"] = [_number(overall["size_lower"]), _number(overall["size_upper"])]
+            summary[f"{prefix}coverage"] = finite_or_none(overall["coverage"])
+            summary[f"{prefix}coverage_ci"] = [finite_or_none(overall["coverage_lower"]),
+                                               finite_or_none(overall["coverage_upper"])]
+            summary[f"{prefix}mean_set_size"] = finite_or_none(overall["size"])
+            summary[f"{prefix}mean_set_size_ci"] = [finite_or_none(overall["size_lower"]),
+                                                    finite_or_none(overall["size_upper"])]
         low, high = summary["coverage_ci"]
         clear = summary["coverage"] is not None and summary["coverage"] < target and (high is None or high < target)
         summary["overall_undercoverage"] = target - summary["coverage"] if clear else 0.0
@@ -139,12 +141,12 @@ class ConformalCheck(Check):
             summary["worst_group"][feature] = str(worst[1]) if len(clear) else None
         for key, row in reported[reported["coverage"] < target].iterrows():
             entry = {"feature": key[0], "group": str(key[1]), "count": int(row["count"]),
-                     "coverage": _number(row["coverage"]), "lower": _number(row["coverage_lower"]),
-                     "upper": _number(row["coverage_upper"]), "shortfall": target - float(row["coverage"])}
+                     "coverage": finite_or_none(row["coverage"]), "lower": finite_or_none(row["coverage_lower"]),
+                     "upper": finite_or_none(row["coverage_upper"]), "shortfall": target - float(row["coverage"])}
             if mondrian is not None and key in mondrian.index:
-                entry.update(mondrian_coverage=_number(mondrian.loc[key, "coverage"]),
-                             mondrian_lower=_number(mondrian.loc[key, "coverage_lower"]),
-                             mondrian_upper=_number(mondrian.loc[key, "coverage_upper"]))
+                entry.update(mondrian_coverage=finite_or_none(mondrian.loc[key, "coverage"]),
+                             mondrian_lower=finite_or_none(mondrian.loc[key, "coverage_lower"]),
+                             mondrian_upper=finite_or_none(mondrian.loc[key, "coverage_upper"]))
             summary["undercovered"].append(entry)
         return summary
 
@@ -243,7 +245,3 @@ class ConformalCheck(Check):
         else:
             lines += ["", "No reported group is covered below 1 - alpha."]
         return lines
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)

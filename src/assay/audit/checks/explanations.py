@@ -32,6 +32,7 @@ from ..base import (
     Check,
     Finding,
     Threshold,
+    finite_or_none,
     grade,
     headline_row,
     rate,
@@ -230,17 +231,18 @@ class ExplanationsCheck(Check):
         summary: dict[str, Any] = {"kind": result.kind, "n_rows": int(result.n_rows)}
         if result.kind == "image":
             methods = result.tables["methods"]
-            summary["randomization_rank_correlation"] = {r.method: _number(r.rank_correlation)
+            summary["randomization_rank_correlation"] = {r.method: finite_or_none(r.rank_correlation)
                                                          for r in methods.itertuples()}
             summary["verdicts"] = {r.method: r.verdict for r in methods.itertuples()}
-            summary["deletion_auc"] = {r.method: _number(r.deletion_auc) for r in methods.itertuples()}
-            summary["insertion_auc"] = {r.method: _number(r.insertion_auc) for r in methods.itertuples()}
+            summary["deletion_auc"] = {r.method: finite_or_none(r.deletion_auc) for r in methods.itertuples()}
+            summary["insertion_auc"] = {r.method: finite_or_none(r.insertion_auc) for r in methods.itertuples()}
             return summary
         shap_imp, perm = result.tables["shap_importance"], result.tables["importance"]
         summary["top_features"] = [str(f) for f in shap_imp["feature"].head(5)]
         summary["top_permutation"] = {"feature": str(perm["feature"].iloc[0]),
-                                      "importance": _number(perm["importance"].iloc[0]),
-                                      "lower": _number(perm["lower"].iloc[0]), "upper": _number(perm["upper"].iloc[0])}
+                                      "importance": finite_or_none(perm["importance"].iloc[0]),
+                                      "lower": finite_or_none(perm["lower"].iloc[0]),
+                                      "upper": finite_or_none(perm["upper"].iloc[0])}
         summary["shap_method"] = result.info["shap_method"]
         summary["sensitive_feature_rank"] = dict(result.info.get("sensitive_ranks", {}))
         summary["importance_share_gap"], summary["share_gap_detail"] = {}, {}
@@ -253,11 +255,12 @@ class ExplanationsCheck(Check):
                     continue
                 gap = spread["max"] - spread["min"]
                 top = gap.idxmax()
-                summary["importance_share_gap"][feature] = _number(gap[top])
+                summary["importance_share_gap"][feature] = finite_or_none(gap[top])
                 summary["share_gap_detail"][feature] = {
                     "feature": str(top), "high_group": str(part.loc[spread.loc[top, "idxmax"], "group"]),
                     "low_group": str(part.loc[spread.loc[top, "idxmin"], "group"]),
-                    "high_share": _number(spread.loc[top, "max"]), "low_share": _number(spread.loc[top, "min"])}
+                    "high_share": finite_or_none(spread.loc[top, "max"]),
+                    "low_share": finite_or_none(spread.loc[top, "min"])}
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -432,7 +435,3 @@ def _examples(att, proba, labels, classes, rows, n_examples: int) -> pd.DataFram
                         "predicted": str(classes[pred[i]]), "probability": float(proba[i, pred[i]]),
                         "top attributions": ", ".join(f"{names[j]} {att.values[i, j]:+.3f}" for j in order)})
     return pd.DataFrame(out, columns=["row", "kind", "true", "predicted", "probability", "top attributions"])
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...core.component import Interval
 from ...core.result import Result
-from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+from ..base import AuditContext, Check, Finding, Threshold, finite_or_none, grade, headline_row, rate, register_check
 
 #: The mitigations a name stands for in the check's ``mitigations`` parameter.
 MITIGATIONS = {
@@ -112,21 +112,21 @@ class MitigationCheck(Check):
         table, diffs = result.table, result.differences
         rows = {}
         for name, row in table.iterrows():
-            entry = {"stage": row["stage"], "accuracy": _number(row["accuracy"]),
-                     "accuracy_ci": [_number(row["accuracy_lower"]), _number(row["accuracy_upper"])],
-                     "ece": _number(row["ece"]), "gap": _number(row.get(key)),
-                     "gap_ci": [_number(row.get(f"{key}_lower")), _number(row.get(f"{key}_upper"))],
+            entry = {"stage": row["stage"], "accuracy": finite_or_none(row["accuracy"]),
+                     "accuracy_ci": [finite_or_none(row["accuracy_lower"]), finite_or_none(row["accuracy_upper"])],
+                     "ece": finite_or_none(row["ece"]), "gap": finite_or_none(row.get(key)),
+                     "gap_ci": [finite_or_none(row.get(f"{key}_lower")), finite_or_none(row.get(f"{key}_upper"))],
                      "error": row["error"] if isinstance(row.get("error"), str) else None}
             if name != "none" and (name, key) in diffs.index:
                 d = diffs.loc[(name, key)]
-                entry.update(gap_change=_number(d["difference"]), gap_change_significant=bool(d["significant"]),
-                             accuracy_change=_number(diffs.loc[(name, "accuracy"), "difference"]))
+                entry.update(gap_change=finite_or_none(d["difference"]), gap_change_significant=bool(d["significant"]),
+                             accuracy_change=finite_or_none(diffs.loc[(name, "accuracy"), "difference"]))
             rows[str(name)] = entry
         candidates = [(v["gap_change"], n) for n, v in rows.items()
                       if n != "none" and v.get("gap_change_significant") and v["gap_change"] < 0]
         best = min(candidates)[1] if candidates else None
         return {"gap": key, "rows": rows, "best": best,
-                "mitigation_accuracy_cost": (None if best is None else _number(-rows[best]["accuracy_change"])),
+                "mitigation_accuracy_cost": (None if best is None else finite_or_none(-rows[best]["accuracy_change"])),
                 "n_train": result.params["n_train"], "n_val": result.params["n_val"],
                 "n_test": result.params["n_test"]}
 
@@ -206,7 +206,3 @@ class MitigationCheck(Check):
             lines.append(f"- {escape_markdown(name)} ({row['stage']}): accuracy {acc}, gap {gap}"
                          + (" (significant change)" if row.get("gap_change_significant") else ""))
         return lines
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)

@@ -20,6 +20,7 @@ from ..base import (
     Check,
     Finding,
     Threshold,
+    finite_or_none,
     grade,
     headline_row,
     rate,
@@ -191,16 +192,20 @@ class PrivacyCheck(Check):
         main = attacks.iloc[0]
         summary: dict[str, Any] = {
             "attack": str(attacks.index[0]), "n_members": result.n_members, "n_nonmembers": result.n_nonmembers,
-            "membership_auc": _number(main["auc"]), "membership_advantage": _number(main["advantage"]),
-            "tpr_at_1_fpr": _number(main["tpr_at_1_fpr"]), "tpr_at_0.1_fpr": _number(main["tpr_at_0.1_fpr"]),
+            "membership_auc": finite_or_none(main["auc"]),
+            "membership_advantage": finite_or_none(main["advantage"]),
+            "tpr_at_1_fpr": finite_or_none(main["tpr_at_1_fpr"]),
+            "tpr_at_0.1_fpr": finite_or_none(main["tpr_at_0.1_fpr"]),
         }
         for key, metric in (("membership_auc", "auc"), ("membership_advantage", "advantage"),
                             ("tpr_at_1_fpr", "tpr_at_1_fpr")):
             if f"{metric}_lower" in main:
-                summary[f"{key}_ci"] = [_number(main[f"{metric}_lower"]), _number(main[f"{metric}_upper"])]
+                summary[f"{key}_ci"] = [finite_or_none(main[f"{metric}_lower"]),
+                                        finite_or_none(main[f"{metric}_upper"])]
         if "lira" in attacks.index:
             lira = attacks.loc["lira"]
-            summary["lira_auc"], summary["lira_tpr_at_1_fpr"] = _number(lira["auc"]), _number(lira["tpr_at_1_fpr"])
+            summary["lira_auc"] = finite_or_none(lira["auc"])
+            summary["lira_tpr_at_1_fpr"] = finite_or_none(lira["tpr_at_1_fpr"])
         summary["max_group_advantage"], summary["worst_group"] = {}, {}
         if result.by_group is not None:
             rows = result.by_group[(result.by_group["attack"] == summary["attack"]) & ~result.by_group["small"]]
@@ -211,13 +216,13 @@ class PrivacyCheck(Check):
                     worst = part.loc[values.idxmax()]
                     summary["max_group_advantage"][feature] = float(worst["advantage"])
                     summary["worst_group"][feature] = {"group": str(worst["group"]),
-                                                       "tpr_at_1_fpr": _number(worst["tpr_at_1_fpr"]),
-                                                       "auc": _number(worst["auc"])}
+                                                       "tpr_at_1_fpr": finite_or_none(worst["tpr_at_1_fpr"]),
+                                                       "auc": finite_or_none(worst["auc"])}
         if result.attribute is not None:
             table = result.attribute.set_index("feature")
-            summary["attribute_inference_gain"] = {f: _number(v) for f, v in table["gain"].items()}
-            summary["attribute_attack_auc"] = {f: _number(v) for f, v in table["attack_auc"].items()}
-            summary["attribute_baseline_auc"] = {f: _number(v) for f, v in table["baseline_auc"].items()}
+            summary["attribute_inference_gain"] = {f: finite_or_none(v) for f, v in table["gain"].items()}
+            summary["attribute_attack_auc"] = {f: finite_or_none(v) for f, v in table["attack_auc"].items()}
+            summary["attribute_baseline_auc"] = {f: finite_or_none(v) for f, v in table["baseline_auc"].items()}
         return summary
 
     def headline(self, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -322,10 +327,6 @@ class PrivacyCheck(Check):
 
 def _single_features(by_group: pd.DataFrame) -> list[str]:
     return [f for f in dict.fromkeys(by_group["feature"]) if " x " not in str(f)]
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)
 
 
 def _text(value: Any) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+from ..base import AuditContext, Check, Finding, Threshold, finite_or_none, grade, headline_row, rate, register_check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,17 +126,17 @@ class RecourseCheck(Check):
 
     def summarize(self, result) -> dict[str, Any]:
         summary: dict[str, Any] = {"n_rejected": result.n_rejected, "n_flip_rows": result.n_flip_rows,
-                                   "immutable": list(result.immutable), "mean_cost": _number(result.mean_cost),
-                                   "found_rate": _number(result.found_rate), "sensitive_flip_rate": {},
+                                   "immutable": list(result.immutable), "mean_cost": finite_or_none(result.mean_cost),
+                                   "found_rate": finite_or_none(result.found_rate), "sensitive_flip_rate": {},
                                    "sensitive_flip_rate_ci": {}, "recourse_cost_ratio": {}, "recourse_gap": {}}
         for column, frame in result.flips.items():
             row = frame.set_index(["feature", "group"]).loc[("overall", "overall")]
-            summary["sensitive_flip_rate"][column] = _number(row["flip_rate"])
-            summary["sensitive_flip_rate_ci"][column] = [_number(row["flip_rate_lower"]),
-                                                         _number(row["flip_rate_upper"])]
+            summary["sensitive_flip_rate"][column] = finite_or_none(row["flip_rate"])
+            summary["sensitive_flip_rate_ci"][column] = [finite_or_none(row["flip_rate_lower"]),
+                                                         finite_or_none(row["flip_rate_upper"])]
         for feature, info in result.gap.items():
-            summary["recourse_cost_ratio"][feature] = _number(info["ratio"])
-            summary["recourse_gap"][feature] = {"gap": _number(info["gap"]), "worst": info["worst"],
+            summary["recourse_cost_ratio"][feature] = finite_or_none(info["ratio"])
+            summary["recourse_gap"][feature] = {"gap": finite_or_none(info["gap"]), "worst": info["worst"],
                                                 "best": info["best"]}
         return summary
 
@@ -214,7 +214,3 @@ class RecourseCheck(Check):
 def _tidy(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """(feature, group) index as columns: records keep them apart."""
     return None if frame is None else frame.rename_axis(["feature", "group"]).reset_index()
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)

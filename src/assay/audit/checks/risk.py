@@ -24,7 +24,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ..base import AuditContext, Check, Finding, Threshold, grade, rate, register_check
+from ..base import AuditContext, Check, Finding, Threshold, finite_or_none, grade, rate, register_check
 
 RISK_NAMES = ("bias", "aleatoric", "epistemic")
 
@@ -187,12 +187,12 @@ class RiskCheck(Check):
         overall = deciles[deciles["feature"] == "overall"]
         summary: dict[str, Any] = {"layer": result.layer, "n_rows": int(result.n_rows)}
         for name in RISK_NAMES:
-            summary[f"mean_{name}"] = _number(result.means[name])
+            summary[f"mean_{name}"] = finite_or_none(result.means[name])
             rows = overall[overall["risk"] == name].sort_values("decile")
-            summary[f"{name}_accuracy_gap"] = _number(rows["accuracy"].iloc[0] - rows["accuracy"].iloc[-1])
+            summary[f"{name}_accuracy_gap"] = finite_or_none(rows["accuracy"].iloc[0] - rows["accuracy"].iloc[-1])
         corr = result.correlation
         for a, b in (("bias", "aleatoric"), ("bias", "epistemic"), ("aleatoric", "epistemic")):
-            summary[f"correlation_{a}_{b}"] = _number(corr.loc[a, b])
+            summary[f"correlation_{a}_{b}"] = finite_or_none(corr.loc[a, b])
         summary["most_under_represented"] = {}
         if result.by_group is not None:
             groups = result.by_group[result.by_group["feature"] != "overall"]
@@ -201,7 +201,7 @@ class RiskCheck(Check):
                     continue
                 row = rows.loc[rows["mean:bias"].idxmax()]
                 summary["most_under_represented"][str(feature)] = {"group": str(row["group"]),
-                                                                   "mean_bias": _number(row["mean:bias"])}
+                                                                   "mean_bias": finite_or_none(row["mean:bias"])}
         return summary
 
     def findings(self, summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Finding]:
@@ -269,7 +269,3 @@ class RiskCheck(Check):
             lines += ["", (f"Most under-represented among {escape_markdown(feature)}: "
                            f"{escape_markdown(info['group'])} (mean bias {info['mean_bias']:.4f}).")]
         return lines
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)

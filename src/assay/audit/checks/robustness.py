@@ -22,7 +22,7 @@ import pandas as pd
 
 from ...core.component import Interval
 from ...core.result import Result
-from ..base import AuditContext, Check, Finding, Threshold, grade, headline_row, rate, register_check
+from ..base import AuditContext, Check, Finding, Threshold, finite_or_none, grade, headline_row, rate, register_check
 
 #: Default corruptions of the audit, per input kind.
 DEFAULT_CORRUPTIONS = {"tabular": ("numeric_noise", "category_swap", "feature_dropout", "unit_error"),
@@ -194,25 +194,26 @@ class RobustnessCheck(Check):
         summary: dict[str, Any] = {
             "n_rows": int(result.n_rows), "corruptions": list(result.corruptions),
             "severities": list(result.severities),
-            "clean_accuracy": _number(clean["value"]), "clean_accuracy_ci": [_number(clean["lower"]),
-                                                                            _number(clean["upper"])],
-            "robust_accuracy": _number(top["value"].mean()),
-            "accuracy_at_max": {c: _number(v) for c, v in top["value"].items()},
-            "worst_corruption": str(worst), "worst_corruption_accuracy": _number(top.loc[worst, "value"]),
-            "worst_corruption_ci": [_number(top.loc[worst, "lower"]), _number(top.loc[worst, "upper"])],
-            "robust_accuracy_drop": _number(clean["value"] - top.loc[worst, "value"]),
+            "clean_accuracy": finite_or_none(clean["value"]), "clean_accuracy_ci": [finite_or_none(clean["lower"]),
+                                                                            finite_or_none(clean["upper"])],
+            "robust_accuracy": finite_or_none(top["value"].mean()),
+            "accuracy_at_max": {c: finite_or_none(v) for c, v in top["value"].items()},
+            "worst_corruption": str(worst), "worst_corruption_accuracy": finite_or_none(top.loc[worst, "value"]),
+            "worst_corruption_ci": [finite_or_none(top.loc[worst, "lower"]), finite_or_none(top.loc[worst, "upper"])],
+            "robust_accuracy_drop": finite_or_none(clean["value"] - top.loc[worst, "value"]),
             "group_robustness_gap": {}, "fastest_group": {},
         }
         fastest = result.fastest.dropna(subset=["gap"])
         for feature, rows in fastest.groupby("feature", sort=False):
             row = rows.loc[rows["gap"].idxmax()]
-            summary["group_robustness_gap"][feature] = _number(row["gap"])
+            summary["group_robustness_gap"][feature] = finite_or_none(row["gap"])
             summary["fastest_group"][feature] = {"group": str(row["group"]), "corruption": str(row["corruption"]),
-                                                 "drop": _number(row["drop"]), "slope": _number(row["slope"])}
+                                                 "drop": finite_or_none(row["drop"]),
+                                                 "slope": finite_or_none(row["slope"])}
         if result.attacks is not None:
             attacks = result.attacks
-            summary.update(adversarial_robust_accuracy=_number(attacks["robust_accuracy"]),
-                           attack_success_rate=_number(attacks["success_rate"]),
+            summary.update(adversarial_robust_accuracy=finite_or_none(attacks["robust_accuracy"]),
+                           attack_success_rate=finite_or_none(attacks["success_rate"]),
                            attack=attacks.get("description") or f"{attacks['attack']} L-{attacks['norm']} "
                                   f"eps={attacks['eps']:g}, {attacks['steps']} steps, {attacks['n_rows']} rows")
         return summary
@@ -301,7 +302,3 @@ class RobustnessCheck(Check):
             lines += ["", (f"Breaks first among {escape_markdown(feature)}: {escape_markdown(info['group'])} under "
                           f"{info['corruption']} (drop {info['drop']:.4f}, {gap:.4f} more than any other group).")]
         return lines
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or not np.isfinite(float(value)) else float(value)
