@@ -12,6 +12,8 @@ importance.
 Counterfactuals (any tabular model, black-box): :class:`Counterfactuals` (``generate(X, n=3)``),
 and the counterfactual fairness tests :func:`sensitive_flip_rate` and :func:`recourse_cost`.
 What layers encode: :class:`LinearProbe` (held-out accuracy per layer with a control task).
+What a class or unit responds to: :class:`FeatureVisualization` (activation maximisation, with
+:func:`class_entanglement` and :func:`naturalness`) and :class:`MMDCritic` (prototypes and criticisms).
 """
 
 from ._base import Attribution, Explainer
@@ -34,3 +36,18 @@ __all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "G
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]
 __all__ += ["LinearProbe", "ProbeResult"]
+
+# feature visualization, prototypes and criticisms (issue 20, items 2 and 3)
+from .prototypes import MMDCritic, PrototypeResult  # noqa: E402
+from .visualization import (  # noqa: E402
+    EntanglementResult,
+    FeatureVisualization,
+    NaturalnessResult,
+    VisualizationResult,
+    class_entanglement,
+    naturalness,
+    total_variation,
+)
+
+__all__ += ["EntanglementResult", "FeatureVisualization", "MMDCritic", "NaturalnessResult", "PrototypeResult",
+            "VisualizationResult", "class_entanglement", "naturalness", "total_variation"]
