@@ -307,7 +307,8 @@ class FeatureVisualization(Component):
                 logits = adapter.forward_batch(image)
                 final = objective(captured["out"] if layer is not None else logits).double().cpu().numpy()
                 start = to_image(init.to(device=device, dtype=dtype))
-        return image.double().cpu().numpy(), history, final, start.double().cpu().numpy()
+        return (image.detach().double().cpu().numpy(), history, final,
+                start.detach().double().cpu().numpy())
 
     def entanglement(self, classes: Any = None) -> EntanglementResult:
         """:func:`class_entanglement` of this visualizer's class objective for ``classes`` (default: all)."""
