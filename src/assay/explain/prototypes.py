@@ -163,6 +163,18 @@ class PrototypeResult(Result):
     def criticisms(self) -> pd.DataFrame:
         return self.table[self.table["kind"] == "criticism"].reset_index(drop=True)
 
+    def with_rows(self, X: Any) -> pd.DataFrame:
+        """The table joined with the rows of ``X`` (the DataFrame given to ``fit``) it selected, by position:
+        tabular prototypes and criticisms to read."""
+        if not isinstance(X, pd.DataFrame):
+            raise AssayInputError(f"'X' must be the DataFrame the prototypes were selected from. Got {describe(X)}.")
+        if len(self.table) and int(self.table["position"].max()) >= len(X):
+            raise AssayInputError(f"'X' has {len(X)} rows; the table selects position "
+                                  f"{int(self.table['position'].max())}: pass the X given to fit.")
+        values = X.iloc[self.table["position"].to_numpy()].reset_index(drop=True)
+        values = values.drop(columns=[c for c in values.columns if c in self.table.columns])
+        return pd.concat([self.table.reset_index(drop=True), values], axis=1)
+
 
 class MMDCritic(Component):
     """MMD-critic prototypes and criticisms per class, overall and per group (see the module docstring).
