@@ -1490,6 +1490,70 @@ CASES_PROBES = [
 ]
 
 
+
+# --- feature visualization, prototypes and criticisms (issue 20, items 2 and 3) ------------------------------------
+def _viz_cnn():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(72, 3))
+
+
+def _viz(**kwargs):
+    return _explain("FeatureVisualization")(_viz_cnn(), **{"input_shape": (1, 8, 8), "steps": 1, **kwargs})
+
+
+_XV = np.random.default_rng(0).normal(size=(10, 3))
+
+CASES_VISUALIZATION = [
+    pytest.param(lambda: _viz(objective="channel", layer="conv9").visualize([0]), ["'layer'", "'conv9'"],
+                 id="FeatureVisualization: a layer that does not exist"),
+    pytest.param(lambda: _viz().visualize([3]), ["'target'", "[0, 2]", "3"],
+                 id="FeatureVisualization: a class the model does not have"),
+    pytest.param(lambda: _viz(objective="channel", layer="1").visualize([-1]), ["'target'", "channels", "[0, 1]"],
+                 id="FeatureVisualization: a channel the layer does not have"),
+    pytest.param(lambda: _viz(objective="direction", layer="1").visualize(np.ones(5)), ["'target'", "72", "2"],
+                 id="FeatureVisualization: a direction of the wrong length"),
+    pytest.param(lambda: _viz(steps=0).visualize([0]), ["'steps'", "FeatureVisualization", "[1, inf)"],
+                 id="FeatureVisualization: steps < 1"),
+    pytest.param(lambda: _viz(objective="neuron").visualize([0]), ["'layer'", "'neuron'"],
+                 id="FeatureVisualization: a layer objective without a layer"),
+    pytest.param(lambda: _viz(input_shape=()).visualize([0]), ["'input_shape'"],
+                 id="FeatureVisualization: no input shape"),
+    pytest.param(lambda: _viz(input_shape=(1, 5, 5)).visualize([0]), ["'input_shape'", "(1, 5, 5)"],
+                 id="FeatureVisualization: an input shape the model cannot take"),
+    pytest.param(lambda: _viz(clip=(1.0, 0.0)).visualize([0]), ["'clip'", "low < high"],
+                 id="FeatureVisualization: an empty clip range"),
+    pytest.param(lambda: _viz(scales=(0.0,)).visualize([0]), ["'scales'", "> 0"],
+                 id="FeatureVisualization: a zero scale"),
+    pytest.param(lambda: _viz(objective="fancy").visualize([0]), ["'objective'", "'log_prob'"],
+                 id="FeatureVisualization: an unknown objective"),
+    pytest.param(lambda: _explain("FeatureVisualization")(LogisticRegression().fit(_XV, np.arange(10) % 2),
+                                                          input_shape=(3,)).visualize([0]),
+                 ["'model'", "torch"], id="FeatureVisualization: a scikit-learn model"),
+    pytest.param(lambda: _explain("naturalness")(_viz_cnn(), np.zeros((1, 1, 8, 8)), np.zeros((2, 1, 8, 8)),
+                                                 [0, 1], layers=["9"], target=[0]), ["'layer'", "'9'"],
+                 id="naturalness: a layer that does not exist"),
+    pytest.param(lambda: _explain("naturalness")(_viz_cnn(), np.zeros((1, 1, 8, 8)), np.zeros((2, 1, 8, 8)),
+                                                 [0, 1], layers=["1"], target=[2]), ["'y'", "[2]"],
+                 id="naturalness: a target class without real examples"),
+    pytest.param(lambda: _explain("MMDCritic")(n_prototypes=0).fit(_XV), ["'n_prototypes'", "MMDCritic", "[1, inf)"],
+                 id="MMDCritic: n_prototypes < 1"),
+    pytest.param(lambda: _explain("MMDCritic")(n_prototypes=11, n_criticisms=0).fit(_XV),
+                 ["'n_prototypes'", "10 row"], id="MMDCritic: more prototypes than rows"),
+    pytest.param(lambda: _explain("MMDCritic")(n_criticisms=-1).fit(_XV), ["'n_criticisms'", "[0, inf)"],
+                 id="MMDCritic: negative n_criticisms"),
+    pytest.param(lambda: _explain("MMDCritic")(2, 1).fit(_XV, np.arange(10) % 5), ["'n_prototypes'", "class"],
+                 id="MMDCritic: a class with fewer rows than prototypes + criticisms"),
+    pytest.param(lambda: _explain("MMDCritic")(gamma=-1.0).fit(_XV), ["'gamma'", "MMDCritic"],
+                 id="MMDCritic: a negative gamma"),
+    pytest.param(lambda: _explain("MMDCritic")(2, 1).fit(_XV, sensitive_features=np.zeros(4)),
+                 ["sensitive_features", "4", "10"], id="MMDCritic: groups of the wrong length"),
+    pytest.param(lambda: _explain("MMDCritic")(1, 0, model=_probe_model(), layer="5").fit(_XP),
+                 ["'layer'", "'5'"], id="MMDCritic: an embedding layer that does not exist"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
@@ -1498,7 +1562,7 @@ CASES_PROBES = [
                                          *CASES_RISK,
                                          *CASES_MONITOR,
                                          *CASES_PRIVACY_DATA,
-                                         *CASES_PRIVACY, *CASES_PROBES])
+                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_VISUALIZATION])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

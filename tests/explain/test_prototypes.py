@@ -146,3 +146,9 @@ def test_bad_input():
         MMDCritic(1, 0).fit(pd.DataFrame({"a": list("abcdef")}))
     with pytest.raises(AssayInputError, match="'layer'"):
         MMDCritic(1, 0, model=mlp()).fit(X)
+
+
+def test_conformance():
+    from assay.testing import check_component
+
+    assert "deterministic" in check_component(MMDCritic(2, 1))

@@ -192,3 +192,10 @@ def test_bad_input(digits):
     with pytest.raises(AssayInputError, match="'y'.*class"):
         naturalness(model, np.zeros((1, 1, 8, 8)), np.zeros((2, 1, 8, 8)), [0, 1], layers=["pool"], target=[5])
     assert isinstance(vis.visualize(0).to_frame(), pd.DataFrame)
+
+
+def test_conformance():
+    from assay.testing import check_component
+
+    ran = check_component(FeatureVisualization(torch.nn.Linear(4, 2), input_shape=(4,), steps=2), skip=["pickle"])
+    assert "bad_params" in ran  # a torch module's parameters compare by identity: pickling cannot round-trip them

@@ -47,7 +47,13 @@ from ..core.adapters import ModelAdapter, wrap
 from ..core.component import Component, Interval
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import as_array, check_consistent_length, check_sensitive_features, describe
+from ..core.validation import (
+    as_array,
+    check_consistent_length,
+    check_sensitive_features,
+    describe,
+    sensitive_feature_columns,
+)
 
 __all__ = ["MMDCritic", "PrototypeResult", "median_heuristic_gamma", "rbf_kernel", "select_criticisms",
            "select_prototypes"]
@@ -240,7 +246,10 @@ class MMDCritic(Component):
         if y is not None:
             labels = as_array(y, name="y", ndim=1)
             check_consistent_length(X=features, y=labels)
-        groups = None if sensitive_features is None else check_sensitive_features(sensitive_features, n_samples=n)
+        groups = None
+        if sensitive_features is not None:
+            sensitive_feature_columns(sensitive_features, n, reference="X")  # lengths checked against X
+            groups = check_sensitive_features(sensitive_features, n_samples=n)
         if self.standardize:
             std = features.std(0)
             features = (features - features.mean(0)) / np.where(std > 0, std, 1.0)

@@ -487,8 +487,8 @@ def class_entanglement(result: VisualizationResult) -> EntanglementResult:
     """The entanglement matrices of a class-objective :class:`VisualizationResult` (images of one target
     are averaged)."""
     if not isinstance(result, VisualizationResult) or result.objective not in CLASS_OBJECTIVES:
-        raise AssayInputError(f"'result' must be a VisualizationResult of a class objective. Got {describe(result)}"
-                              f"{'' if not isinstance(result, VisualizationResult) else ' of ' + repr(result.objective)}.")
+        got = f"objective {result.objective!r}" if isinstance(result, VisualizationResult) else describe(result)
+        raise AssayInputError(f"'result' must be a VisualizationResult of a class objective. Got {got}.")
     k = result.probabilities.shape[1]
     frame = pd.DataFrame(result.probabilities).assign(optimised=result.target)
     prob = frame.groupby("optimised").mean()
