@@ -25,9 +25,10 @@ median distance; one kernel for every cell, so cells are compared on one scale. 
 the columns are first scaled to unit variance (tabular data whose columns have different units).
 
 Memory and time: the ``n x n`` kernel matrix is never stored. Its column sums are computed ``block_size``
-rows at a time (``block_size * n`` floats), and one kernel row is computed per selected prototype or
-criticism, so the peak is about ``(block_size + n_prototypes + n_criticisms) * n * 8`` bytes per cell
-(plus the data); time ``O(n^2 d)`` per cell.
+rows at a time (``block_size * n`` floats, computed in place; default: as many rows as fit in 2**23
+entries, 64 MiB), and one kernel row is computed per selected prototype or criticism, so the peak is
+about ``(block_size + n_prototypes + n_criticisms) * n * 8`` bytes per cell (plus the data); time
+``O(n^2 d)`` per cell.
 
 Inputs: a numeric array ``(n, ...)`` (flattened per row: embeddings, images), a DataFrame (its numeric
 columns), or, with ``model`` and ``layer``, the inputs of a torch model whose layer output is the
@@ -59,12 +60,18 @@ __all__ = ["MMDCritic", "PrototypeResult", "median_heuristic_gamma", "rbf_kernel
            "select_prototypes"]
 
 _MEDIAN_ROWS = 1000
+_BLOCK_ENTRIES = 2 ** 23  # kernel entries per block by default (64 MiB of float64)
 
 
 def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * ||a_i - b_j||^2)``, shape ``(len(A), len(B))`` (float64)."""
-    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
-    return np.exp(-gamma * np.maximum(sq, 0.0))
+    out = A @ B.T  # one (len(A), len(B)) buffer, transformed in place
+    out *= -2.0
+    out += (A * A).sum(1)[:, None]
+    out += (B * B).sum(1)[None, :]
+    np.maximum(out, 0.0, out=out)
+    out *= -gamma
+    return np.exp(out, out=out)
 
 
 def median_heuristic_gamma(X: np.ndarray, random_state: Any = 0) -> float:
@@ -79,16 +86,17 @@ def median_heuristic_gamma(X: np.ndarray, random_state: Any = 0) -> float:
     return 1.0 / (2.0 * median) if median > 0 else 1.0
 
 
-def _column_means(X: np.ndarray, gamma: float, block_size: int) -> np.ndarray:
+def _column_means(X: np.ndarray, gamma: float, block_size: int | None) -> np.ndarray:
     """``1/n sum_i k(x_i, x_c)`` for every row ``c``, ``block_size`` rows of the kernel at a time."""
     n = len(X)
+    block_size = block_size or max(1, _BLOCK_ENTRIES // n)
     out = np.zeros(n)
     for lo in range(0, n, block_size):
         out += rbf_kernel(X[lo:lo + block_size], X, gamma).sum(0)
     return out / n
 
 
-def select_prototypes(X: np.ndarray, m: int, gamma: float, *, block_size: int = 1024,
+def select_prototypes(X: np.ndarray, m: int, gamma: float, *, block_size: int | None = None,
                       column_means: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy MMD-critic prototypes of the rows of ``X (n, d)``: ``(indices (m,), mmd2 (m,))`` where
     ``mmd2[r]`` is ``MMD^2`` between the rows and the first ``r + 1`` prototypes."""
@@ -114,7 +122,7 @@ def select_prototypes(X: np.ndarray, m: int, gamma: float, *, block_size: int = 
     return np.asarray(selected, dtype=np.int64), np.maximum(mmd2, 0.0)
 
 
-def select_criticisms(X: np.ndarray, prototypes: np.ndarray, m: int, gamma: float, *, block_size: int = 1024,
+def select_criticisms(X: np.ndarray, prototypes: np.ndarray, m: int, gamma: float, *, block_size: int | None = None,
                       column_means: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy MMD-critic criticisms (log-determinant regulariser): ``(indices (m,), witness (m,))``, the
     witness ``f(x_c)`` of each (positive: the data is denser there than the prototypes; negative: sparser)."""
@@ -191,7 +199,7 @@ class MMDCritic(Component):
     gamma : float > 0 or None (median heuristic).
     standardize : bool, scale the columns to unit variance first.
     model, layer : optional torch model (or adapter) and module name: ``X`` is embedded by that layer.
-    block_size : int >= 1, kernel rows computed at a time (memory, never the result).
+    block_size : int >= 1 or None, kernel rows computed at a time (memory, never the result; None: 2**23 // n).
     random_state : seeds the median heuristic's sample.
 
     ``fit(X, y=None, *, sensitive_features=None)`` sets ``result_`` (:class:`PrototypeResult`) and
@@ -201,11 +209,11 @@ class MMDCritic(Component):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_prototypes": [Interval(numbers.Integral, 1, None)], "n_criticisms": [Interval(numbers.Integral, 0, None)],
         "gamma": [None, Interval(numbers.Real, 0, None, closed="neither")], "standardize": ["boolean"],
-        "model": ["no_validation"], "layer": [None, str], "block_size": [Interval(numbers.Integral, 1, None)],
+        "model": ["no_validation"], "layer": [None, str], "block_size": [None, Interval(numbers.Integral, 1, None)],
         "random_state": ["random_state"]}
 
     def __init__(self, n_prototypes: int = 5, n_criticisms: int = 3, *, gamma: float | None = None,
-                 standardize: bool = False, model: Any = None, layer: str | None = None, block_size: int = 1024,
+                 standardize: bool = False, model: Any = None, layer: str | None = None, block_size: int | None = None,
                  random_state: Any = 0) -> None:
         self.n_prototypes = n_prototypes
         self.n_criticisms = n_criticisms

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..core.adapters import ModelAdapter, wrap
+from ..core.adapters import ModelAdapter, uncached_logits, wrap
 from ..core.component import Component, Interval, Options
 from ..core.errors import AssayInputError
 from ..core.result import Result
@@ -267,11 +267,11 @@ class FeatureVisualization(Component):
                     store.append(value)
         images_arr = np.concatenate(images).astype(np.float32)
         start_arr = np.concatenate(start).astype(np.float32)
-        logits = np.asarray(adapter.logits(images_arr), dtype=np.float64)
+        logits = np.asarray(uncached_logits(adapter, images_arr), dtype=np.float64)
         return VisualizationResult(
             images=images_arr, objective=self.objective, layer=layer, target=targets,
             activation=np.concatenate(activation), probabilities=_softmax(logits), logits=logits,
-            initial_logits=np.asarray(adapter.logits(start_arr), dtype=np.float64),
+            initial_logits=np.asarray(uncached_logits(adapter, start_arr), dtype=np.float64),
             history=np.concatenate(history), total_variation=(
                 total_variation(images_arr) if len(shape) == 3 else np.full(n, np.nan)))
 
@@ -315,6 +315,7 @@ class FeatureVisualization(Component):
         import copy
 
         vis = copy.copy(self).set_params(objective="class", layer=None)
+        vis._validate_params()
         if classes is None:
             adapter = torch_adapter(self.model if isinstance(self.model, ModelAdapter) else wrap(self.model),
                                     type(self).__name__)
