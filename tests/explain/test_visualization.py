@@ -199,3 +199,16 @@ def test_conformance():
 
     ran = check_component(FeatureVisualization(torch.nn.Linear(4, 2), input_shape=(4,), steps=2), skip=["pickle"])
     assert "bad_params" in ran  # a torch module's parameters compare by identity: pickling cannot round-trip them
+
+
+def test_tabular_inputs_unbounded():
+    from ._models import mlp
+
+    model = mlp()
+    result = FeatureVisualization(model, input_shape=(5,), clip=None, l2=0.05, steps=50).visualize([0, 2])
+    assert result.images.shape == (2, 5) and np.isnan(result.total_variation).all()
+    assert (result.history[:, -1] > result.history[:, 0]).all()
+    with torch.no_grad():
+        logits = model(torch.as_tensor(result.images, dtype=torch.float64)).numpy()
+    assert np.allclose(result.activation, logits[[0, 1], [0, 2]], atol=1e-6)
+    assert "target_probability" in result.to_frame()
