@@ -14,7 +14,7 @@
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
   ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
-  ``MinDiffLoss``, ``AdversarialDebiasing``, ``GroupThresholds``, ``RejectOptionClassifier``,
+  ``MinDiffLoss``, ``MinDiffClassifier``, ``AdversarialDebiasing``, ``GroupThresholds``, ``RejectOptionClassifier``,
   ``CostSensitiveThreshold``, ``compare_mitigations``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
@@ -62,6 +62,7 @@ from .mitigation import (
     ExponentiatedGradient,
     GroupResampler,
     GroupThresholds,
+    MinDiffClassifier,
     MinDiffLoss,
     MitigationComparison,
     RejectOptionClassifier,
@@ -90,6 +91,7 @@ __all__ = [
     "GapTest",
     "GroupResampler",
     "GroupThresholds",
+    "MinDiffClassifier",
     "MinDiffLoss",
     "MitigationComparison",
     "RejectOptionClassifier",

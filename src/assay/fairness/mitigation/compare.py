@@ -23,15 +23,21 @@ import pandas as pd
 from ...core.errors import AssayInputError, UndefinedMetricWarning
 from ...core.result import Result
 from ...core.validation import check_random_state, describe
+from .adversarial import AdversarialDebiasing
+from .cost_sensitive import CostSensitiveThreshold
 from .inprocessing import ExponentiatedGradient
+from .mindiff import MinDiffClassifier, MinDiffLoss, default_module
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
+from .reject_option import RejectOptionClassifier
 
 __all__ = ["MitigationComparison", "compare_mitigations"]
 
 DEFAULT_GAPS = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")
+_POST = (GroupThresholds, RejectOptionClassifier, CostSensitiveThreshold)
+_TORCH = (MinDiffClassifier, MinDiffLoss, AdversarialDebiasing)
 _KINDS = (Reweighing, GroupResampler, DisparateImpactRemover, SensitiveFeatureRemover, ExponentiatedGradient,
-          GroupThresholds)
+          *_TORCH, *_POST)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -114,20 +120,67 @@ def _fit(model: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None = N
 
 
 def _stage(m: Any) -> str:
-    if isinstance(m, GroupThresholds):
+    if isinstance(m, _POST):
         return "post-processing"
-    if isinstance(m, ExponentiatedGradient):
+    if isinstance(m, (ExponentiatedGradient, *_TORCH)):
         return "in-processing"
     return "pre-processing"
 
 
-def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int
-             ) -> tuple[np.ndarray, np.ndarray | None]:
+def _numeric(baseline: Any, X: Any, X_test: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of a torch mitigation: the baseline pipeline's steps before its classifier
+    (a fresh clone, fitted on the training rows), else ``X`` as it is; float32 arrays."""
+    from sklearn.pipeline import Pipeline
+
+    model = _new_model(baseline)
+    if hasattr(model, "steps") and len(model.steps) > 1:
+        pre = Pipeline(model.steps[:-1])
+        X, X_test = pre.fit_transform(X), pre.transform(X_test)
+    out = []
+    for part in (X, X_test):
+        part = part.toarray() if hasattr(part, "toarray") else part
+        try:
+            out.append(np.asarray(part, dtype=np.float32))
+        except (TypeError, ValueError):
+            raise AssayInputError(
+                "torch mitigations need numeric inputs: pass as 'baseline' a Pipeline whose steps before the "
+                "classifier encode X (e.g. assay.models.make_tabular_preprocessor), or numeric X. Got "
+                f"{describe(part)}."
+            ) from None
+    return out[0], out[1]
+
+
+def _torch_model(m: Any, n_features: int, torch_module: Any, seed: int) -> Any:
+    """A fresh copy of a torch mitigation, its network built for ``n_features`` inputs if it has none."""
+    from ...core.component import clone
+
+    if isinstance(m, MinDiffLoss):  # the loss's hyper-parameters; its rows are the training split's
+        m = MinDiffClassifier(weight=m.weight, kernel=m.kernel, kernel_length=m.kernel_length, label=m.label,
+                              random_state=seed)
+    m = clone(m)
+    if m.module is None:
+        module = torch_module(n_features) if torch_module is not None else default_module(n_features, seed)
+        m.set_params(module=module)
+    return m
+
+
+def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int,
+             torch_module: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(predictions, scores or None) of one mitigation on the test rows."""
     (X, y, sf), (X_val, y_val, sf_val), (X_test, _, sf_test) = train, val, test
-    if isinstance(m, GroupThresholds):
-        m.fit(fitted.predict_proba(X_val)[:, 1], y_val, sensitive_features=sf_val)
-        return m.predict(fitted.predict_proba(X_test)[:, 1], sensitive_features=sf_test, random_state=seed), None
+    if isinstance(m, _POST):
+        s_val, s_test = fitted.predict_proba(X_val)[:, 1], fitted.predict_proba(X_test)[:, 1]
+        if isinstance(m, CostSensitiveThreshold):
+            return m.fit(s_val, y_val).predict(s_test), None
+        m.fit(s_val, y_val, sensitive_features=sf_val)
+        if isinstance(m, GroupThresholds):
+            return m.predict(s_test, sensitive_features=sf_test, random_state=seed), None
+        return m.predict(s_test, sensitive_features=sf_test), None
+    if isinstance(m, _TORCH):
+        X_num, X_test_num = _numeric(baseline, X, X_test)
+        model = _torch_model(m, X_num.shape[1], torch_module, seed).fit(X_num, y, sensitive_features=sf)
+        proba = model.predict_proba(X_test_num)[:, 1]
+        return (proba >= 0.5).astype(np.int64), proba
     if isinstance(m, ExponentiatedGradient):
         if m.estimator is None:
             m.set_params(estimator=_new_model(baseline))
@@ -191,7 +244,8 @@ def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.nda
 
 def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive_features: Any,
                         gaps: tuple[str, ...] = DEFAULT_GAPS, n_boot: int = 200, confidence_level: float = 0.95,
-                        val_size: float = 0.25, random_state: Any = 0) -> MitigationComparison:
+                        val_size: float = 0.25, random_state: Any = 0, torch_module: Any = None
+                        ) -> MitigationComparison:
     """Fit the baseline and each mitigation on the same split; audit all on the same test rows.
 
     Parameters
@@ -199,9 +253,16 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
     baseline : unfitted scikit-learn classifier (or a function returning one)
         Binary labels {0, 1}; ``predict_proba``. Cloned for every pre-/in-processing mitigation.
     mitigations : dict of name -> mitigation, or a list (named after their classes)
-        Instances of ``Reweighing``, ``GroupResampler``, ``DisparateImpactRemover``,
-        ``SensitiveFeatureRemover``, ``ExponentiatedGradient`` (its ``estimator`` defaults to a clone
-        of the baseline) or ``GroupThresholds`` (fitted on the baseline's validation scores).
+        Pre-processing: ``Reweighing``, ``GroupResampler``, ``DisparateImpactRemover``,
+        ``SensitiveFeatureRemover`` (the baseline retrained on what they give). In-processing:
+        ``ExponentiatedGradient`` (its ``estimator`` defaults to a clone of the baseline), and the
+        torch ones, ``MinDiffClassifier``, ``AdversarialDebiasing`` and ``MinDiffLoss`` (its
+        hyper-parameters, trained as a ``MinDiffClassifier`` on the training rows' groups): each
+        trains a network (its ``module``, or ``torch_module``) on the baseline pipeline's encoded
+        features (its steps before the classifier, fitted on the training rows) and predicts
+        ``P(1) >= 0.5``; for the same network without the penalty add
+        ``MinDiffClassifier(weight=0)``. Post-processing, fitted on the baseline's validation
+        scores: ``GroupThresholds``, ``RejectOptionClassifier``, ``CostSensitiveThreshold``.
     data : an assay Dataset, or a dict of splits
         ``train`` and ``test`` (and optionally ``val``), each a Split or ``(X, y, sensitive_features)``.
         Without ``val``, ``val_size`` of the training rows (seeded) are held out for
@@ -215,6 +276,10 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         ``equalized_odds_difference`` and ``false_positive_rate_difference``.
     n_boot, confidence_level, random_state
         Bootstrap resamples (for the intervals and the paired differences), their level, the seed.
+    torch_module : callable or None
+        ``torch_module(n_features) -> nn.Module`` (logits (n, 2)) for torch mitigations without a
+        ``module``; None: :func:`~assay.fairness.mitigation.mindiff.default_module` (a 32-unit MLP,
+        seeded).
     """
     from ...metrics import evaluate_groups
     from ..report import fairness_report
@@ -264,7 +329,7 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
     for name, m in items:
         start = time.perf_counter()
         try:
-            pred, score = _run_one(m, baseline, fitted, train, val, test, seed)
+            pred, score = _run_one(m, baseline, fitted, train, val, test, seed, torch_module)
         except AssayInputError as exc:  # e.g. a cell without positives for a rate constraint
             errors[name] = str(exc)
             continue
