@@ -160,7 +160,7 @@ class RejectOptionClassifier(Component):
         n_g = np.bincount(codes, minlength=n_groups).astype(np.float64)
         p_g = np.bincount(codes, weights=positive, minlength=n_groups)
         if self.constraint == "equal_opportunity" and (p_g == 0).any():
-            empty = [cells[g] for g in np.flatnonzero(p_g == 0)[:10]]
+            empty = [_index(cells)[g] for g in np.flatnonzero(p_g == 0)[:10]]
             raise AssayInputError(f"constraint='equal_opportunity' needs positives in every group of "
                                   f"'sensitive_features'; group(s) {empty} have none (their true-positive rate "
                                   "is undefined).")
