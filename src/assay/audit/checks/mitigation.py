@@ -28,6 +28,9 @@ MITIGATIONS = {
     "thresholds_equal_opportunity": lambda seed: _fairness().GroupThresholds(constraint="equal_opportunity"),
     "thresholds_equalized_odds": lambda seed: _fairness().GroupThresholds(constraint="equalized_odds"),
     "exponentiated_gradient": lambda seed: _fairness().ExponentiatedGradient(max_iter=20, random_state=seed),
+    "reject_option": lambda seed: _fairness().RejectOptionClassifier(),
+    "mindiff": lambda seed: _fairness().MinDiffClassifier(random_state=seed),
+    "adversarial_debiasing": lambda seed: _fairness().AdversarialDebiasing(random_state=seed),
 }
 DEFAULT_MITIGATIONS = ("reweighing", "resampling", "thresholds_demographic_parity", "thresholds_equalized_odds")
 
@@ -190,19 +193,48 @@ class MitigationCheck(Check):
 
     @staticmethod
     def card(record) -> list[str]:
-        """Model-card lines: the mitigations considered, with accuracy and the gap."""
-        from ...report import escape_markdown
+        """Model-card lines: baseline and every mitigation side by side (accuracy and the gap, with their
+        intervals and their paired-bootstrap changes from the baseline), as the other checks' card tables."""
+        import pandas as pd
+
+        from ...report import escape_markdown, markdown_table
+        from ...report.tables import with_intervals
 
         summary = record["summary"]
-        lines = [(f"Mitigations considered (same training rows; {summary['n_test']} evaluation rows; "
-                  f"{escape_markdown(summary['gap'])}):")]
+        gap = summary["gap"]
+        fitted = {n: r for n, r in summary["rows"].items() if not r.get("error")}
+        acc_col, gap_col = "accuracy", gap
+
+        def num(v: Any) -> float:
+            return float("nan") if v is None else float(v)
+
+        index = pd.Index([("none (baseline)" if n == "none" else n) for n in fitted], name="model")
+        values = pd.DataFrame({"stage": ["baseline" if n == "none" else r["stage"] for n, r in fitted.items()],
+                               acc_col: [num(r["accuracy"]) for r in fitted.values()],
+                               "accuracy change": [num(r.get("accuracy_change")) for r in fitted.values()],
+                               gap_col: [num(r["gap"]) for r in fitted.values()],
+                               "gap change": [num(r.get("gap_change")) for r in fitted.values()],
+                               "gap change significant": ["" if n == "none" else
+                                                          ("yes" if r.get("gap_change_significant") else "no")
+                                                          for n, r in fitted.items()]}, index=index)
+        ci = pd.DataFrame({(acc_col, "lower"): [num(r["accuracy_ci"][0]) for r in fitted.values()],
+                           (acc_col, "upper"): [num(r["accuracy_ci"][1]) for r in fitted.values()],
+                           (gap_col, "lower"): [num(r["gap_ci"][0]) for r in fitted.values()],
+                           (gap_col, "upper"): [num(r["gap_ci"][1]) for r in fitted.values()]}, index=index)
+        shown = with_intervals(values, ci, digits=4)
+        shown["accuracy change"] = values["accuracy change"].map(lambda v: "" if pd.isna(v) else f"{v:+.4f}")
+        shown["gap change"] = values["gap change"].map(lambda v: "" if pd.isna(v) else f"{v:+.4f}")
+        lines = [(f"Mitigations considered: the model retrained (or post-processed) on the same training rows, each "
+                  f"evaluated on the same {summary['n_test']} rows; accuracy and {escape_markdown(gap)} with 95% "
+                  "bootstrap intervals, changes from the baseline by a paired bootstrap (values rounded to 4 "
+                  "decimals; exact values in report.json):"), "", markdown_table(shown)]
+        if summary.get("best") is not None:
+            lines += ["", (f"{escape_markdown(summary['best'])} narrows the gap the most (significantly), at an "
+                           f"accuracy cost of {summary['mitigation_accuracy_cost']:.4f}.")]
+        else:
+            lines += ["", "No mitigation narrows the gap significantly."]
         for name, row in summary["rows"].items():
-            gap = "n/a" if row["gap"] is None else f"{row['gap']:.4f}"
-            acc = "n/a" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
             if row.get("error"):
                 lines.append(f"- {escape_markdown(name)} ({row['stage']}): not fitted on these data "
                              f"({escape_markdown(row['error'])})")
-                continue
-            lines.append(f"- {escape_markdown(name)} ({row['stage']}): accuracy {acc}, gap {gap}"
-                         + (" (significant change)" if row.get("gap_change_significant") else ""))
         return lines
