@@ -73,7 +73,7 @@ def test_findings_report_and_card(adult, tmp_path):
     assert "Mitigations considered" in card
     # side by side: one table row per fitted model, accuracy and the gap with intervals and their changes
     rows = summary["rows"]
-    line = next(l for l in card.splitlines() if l.startswith("| reweighing |")).replace("\\", "")  # unescaped
+    line = next(x for x in card.splitlines() if x.startswith("| reweighing |")).replace("\\", "")  # unescaped
     r = rows["reweighing"]
     assert line == (f"| reweighing | pre-processing | {r['accuracy']:.4f} [{r['accuracy_ci'][0]:.4f}, "
                     f"{r['accuracy_ci'][1]:.4f}] | {r['accuracy_change']:+.4f} | {r['gap']:.4f} [{r['gap_ci'][0]:.4f}, "
@@ -81,7 +81,7 @@ def test_findings_report_and_card(adult, tmp_path):
                     f"{'yes' if r['gap_change_significant'] else 'no'} |")
     base = rows["none"]
     assert f"| none (baseline) | baseline | {base['accuracy']:.4f} \\[" in card
-    header = next(l for l in card.splitlines() if l.startswith("| model |")).replace("\\", "")
+    header = next(x for x in card.splitlines() if x.startswith("| model |")).replace("\\", "")
     assert header == ("| model | stage | accuracy | accuracy change | demographic_parity_difference[sex x race] | "
                       "gap change | gap change significant |")
     for name, row in rows.items():
