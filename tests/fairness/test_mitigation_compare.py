@@ -166,3 +166,49 @@ def test_torch_and_new_post_processing_entries(german):
     roc_pred = roc.predict(s_test, sensitive_features=sf_test)
     assert table.loc["roc", "accuracy"] == pytest.approx(accuracy_score(y, roc_pred), abs=1e-12)
     assert ("mindiff", "demographic_parity_difference[age_group]") in result.differences.index
+
+
+def test_prefit_baseline_is_used_as_it_is():
+    X, y, g = _synthetic(4100, 1)
+    # fitted on 100 rows outside the splits: not what retraining on the train split gives
+    model = LogisticRegression(C=0.01).fit(X.iloc[4000:], y[4000:])
+    X, y, g = X.iloc[:4000], y[:4000], g.iloc[:4000]
+    data = {"train": (X.iloc[:2000], y[:2000], g.iloc[:2000]),
+            "val": (X.iloc[2000:3000], y[2000:3000], g.iloc[2000:3000]),
+            "test": (X.iloc[3000:], y[3000:], g.iloc[3000:])}
+    cost = [[0, 2], [1, 0]]
+    result = compare_mitigations(model, {"cost": af.CostSensitiveThreshold(cost_matrix=cost, method="empirical"),
+                                         "rw": af.Reweighing()}, data, sensitive_features="g",
+                                 n_boot=20, random_state=0, prefit=True)
+    y_test = y[3000:]
+    assert result.table.loc["none", "accuracy"] == pytest.approx(accuracy_score(y_test, model.predict(X.iloc[3000:])),
+                                                                 abs=1e-12)
+    # post-processing fitted on the prefit model's validation scores
+    est = af.CostSensitiveThreshold(cost_matrix=cost, method="empirical").fit(
+        model.predict_proba(X.iloc[2000:3000])[:, 1], y[2000:3000])
+    pred = est.predict(model.predict_proba(X.iloc[3000:])[:, 1])
+    assert result.table.loc["cost", "accuracy"] == pytest.approx(accuracy_score(y_test, pred), abs=1e-12)
+    assert result.params["prefit"]
+    # Reweighing retrains a clone on the train split (not the prefit rows)
+    w = af.Reweighing().fit(X.iloc[:2000], y[:2000], sensitive_features=g.iloc[:2000]).sample_weight_
+    rw = LogisticRegression(C=0.01).fit(X.iloc[:2000], y[:2000], sample_weight=w).predict(X.iloc[3000:])
+    assert result.table.loc["rw", "accuracy"] == pytest.approx(accuracy_score(y_test, rw), abs=1e-12)
+    with pytest.raises(AssayInputError, match="prefit"):
+        compare_mitigations(object(), [af.GroupThresholds()], data, sensitive_features="g", prefit=True)
+
+
+def test_a_mitigation_warning_becomes_a_note():
+    import warnings
+
+    X, y, g = _synthetic(3000, 2)
+    data = {"train": (X.iloc[:1500], y[:1500], g.iloc[:1500]),
+            "val": (X.iloc[1500:2200], y[1500:2200], g.iloc[1500:2200]),
+            "test": (X.iloc[2200:], y[2200:], g.iloc[2200:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes
+        roc = af.RejectOptionClassifier(tolerance=0.0, widths=[0.0])
+        result = compare_mitigations(LogisticRegression(), {"roc": roc,
+                                                            "gt": af.GroupThresholds()}, data, sensitive_features="g",
+                                     n_boot=10, random_state=0)
+    assert "tolerance" in result.table.loc["roc", "note"] and pd.isna(result.table.loc["gt", "note"])
+    assert result.table["error"].isna().all()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core.errors import AssayInputError, UndefinedMetricWarning
+from ...core.errors import AssayInputError, AssayWarning, UndefinedMetricWarning
 from ...core.result import Result
 from ...core.validation import check_random_state, describe
 from .adversarial import AdversarialDebiasing
@@ -51,8 +51,10 @@ class MitigationComparison(Result):
         Columns: ``stage`` (pre/in/post-processing), ``accuracy``, ``balanced_accuracy``, ``ece``
         (NaN for post-processing: its scores are the baseline's), each with ``_lower``/``_upper``
         interval bounds; ``"<gap>[<feature>]"`` for every gap and feature / intersection, with
-        bounds; ``fit_seconds``; ``error`` (why a mitigation could not be fitted on these data,
-        e.g. a group without positives for a rate constraint; its numbers are then NaN).
+        bounds; ``fit_seconds``; ``note`` (what a mitigation warned while fitting, e.g. a
+        tolerance out of reach on these data; None otherwise); ``error`` (why a mitigation could
+        not be fitted on these data, e.g. a group without positives for a rate constraint; its
+        numbers are then NaN).
     differences : DataFrame
         One row per (mitigation, metric): ``difference`` (mitigation - baseline), ``ci_lower``,
         ``ci_upper`` (paired bootstrap), ``significant`` (the interval excludes 0).
@@ -165,11 +167,12 @@ def _torch_model(m: Any, n_features: int, torch_module: Any, seed: int) -> Any:
 
 
 def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int,
-             torch_module: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(predictions, scores or None) of one mitigation on the test rows."""
-    (X, y, sf), (X_val, y_val, sf_val), (X_test, _, sf_test) = train, val, test
+             torch_module: Any = None, scores: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(predictions, scores or None) of one mitigation on the test rows; ``scores()`` gives the
+    baseline's (validation, test) scores (computed once for all post-processing)."""
+    (X, y, sf), (_, y_val, sf_val), (X_test, _, sf_test) = train, val, test
     if isinstance(m, _POST):
-        s_val, s_test = fitted.predict_proba(X_val)[:, 1], fitted.predict_proba(X_test)[:, 1]
+        s_val, s_test = scores()
         if isinstance(m, CostSensitiveThreshold):
             return m.fit(s_val, y_val).predict(s_test), None
         m.fit(s_val, y_val, sensitive_features=sf_val)
@@ -203,39 +206,43 @@ def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test:
 
 def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.ndarray], gaps: tuple[str, ...],
                  n_boot: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per metric, an array (models, n_boot) of the statistic on the same resampled test rows."""
+    """Per metric, an array (models, n_boot) of the statistic on the same resampled test rows.
+
+    Each resample is held as its row multiplicities (a matrix (n_boot, n) of counts), so every
+    per-group sum over every resample is one matrix product with the rows' (group x condition)
+    indicators: the same integer sums as summing the resampled rows, without materialising them.
+    """
     n = len(y)
     idx = rng.integers(0, n, size=(n_boot, n))
+    counts = np.bincount((np.arange(n_boot)[:, None] * n + idx).ravel(), minlength=n_boot * n)
+    counts = counts.reshape(n_boot, n).astype(np.float64)
     out: dict[str, np.ndarray] = {}
-    yb = y[idx]
+    conditions = {"sel": np.ones(n, dtype=bool), "tpr": y == 1, "fpr": y == 0}
+    onehots = {}
+    for feature, code in codes.items():
+        n_g = int(code.max()) + 1
+        onehot = np.zeros((n, n_g))
+        onehot[np.arange(n), code] = 1.0
+        onehots[feature] = onehot
+    den = {(f, c): counts @ (oh * m[:, None]) for f, oh in onehots.items() for c, m in conditions.items()}
+
+    def spread(r: np.ndarray) -> np.ndarray:
+        return np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
+
     for j, pred in enumerate(preds):
-        pb = pred[idx]
-        correct = (pb == yb)
-        acc = correct.mean(axis=1)
-        out.setdefault("accuracy", np.empty((len(preds), n_boot)))[j] = acc
-        for feature, code in codes.items():
-            g = code[idx]
-            n_g = int(code.max()) + 1
-            offset = (np.arange(n_boot)[:, None] * n_g + g).ravel()
-            size = n_boot * n_g
-
-            def rate(mask: np.ndarray, _o: np.ndarray = offset, _p: np.ndarray = pb, _n: int = n_g,
-                     _size: int = size) -> np.ndarray:
-                den = np.bincount(_o, weights=mask.ravel(), minlength=_size).reshape(n_boot, _n)
-                num = np.bincount(_o, weights=(mask & (_p == 1)).ravel(), minlength=_size).reshape(n_boot, _n)
+        out.setdefault("accuracy", np.empty((len(preds), n_boot)))[j] = counts @ (pred == y).astype(np.float64) / n
+        positive = pred == 1
+        for feature, onehot in onehots.items():
+            rates = {}
+            for c, m in conditions.items():
+                num = counts @ (onehot * (m & positive)[:, None])
+                d = den[(feature, c)]
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    return np.where(den > 0, num / den, np.nan)
-
-            sel = rate(np.ones_like(yb, dtype=bool))
-            tpr = rate(yb == 1)
-            fpr = rate(yb == 0)
-
-            def spread(r: np.ndarray) -> np.ndarray:
-                return np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
-
-            values = {"demographic_parity_difference": spread(sel), "equal_opportunity_difference": spread(tpr),
-                      "equalized_odds_difference": np.maximum(spread(tpr), spread(fpr)),
-                      "false_positive_rate_difference": spread(fpr)}
+                    rates[c] = np.where(d > 0, num / d, np.nan)
+            values = {"demographic_parity_difference": spread(rates["sel"]),
+                      "equal_opportunity_difference": spread(rates["tpr"]),
+                      "equalized_odds_difference": np.maximum(spread(rates["tpr"]), spread(rates["fpr"])),
+                      "false_positive_rate_difference": spread(rates["fpr"])}
             for gap in gaps:
                 if gap in values:
                     out.setdefault(f"{gap}[{feature}]", np.empty((len(preds), n_boot)))[j] = values[gap]
@@ -244,8 +251,8 @@ def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.nda
 
 def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive_features: Any,
                         gaps: tuple[str, ...] = DEFAULT_GAPS, n_boot: int = 200, confidence_level: float = 0.95,
-                        val_size: float = 0.25, random_state: Any = 0, torch_module: Any = None
-                        ) -> MitigationComparison:
+                        val_size: float = 0.25, random_state: Any = 0, torch_module: Any = None,
+                        prefit: bool = False) -> MitigationComparison:
     """Fit the baseline and each mitigation on the same split; audit all on the same test rows.
 
     Parameters
@@ -276,6 +283,11 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         ``equalized_odds_difference`` and ``false_positive_rate_difference``.
     n_boot, confidence_level, random_state
         Bootstrap resamples (for the intervals and the paired differences), their level, the seed.
+    prefit : bool, default False
+        True: ``baseline`` is a fitted classifier, used as it is for the baseline row and the
+        post-processing scores (nothing retrained for them; pre-/in-processing mitigations still
+        train clones of it on the training rows). For auditing a given model, or when only
+        post-processing is compared.
     torch_module : callable or None
         ``torch_module(n_features) -> nn.Module`` (logits (n, 2)) for torch mitigations without a
         ``module``; None: :func:`~assay.fairness.mitigation.mindiff.default_module` (a 32-unit MLP,
@@ -322,17 +334,38 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         val = (val[0], val[1], _columns(val[2], names, "val"))
 
     start = time.perf_counter()
-    fitted = _fit(_new_model(baseline), train[0], train[1])
+    if prefit:
+        if not hasattr(baseline, "predict_proba"):
+            raise AssayInputError(f"'baseline' must be a fitted classifier with predict_proba when prefit=True. Got "
+                                  f"{describe(baseline)}.")
+        fitted = baseline
+    else:
+        fitted = _fit(_new_model(baseline), train[0], train[1])
     runs = [("none", "baseline", np.asarray(fitted.predict(test[0])), fitted.predict_proba(test[0])[:, 1],
              time.perf_counter() - start)]
     errors: dict[str, str] = {}
+    cache: dict[str, np.ndarray] = {"test": runs[0][3]}
+
+    def scores() -> tuple[np.ndarray, np.ndarray]:
+        if "val" not in cache:
+            cache["val"] = fitted.predict_proba(val[0])[:, 1]
+        return cache["val"], cache["test"]
+
+    notes: dict[str, str] = {}
     for name, m in items:
         start = time.perf_counter()
         try:
-            pred, score = _run_one(m, baseline, fitted, train, val, test, seed, torch_module)
+            with warnings.catch_warnings(record=True) as caught:  # e.g. a tolerance out of reach: a note
+                warnings.simplefilter("always", AssayWarning)
+                pred, score = _run_one(m, baseline, fitted, train, val, test, seed, torch_module, scores)
         except AssayInputError as exc:  # e.g. a cell without positives for a rate constraint
             errors[name] = str(exc)
             continue
+        for w in caught:
+            if issubclass(w.category, AssayWarning):
+                notes[name] = " ".join(filter(None, [notes.get(name), str(w.message)]))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         runs.append((name, _stage(m), pred.astype(np.int64), score, time.perf_counter() - start))
 
     y_test, sf_test = test[1].astype(np.int64), test[2]
@@ -356,14 +389,16 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
                 key = f"{measure}[{feature}]"
                 row[key], row[f"{key}_lower"], row[f"{key}_upper"] = r["value"], r["ci_lower"], r["ci_upper"]
         row["fit_seconds"] = seconds
+        row["note"] = notes.get(name)
         rows.append(row)
         part = report.by_group[["count", "selection_rate", "tpr", "fpr"]].copy()
         part.insert(0, "model", name)
         by_group.append(part.reset_index())
     rows += [{"model": name, "stage": _stage(m), "error": errors[name]} for name, m in items if name in errors]
     table = pd.DataFrame(rows).set_index("model").reindex(["none", *(name for name, _ in items)])
-    if "error" not in table.columns:
-        table["error"] = None
+    for column in ("error", "note"):
+        if column not in table.columns:
+            table[column] = None
 
     codes = {c: pd.factorize(sf_test[c], sort=True)[0] for c in names}
     if len(names) > 1:
@@ -387,7 +422,7 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         table=table, differences=differences, by_group=pd.concat(by_group, ignore_index=True),
         params={"sensitive_features": names, "gaps": list(gaps), "n_boot": int(n_boot),
                 "confidence_level": float(confidence_level), "val_size": float(val_size),
-                "n_train": len(train[1]), "n_val": len(val[1]), "n_test": len(y_test),
+                "n_train": len(train[1]), "n_val": len(val[1]), "n_test": len(y_test), "prefit": bool(prefit),
                 "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator"},
     )
 
