@@ -180,3 +180,33 @@ def test_feature_ablation_equals_captum():
                                                             feature_mask=torch.as_tensor(patches)[None])
         np.testing.assert_allclose(ours.values, want.numpy(), atol=1e-12, rtol=0)
     assert "bad_params" in check_component(FeatureAblation(torch.nn.Linear(4, 2)), skip=["pickle"])
+
+
+def test_equal_values_are_evaluated_once_and_change_nothing():
+    # columns 2..3 are 0 in both inputs and background (as Adult's capital gain/loss): the model sees each
+    # distinct row x_S b_~S once; values equal the plain textbook sum over all 2**m coalitions
+    model, X = _gbm(d=4)
+    X = np.round(X, 1)
+    X[:, 2:] = 0.0
+    rows, background = X[:5], X[50:53].copy()
+    background[0, 0] = rows[0, 0]  # one equal entry in a varying column too
+    seen = []
+
+    def f(Z):
+        seen.append(len(Z))
+        return model.predict_proba(Z)
+
+    att = KernelSHAP(f, output="probabilities").attribute(rows, target=1, baselines=background)
+    m = 4
+    V = np.empty((5, 2 ** m))
+    for code in range(2 ** m):
+        keep = ((code >> np.arange(m)) & 1).astype(bool)
+        Z = np.where(keep, rows[:, None, :], background[None])
+        V[:, code] = model.predict_proba(Z.reshape(-1, m))[:, 1].reshape(5, 3).mean(1)
+    np.testing.assert_allclose(att.values, exact_shapley(V, m), atol=1e-12)
+    distinct = sum(2 ** int((rows[i, :2] != background[b, :2]).sum()) for i in range(5) for b in range(3))
+    assert sum(seen[1:]) == distinct < 5 * 3 * 2 ** m  # the first call picks the targets
+    frame = pd.DataFrame(rows, columns=list("abcd"))
+    att_df = KernelSHAP(lambda Z: model.predict_proba(np.asarray(Z, dtype=float)), output="probabilities").attribute(
+        frame, target=1, baselines=pd.DataFrame(background, columns=list("abcd")))
+    np.testing.assert_allclose(att_df.values, att.values, atol=1e-12)

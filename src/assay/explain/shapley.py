@@ -152,28 +152,65 @@ class Coalitions:
         """Target output of input ``rows[p]`` with groups ``on[p]`` (P, m) kept, the rest from the background.
 
         ``background_rows``: None averages over the whole background; else ``(P,)`` one background
-        row per coalition. Returns ``(P,)``. ``batch_size`` model rows per call (at least one coalition).
+        row per coalition. Returns ``(P,)``. ``batch_size``: model rows per call.
+
+        Each (coalition, background row) pair is one model row ``x_S b_{~S}``. A group whose values
+        are equal in ``x`` and ``b`` gives the same row whether it is on or off, so the pairs are
+        reduced to ``(x, b, S & groups where x != b)`` and each distinct model row is evaluated once
+        (exact: the model sees identical rows; a GBM on Adult, where capital gain/loss are mostly 0
+        in both, needs ~4x fewer evaluations).
         """
-        B = len(self.background) if background_rows is None else 1
-        step = max(1, batch_size // B)
+        B = len(self.background)
+        per = B if background_rows is None else 1
+        # coalitions per chunk: keep the (coalition x background) x features comparison near 16 MB
+        step = max(1, (1 << 24) // (per * max(self.D, 8)))
+        order = np.argsort(self.group_of, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(self.group_of[order]) != 0])
         out = np.empty(len(rows))
         for a in range(0, len(rows), step):
-            r, keep = rows[a:a + step], on[a:a + step][:, self.group_of]
-            bg = np.arange(len(self.background))[None, :] if background_rows is None else \
-                background_rows[a:a + step][:, None]
-            if self.frame:
-                data = {}
-                for j, col in enumerate(self.inputs.columns):
-                    x, b = self.columns[j][r][:, None], self.bg_columns[j][bg]
-                    data[col] = pd.Series(np.where(keep[:, j:j + 1], x, b).ravel()).astype(self.inputs.dtypes.iloc[j])
-                X = pd.DataFrame(data)
-            else:
-                X = np.where(keep[:, None, :], self.flat[r][:, None, :], self.background[bg])
-                X = X.reshape(-1, *self.shape).astype(self.flat.dtype, copy=False)
-            s = scores(self.adapter, X, self.output)
-            out[a:a + step] = s[np.arange(len(s)), np.repeat(targets[r], B if background_rows is None else 1)] \
-                .reshape(len(r), -1).mean(1)
+            r, keep = rows[a:a + step], on[a:a + step]
+            pr = np.repeat(r, per)
+            pb = np.tile(np.arange(B), len(r)) if background_rows is None else background_rows[a:a + step]
+            differ = np.logical_or.reduceat(self._differ(pr, pb)[:, order], starts, axis=1)  # (K, m)
+            reduced = np.repeat(keep, per, axis=0) & differ
+            key = self._keys(pr * B + pb, reduced)
+            _, first, inverse = np.unique(key, axis=0 if key.ndim == 2 else None, return_index=True,
+                                          return_inverse=True)
+            values = np.empty(len(first))
+            for u in range(0, len(first), batch_size):
+                k = first[u:u + batch_size]
+                X = self._compose(pr[k], pb[k], reduced[k][:, self.group_of])
+                s = scores(self.adapter, X, self.output)
+                values[u:u + batch_size] = s[np.arange(len(s)), targets[pr[k]]]
+            out[a:a + len(r)] = values[inverse.ravel()].reshape(len(r), per).mean(1)
         return out
+
+    def _differ(self, pr: np.ndarray, pb: np.ndarray) -> np.ndarray:
+        """``(K, D)``: feature ``j`` of input ``pr[k]`` differs from background row ``pb[k]``."""
+        if self.frame:
+            return np.column_stack([np.asarray(self.columns[j][pr] != self.bg_columns[j][pb], dtype=bool)
+                                    for j in range(self.D)])
+        return self.flat[pr] != self.background[pb]
+
+    @staticmethod
+    def _keys(pair: np.ndarray, reduced: np.ndarray) -> np.ndarray:
+        """One key per (input, background row, reduced coalition): int64 ``(K,)`` or rows ``(K, w)``."""
+        m = reduced.shape[1]
+        if m <= 62:
+            code = reduced.astype(np.int64) @ (np.int64(1) << np.arange(m, dtype=np.int64))
+            if int(pair.max()) < (1 << (62 - m)):
+                return (pair.astype(np.int64) << m) | code
+            return np.column_stack([pair.astype(np.int64), code])
+        return np.column_stack([pair.astype(np.int64), np.packbits(reduced, axis=1).astype(np.int64)])
+
+    def _compose(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray) -> Any:
+        """Model rows: input ``pr[k]`` where ``keep[k]`` (K, D), background row ``pb[k]`` elsewhere."""
+        if self.frame:
+            data = {col: pd.Series(np.where(keep[:, j], self.columns[j][pr], self.bg_columns[j][pb]))
+                    .astype(self.inputs.dtypes.iloc[j]) for j, col in enumerate(self.inputs.columns)}
+            return pd.DataFrame(data)
+        X = np.where(keep, self.flat[pr], self.background[pb])
+        return X.reshape(-1, *self.shape).astype(self.flat.dtype, copy=False)
 
     def targets(self, target: Any) -> np.ndarray:
         return resolve_targets(target, scores(self.adapter, self.inputs, self.output))
