@@ -21,7 +21,9 @@ difference to the reference:
   (default ``nsamples``), both scored against brute-force exact Shapley values.
 * ``permutation``: permutation importance (5 repeats) of the Adult pipeline (one-hot + GBM) on 2,000
   test rows: assay vs scikit-learn's ``permutation_importance`` (same permutations: equal values),
-  vs the model evaluations alone (``predict_proba`` of the 14 x 5 permuted copies, built beforehand).
+  vs the model evaluations alone (``predict_proba`` of the 14 x 5 permuted copies, built beforehand),
+  and vs the evaluations assay needs alone: only the rows a shuffle changed (a row whose shuffled
+  value equals its own keeps the baseline's probabilities), built beforehand.
 """
 
 from __future__ import annotations
@@ -252,17 +254,31 @@ def bench_permutation(repeats: int, n_rows: int = 2000, n_repeats: int = 5) -> N
     X, y = data.test.X.iloc[:n_rows], data.test.y.iloc[:n_rows].to_numpy()
     d = X.shape[1]
 
+    from assay.explain.importance import _permutations, _same
+
     rng = np.random.default_rng(0)
-    copies = []  # built outside the timing: the model evaluations alone, one call per shuffled copy
+    copies, changed_copies = [], []  # built outside the timing: the model evaluations alone, one call per copy
+    perms = _permutations(0, n_rows, n_repeats)
     for j in range(d):
-        for _ in range(n_repeats):
+        for r in range(n_repeats):
             Xp = X.copy()
             Xp[X.columns[j]] = X.iloc[:, j].to_numpy()[rng.permutation(n_rows)]
             copies.append(Xp)
+            col = X.iloc[:, j].to_numpy()
+            rows_changed = np.flatnonzero(~_same(col[perms[r]], col))
+            Xc = X.iloc[rows_changed].copy()
+            Xc[X.columns[j]] = col[perms[r]][rows_changed]
+            changed_copies.append(Xc)
+    share = sum(len(c) for c in changed_copies) / (d * n_repeats * n_rows)
+    print(f"\npermutation: {share:.1%} of the {d} x {n_repeats} shuffled copies' rows differ from the original row")
 
     def evaluations():
         for Xp in copies:
             model.predict_proba(Xp)
+
+    def changed_evaluations():
+        for Xc in changed_copies:
+            model.predict_proba(Xc)
 
     def ours():
         return permutation_importance(model, X, y, n_repeats=n_repeats, random_state=0).importances
@@ -270,7 +286,9 @@ def bench_permutation(repeats: int, n_rows: int = 2000, n_repeats: int = 5) -> N
     def sklearn():
         return sk_permutation_importance(model, X, y, n_repeats=n_repeats, random_state=0).importances
 
-    out = _interleaved({"model evaluations alone": evaluations, "scikit-learn permutation_importance": sklearn,
+    out = _interleaved({"model evaluations alone": evaluations,
+                        "model evaluations of the changed rows alone": changed_evaluations,
+                        "scikit-learn permutation_importance": sklearn,
                         "assay permutation_importance": ours}, repeats)
     ref = out["scikit-learn permutation_importance"][2]
     _table(f"Permutation importance, {n_rows} Adult rows, {d} columns x {n_repeats} repeats", out,
