@@ -5,9 +5,10 @@
 :class:`InputXGradient`, :class:`IntegratedGradients`, :class:`GradientShap`, :class:`DeepLift`,
 :class:`GradCAM` (and guided), and :class:`NoiseTunnel` over them (SmoothGrad / VarGrad).
 Perturbation methods run on any wrapped model: :class:`Occlusion`, :class:`KernelSHAP` (exact
-Shapley values for <= 12 feature groups), :class:`LIME`, :class:`FeatureAblation`.
-:mod:`assay.explain.evaluate`: sanity checks and faithfulness; :mod:`assay.explain.importance`: permutation importance and per-group
-importance.
+Shapley values for <= 12 feature groups), :class:`LIME`, :class:`FeatureAblation`; images with
+per-image :func:`superpixels` (``feature_groups="superpixels"``).
+:mod:`assay.explain.evaluate`: sanity checks and faithfulness; :mod:`assay.explain.importance`:
+permutation importance and per-group importance.
 
 Counterfactuals (any tabular model, black-box): :class:`Counterfactuals` (``generate(X, n=3)``),
 and the counterfactual fairness tests :func:`sensitive_flip_rate` and :func:`recourse_cost`.
@@ -20,6 +21,7 @@ from .gradient import InputXGradient, IntegratedGradients, Saliency
 from .layer import GradCAM
 from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
+from .segmentation import superpixels
 from .shapley import LIME, FeatureAblation, KernelSHAP
 
 # counterfactuals and counterfactual fairness (issue 20, item 4)
@@ -30,7 +32,7 @@ from .recourse import FlipResult, RecourseResult, recourse_cost, sensitive_flip_
 from .probes import LinearProbe, ProbeResult
 
 __all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
-           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
+           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency", "superpixels"]
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]
 __all__ += ["LinearProbe", "ProbeResult"]

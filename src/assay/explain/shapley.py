@@ -10,6 +10,7 @@ categories gets one attribution per source column.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any, ClassVar
@@ -237,6 +238,47 @@ class _CoalitionExplainer(Explainer):
     _parameter_constraints: ClassVar[dict] = {"model": ["no_validation"], "feature_groups": ["no_validation"],
                                               "output": [Options(str, OUTPUTS)]}
 
+    def _attribute(self, adapter, inputs, target, baselines):
+        groups = self.feature_groups
+        if not (callable(groups) or (isinstance(groups, str) and groups == "superpixels")):
+            if isinstance(groups, str):
+                raise AssayInputError(f"'feature_groups' must be None, 'superpixels', a callable image -> int mask, "
+                                      f"an int array of one input's shape or a dict name -> columns. Got {groups!r}.")
+            return self._explain(adapter, inputs, target, baselines)
+        return self._per_image(adapter, inputs, target, baselines)
+
+    def _per_image(self, adapter, inputs, target, baselines):
+        """Each image with its own segments: ``feature_groups`` 'superpixels' or a callable image -> int mask."""
+        from .segmentation import superpixels
+
+        arr = inputs.detach().cpu().numpy() if hasattr(inputs, "detach") else np.asarray(
+            inputs if not isinstance(inputs, pd.DataFrame) else None)
+        if arr.dtype.kind not in "biuf" or arr.ndim < 3 or len(arr) == 0:
+            kind = "'superpixels'" if isinstance(self.feature_groups, str) else "a callable"
+            raise AssayInputError(f"'feature_groups'={kind} segments images: 'inputs' must be a numeric array (n, H, W) or (n, C, H, W). "
+                                  f"Got {describe(inputs)}.")
+        segment = superpixels if isinstance(self.feature_groups, str) else self.feature_groups
+        targets = resolve_targets(target, scores(adapter, arr, self.output))
+        rng = check_random_state(self.random_state, name="random_state") if hasattr(self, "random_state") else None
+        parts, counts = [], []
+        for i in range(len(arr)):
+            mask = np.asarray(segment(arr[i]))
+            if mask.shape == arr.shape[-2:] and arr.ndim == 4:
+                mask = np.broadcast_to(mask, arr.shape[1:])
+            if mask.shape != arr.shape[1:] or mask.dtype.kind not in "iu" or (mask.size and mask.min() < 0):
+                raise AssayInputError(f"'feature_groups' must return an int mask >= 0 of one image's shape "
+                                      f"{arr.shape[1:]}. Got {describe(mask)} for image {i}.")
+            est = copy.copy(self)
+            est.feature_groups = mask
+            if rng is not None:
+                est.random_state = rng
+            parts.append(est._explain(adapter, arr[i:i + 1], targets[i:i + 1], baselines))
+            counts.append(len(np.unique(mask)))
+        delta = None if parts[0].delta is None else np.concatenate([p.delta for p in parts])
+        name = "superpixels" if isinstance(self.feature_groups, str) else "segments"
+        return Attribution(values=np.concatenate([p.values for p in parts]), target=targets, delta=delta,
+                           method=f"{parts[0].method}, per-image {name} ({min(counts)}-{max(counts)} per image)")
+
     def _setup(self, adapter, inputs, target, baselines):
         co = Coalitions(adapter, inputs, baselines, self.feature_groups, type(self).__name__, self.output)
         size = adapter.batch_size if self.batch_size is None else int(self.batch_size)
@@ -283,7 +325,7 @@ class KernelSHAP(_CoalitionExplainer):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _attribute(self, adapter, inputs, target, baselines):
+    def _explain(self, adapter, inputs, target, baselines):
         co, targets, size = self._setup(adapter, inputs, target, baselines)
         m, n = co.m, co.n
         exact = m <= 12 if self.exact == "auto" else bool(self.exact)
@@ -370,7 +412,7 @@ class LIME(_CoalitionExplainer):
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _attribute(self, adapter, inputs, target, baselines):
+    def _explain(self, adapter, inputs, target, baselines):
         co, targets, size = self._setup(adapter, inputs, target, baselines)
         m, n, s = co.m, co.n, int(self.n_samples)
         rng = check_random_state(self.random_state, name="random_state")
@@ -426,7 +468,7 @@ class FeatureAblation(_CoalitionExplainer):
         self.output = output
         self.batch_size = batch_size
 
-    def _attribute(self, adapter, inputs, target, baselines):
+    def _explain(self, adapter, inputs, target, baselines):
         co, targets, size = self._setup(adapter, inputs, target, baselines)
         m, n = co.m, co.n
         on = np.vstack([np.ones((1, m), bool), ~np.eye(m, dtype=bool)])
