@@ -210,3 +210,20 @@ def test_equal_values_are_evaluated_once_and_change_nothing():
     att_df = KernelSHAP(lambda Z: model.predict_proba(np.asarray(Z, dtype=float)), output="probabilities").attribute(
         frame, target=1, baselines=pd.DataFrame(background, columns=list("abcd")))
     np.testing.assert_allclose(att_df.values, att.values, atol=1e-12)
+
+
+def test_many_features_packed_keys_linear_model_exact():
+    # 70 features (> 62: coalitions keyed as packed bits): a linear logit's Shapley values are w * (x - b),
+    # which the sampled least squares recovers exactly; half the inputs' entries equal the baseline's
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=70)
+    X = np.where(rng.random((3, 70)) < 0.5, 0.0, rng.normal(size=(3, 70)))
+
+    def f(Z):
+        z = np.asarray(Z) @ w
+        return np.column_stack([np.zeros_like(z), z])
+
+    att = KernelSHAP(f, n_samples=400, random_state=0).attribute(X, target=1, baselines=0.0)
+    np.testing.assert_allclose(att.values, w * X, atol=1e-8)
+    lime = LIME(f, n_samples=300, output="logits", alpha=0.0, random_state=0).attribute(X, target=1, baselines=0.0)
+    np.testing.assert_allclose(lime.values, w * X, atol=1e-8)

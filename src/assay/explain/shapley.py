@@ -163,26 +163,52 @@ class Coalitions:
         """
         B = len(self.background)
         per = B if background_rows is None else 1
-        # coalitions per chunk: keep the (coalition x background) x features comparison near 16 MB
-        step = max(1, (1 << 24) // (per * max(self.D, 8)))
         order = np.argsort(self.group_of, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(self.group_of[order]) != 0])
+        inputs = np.unique(rows)
+        # groups that differ between input i and background row b, once per (i, b): (len(inputs) * B, m)
+        differ = np.logical_or.reduceat(self._differ(np.repeat(inputs, B), np.tile(np.arange(B), len(inputs)))[
+            :, order], starts, axis=1)
+        slot = np.zeros(self.n, dtype=np.int64)
+        slot[inputs] = np.arange(len(inputs))
+        m, n_pairs = self.m, len(inputs) * B
+        coded = m <= 62 and n_pairs < (1 << (62 - m))  # key = pair * 2**m + reduced coalition as one int64
+        if coded:
+            pow2 = np.int64(1) << np.arange(m, dtype=np.int64)
+            differ = differ.astype(np.int64) @ pow2
+            dense = np.zeros(n_pairs << m, dtype=bool) if (n_pairs << m) <= (1 << 24) else None
+            rank = np.empty(len(dense), dtype=np.int64) if dense is not None else None
+        step = max(1, (1 << 22) // (per * (1 if coded else max(m, 8))))  # coalitions per chunk
         out = np.empty(len(rows))
         for a in range(0, len(rows), step):
             r, keep = rows[a:a + step], on[a:a + step]
             pr = np.repeat(r, per)
             pb = np.tile(np.arange(B), len(r)) if background_rows is None else background_rows[a:a + step]
-            differ = np.logical_or.reduceat(self._differ(pr, pb)[:, order], starts, axis=1)  # (K, m)
-            reduced = np.repeat(keep, per, axis=0) & differ
-            key = self._keys(pr * B + pb, reduced)
-            _, first, inverse = np.unique(key, axis=0 if key.ndim == 2 else None, return_index=True,
-                                          return_inverse=True)
-            values = np.empty(len(first))
-            for u in range(0, len(first), batch_size):
-                k = first[u:u + batch_size]
-                X = self._compose(pr[k], pb[k], reduced[k][:, self.group_of])
+            pair = slot[pr] * B + pb
+            if coded:
+                key = (pair << m) | (np.repeat(keep.astype(np.int64) @ pow2, per) & differ[pair])
+                if dense is not None:  # mark and rank: no sort
+                    dense[key] = True
+                    unique = np.flatnonzero(dense)
+                    dense[unique] = False
+                    rank[unique] = np.arange(len(unique))
+                    inverse = rank[key]
+                else:
+                    unique, inverse = np.unique(key, return_inverse=True)
+                upair, code = unique >> m, unique & ((np.int64(1) << m) - 1)
+                u_rows, u_bg = inputs[upair // B], upair % B
+                u_keep = ((code[:, None] >> np.arange(m)) & 1).astype(bool)
+            else:
+                reduced = np.repeat(keep, per, axis=0) & differ[pair]
+                key = np.column_stack([pair, np.packbits(reduced, axis=1).astype(np.int64)])
+                _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+                u_rows, u_bg, u_keep = pr[first], pb[first], reduced[first]
+            values = np.empty(len(u_rows))
+            for u in range(0, len(u_rows), batch_size):
+                k = slice(u, u + batch_size)
+                X = self._compose(u_rows[k], u_bg[k], u_keep[k][:, self.group_of])
                 s = scores(self.adapter, X, self.output)
-                values[u:u + batch_size] = s[np.arange(len(s)), targets[pr[k]]]
+                values[k] = s[np.arange(len(s)), targets[u_rows[k]]]
             out[a:a + len(r)] = values[inverse.ravel()].reshape(len(r), per).mean(1)
         return out
 
@@ -192,17 +218,6 @@ class Coalitions:
             return np.column_stack([np.asarray(self.columns[j][pr] != self.bg_columns[j][pb], dtype=bool)
                                     for j in range(self.D)])
         return self.flat[pr] != self.background[pb]
-
-    @staticmethod
-    def _keys(pair: np.ndarray, reduced: np.ndarray) -> np.ndarray:
-        """One key per (input, background row, reduced coalition): int64 ``(K,)`` or rows ``(K, w)``."""
-        m = reduced.shape[1]
-        if m <= 62:
-            code = reduced.astype(np.int64) @ (np.int64(1) << np.arange(m, dtype=np.int64))
-            if int(pair.max()) < (1 << (62 - m)):
-                return (pair.astype(np.int64) << m) | code
-            return np.column_stack([pair.astype(np.int64), code])
-        return np.column_stack([pair.astype(np.int64), np.packbits(reduced, axis=1).astype(np.int64)])
 
     def _compose(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray) -> Any:
         """Model rows: input ``pr[k]`` where ``keep[k]`` (K, D), background row ``pb[k]`` elsewhere."""
