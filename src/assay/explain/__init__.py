@@ -8,7 +8,8 @@ Perturbation methods run on any wrapped model: :class:`Occlusion`, :class:`Kerne
 Shapley values for <= 12 feature groups), :class:`LIME`, :class:`FeatureAblation`; images with
 per-image :func:`superpixels` (``feature_groups="superpixels"``).
 :mod:`assay.explain.evaluate`: sanity checks and faithfulness; :mod:`assay.explain.importance`:
-permutation importance and per-group importance.
+permutation importance and per-group importance; :func:`surrogate_tree`: a global surrogate tree and
+its fidelity on held-out rows.
 
 Counterfactuals (any tabular model, black-box): :class:`Counterfactuals` (``generate(X, n=3)``),
 and the counterfactual fairness tests :func:`sensitive_flip_rate` and :func:`recourse_cost`.
@@ -23,6 +24,7 @@ from .noise import GradientShap, NoiseTunnel
 from .perturbation import Occlusion
 from .segmentation import superpixels
 from .shapley import LIME, FeatureAblation, KernelSHAP
+from .surrogate import SurrogateTree, surrogate_tree
 
 # counterfactuals and counterfactual fairness (issue 20, item 4)
 from .counterfactuals import CounterfactualResult, Counterfactuals
@@ -32,7 +34,8 @@ from .recourse import FlipResult, RecourseResult, recourse_cost, sensitive_flip_
 from .probes import LinearProbe, ProbeResult
 
 __all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
-           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency", "superpixels"]
+           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency", "SurrogateTree", "superpixels",
+           "surrogate_tree"]
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]
 __all__ += ["LinearProbe", "ProbeResult"]

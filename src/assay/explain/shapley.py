@@ -157,9 +157,11 @@ class Coalitions:
 
         Each (coalition, background row) pair is one model row ``x_S b_{~S}``. A group whose values
         are equal in ``x`` and ``b`` gives the same row whether it is on or off, so the pairs are
-        reduced to ``(x, b, S & groups where x != b)`` and each distinct model row is evaluated once
-        (exact: the model sees identical rows; a GBM on Adult, where capital gain/loss are mostly 0
-        in both, needs ~4x fewer evaluations).
+        reduced to ``(x, b, S & groups where x != b)``; for tables (<= 32 columns) the rows are then
+        deduplicated by content across inputs too (every empty coalition is a background row), and
+        each distinct model row is evaluated once. Exact: the model sees identical rows. On 200
+        Adult rows x 256 coalitions x 20 background rows: 1,024,000 pairs, 144,108 after the first
+        step, 54,730 distinct rows.
         """
         B = len(self.background)
         per = B if background_rows is None else 1
@@ -204,11 +206,14 @@ class Coalitions:
                 _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
                 u_rows, u_bg, u_keep = pr[first], pb[first], reduced[first]
             values = np.empty(len(u_rows))
-            for u in range(0, len(u_rows), batch_size):
-                k = slice(u, u + batch_size)
-                X = self._compose(u_rows[k], u_bg[k], u_keep[k][:, self.group_of])
-                s = scores(self.adapter, X, self.output)
-                values[k] = s[np.arange(len(s)), targets[u_rows[k]]]
+            # tables: the chunk's rows composed at once (<= 4M cells) and deduplicated by content
+            block = len(u_rows) if self.D <= 32 and len(u_rows) * self.D <= (1 << 22) else batch_size
+            for u in range(0, len(u_rows), block):
+                k = slice(u, u + block)
+                X, back = self._distinct(self._compose(u_rows[k], u_bg[k], u_keep[k][:, self.group_of]))
+                s = np.concatenate([scores(self.adapter, X[c:c + batch_size] if not self.frame else
+                                           X.iloc[c:c + batch_size], self.output) for c in range(0, len(X), batch_size)])
+                values[k] = s[np.arange(len(s)) if back is None else back, targets[u_rows[k]]]
             out[a:a + len(r)] = values[inverse.ravel()].reshape(len(r), per).mean(1)
         return out
 
@@ -218,6 +223,26 @@ class Coalitions:
             return np.column_stack([np.asarray(self.columns[j][pr] != self.bg_columns[j][pb], dtype=bool)
                                     for j in range(self.D)])
         return self.flat[pr] != self.background[pb]
+
+    def _distinct(self, X: Any) -> tuple[Any, np.ndarray | None]:
+        """Tables (<= 32 columns): the distinct rows of ``X`` and each row's index among them (None: all
+        distinct enough). Different inputs share rows (every empty coalition is a background row)."""
+        if self.D > 32 or len(X) < 2:
+            return X, None
+        key, total = np.zeros(len(X), dtype=np.int64), 1
+        for j in range(self.D):
+            codes, uniques = pd.factorize(X.iloc[:, j] if self.frame else X.reshape(len(X), -1)[:, j],
+                                          use_na_sentinel=False)
+            if total * len(uniques) >= (1 << 62):
+                key, renumbered = pd.factorize(key)
+                total = len(renumbered)
+            key, total = key * len(uniques) + codes, total * len(uniques)
+        back, uniques = pd.factorize(key)
+        if len(uniques) > 0.9 * len(X):
+            return X, None
+        first = np.empty(len(uniques), dtype=np.int64)
+        first[back[::-1]] = np.arange(len(X))[::-1]
+        return (X.iloc[first].reset_index(drop=True) if self.frame else X[first]), back
 
     def _compose(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray) -> Any:
         """Model rows: input ``pr[k]`` where ``keep[k]`` (K, D), background row ``pb[k]`` elsewhere."""
