@@ -4,7 +4,8 @@
     PYTHONPATH=src .venv/bin/python benchmarks/bench_explain.py --only ig      # one part: ig, occlusion,
                                                                                # gradcam, kernelshap, permutation
 
-Parts, each timed as the median of ``--repeats`` interleaved runs, with the peak of Python-traced
+Everything runs on one thread (torch and scikit-learn's OpenMP). Parts, each timed as the median
+of ``--repeats`` interleaved runs, with the peak of Python-traced
 allocations (numpy buffers; torch's CPU tensors are not traced) and the largest absolute
 difference to the reference:
 
@@ -17,7 +18,8 @@ difference to the reference:
 * ``gradcam``: Grad-CAM on the last convolution, upsampled to 8x8 (nearest): assay vs Captum's
   ``LayerGradCam`` + ``LayerAttribution.interpolate``.
 * ``kernelshap``: 200 Adult rows, 8 columns (ordinal-encoded), a ``HistGradientBoostingClassifier``
-  (50 trees) and a scaled logistic regression, 20 background rows: assay ``KernelSHAP`` (exact: 2^8 coalitions) vs ``shap.KernelExplainer``
+  (50 trees) and a scaled logistic regression, 20 background rows: assay ``KernelSHAP`` (exact: 2^8
+  coalitions, each distinct model row evaluated once) vs ``shap.KernelExplainer``
   (default ``nsamples``), both scored against brute-force exact Shapley values.
 * ``permutation``: permutation importance (5 repeats) of the Adult pipeline (one-hot + GBM) on 2,000
   test rows: assay vs scikit-learn's ``permutation_importance`` (same permutations: equal values),
@@ -208,7 +210,8 @@ def _bench_kernelshap(repeats: int, n_rows: int, n_background: int, kind: str) -
 
     model, X, background = _adult_numeric(n_rows, n_background, kind)
     m = X.shape[1]
-    f = lambda Z: model.predict_proba(Z)[:, 1]
+    def f(Z):
+        return model.predict_proba(Z)[:, 1]
 
     def brute_force():  # the textbook sum over subsets, every coalition evaluated once per row
         values = {}
@@ -234,8 +237,8 @@ def _bench_kernelshap(repeats: int, n_rows: int, n_background: int, kind: str) -
 
     exact = brute_force()
     rows = _interleaved({"shap KernelExplainer": reference, "assay KernelSHAP (exact)": ours}, repeats)
-    _table(f"KernelSHAP, {kind}, {n_rows} Adult rows, {m} features, {n_background} background rows (error vs brute-force "
-           "exact Shapley values)", rows, "shap KernelExplainer",
+    _table(f"KernelSHAP, {kind}, {n_rows} Adult rows, {m} features, {n_background} background rows (error vs "
+           "brute-force exact Shapley values)", rows, "shap KernelExplainer",
            {k: float(np.abs(v[2] - exact).max()) for k, v in rows.items()})
 
 
@@ -302,6 +305,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+
+    # one thread for scikit-learn's OpenMP (HistGradientBoosting) too: on a shared machine its threads spin and
+    # small calls (shap's one call per row) slow down 10x or more, which says nothing about either library
+    threadpool_limits(1)
     print_machine(machine_info("torch", "captum", "shap", "scikit-learn", "numpy"))
     parts = {"ig": bench_ig, "occlusion": bench_occlusion, "gradcam": bench_gradcam, "kernelshap": bench_kernelshap,
              "permutation": bench_permutation}

@@ -211,8 +211,8 @@ class Coalitions:
             for u in range(0, len(u_rows), block):
                 k = slice(u, u + block)
                 X, back = self._distinct(self._compose(u_rows[k], u_bg[k], u_keep[k][:, self.group_of]))
-                s = np.concatenate([scores(self.adapter, X[c:c + batch_size] if not self.frame else
-                                           X.iloc[c:c + batch_size], self.output) for c in range(0, len(X), batch_size)])
+                s = np.concatenate([scores(self.adapter, X.iloc[c:c + batch_size] if self.frame else
+                                           X[c:c + batch_size], self.output) for c in range(0, len(X), batch_size)])
                 values[k] = s[np.arange(len(s)) if back is None else back, targets[u_rows[k]]]
             out[a:a + len(r)] = values[inverse.ravel()].reshape(len(r), per).mean(1)
         return out
@@ -295,8 +295,8 @@ class _CoalitionExplainer(Explainer):
             inputs if not isinstance(inputs, pd.DataFrame) else None)
         if arr.dtype.kind not in "biuf" or arr.ndim < 3 or len(arr) == 0:
             kind = "'superpixels'" if isinstance(self.feature_groups, str) else "a callable"
-            raise AssayInputError(f"'feature_groups'={kind} segments images: 'inputs' must be a numeric array (n, H, W) or (n, C, H, W). "
-                                  f"Got {describe(inputs)}.")
+            raise AssayInputError(f"'feature_groups'={kind} segments images: 'inputs' must be a numeric array "
+                                  f"(n, H, W) or (n, C, H, W). Got {describe(inputs)}.")
         segment = superpixels if isinstance(self.feature_groups, str) else self.feature_groups
         targets = resolve_targets(target, scores(adapter, arr, self.output))
         rng = check_random_state(self.random_state, name="random_state") if hasattr(self, "random_state") else None
