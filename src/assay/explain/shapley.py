@@ -210,7 +210,10 @@ class Coalitions:
             block = len(u_rows) if self.D <= 32 and len(u_rows) * self.D <= (1 << 22) else batch_size
             for u in range(0, len(u_rows), block):
                 k = slice(u, u + block)
-                X, back = self._distinct(self._compose(u_rows[k], u_bg[k], u_keep[k][:, self.group_of]))
+                keep_k = u_keep[k][:, self.group_of]
+                first, back = self._distinct(u_rows[k], u_bg[k], keep_k)
+                X = self._compose(u_rows[k][first], u_bg[k][first], keep_k[first]) if back is not None else \
+                    self._compose(u_rows[k], u_bg[k], keep_k)
                 s = np.concatenate([scores(self.adapter, X.iloc[c:c + batch_size] if self.frame else
                                            X[c:c + batch_size], self.output) for c in range(0, len(X), batch_size)])
                 values[k] = s[np.arange(len(s)) if back is None else back, targets[u_rows[k]]]
@@ -224,25 +227,31 @@ class Coalitions:
                                     for j in range(self.D)])
         return self.flat[pr] != self.background[pb]
 
-    def _distinct(self, X: Any) -> tuple[Any, np.ndarray | None]:
-        """Tables (<= 32 columns): the distinct rows of ``X`` and each row's index among them (None: all
-        distinct enough). Different inputs share rows (every empty coalition is a background row)."""
-        if self.D > 32 or len(X) < 2:
-            return X, None
-        key, total = np.zeros(len(X), dtype=np.int64), 1
-        for j in range(self.D):
-            codes, uniques = pd.factorize(X.iloc[:, j] if self.frame else X.reshape(len(X), -1)[:, j],
-                                          use_na_sentinel=False)
-            if total * len(uniques) >= (1 << 62):
+    def _distinct(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray):
+        """Tables (<= 32 columns): ``(first, back)``, the first of each distinct model row among ``(pr, pb,
+        keep)`` and each row's index among them, or ``(None, None)`` (no gain). Rows are compared by
+        the codes of their values (each column factorised once over inputs and background): different
+        inputs share rows (every empty coalition is a background row)."""
+        if self.D > 32 or len(pr) < 2:
+            return None, None
+        if not hasattr(self, "_codes"):
+            self._codes = []
+            for j in range(self.D):
+                x, b = (self.columns[j], self.bg_columns[j]) if self.frame else (self.flat[:, j], self.background[:, j])
+                codes, uniques = pd.factorize(np.concatenate([x, b]), use_na_sentinel=False)
+                self._codes.append((codes[:len(x)], codes[len(x):], max(len(uniques), 1)))
+        key, total = np.zeros(len(pr), dtype=np.int64), 1
+        for j, (cx, cb, card) in enumerate(self._codes):
+            if total * card >= (1 << 62):
                 key, renumbered = pd.factorize(key)
                 total = len(renumbered)
-            key, total = key * len(uniques) + codes, total * len(uniques)
+            key, total = key * card + np.where(keep[:, j], cx[pr], cb[pb]), total * card
         back, uniques = pd.factorize(key)
-        if len(uniques) > 0.9 * len(X):
-            return X, None
+        if len(uniques) > 0.9 * len(pr):
+            return None, None
         first = np.empty(len(uniques), dtype=np.int64)
-        first[back[::-1]] = np.arange(len(X))[::-1]
-        return (X.iloc[first].reset_index(drop=True) if self.frame else X[first]), back
+        first[back[::-1]] = np.arange(len(pr))[::-1]
+        return first, back
 
     def _compose(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray) -> Any:
         """Model rows: input ``pr[k]`` where ``keep[k]`` (K, D), background row ``pb[k]`` elsewhere."""
