@@ -44,8 +44,10 @@ ADULT_CHECKS: dict[str, dict[str, Any]] = {
     "recourse": {"max_rows": 100, "n_candidates": 20},
     "privacy": {},
     "data_privacy": {"quasi_identifiers": ["age", "sex", "race", "native_country"], "sensitive": ["income"]},
+    "explanations": {"max_rows": 300, "max_explain_rows": 30, "n_background": 8, "n_repeats": 3, "n_samples": 128,
+                     "n_boot": 50, "min_group_size": 10},
 }
-DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}}
+DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}, "explanations": {"max_explain_rows": 32}}
 
 
 def _format_table(by_group: pd.DataFrame, overall: dict[str, float], metrics: tuple[str, ...]) -> str:
@@ -126,9 +128,32 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     echo(_robustness_text(record))
     echo(_recourse_text(record))
     echo(_privacy_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _explanations_text(record: dict[str, Any]) -> str:
+    """Tables: the top features and sensitive ranks; images: each method's randomisation verdict."""
+    explanations = record["checks"].get("explanations")
+    if not explanations or explanations["status"] != "ok":
+        return ""
+    s = explanations["summary"]
+    if s["kind"] == "image":
+        return "\n".join(["", f"Explanations ({s['n_rows']} images): parameter randomisation test"]
+                         + [f"  {verdict}" for verdict in s["verdicts"].values()])
+    top = s["top_permutation"]
+    lines = ["", f"Explanations: top features by mean |SHAP| ({s['n_rows']} rows): {', '.join(s['top_features'])}; "
+                 f"permutation importance: {top['feature']} {top['importance']:.3f} "
+                 f"[{top['lower']:.3f}, {top['upper']:.3f}]"]
+    if s["sensitive_feature_rank"]:
+        lines.append("  sensitive features' importance rank: "
+                     + ", ".join(f"{f} {r}" for f, r in s["sensitive_feature_rank"].items()))
+    for feature, detail in s["share_gap_detail"].items():
+        lines.append(f"  {feature}: {detail['feature']} gets {detail['high_share']:.1%} of the importance for "
+                     f"{detail['high_group']}, {detail['low_share']:.1%} for {detail['low_group']}")
+    return "\n".join(lines)
 
 
 def _privacy_text(record: dict[str, Any]) -> str:
@@ -250,6 +275,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     echo(_ood_text(record))
     echo(_robustness_text(record))
     echo(_risk_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record

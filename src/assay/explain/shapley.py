@@ -348,7 +348,8 @@ class KernelSHAP(_CoalitionExplainer):
     Parameters
     ----------
     model : anything :func:`assay.wrap` accepts, or an adapter.
-    feature_groups : None, int array of one input's shape, or dict name -> columns (tables)
+    feature_groups : None, int array of one input's shape, or dict name -> columns (tables); images also
+        "superpixels" (:func:`~assay.explain.superpixels` of each image) or a callable image -> int mask
     exact : "auto", True or False
         "auto": exact when there are at most 12 groups. True refuses more than 20 groups.
     n_samples : int >= 2, optional
@@ -434,7 +435,9 @@ class LIME(_CoalitionExplainer):
     Parameters
     ----------
     model : anything :func:`assay.wrap` accepts, or an adapter.
-    feature_groups : None, int array of one input's shape (e.g. image patches), or dict name -> columns
+    feature_groups : None, int array of one input's shape (e.g. image patches), dict name -> columns, or
+        for images "superpixels" (:func:`~assay.explain.superpixels` of each image, 16 segments) or a
+        callable image -> int mask (each image explained with its own segments)
     n_samples : int >= 2, default 1000
     kernel_width : float > 0, optional
     alpha : float >= 0, default 1.0 (``lime``'s Ridge)
@@ -504,7 +507,8 @@ class FeatureAblation(_CoalitionExplainer):
     Parameters
     ----------
     model : anything :func:`assay.wrap` accepts, or an adapter.
-    feature_groups : None, int array of one input's shape, or dict name -> columns (tables)
+    feature_groups : None, int array of one input's shape, or dict name -> columns (tables); images also
+        "superpixels" (:func:`~assay.explain.superpixels` of each image) or a callable image -> int mask
     output : {"logits", "probabilities"}, default "logits"
     batch_size : int, optional
         Model rows per call; never changes the values.
