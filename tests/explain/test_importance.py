@@ -140,3 +140,22 @@ def test_unchanged_rows_are_not_evaluated_and_values_equal_scikit_learn():
         same = (values[perms] == values[None]) | (pd.isna(values[perms]) & pd.isna(values[None]))
         changed += int((~same).sum())
     assert sum(seen[1:]) == changed < 0.8 * 4 * 3 * n
+
+
+def test_missing_values_count_as_equal_when_shuffled():
+    X = pd.DataFrame({"job": pd.array(["a", None, "b", None] * 25, dtype="string").astype(object),
+                      "n": np.arange(100.0)})
+    y = np.arange(100) % 2
+
+    def f(Z):
+        p = np.where(Z["job"].isna(), 0.9, 0.2)
+        return np.column_stack([1 - p, p])
+
+    ours = permutation_importance(f, X, y, n_repeats=2, random_state=0, scoring="neg_log_loss")
+    perms = _permutations(0, 100, 2)
+    p0 = np.where(X["job"].isna(), 0.9, 0.2)
+    base = np.log(np.where(y == 1, p0, 1 - p0)).mean()
+    for r in range(2):
+        p = p0[perms[r]]
+        assert ours.importances[0, r] == pytest.approx(base - np.log(np.where(y == 1, p, 1 - p)).mean(), abs=1e-12)
+    np.testing.assert_allclose(ours.importances[1], 0, atol=1e-12)

@@ -229,3 +229,22 @@ def test_many_features_packed_keys_linear_model_exact():
     np.testing.assert_allclose(att.values, w * X, atol=1e-8)
     lime = LIME(f, n_samples=300, output="logits", alpha=0.0, random_state=0).attribute(X, target=1, baselines=0.0)
     np.testing.assert_allclose(lime.values, w * X, atol=1e-8)
+
+
+def test_missing_values_in_a_string_column():
+    # pd.NA / None in an object column: compared by value codes (missing equal to missing), never by `==`
+    frame = pd.DataFrame({"job": pd.array(["a", None, "b", "a", None], dtype="string").astype(object),
+                          "age": [30.0, 40.0, np.nan, 50.0, 60.0]})
+
+    def f(Z):
+        job = Z["job"].astype(object)
+        z = np.where(job.isna(), 2.0, np.where(job == "a", 1.0, 0.0)) + np.nan_to_num(Z["age"].to_numpy(float)) / 50
+        return np.column_stack([np.zeros(len(Z)), z])
+
+    att = KernelSHAP(f).attribute(frame, target=1, baselines=frame.iloc[[1, 2]])
+    want = f(frame)[:, 1] - f(frame.iloc[[1, 2]])[:, 1].mean()
+    np.testing.assert_allclose(att.values.sum(1), want, atol=1e-12)
+    # additive model: each column's Shapley value is its own term minus its background mean
+    job_term = lambda z: np.where(pd.isna(z), 2.0, np.where(z == "a", 1.0, 0.0))  # noqa: E731
+    np.testing.assert_allclose(att.values[:, 0], job_term(frame["job"].to_numpy(object)) - job_term(
+        frame["job"].to_numpy(object)[[1, 2]]).mean(), atol=1e-12)

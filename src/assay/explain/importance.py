@@ -162,14 +162,14 @@ def permutation_importance(model: Any, X: Any, y: Any, *, scoring: Any = "accura
     per_call = max(1, size // n)
     result = np.empty((len(groups), int(n_repeats)))
     for g, idx in enumerate(groups.values()):
-        columns_g = [X.iloc[:, j].to_numpy() if frame else X[:, j] for j in idx]
+        columns_g = [_codes(X.iloc[:, j].to_numpy() if frame else X[:, j]) for j in idx]
         for a in range(0, int(n_repeats), per_call):
             chunk = perms[a:a + per_call]
             # a row whose shuffled values equal its own is the unshuffled row: its probabilities are the
             # baseline's, so only the changed rows go through the model (the same values, fewer evaluations)
             changed = np.zeros(chunk.shape, dtype=bool)
-            for col in columns_g:
-                changed |= ~_same(col[chunk], col[None])
+            for codes in columns_g:
+                changed |= codes[chunk] != codes[None]
             repeat, row = np.nonzero(changed)
             p = np.repeat(proba[None], len(chunk), axis=0)
             if len(row):
@@ -192,13 +192,16 @@ def permutation_importance(model: Any, X: Any, y: Any, *, scoring: Any = "accura
                                  float(confidence_level))
 
 
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of a column's values: equal values (missing ones, None / NaN / NA, together) equal codes."""
+    return pd.factorize(values, use_na_sentinel=False)[0]
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise ``a == b`` with missing values (None, NaN, NaT) equal to each other."""
-    with np.errstate(invalid="ignore"):
-        eq = np.asarray(a == b, dtype=bool)
-    if a.dtype.kind in "fcOmM" or b.dtype.kind in "fcOmM":
-        eq |= pd.isna(a) & pd.isna(b)
-    return eq
+    """Elementwise ``a == b`` (broadcast) with missing values equal to each other."""
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    codes = _codes(np.concatenate([a.ravel(), b.ravel()]))
+    return (codes[:a.size] == codes[a.size:]).reshape(a.shape)
 
 
 def _tabular(attribution: Any, owner: str) -> tuple[np.ndarray, list[str]]:

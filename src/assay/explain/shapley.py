@@ -221,11 +221,19 @@ class Coalitions:
         return out
 
     def _differ(self, pr: np.ndarray, pb: np.ndarray) -> np.ndarray:
-        """``(K, D)``: feature ``j`` of input ``pr[k]`` differs from background row ``pb[k]``."""
-        if self.frame:
-            return np.column_stack([np.asarray(self.columns[j][pr] != self.bg_columns[j][pb], dtype=bool)
-                                    for j in range(self.D)])
-        return self.flat[pr] != self.background[pb]
+        """``(K, D)``: feature ``j`` of input ``pr[k]`` differs from background row ``pb[k]`` (by value codes)."""
+        return np.column_stack([cx[pr] != cb[pb] for cx, cb, _ in self.codes()])
+
+    def codes(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """Per column: integer codes of the inputs' and the background's values, and their number. Equal
+        values share a code (missing values, None / NaN / NA, one code), whatever the dtype."""
+        if not hasattr(self, "_codes"):
+            self._codes = []
+            for j in range(self.D):
+                x, b = (self.columns[j], self.bg_columns[j]) if self.frame else (self.flat[:, j], self.background[:, j])
+                codes, uniques = pd.factorize(np.concatenate([x, b]), use_na_sentinel=False)
+                self._codes.append((codes[:len(x)], codes[len(x):], max(len(uniques), 1)))
+        return self._codes
 
     def _distinct(self, pr: np.ndarray, pb: np.ndarray, keep: np.ndarray):
         """Tables (<= 32 columns): ``(first, back)``, the first of each distinct model row among ``(pr, pb,
@@ -234,14 +242,8 @@ class Coalitions:
         inputs share rows (every empty coalition is a background row)."""
         if self.D > 32 or len(pr) < 2:
             return None, None
-        if not hasattr(self, "_codes"):
-            self._codes = []
-            for j in range(self.D):
-                x, b = (self.columns[j], self.bg_columns[j]) if self.frame else (self.flat[:, j], self.background[:, j])
-                codes, uniques = pd.factorize(np.concatenate([x, b]), use_na_sentinel=False)
-                self._codes.append((codes[:len(x)], codes[len(x):], max(len(uniques), 1)))
         key, total = np.zeros(len(pr), dtype=np.int64), 1
-        for j, (cx, cb, card) in enumerate(self._codes):
+        for j, (cx, cb, card) in enumerate(self.codes()):
             if total * card >= (1 << 62):
                 key, renumbered = pd.factorize(key)
                 total = len(renumbered)
