@@ -34,8 +34,8 @@ from .recourse import FlipResult, RecourseResult, recourse_cost, sensitive_flip_
 from .probes import LinearProbe, ProbeResult
 
 __all__ = ["LIME", "Attribution", "DeepLift", "Explainer", "FeatureAblation", "GradCAM", "GradientShap",
-           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency", "SurrogateTree", "superpixels",
-           "surrogate_tree"]
+           "InputXGradient", "IntegratedGradients", "KernelSHAP", "NoiseTunnel", "Occlusion", "Saliency"]
 __all__ += ["CounterfactualResult", "Counterfactuals", "FlipResult", "RecourseResult", "recourse_cost",
             "sensitive_flip_rate"]
 __all__ += ["LinearProbe", "ProbeResult"]
+__all__ += ["SurrogateTree", "superpixels", "surrogate_tree"]
