@@ -174,33 +174,42 @@ class Coalitions:
         slot = np.zeros(self.n, dtype=np.int64)
         slot[inputs] = np.arange(len(inputs))
         m, n_pairs = self.m, len(inputs) * B
-        coded = m <= 62 and n_pairs < (1 << (62 - m))  # key = pair * 2**m + reduced coalition as one int64
+        coded = m <= 62 and n_pairs < (1 << (62 - m))  # key = pair * 2**m + reduced coalition as one integer
         if coded:
-            pow2 = np.int64(1) << np.arange(m, dtype=np.int64)
-            differ = differ.astype(np.int64) @ pow2
+            kind = np.int32 if (n_pairs << m) < (1 << 31) else np.int64  # half the memory where it fits
+            pow2 = (np.int64(1) << np.arange(m, dtype=np.int64)).astype(kind)
+            differ = differ.astype(kind) @ pow2
             dense = np.zeros(n_pairs << m, dtype=bool) if (n_pairs << m) <= (1 << 24) else None
-            rank = np.empty(len(dense), dtype=np.int64) if dense is not None else None
+            rank = np.empty(len(dense), dtype=kind) if dense is not None else None
         step = max(1, (1 << 22) // (per * (1 if coded else max(m, 8))))  # coalitions per chunk
         out = np.empty(len(rows))
         for a in range(0, len(rows), step):
             r, keep = rows[a:a + step], on[a:a + step]
-            pr = np.repeat(r, per)
-            pb = np.tile(np.arange(B), len(r)) if background_rows is None else background_rows[a:a + step]
-            pair = slot[pr] * B + pb
-            if coded:
-                key = (pair << m) | (np.repeat(keep.astype(np.int64) @ pow2, per) & differ[pair])
+            if coded:  # (coalitions, per) arrays, no per-pair copies of the rows
+                bg = np.arange(B)[None] if background_rows is None else background_rows[a:a + step][:, None]
+                pair = (slot[r].astype(kind)[:, None] * B + bg.astype(kind))
+                key = differ[pair]
+                key &= (keep.astype(kind) @ pow2)[:, None]
+                key |= pair << m
+                key = key.ravel()
+                del pair
                 if dense is not None:  # mark and rank: no sort
                     dense[key] = True
                     unique = np.flatnonzero(dense)
                     dense[unique] = False
-                    rank[unique] = np.arange(len(unique))
+                    rank[unique] = np.arange(len(unique), dtype=kind)
                     inverse = rank[key]
                 else:
                     unique, inverse = np.unique(key, return_inverse=True)
+                del key
+                unique = unique.astype(np.int64)
                 upair, code = unique >> m, unique & ((np.int64(1) << m) - 1)
                 u_rows, u_bg = inputs[upair // B], upair % B
                 u_keep = ((code[:, None] >> np.arange(m)) & 1).astype(bool)
             else:
+                pr = np.repeat(r, per)
+                pb = np.tile(np.arange(B), len(r)) if background_rows is None else background_rows[a:a + step]
+                pair = slot[pr] * B + pb
                 reduced = np.repeat(keep, per, axis=0) & differ[pair]
                 key = np.column_stack([pair, np.packbits(reduced, axis=1).astype(np.int64)])
                 _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
