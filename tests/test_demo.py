@@ -65,6 +65,14 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
     assert rows["none"]["accuracy"] == pytest.approx(records["adult"]["checks"]["group_performance"]["result"]
                                                      ["overall"]["accuracy"], abs=1e-12)  # the audited model itself
     assert "Mitigations (post-processing" in text and "gap sex x race" in text and "reject_option" in text
+    # explanations (opt-in, named by the demo): SHAP/permutation on Adult, the randomisation test on digits
+    adult_ex, digits_ex = records["adult"]["checks"]["explanations"], digits["checks"]["explanations"]
+    assert adult_ex["status"] == "ok" and adult_ex["summary"]["kind"] == "tabular"
+    assert set(adult_ex["summary"]["sensitive_feature_rank"]) == {"sex", "race"}
+    assert digits_ex["status"] == "ok" and set(digits_ex["summary"]["verdicts"]) == {"Saliency",
+                                                                                      "IntegratedGradients", "GradCAM"}
+    assert "Explanations: top features by mean |SHAP|" in text and "parameter randomisation test" in text
+    assert "Saliency passes the parameter randomisation test" in text or "Saliency fails" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):

@@ -1285,6 +1285,32 @@ CASES_EXPLAIN = [
     pytest.param(lambda: _explain("importance").permutation_importance(_linear3(), _XE, [0, 1, 0, 1],
                                                                        n_repeats=0),
                  ["'n_repeats'", "permutation_importance"], id="permutation_importance: zero repeats"),
+    # superpixels, per-image segments, surrogate tree, DeepLift pooling/softmax
+    pytest.param(lambda: _explain("superpixels")(np.zeros((8, 8)), n_segments=0), ["'n_segments'", "superpixels"],
+                 id="superpixels: zero segments"),
+    pytest.param(lambda: _explain("superpixels")(np.full((8, 8), np.nan)), ["'image'", "finite"],
+                 id="superpixels: an image of NaN"),
+    pytest.param(lambda: _explain("superpixels")(np.zeros((2, 8, 8)), channel_axis=1), ["'channel_axis'", "1"],
+                 id="superpixels: a channel axis in the middle"),
+    pytest.param(lambda: _explain("LIME")(_linear3(), feature_groups="superpixels").attribute(_XE),
+                 ["'feature_groups'", "'inputs'", "(n, H, W)"], id="LIME: superpixels of a table"),
+    pytest.param(lambda: _explain("LIME")(lambda x: np.zeros((len(x), 2)), feature_groups=lambda img: np.zeros(3))
+                 .attribute(np.zeros((2, 1, 4, 4))), ["'feature_groups'", "(1, 4, 4)"],
+                 id="LIME: a segmentation callable returning another shape"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3(), feature_groups="patches").attribute(_XE),
+                 ["'feature_groups'", "'patches'"], id="KernelSHAP: an unknown feature_groups word"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]), _XE,
+                                                    max_depth=0), ["'max_depth'", "surrogate_tree"],
+                 id="surrogate_tree: depth 0"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]), _XE,
+                                                    test_size=0.0), ["'test_size'", "surrogate_tree"],
+                 id="surrogate_tree: nothing held out"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]),
+                                                    _XE[:3]), ["'X'", "3 rows"], id="surrogate_tree: too few rows"),
+    pytest.param(lambda: _explain("DeepLift")(_linear3(), maxpool="avg").attribute(_XE),
+                 ["'maxpool'", "'avg'"], id="DeepLift: an unknown max-pooling rule"),
+    pytest.param(lambda: _explain("DeepLift")(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(1)))
+                 .attribute(_XE), ["'model'", "softmax"], id="DeepLift: a softmax module"),
 ]
 
 

@@ -48,8 +48,10 @@ ADULT_CHECKS: dict[str, dict[str, Any]] = {
     # post-processing of the audited model itself (prefit: nothing retrained; its cached passes reused)
     "mitigation": {"mitigations": ["thresholds_demographic_parity", "thresholds_equalized_odds", "reject_option"],
                    "prefit": True},
+    "explanations": {"max_rows": 300, "max_explain_rows": 30, "n_background": 8, "n_repeats": 3, "n_samples": 128,
+                     "n_boot": 50, "min_group_size": 10},
 }
-DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}}
+DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}, "explanations": {"max_explain_rows": 32}}
 
 
 def _format_table(by_group: pd.DataFrame, overall: dict[str, float], metrics: tuple[str, ...]) -> str:
@@ -131,6 +133,7 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     echo(_recourse_text(record))
     echo(_privacy_text(record))
     echo(_mitigation_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
@@ -154,6 +157,28 @@ def _mitigation_text(record: dict[str, Any]) -> str:
             lines.append(f"  {name:<32} not fitted: {row['error'][:60]}")
             continue
         lines.append(f"  {name:<32} {row['accuracy']:>8.3f}  " + "  ".join(f"{row[g]:>16.3f}" for g in gaps))
+    return "\n".join(lines)
+
+
+def _explanations_text(record: dict[str, Any]) -> str:
+    """Tables: the top features and sensitive ranks; images: each method's randomisation verdict."""
+    explanations = record["checks"].get("explanations")
+    if not explanations or explanations["status"] != "ok":
+        return ""
+    s = explanations["summary"]
+    if s["kind"] == "image":
+        return "\n".join(["", f"Explanations ({s['n_rows']} images): parameter randomisation test"]
+                         + [f"  {verdict}" for verdict in s["verdicts"].values()])
+    top = s["top_permutation"]
+    lines = ["", f"Explanations: top features by mean |SHAP| ({s['n_rows']} rows): {', '.join(s['top_features'])}; "
+                 f"permutation importance: {top['feature']} {top['importance']:.3f} "
+                 f"[{top['lower']:.3f}, {top['upper']:.3f}]"]
+    if s["sensitive_feature_rank"]:
+        lines.append("  sensitive features' importance rank: "
+                     + ", ".join(f"{f} {r}" for f, r in s["sensitive_feature_rank"].items()))
+    for feature, detail in s["share_gap_detail"].items():
+        lines.append(f"  {feature}: {detail['feature']} gets {detail['high_share']:.1%} of the importance for "
+                     f"{detail['high_group']}, {detail['low_share']:.1%} for {detail['low_group']}")
     return "\n".join(lines)
 
 
@@ -276,6 +301,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     echo(_ood_text(record))
     echo(_robustness_text(record))
     echo(_risk_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
