@@ -55,6 +55,16 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
         assert records["adult"]["checks"][name]["status"] == "ok"
     assert "Privacy: membership inference" in text and "k-anonymity of age, sex, race, native_country" in text
     assert records["digits"]["checks"]["risk"]["status"] == "ok" and "Risk (layer" in text
+    # fairness mitigations: post-processing of the audited model itself, by sex x race (and reported by sex)
+    mitigation = records["adult"]["checks"]["mitigation"]
+    assert mitigation["status"] == "ok" and mitigation["summary"]["prefit"]
+    rows = mitigation["summary"]["rows"]
+    assert set(rows) == {"none", "thresholds_demographic_parity", "thresholds_equalized_odds", "reject_option"}
+    assert mitigation["summary"]["gap"] == "demographic_parity_difference[sex x race]"
+    assert rows["thresholds_demographic_parity"]["gap"] < rows["none"]["gap"]
+    assert rows["none"]["accuracy"] == pytest.approx(records["adult"]["checks"]["group_performance"]["result"]
+                                                     ["overall"]["accuracy"], abs=1e-12)  # the audited model itself
+    assert "Mitigations (post-processing" in text and "gap sex x race" in text and "reject_option" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
@@ -70,6 +80,7 @@ def test_demo_cards_equal_report_json_and_validate(demo_run):
         assert record["checks"]["ood"]["status"] == "ok"
     card = (out / "MODEL_CARD.md").read_text()
     assert "hours_per_week (numeric): median 40" in card  # the training data's distribution, measured
+    assert "Mitigations considered" in card and "| none (baseline) | baseline |" in card
 
 
 def test_demo_numbers_equal_a_direct_recomputation(demo_run):

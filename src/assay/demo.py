@@ -5,7 +5,8 @@
    distribution, out-of-distribution detection against German credit applicants mapped onto
    Adult's columns, robustness (corruption curves per group, the constraint-aware tabular attack),
    counterfactual fairness (decisions flipped by the sensitive attribute alone, recourse cost per
-   group), membership inference and the training data's k-anonymity and PII. Written to
+   group), membership inference and the training data's k-anonymity and PII, and fairness
+   mitigations by post-processing (group thresholds, reject option; sex and sex x race). Written to
    ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
 2. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
    fits an image model, with OOD detection against the digits 8 and 9 it never saw, corrupted and
@@ -44,6 +45,9 @@ ADULT_CHECKS: dict[str, dict[str, Any]] = {
     "recourse": {"max_rows": 100, "n_candidates": 20},
     "privacy": {},
     "data_privacy": {"quasi_identifiers": ["age", "sex", "race", "native_country"], "sensitive": ["income"]},
+    # post-processing of the audited model itself (prefit: nothing retrained; its cached passes reused)
+    "mitigation": {"mitigations": ["thresholds_demographic_parity", "thresholds_equalized_odds", "reject_option"],
+                   "prefit": True},
 }
 DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}}
 
@@ -126,9 +130,31 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     echo(_robustness_text(record))
     echo(_recourse_text(record))
     echo(_privacy_text(record))
+    echo(_mitigation_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _mitigation_text(record: dict[str, Any]) -> str:
+    """Baseline and each post-processing mitigation: accuracy and the parity gap by sex and by sex x race."""
+    mitigation = record["checks"].get("mitigation")
+    if not mitigation or mitigation["status"] != "ok":
+        return ""
+    table = frame_from_record(mitigation["result"]["table"])
+    if "model" in table.columns:
+        table = table.set_index("model")
+    gaps = [c for c in (f"demographic_parity_difference[{f}]" for f in ("sex", " x ".join(DEMO_FEATURES)))
+            if c in table.columns]
+    lines = ["", "Mitigations (post-processing of this model, fitted on the validation split; parity gap "
+                 "= largest difference in selection rate)",
+             f"  {'model':<32} {'accuracy':>8}  " + "  ".join(f"{'gap ' + g[30:-1]:>16}" for g in gaps)]
+    for name, row in table.iterrows():
+        if isinstance(row.get("error"), str):
+            lines.append(f"  {name:<32} not fitted: {row['error'][:60]}")
+            continue
+        lines.append(f"  {name:<32} {row['accuracy']:>8.3f}  " + "  ".join(f"{row[g]:>16.3f}" for g in gaps))
+    return "\n".join(lines)
 
 
 def _privacy_text(record: dict[str, Any]) -> str:

@@ -70,7 +70,23 @@ def test_findings_report_and_card(adult, tmp_path):
     page = paths["html"].read_text(encoding="utf-8")
     assert "Fairness mitigations compared" in page and "data:image/png" in page
     card = paths["card"].read_text(encoding="utf-8")
-    assert "Mitigations considered" in card and "reweighing (pre-processing): accuracy" in card
+    assert "Mitigations considered" in card
+    # side by side: one table row per fitted model, accuracy and the gap with intervals and their changes
+    rows = summary["rows"]
+    line = next(x for x in card.splitlines() if x.startswith("| reweighing |")).replace("\\", "")  # unescaped
+    r = rows["reweighing"]
+    assert line == (f"| reweighing | pre-processing | {r['accuracy']:.4f} [{r['accuracy_ci'][0]:.4f}, "
+                    f"{r['accuracy_ci'][1]:.4f}] | {r['accuracy_change']:+.4f} | {r['gap']:.4f} [{r['gap_ci'][0]:.4f}, "
+                    f"{r['gap_ci'][1]:.4f}] | {r['gap_change']:+.4f} | "
+                    f"{'yes' if r['gap_change_significant'] else 'no'} |")
+    base = rows["none"]
+    assert f"| none (baseline) | baseline | {base['accuracy']:.4f} \\[" in card
+    header = next(x for x in card.splitlines() if x.startswith("| model |")).replace("\\", "")
+    assert header == ("| model | stage | accuracy | accuracy change | demographic_parity_difference[sex x race] | "
+                      "gap change | gap change significant |")
+    for name, row in rows.items():
+        if row["error"]:
+            assert f"- {name} ({row['stage']}): not fitted on these data" in card
 
 
 def test_conformance_and_refusals():
