@@ -109,3 +109,31 @@ def test_conformance_and_refusals():
                    progress=False).run()
     record = result.records["mitigation"]
     assert record["status"] == "error" and "smote" in record["error"]
+
+
+def test_cost_threshold_needs_a_cost_matrix_and_equals_the_estimator():
+    from assay.fairness import CostSensitiveThreshold
+
+    data = load_german_credit()
+    model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic", random_state=0)
+    n_val = 200
+    splits = {"train": (data.train.X.iloc[n_val:], data.train.y.iloc[n_val:],
+                        data.train.sensitive_features.iloc[n_val:][["age_group"]]),
+              "val": (data.train.X.iloc[:n_val], data.train.y.iloc[:n_val],
+                      data.train.sensitive_features.iloc[:n_val][["age_group"]]),
+              "test": (data.test.X, data.test.y, data.test.sensitive_features[["age_group"]])}
+    missing = Audit(model, splits, checks=["mitigation"], progress=False,
+                    check_params={"mitigation": {"mitigations": ["cost_threshold"], "prefit": True}}).run()
+    record = missing.records["mitigation"]
+    assert record["status"] == "error" and "'cost_matrix'" in record["error"]
+    cost = data.cost_matrix.to_numpy().tolist()
+    result = Audit(model, splits, checks=["mitigation"], progress=False,
+                   check_params={"mitigation": {"mitigations": ["cost_threshold"], "prefit": True, "n_boot": 20,
+                                                "cost_matrix": cost}}).run()
+    row = result.records["mitigation"]["summary"]["rows"]["cost_threshold"]
+    # the same threshold fitted directly on the validation scores of the same (prefit) model
+    direct = CostSensitiveThreshold(cost_matrix=cost, method="empirical").fit(
+        model.predict_proba(splits["val"][0])[:, 1], splits["val"][1])
+    predicted = direct.predict(model.predict_proba(data.test.X)[:, 1])
+    assert row["accuracy"] == pytest.approx(np.mean(predicted == data.test.y.to_numpy()), abs=1e-12)

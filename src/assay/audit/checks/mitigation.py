@@ -6,7 +6,9 @@ post-processing), and evaluated on the evaluation split; ``prefit=True`` takes t
 itself as the baseline, not retrained, so a comparison of post-processing mitigations retrains
 nothing. The sensitive features' intersection is what the mitigations equalise. The finding is
 the accuracy cost of the mitigation that narrows the chosen gap the most, among those whose
-narrowing is significant (paired bootstrap).
+narrowing is significant (paired bootstrap). ``mitigations`` may also name ``"cost_threshold"``
+(one threshold minimising ``cost_matrix`` on validation scores, e.g. German credit's 5:1): not a
+fairness fix, but what a cost-aware decision alone does to every gap.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ MITIGATIONS = {
     "mindiff": lambda seed: _fairness().MinDiffClassifier(random_state=seed),
     "adversarial_debiasing": lambda seed: _fairness().AdversarialDebiasing(random_state=seed),
 }
+#: One threshold for everyone minimising the check's ``cost_matrix`` on validation scores (not a
+#: fairness mitigation: what a cost-aware decision alone does to the gaps).
+COST_THRESHOLD = "cost_threshold"
 DEFAULT_MITIGATIONS = ("reweighing", "resampling", "thresholds_demographic_parity", "thresholds_equalized_odds")
 
 
@@ -88,6 +93,7 @@ class MitigationCheck(Check):
         "gap": [str],
         "n_boot": [Interval(Integral, 0, None)],
         "prefit": ["boolean"],
+        "cost_matrix": ["no_validation"],
     }
     model_index = ("mitigation_accuracy_cost",)
     advice: ClassVar[dict[str, str]] = {
@@ -97,11 +103,12 @@ class MitigationCheck(Check):
     }
 
     def __init__(self, *, mitigations: Any = DEFAULT_MITIGATIONS, gap: str = "demographic_parity_difference",
-                 n_boot: int = 200, prefit: bool = False):
+                 n_boot: int = 200, prefit: bool = False, cost_matrix: Any = None):
         self.mitigations = mitigations
         self.gap = gap
         self.n_boot = n_boot
         self.prefit = prefit
+        self.cost_matrix = cost_matrix
 
     def applicable(self, context: AuditContext) -> str | None:
         reason = super().applicable(context)
@@ -117,10 +124,14 @@ class MitigationCheck(Check):
         from ...core.errors import AssayInputError
         from ...fairness import compare_mitigations
 
-        unknown = [m for m in self.mitigations if m not in MITIGATIONS]
+        unknown = [m for m in self.mitigations if m not in MITIGATIONS and m != COST_THRESHOLD]
         if unknown:
-            raise AssayInputError(f"'mitigations' of the mitigation check must be names among {sorted(MITIGATIONS)}. "
-                                  f"Got {unknown}.")
+            raise AssayInputError(f"'mitigations' of the mitigation check must be names among "
+                                  f"{sorted([*MITIGATIONS, COST_THRESHOLD])}. Got {unknown}.")
+        if COST_THRESHOLD in self.mitigations and self.cost_matrix is None:
+            raise AssayInputError(f"'mitigations' of the mitigation check names {COST_THRESHOLD!r}, which needs "
+                                  "'cost_matrix' (2x2: rows true class, columns predicted class), e.g. German "
+                                  "credit's load_german_credit().cost_matrix. Got cost_matrix=None.")
         classes = np.asarray(context.model.classes_)
 
         def split(name: str) -> tuple[Any, np.ndarray, Any]:
@@ -130,7 +141,8 @@ class MitigationCheck(Check):
         if "val" in context.splits and context.eval_split != "val" and context.splits["val"][1] is not None:
             data["val"] = split("val")
         names = list(context.sensitive_features().columns)
-        mitigations = {m: MITIGATIONS[m](context.random_state) for m in self.mitigations}
+        mitigations = {m: (_fairness().CostSensitiveThreshold(cost_matrix=self.cost_matrix, method="empirical")
+                           if m == COST_THRESHOLD else MITIGATIONS[m](context.random_state)) for m in self.mitigations}
         baseline = _Audited(context.model) if self.prefit else context.model.model
         return compare_mitigations(baseline, mitigations, data, sensitive_features=names,
                                    n_boot=self.n_boot, random_state=context.random_state, prefit=self.prefit)
