@@ -157,3 +157,30 @@ def test_precomputed_and_minilm_bad_input(minilm_reviews):
         LinearProbe("bert", layers=["x"]).fit(["a", "b", "c", "d"], [0, 1, 0, 1])
     with pytest.raises(AssayInputError, match="'layers'.*MiniLM"):
         LinearProbe("minilm", layers=["encoder.layer.6"]).fit(["a b", "c d", "e", "f"], [0, 1, 0, 1])
+
+
+def test_plot_probe_accuracy_draws_the_numbers_of_the_table():
+    import matplotlib.pyplot as plt
+
+    from assay.report import figure_to_png, plot_probe_accuracy
+
+    table = pd.DataFrame({"accuracy": [0.9, 0.7], "accuracy_lower": [0.85, 0.6], "accuracy_upper": [0.95, 0.8],
+                          "control_accuracy": [0.5, 0.55], "control_lower": [0.4, 0.45],
+                          "control_upper": [0.6, 0.65], "majority": [0.5, 0.5]}, index=["body.0", "head"])
+    fig = plot_probe_accuracy({"sex": table, "race": table.assign(accuracy=[0.8, 0.6])})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["body.0", "head"]
+    lines = {c.get_label(): c.lines[0].get_ydata() for c in ax.containers}
+    lines.update({line.get_label(): line.get_ydata() for line in ax.get_lines() if "chance" in line.get_label()})
+    np.testing.assert_allclose(lines["sex: held-out accuracy"], [0.9, 0.7])
+    np.testing.assert_allclose(lines["race: held-out accuracy"], [0.8, 0.6])
+    np.testing.assert_allclose(lines["sex: control task"], [0.5, 0.55])
+    np.testing.assert_allclose(lines["majority rate (chance)"], [0.5, 0.5])
+    bars = ax.containers[0].lines[2][0].get_segments()  # the error bar of sex's accuracy on the first layer
+    np.testing.assert_allclose([bars[0][0][1], bars[0][1][1]], [0.85, 0.95])
+    assert figure_to_png(fig)[:4] == b"\x89PNG"
+    plt.close(fig)
+    with pytest.raises(AssayInputError, match="'probes'"):
+        plot_probe_accuracy({"sex": table.drop(columns="control_accuracy")})
+    with pytest.raises(AssayInputError, match="'probes'"):
+        plot_probe_accuracy([])
