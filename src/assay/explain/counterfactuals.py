@@ -22,7 +22,8 @@ The search, vectorised over rows (one model call per step for all rows still sea
 
 ``method="gradient"`` (torch models whose input is X's columns, all numeric) replaces step 1 by
 the optimisation of Wachter et al. (2017), vectorised over rows and ``2 * n`` starts per row (the
-original row, then random starts ``radii[0] * j`` standard deviations away): Adam on the numeric
+original row, free to move every column; then random starts ``radii[0] * j`` standard deviations
+away, each free to move a random half of the columns, for diversity): Adam on the numeric
 change ``delta`` of the loss ``relu(max other logit - desired logit + 0.1) + distance_weight *
 sum(|delta| / MAD)`` (MAD from ``data``; the standard deviation where the MAD is 0) for ``steps``
 steps. The gradient of immutable and frozen columns is masked; after every step the point is
@@ -237,7 +238,11 @@ class Counterfactuals(Component):
         scale = _mad(self.data if self.data is not None else X, space)
         jitter = np.tile(np.arange(starts), len(needed))  # start j of a row: j * radii[0] sd from it
         init = x0 + rng.normal(size=x0.shape) * space.scale * float(radii[0]) * jitter[:, None]
-        init = np.where(space.movable_num[rows], np.clip(init, lo, hi), x0)
+        # diversity: start 0 may move every column, the others a random half of them (at least one)
+        movable = space.movable_num[rows] & ((jitter[:, None] == 0) | (rng.random(x0.shape) < 0.5))
+        none = ~movable.any(axis=1)
+        movable[none] = space.movable_num[rows[none]]
+        init = np.where(movable, np.clip(init, lo, hi), x0)
         target = desired[rows]
         found = np.zeros((len(rows), d_num))
         best = np.full(len(rows), np.inf)
@@ -250,30 +255,36 @@ class Counterfactuals(Component):
                 t = {name: torch.as_tensor(value[part], dtype=dtype, device=device) for name, value in
                      (("x0", x0), ("lo", lo), ("hi", hi), ("base", base))}
                 t["scale"] = torch.as_tensor(scale, dtype=dtype, device=device)
-                mask = torch.as_tensor(space.movable_num[rows[part]], dtype=dtype, device=device)
+                mask = torch.as_tensor(movable[part], dtype=dtype, device=device)
                 wanted = torch.as_tensor(target[part], device=device)
                 delta = ((torch.as_tensor(init[part], dtype=dtype, device=device) - t["x0"]) / t["scale"])
                 delta.requires_grad_(True)
-                optimiser = torch.optim.Adam([delta], lr=float(self.learning_rate))
+                first, second = torch.zeros_like(delta), torch.zeros_like(delta)  # Adam's moments
                 index = torch.as_tensor(position, device=device)
                 kept, nearest = found[part], best[part]
-                for _ in range(int(self.steps) + 1):
+                for step in range(1, int(self.steps) + 2):
                     point = t["x0"] + delta * t["scale"]
                     full = t["base"].index_copy(1, index, point)
                     logits = adapter._logits_of(module(full))
+                    onehot = torch.nn.functional.one_hot(wanted, logits.shape[1]).bool()
                     chosen = logits.gather(1, wanted[:, None])[:, 0]
-                    other = logits.scatter(1, wanted[:, None], float("-inf")).max(dim=1).values
+                    other = torch.where(onehot, torch.full_like(logits, float("-inf")), logits).amax(dim=1)
                     distance = (delta.abs() * mask).sum(dim=1)
                     with torch.no_grad():  # the nearest point predicted desired so far
-                        valid = (chosen > other).cpu().numpy() & (distance.detach().cpu().numpy() > 0)
-                        closer = valid & (distance.detach().cpu().numpy() < nearest)
+                        gap = distance.detach().cpu().numpy()
+                        closer = (chosen > other).cpu().numpy() & (gap > 0) & (gap < nearest)
                         kept[closer] = point.detach().cpu().numpy()[closer]
-                        nearest[closer] = distance.detach().cpu().numpy()[closer]
+                        nearest[closer] = gap[closer]
+                    if step > int(self.steps):
+                        break
                     loss = torch.relu(other - chosen + 0.1) + float(self.distance_weight) * distance
                     # the gradient of the input only (none for the weights); immutable and frozen columns never move
-                    delta.grad = torch.autograd.grad(loss.sum(), delta)[0].mul_(mask)
-                    optimiser.step()
-                    with torch.no_grad():  # ranges, which carry the monotone constraints: a projection
+                    grad = torch.autograd.grad(loss.sum(), delta)[0].mul_(mask)
+                    with torch.no_grad():  # an Adam step, then the ranges (which carry the monotone constraints)
+                        first.mul_(0.9).add_(grad, alpha=0.1)
+                        second.mul_(0.999).addcmul_(grad, grad, value=0.001)
+                        step_size = float(self.learning_rate) / (1 - 0.9 ** step)
+                        delta.sub_(step_size * first / ((second / (1 - 0.999 ** step)).sqrt() + 1e-8))
                         delta.copy_(torch.minimum(torch.maximum(t["x0"] + delta * t["scale"], t["lo"]), t["hi"])
                                     .sub(t["x0"]).div(t["scale"]))
                 found[part], best[part] = kept, nearest
