@@ -4,7 +4,7 @@
     PYTHONPATH=src .venv/bin/python benchmarks/bench_probes.py --rows 500   # a quick run
 
 Sentences: ``load_text_domains(n_reviews=--rows)`` (generated product reviews, half positive),
-property: their sentiment. ``LinearProbe("minilm", batch_size=64)`` takes every layer
+properties: their sentiment and their topic (the product category, 5 values). ``LinearProbe("minilm", batch_size=64)`` takes every layer
 (``embeddings``, ``encoder.layer.0`` ... ``encoder.layer.5``) mean-pooled from one forward pass per
 batch (``output_hidden_states=True``) and fits two logistic regressions per layer (the property and
 the control task), 70/30 split, seed 0. Forward hooks count the calls of the whole model and of each
@@ -58,15 +58,18 @@ def main(argv=None) -> None:
     table = LinearProbe(None, random_state=0).fit(activations, data.sentiment).result_.to_frame()
     probe_seconds = time.perf_counter() - start
     again = LinearProbe(None, random_state=0).fit(activations, data.sentiment).result_.to_frame()
+    topic = LinearProbe(None, random_state=0).fit(activations, data.category).result_.to_frame()
     one_pass = len(counts["model"]) == batches and int(np.sum(sentences)) == len(data.reviews)
     print(f"{len(data.reviews)} sentences, {batches} batches of {args.batch_size}: model calls {len(counts['model'])}, "
           f"calls per block {sorted({len(v) for k, v in counts.items() if k != 'model'})}, sentences through the "
           f"embeddings {int(np.sum(sentences))} (one pass: {one_pass})")
     print(f"load {load_seconds:.1f} s, one pass for 7 layers {pass_seconds:.1f} s, 14 probes {probe_seconds:.1f} s; "
           f"same seed, same table: {again.equals(table)}")
-    shown = table[["accuracy", "accuracy_lower", "accuracy_upper", "control_accuracy", "selectivity", "majority"]]
-    with pd.option_context("display.width", 160):
-        print(shown.to_string(float_format=lambda v: f"{v:.3f}"))
+    columns = ["accuracy", "accuracy_lower", "accuracy_upper", "control_accuracy", "selectivity", "majority"]
+    for name, frame in (("sentiment", table), ("topic (product category)", topic)):
+        print(f"\n{name}:")
+        with pd.option_context("display.width", 160):
+            print(frame[columns].to_string(float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

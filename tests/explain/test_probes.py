@@ -184,3 +184,12 @@ def test_plot_probe_accuracy_draws_the_numbers_of_the_table():
         plot_probe_accuracy({"sex": table.drop(columns="control_accuracy")})
     with pytest.raises(AssayInputError, match="'probes'"):
         plot_probe_accuracy([])
+
+
+def test_minilm_topic_is_decodable(minilm_reviews):
+    data, activations, _ = minilm_reviews
+    assert set(data.category) == {"electronics", "kitchen", "clothing", "home", "leisure"}
+    layers = ["embeddings", "encoder.layer.2", "encoder.layer.5"]
+    table = LinearProbe(None, layers=layers, random_state=0).fit(activations, data.category).result_.to_frame()
+    assert (table["accuracy_lower"] > table["majority"] + 0.2).all()  # five product categories, chance ~0.2-0.3
+    assert (table["control_accuracy"] < table["majority"] + 0.12).all()

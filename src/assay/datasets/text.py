@@ -631,12 +631,16 @@ class TextDomains:
         Out of distribution: ``"clinical"`` (clinical-note sentences) and ``"legal"``
         (contract / court sentences), ``n_ood`` distinct sentences each.
     description : str
+    category : numpy.ndarray
+        object ``(n_reviews,)``: each review's product category ("electronics", "kitchen",
+        "clothing", "home" or "leisure"), the topic a probe can look for beside the sentiment.
     """
 
     reviews: tuple
     sentiment: np.ndarray
     ood: dict
     description: str
+    category: np.ndarray | None = None
 
     def __repr__(self) -> str:
         sets = ", ".join(f"{k}={len(v)}" for k, v in self.ood.items())
@@ -657,6 +661,11 @@ def _capitalise(text: str) -> str:
 
 
 def _review(rng: np.random.Generator, positive: bool, categories: tuple[str, ...] = tuple(_PRODUCTS)) -> str:
+    return _review_of(rng, positive, categories)[0]
+
+
+def _review_of(rng: np.random.Generator, positive: bool, categories: tuple[str, ...]) -> tuple[str, str]:
+    """(review, its product category)."""
     category = _pick(rng, categories)
     products, aspects = _PRODUCTS[category]
     aspect_pool = aspects + _GENERIC_ASPECTS
@@ -680,8 +689,8 @@ def _review(rng: np.random.Generator, positive: bool, categories: tuple[str, ...
     opener = _pick(rng, _POSITIVE_OPENERS if positive else _NEGATIVE_OPENERS)
     body = _pick(rng, _POSITIVE_TEMPLATES if positive else _NEGATIVE_TEMPLATES).format(**fields)
     if opener.endswith((". ", "! ")):  # a sentence of its own: the body starts a new one
-        return opener + _capitalise(body)
-    return _capitalise(opener + body)
+        return opener + _capitalise(body), category
+    return _capitalise(opener + body), category
 
 
 def _clinical(rng: np.random.Generator) -> str:
@@ -795,13 +804,15 @@ def load_text_domains(
     )
     n_neg = int(n_reviews) // 2
     n_pos = int(n_reviews) - n_neg
-    positive = _distinct(lambda r: _review(r, True, kept), n_pos, r_pos, "positive review")
-    negative = _distinct(lambda r: _review(r, False, kept), n_neg, r_neg, "negative review")
-    texts = positive + negative
+    positive = _distinct(lambda r: _review_of(r, True, kept), n_pos, r_pos, "positive review")
+    negative = _distinct(lambda r: _review_of(r, False, kept), n_neg, r_neg, "negative review")
+    texts = [text for text, _ in positive + negative]
+    kinds = [kind for _, kind in positive + negative]
     labels = np.array([1] * n_pos + [0] * n_neg, dtype=np.int64)
     order = r_order.permutation(len(texts))
     reviews = tuple(texts[i] for i in order)
     sentiment = labels[order]
+    category = np.array([kinds[i] for i in order], dtype=object)
     ood = {
         "clinical": tuple(_distinct(_clinical, int(n_ood), r_clin, "clinical")),
         "legal": tuple(_distinct(_legal, int(n_ood), r_legal, "legal")),
@@ -819,4 +830,4 @@ def load_text_domains(
         + ("." if held_out_category is None else
            f", and {n_ood} reviews of {held_out_category} products held out of the reviews.")
     )
-    return TextDomains(reviews=reviews, sentiment=sentiment, ood=ood, description=description)
+    return TextDomains(reviews=reviews, sentiment=sentiment, ood=ood, description=description, category=category)
