@@ -4,8 +4,8 @@
     PYTHONPATH=src .venv/bin/python benchmarks/bench_probes.py --rows 500   # a quick run
 
 Sentences: ``load_text_domains(n_reviews=--rows)`` (generated product reviews, half positive),
-properties: their sentiment and their topic (the product category, 5 values). ``LinearProbe("minilm", batch_size=64)`` takes every layer
-(``embeddings``, ``encoder.layer.0`` ... ``encoder.layer.5``) mean-pooled from one forward pass per
+properties: their sentiment and their topic (the product category, 5 values).
+``LinearProbe("minilm", batch_size=64)`` takes every layer (``embeddings``, ``encoder.layer.0`` ... ``encoder.layer.5``) mean-pooled from one forward pass per
 batch (``output_hidden_states=True``) and fits two logistic regressions per layer (the property and
 the control task), 70/30 split, seed 0. Forward hooks count the calls of the whole model and of each
 transformer block, and the sentences that went through: one pass means ``calls == batches`` for the

@@ -180,6 +180,11 @@ def test_plot_probe_accuracy_draws_the_numbers_of_the_table():
     np.testing.assert_allclose([bars[0][0][1], bars[0][1][1]], [0.85, 0.95])
     assert figure_to_png(fig)[:4] == b"\x89PNG"
     plt.close(fig)
+    fig = plot_probe_accuracy({"sex": table, "race": table.assign(majority=0.86)})  # chance differs: one line each
+    chance = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines() if "majority" in line.get_label()}
+    np.testing.assert_allclose(chance["race: majority rate"], [0.86, 0.86])
+    assert "sex: majority rate" in chance and "majority rate (chance)" not in chance
+    plt.close(fig)
     with pytest.raises(AssayInputError, match="'probes'"):
         plot_probe_accuracy({"sex": table.drop(columns="control_accuracy")})
     with pytest.raises(AssayInputError, match="'probes'"):

@@ -28,7 +28,7 @@ def plot_probe_accuracy(probes: Any, *, title: str | None = None) -> plt.Figure:
     ``control_lower``/``control_upper`` and ``majority``), a result with ``to_frame()``, or a dict
     property name -> either (one colour per property, e.g. one per sensitive attribute). Solid line
     with error bars: held-out accuracy; dashed, hollow markers: the control task (permuted labels);
-    dotted grey: the majority rate (chance), when all properties share it.
+    dotted: the majority rate (chance), one line if all properties share it, else one per property.
     """
     if isinstance(probes, pd.DataFrame) or hasattr(probes, "to_frame"):
         probes = {getattr(probes, "property_name", "property"): probes}
@@ -45,7 +45,7 @@ def plot_probe_accuracy(probes: Any, *, title: str | None = None) -> plt.Figure:
     layers = list(dict.fromkeys(str(layer) for table in tables.values() for layer in table.index))
     fig, ax = plt.subplots(figsize=(max(4.8, 0.75 * len(layers) + 2.4), 3.6))
     shift = np.linspace(-0.08, 0.08, len(tables)) if len(tables) > 1 else np.zeros(1)
-    majorities = set()
+    majorities: dict[str, tuple] = {}
     for i, (name, table) in enumerate(tables.items()):
         colour = PALETTE[i % len(PALETTE)]
         x = np.array([layers.index(str(layer)) for layer in table.index], dtype=float) + shift[i]
@@ -62,9 +62,13 @@ def plot_probe_accuracy(probes: Any, *, title: str | None = None) -> plt.Figure:
         ax.errorbar(x, control, yerr=control_err, marker="o", markerfacecolor="white", linestyle="--", color=colour,
                     capsize=2, alpha=0.8, label=f"{name}: control task")
         if "majority" in table.columns:
-            majorities.update(np.round(table["majority"].to_numpy(float), 6).tolist())
-    if len(majorities) == 1:
-        ax.axhline(majorities.pop(), color=REFERENCE, linestyle=":", linewidth=1.0, label="majority rate (chance)")
+            majorities[name] = (x, table["majority"].to_numpy(float), colour)
+    shared = {round(float(v), 6) for _, values, _ in majorities.values() for v in values}
+    if len(shared) == 1:
+        ax.axhline(shared.pop(), color=REFERENCE, linestyle=":", linewidth=1.0, label="majority rate (chance)")
+    else:  # chance differs by property: one dotted line each
+        for name, (x, values, colour) in majorities.items():
+            ax.plot(x, values, linestyle=":", linewidth=1.0, color=colour, label=f"{name}: majority rate")
     ax.set_xticks(np.arange(len(layers)), layers, rotation=30, ha="right")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("layer")
