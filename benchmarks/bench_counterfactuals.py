@@ -136,7 +136,7 @@ def torch_part(rows: int) -> None:
     train, test = encode(data.train.X), encode(data.test.X)
     model = train_tabular_mlp(train.to_numpy(), np.asarray(data.train.y), epochs=10, random_state=0)
     with torch.no_grad():
-        rejected = test[model(torch.from_numpy(test.to_numpy())).argmax(1).numpy() == 0].iloc[:rows]
+        rejected = test[model(torch.from_numpy(test.to_numpy(copy=True))).argmax(1).numpy() == 0].iloc[:rows]
     fixed = [c for c in names if c.startswith("categorical__")] + ["numeric__age"]
     education = next(c for c in names if "education_num" in c)
     print(f"torch MLP on encoded Adult: {len(rejected)} rejected test rows, 3 counterfactuals each, "
