@@ -4,13 +4,14 @@
     PYTHONPATH=src .venv/bin/python benchmarks/bench_probes.py --rows 500   # a quick run
 
 Sentences: ``load_text_domains(n_reviews=--rows)`` (generated product reviews, half positive),
-properties: their sentiment and their topic (the product category, 5 values).
-``LinearProbe("minilm", batch_size=64)`` takes every layer (``embeddings``, ``encoder.layer.0`` ... ``encoder.layer.5``) mean-pooled from one forward pass per
-batch (``output_hidden_states=True``) and fits two logistic regressions per layer (the property and
-the control task), 70/30 split, seed 0. Forward hooks count the calls of the whole model and of each
-transformer block, and the sentences that went through: one pass means ``calls == batches`` for the
-model and for every block, and ``sentences == rows``. Times: the pass (``minilm_layer_embeddings``
-alone, after a warm-up load) and the probes (``LinearProbe`` on the precomputed activations).
+properties: their sentiment and their topic (the product category, 5 values). Activations:
+``minilm_layer_embeddings`` (what ``LinearProbe("minilm")`` calls): every layer (``embeddings``,
+``encoder.layer.0`` ... ``encoder.layer.5``) mean-pooled from one forward pass per batch of
+``--batch-size`` (``output_hidden_states=True``). Probes: ``LinearProbe(None)`` on them, two
+logistic regressions per layer (the property and the control task), 70/30 split, seed 0, twice
+(same table expected). Forward hooks count the calls of the whole model and of each transformer
+block, and the sentences that went through: one pass means ``calls == batches`` for the model and
+for every block, and ``sentences == rows``. Times: the model load, the pass, the sentiment probes.
 """
 
 from __future__ import annotations
