@@ -1556,6 +1556,20 @@ CASES_PROBES = [
                  ["'property'", "two values"], id="LinearProbe: a probe target with one class"),
     pytest.param(lambda: _explain("LinearProbe")(_probe_model(), layers=["1"]).fit(_XP, np.arange(5) % 2),
                  ["property", "20", "5"], id="LinearProbe: a target of the wrong length"),
+    pytest.param(lambda: _explain("LinearProbe")(layers=["fc9"]).fit({"fc1": _XP}, np.arange(20) % 2),
+                 ["'layers'", "'fc9'", "fc1"], id="LinearProbe: a layer the precomputed activations lack"),
+    pytest.param(lambda: _explain("LinearProbe")().fit({"fc1": _XP[:7]}, np.arange(20) % 2),
+                 ["'X'", "'fc1'", "7", "20"], id="LinearProbe: activations of the wrong length"),
+    pytest.param(lambda: _explain("LinearProbe")().fit(_XP, np.arange(20) % 2),
+                 ["'X'", "map layer names"], id="LinearProbe: no model and no activations"),
+    pytest.param(lambda: _explain("LinearProbe")("bert").fit(["a", "b", "c", "d"], [0, 1, 0, 1]),
+                 ["'model'", "'minilm'", "'bert'"], id="LinearProbe: an unknown text encoder"),
+    pytest.param(lambda: _explain("LinearProbe")("minilm", layers=["encoder.layer.6"]).fit(
+        ["a", "b", "c", "d"], [0, 1, 0, 1]), ["'layers'", "encoder.layer.6"], id="LinearProbe: a MiniLM layer past 5"),
+    pytest.param(lambda: _explain("Counterfactuals")(_tabular_model(), method="gradient").generate(_XT),
+                 ["'method'", "torch"], id="Counterfactuals: the gradient method on a scikit-learn model"),
+    pytest.param(lambda: _explain("Counterfactuals")(_probe_model(), method="newton").generate(
+        pd.DataFrame(_XP, columns=list("abcd"))), ["'method'", "newton"], id="Counterfactuals: an unknown method"),
 ]
 
 

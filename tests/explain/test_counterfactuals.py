@@ -210,3 +210,122 @@ def test_refuses_bad_input(fitted, call, words):
         call(model, X)
     for word in words:
         assert word in str(info.value)
+
+
+# ---------------------------------------------------------------- gradient counterfactuals (torch)
+def _linear_torch(weights, bias):
+    """A torch model with logits (0, w . x + b): class 1 iff w . x + b > 0."""
+    import torch
+
+    layer = torch.nn.Linear(len(weights), 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weights], dtype=torch.float32))
+        layer.bias.fill_(bias)
+
+    class TwoLogits(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.score = layer
+
+        def forward(self, x):
+            return torch.cat([torch.zeros_like(x[:, :1]), self.score(x)], dim=1)
+
+    return TwoLogits().eval()
+
+
+def test_gradient_reaches_the_cheapest_column_on_a_linear_model():
+    # score = 2 a + 0.5 b - 1 at (0, 0) is -1: moving a to 0.5 costs 0.5 sd, b to 2 costs 2 sd (equal sds)
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.choice([-1.0, 1.0], 400), "b": rng.choice([-1.0, 1.0], 400)})
+    X = pd.DataFrame({"a": [0.0, 0.0], "b": [0.0, -0.2]})
+    model = _linear_torch([2.0, 0.5], -1.0)
+    result = Counterfactuals(model, data=data, method="gradient", refine_steps=12, random_state=0).generate(X, n=1)
+    lines = result.counterfactuals
+    assert lines["valid"].all() and (lines["changed"] == "a").all()
+    np.testing.assert_allclose(lines["a"], [0.5, 0.55], atol=2e-3)  # on the boundary 2a + 0.5b = 1
+    assert result.validity == 1.0
+
+
+def test_gradient_respects_immutable_monotone_ranges_and_integers():
+    import torch
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"age": rng.integers(18, 80, n), "income": rng.normal(0, 1, n),
+                      "years": rng.integers(0, 20, n), "debt": rng.normal(0, 1, n)})
+    score = 0.03 * (X["age"] - 50) + X["income"] + 0.2 * (X["years"] - 10) - X["debt"]
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    features = torch.tensor(((X - X.mean()) / X.std()).to_numpy(), dtype=torch.float32)
+    optimiser = torch.optim.Adam(net.parameters(), lr=0.05)
+    labels = torch.tensor((score > 0).to_numpy().astype(np.int64))
+    for _ in range(200):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(net(features), labels).backward()
+        optimiser.step()
+    mean, sd = torch.tensor(X.mean().to_numpy(), dtype=torch.float32), torch.tensor(X.std().to_numpy(),
+                                                                                      dtype=torch.float32)
+
+    class Standardised(torch.nn.Module):  # the model takes X's raw columns
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net((x - mean) / sd)
+
+    model = Standardised().eval()
+    predicted = model(torch.tensor(X.to_numpy(), dtype=torch.float32)).argmax(1).numpy()
+    rejected = X[predicted == 0].iloc[:80]
+    search = Counterfactuals(model, immutable=["age"], monotone={"years": "increasing", "debt": "decreasing"},
+                             ranges={"income": (-1.5, 1.5)}, data=X, method="gradient", random_state=0)
+    result = search.generate(rejected, n=2)
+    assert result.validity >= 0.9
+    lines = result.counterfactuals[result.counterfactuals["valid"]]
+    original = rejected.loc[lines["row"]].reset_index(drop=True)
+    lines = lines.reset_index(drop=True)
+    np.testing.assert_array_equal(lines["age"], original["age"])  # immutable: never changed
+    assert (lines["years"] >= original["years"]).all() and (lines["debt"] <= original["debt"] + 1e-12).all()
+    assert lines["years"].dtype.kind == "i" and (lines["years"] % 1 == 0).all()
+    moved = lines["income"] != original["income"]
+    low, high = np.minimum(-1.5, original["income"]), np.maximum(1.5, original["income"])
+    assert lines.loc[moved, "income"].between(low[moved], high[moved]).all()  # in range, or moved towards it
+    again = search.generate(rejected, n=2)  # seeded
+    pd.testing.assert_frame_equal(again.counterfactuals, result.counterfactuals)
+    assert (result.rows.loc[result.rows["needed"], "found"] <= 2).all()
+
+
+def test_gradient_on_an_adult_torch_mlp():
+    from assay.datasets import load_adult
+    from assay.models import make_tabular_preprocessor, train_tabular_mlp
+
+    data = load_adult()
+    rows = np.random.default_rng(0).permutation(len(data.train.y))[:4000]
+    X, y = data.train.X.iloc[rows], np.asarray(data.train.y)[rows]
+    pre = make_tabular_preprocessor(data.categorical_features, data.numeric_features).fit(X)
+    names = [str(c) for c in pre.get_feature_names_out()]
+    frame = pd.DataFrame(np.asarray(pre.transform(X), dtype=np.float32), columns=names)
+    model = train_tabular_mlp(frame.to_numpy(), y, epochs=5, random_state=0)
+    import torch
+
+    with torch.no_grad():
+        rejected = frame[model(torch.from_numpy(frame.to_numpy())).argmax(1).numpy() == 0].iloc[:150]
+    fixed = [c for c in names if c.startswith("categorical__")] + ["numeric__age"]  # one-hot: not continuous
+    education = next(c for c in names if "education_num" in c)
+    result = Counterfactuals(model, immutable=fixed, monotone={education: "increasing"}, data=frame,
+                             method="gradient", random_state=0).generate(rejected, n=1)
+    assert result.validity >= 0.95
+    lines = result.counterfactuals[result.counterfactuals["valid"]]
+    original = rejected.loc[lines["row"]].reset_index(drop=True)
+    np.testing.assert_array_equal(lines[fixed].to_numpy(), original[fixed].to_numpy())
+    assert (lines[education].to_numpy() >= original[education].to_numpy()).all()
+
+
+def test_gradient_bad_input(fitted):
+    model, X = fitted
+    with pytest.raises(AssayInputError, match="'method'.*torch"):
+        Counterfactuals(model, method="gradient").generate(X.iloc[:5])
+    with pytest.raises(AssayInputError, match="'X'.*non-numeric.*level"):
+        Counterfactuals(_linear_torch([1.0] * 6, 0.0), method="gradient").generate(X.iloc[:5])
+    with pytest.raises(AssayInputError, match="'method'"):
+        Counterfactuals(model, method="adam").generate(X.iloc[:5])

@@ -49,6 +49,8 @@ __all__ += [
     "load_digits_ood",
 ]
 
-from .text import EMBEDDING_DIM, TextDomains, embed_sentences, load_text_domains, minilm_path
+from .text import (EMBEDDING_DIM, MINILM_LAYERS, TextDomains, embed_sentences, load_text_domains,
+                   minilm_layer_embeddings, minilm_path)
 
-__all__ += ["EMBEDDING_DIM", "TextDomains", "embed_sentences", "load_text_domains", "minilm_path"]
+__all__ += ["EMBEDDING_DIM", "MINILM_LAYERS", "TextDomains", "embed_sentences", "load_text_domains",
+            "minilm_layer_embeddings", "minilm_path"]

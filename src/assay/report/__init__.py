@@ -54,6 +54,7 @@ _PLOTS = {
     "plot_entanglement": "plots_visualization",
     "plot_feature_visualizations": "plots_visualization",
     "plot_prototypes": "plots_visualization",
+    "plot_probe_accuracy": "plots_probes",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",
