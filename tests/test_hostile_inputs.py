@@ -1489,6 +1489,18 @@ CASES_PROBES = [
                  ["property", "20", "5"], id="LinearProbe: a target of the wrong length"),
 ]
 
+# --- generaliser targets l / t (issue 17), text-column drift (issue 18) ------------------------------------------
+
+CASES_TARGETS_TEXT = [
+    pytest.param(lambda: _privacy("generalize")(_QI, ["age"], k=2, sensitive="disease", l=3),
+                 ["'l'", "only 2 distinct"], id="generalize: l above the sensitive column's distinct values"),
+    pytest.param(lambda: _privacy("generalize")(_QI, ["age"], k=2, t=0.2), ["'sensitive'"],
+                 id="generalize: t without sensitive columns"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M, text_columns="review",
+                                                        embed=lambda t: np.zeros((len(t), 2))),
+                 ["'text_columns'", "'review'"], id="drift_report: a text column that does not exist"),
+]
+
 
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
@@ -1498,7 +1510,7 @@ CASES_PROBES = [
                                          *CASES_RISK,
                                          *CASES_MONITOR,
                                          *CASES_PRIVACY_DATA,
-                                         *CASES_PRIVACY, *CASES_PROBES])
+                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_TARGETS_TEXT])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()
