@@ -1499,6 +1499,8 @@ CASES_TARGETS_TEXT = [
     pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M, text_columns="review",
                                                         embed=lambda t: np.zeros((len(t), 2))),
                  ["'text_columns'", "'review'"], id="drift_report: a text column that does not exist"),
+    pytest.param(lambda: _monitor("distributed.run_monitor_dask")(_monitor("profile.Profile").fit(_REF_M), _REF_M),
+                 ["'current'", "Dask DataFrame"], id="run_monitor_dask: a pandas frame as current"),
 ]
 
 
