@@ -98,6 +98,8 @@ def test_dask_run_equals_the_in_memory_run(case):
     got = dask_run.drift_over_time.set_index(["window", "column"]).loc[day]
     np.testing.assert_allclose(got.loc[o.index, "effect_size"], o["effect_size"])
     assert sorted(dask_run.drift_over_time["window"].unique()) == sorted(np.unique(labels))
+    # both paths test the same columns per window, the model's outputs among them
+    assert set(memory.drift_over_time["column"]) == set(dask_run.drift_over_time["column"]) >= {"prediction", "x"}
 
 
 @pytest.mark.slow

@@ -254,9 +254,9 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
         windows = time_windows(current[time_column], window, name="time_column").to_numpy()
         rows = []
         for label in np.unique(windows):
-            part = cur_x[windows == label]
-            result = drift_report(ref_x, part, alpha=alpha, effect_threshold=effect_threshold, correction=correction,
-                                  model=model, features=features)
+            part = cur_table[windows == label]  # the model's outputs computed once, not per window
+            result = drift_report(ref_x if is_profile else ref_table, part, alpha=alpha,
+                                  effect_threshold=effect_threshold, correction=correction)
             o = result.overall
             rows.append(pd.DataFrame({"window": label, "column": o.index, "effect_size": o["effect_size"].to_numpy(),
                                       "p_adjusted": o["p_adjusted"].to_numpy(), "drifted": o["drifted"].to_numpy()}))
