@@ -14,7 +14,8 @@ Summaries merge exactly (profiles add their counts, the accuracy counts add), pa
 the current Dask scheduler. From the merged summary: the drift of the whole window (binned tests,
 like ``drift_report(profile, profile)``), the drift of each time window (its overall rows, binned;
 the in-memory :func:`~assay.monitor.run.run_monitor` tests each window from its rows), accuracy per
-window and group (equal to the in-memory run's), its p and CUSUM control charts and change points, and the same findings.
+window and group (equal to the in-memory run's), its p and CUSUM control charts and change points,
+and the same findings.
 The label-free CBPE estimate is not computed on this path (it needs the reference's and the current
 window's probabilities side by side); ask for it in memory.
 
