@@ -71,25 +71,25 @@ def digits_problem(tile: int = 5):
     return model, X, y, groups, [c for c in image_corruptions() if c != "grayscale"], forward
 
 
-def bench_curves(problem, *, repeats: int = 3, severities=(1, 2, 3, 4, 5)) -> dict[str, float]:
-    """Seconds of the floor and of the curves (n_boot 0 and 200) on one problem."""
+def bench_curves(problem, *, repeats: int = 3, severities=(1, 2, 3, 4, 5), clock=None) -> dict[str, float]:
+    """Seconds of the floor and of the curves (n_boot 0 and 200) on one problem (``clock``: see median_time)."""
     from assay.robustness import get_corruption, robustness_curve
 
     model, X, y, groups, names, evaluate = problem
     corrupted = [get_corruption(n)(X, s, random_state=s) for n in names for s in severities]
     from assay import wrap
 
-    floor = median_seconds(lambda: [evaluate(X)] + [evaluate(c) for c in corrupted], repeats)
+    floor = median_seconds(lambda: [evaluate(X)] + [evaluate(c) for c in corrupted], repeats, clock)
     adapter = wrap(model, cache=False)
     adapted = median_seconds(lambda: [adapter.predict_proba(X)] + [adapter.predict_proba(c) for c in corrupted],
-                           repeats)
+                             repeats, clock)
     corrupted.clear()
     out = {"sweeps": len(names) * len(severities), "rows": len(y), "floor_s": floor, "adapter_s": adapted}
     for n_boot in (0, 200):
         out[f"curve_boot{n_boot}_s"] = median_seconds(
             lambda n_boot=n_boot: robustness_curve(model, X, y, corruptions=names, severities=severities,
                                                    sensitive_features=groups, n_boot=n_boot, random_state=0,
-                                                   progress=False), repeats)
+                                                   progress=False), repeats, clock)
         out[f"ratio_boot{n_boot}"] = out[f"curve_boot{n_boot}_s"] / floor
         out[f"adapter_ratio_boot{n_boot}"] = out[f"curve_boot{n_boot}_s"] / adapted
     return out
@@ -99,12 +99,24 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="one torch thread and CPU seconds of this process (time.process_time) instead of wall "
+                             "time: far less disturbed by other jobs on a shared machine")
     args = parser.parse_args(argv)
     print_machine(machine_info("torch", "scikit-learn", "pandas"))
+    clock = None
+    if args.cpu_time:
+        import time
+
+        import torch
+
+        torch.set_num_threads(1)
+        clock = time.process_time
+        print("clock: CPU seconds of this process, one torch thread")
     problems = {"Adult test": lambda: adult_problem(4000 if args.quick else None),
                 "digits": lambda: digits_problem(1 if args.quick else 5)}
     for name, make in problems.items():
-        print_curves(name, bench_curves(make(), repeats=args.repeats))
+        print_curves(name, bench_curves(make(), repeats=args.repeats, clock=clock))
 
 
 def print_curves(name: str, r: dict) -> None:

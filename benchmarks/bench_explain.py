@@ -4,7 +4,8 @@
     PYTHONPATH=src .venv/bin/python benchmarks/bench_explain.py --only ig      # one part: ig, occlusion,
                                                                                # gradcam, kernelshap, permutation
 
-Parts, each timed as the median of ``--repeats`` interleaved runs, with the peak of Python-traced
+Everything runs on one thread (torch and scikit-learn's OpenMP). Parts, each timed as the median
+of ``--repeats`` interleaved runs, with the peak of Python-traced
 allocations (numpy buffers; torch's CPU tensors are not traced) and the largest absolute
 difference to the reference:
 
@@ -17,11 +18,14 @@ difference to the reference:
 * ``gradcam``: Grad-CAM on the last convolution, upsampled to 8x8 (nearest): assay vs Captum's
   ``LayerGradCam`` + ``LayerAttribution.interpolate``.
 * ``kernelshap``: 200 Adult rows, 8 columns (ordinal-encoded), a ``HistGradientBoostingClassifier``
-  (50 trees) and a scaled logistic regression, 20 background rows: assay ``KernelSHAP`` (exact: 2^8 coalitions) vs ``shap.KernelExplainer``
+  (50 trees) and a scaled logistic regression, 20 background rows: assay ``KernelSHAP`` (exact: 2^8
+  coalitions, each distinct model row evaluated once) vs ``shap.KernelExplainer``
   (default ``nsamples``), both scored against brute-force exact Shapley values.
 * ``permutation``: permutation importance (5 repeats) of the Adult pipeline (one-hot + GBM) on 2,000
   test rows: assay vs scikit-learn's ``permutation_importance`` (same permutations: equal values),
-  vs the model evaluations alone (``predict_proba`` of the 14 x 5 permuted copies, built beforehand).
+  vs the model evaluations alone (``predict_proba`` of the 14 x 5 permuted copies, built beforehand),
+  and vs the evaluations assay needs alone: only the rows a shuffle changed (a row whose shuffled
+  value equals its own keeps the baseline's probabilities), built beforehand.
 """
 
 from __future__ import annotations
@@ -206,7 +210,8 @@ def _bench_kernelshap(repeats: int, n_rows: int, n_background: int, kind: str) -
 
     model, X, background = _adult_numeric(n_rows, n_background, kind)
     m = X.shape[1]
-    f = lambda Z: model.predict_proba(Z)[:, 1]
+    def f(Z):
+        return model.predict_proba(Z)[:, 1]
 
     def brute_force():  # the textbook sum over subsets, every coalition evaluated once per row
         values = {}
@@ -232,8 +237,8 @@ def _bench_kernelshap(repeats: int, n_rows: int, n_background: int, kind: str) -
 
     exact = brute_force()
     rows = _interleaved({"shap KernelExplainer": reference, "assay KernelSHAP (exact)": ours}, repeats)
-    _table(f"KernelSHAP, {kind}, {n_rows} Adult rows, {m} features, {n_background} background rows (error vs brute-force "
-           "exact Shapley values)", rows, "shap KernelExplainer",
+    _table(f"KernelSHAP, {kind}, {n_rows} Adult rows, {m} features, {n_background} background rows (error vs "
+           "brute-force exact Shapley values)", rows, "shap KernelExplainer",
            {k: float(np.abs(v[2] - exact).max()) for k, v in rows.items()})
 
 
@@ -252,17 +257,31 @@ def bench_permutation(repeats: int, n_rows: int = 2000, n_repeats: int = 5) -> N
     X, y = data.test.X.iloc[:n_rows], data.test.y.iloc[:n_rows].to_numpy()
     d = X.shape[1]
 
+    from assay.explain.importance import _permutations, _same
+
     rng = np.random.default_rng(0)
-    copies = []  # built outside the timing: the model evaluations alone, one call per shuffled copy
+    copies, changed_copies = [], []  # built outside the timing: the model evaluations alone, one call per copy
+    perms = _permutations(0, n_rows, n_repeats)
     for j in range(d):
-        for _ in range(n_repeats):
+        for r in range(n_repeats):
             Xp = X.copy()
             Xp[X.columns[j]] = X.iloc[:, j].to_numpy()[rng.permutation(n_rows)]
             copies.append(Xp)
+            col = X.iloc[:, j].to_numpy()
+            rows_changed = np.flatnonzero(~_same(col[perms[r]], col))
+            Xc = X.iloc[rows_changed].copy()
+            Xc[X.columns[j]] = col[perms[r]][rows_changed]
+            changed_copies.append(Xc)
+    share = sum(len(c) for c in changed_copies) / (d * n_repeats * n_rows)
+    print(f"\npermutation: {share:.1%} of the {d} x {n_repeats} shuffled copies' rows differ from the original row")
 
     def evaluations():
         for Xp in copies:
             model.predict_proba(Xp)
+
+    def changed_evaluations():
+        for Xc in changed_copies:
+            model.predict_proba(Xc)
 
     def ours():
         return permutation_importance(model, X, y, n_repeats=n_repeats, random_state=0).importances
@@ -270,7 +289,9 @@ def bench_permutation(repeats: int, n_rows: int = 2000, n_repeats: int = 5) -> N
     def sklearn():
         return sk_permutation_importance(model, X, y, n_repeats=n_repeats, random_state=0).importances
 
-    out = _interleaved({"model evaluations alone": evaluations, "scikit-learn permutation_importance": sklearn,
+    out = _interleaved({"model evaluations alone": evaluations,
+                        "model evaluations of the changed rows alone": changed_evaluations,
+                        "scikit-learn permutation_importance": sklearn,
                         "assay permutation_importance": ours}, repeats)
     ref = out["scikit-learn permutation_importance"][2]
     _table(f"Permutation importance, {n_rows} Adult rows, {d} columns x {n_repeats} repeats", out,
@@ -284,6 +305,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+
+    # one thread for scikit-learn's OpenMP (HistGradientBoosting) too: on a shared machine its threads spin and
+    # small calls (shap's one call per row) slow down 10x or more, which says nothing about either library
+    threadpool_limits(1)
     print_machine(machine_info("torch", "captum", "shap", "scikit-learn", "numpy"))
     parts = {"ig": bench_ig, "occlusion": bench_occlusion, "gradcam": bench_gradcam, "kernelshap": bench_kernelshap,
              "permutation": bench_permutation}

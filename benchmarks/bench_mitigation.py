@@ -8,7 +8,8 @@ Parts:
 * ``large``: GroupThresholds vs Fairlearn's ThresholdOptimizer on synthetic scores (``--rows`` x 4
   groups), demographic parity, true-positive-rate parity and equalized odds: fit + predict time,
   expected accuracy and expected constraint violation on the rows fitted; one ``argsort`` of the
-  scores as the floor of any exact threshold search.
+  scores as the floor of any exact threshold search. Then RejectOptionClassifier and
+  CostSensitiveThreshold (assay only) on the same scores.
 * ``adult``: the same comparison on Adult's test scores of a logistic regression (sex x race),
   Reweighing vs AIF360's, ExponentiatedGradient (assay's wrapper vs Fairlearn direct).
 * ``table``: compare_mitigations on Adult (sex, and sex x race) and German credit (age_group).
@@ -101,6 +102,28 @@ def part_large(rows):
     y = (rng.random(rows) < 1 / (1 + np.exp(-(shift - 0.5)))).astype(int)
     scores = 1 / (1 + np.exp(-(1.5 * y - 0.75 + shift + rng.normal(size=rows))))
     thresholds_vs_fairlearn(scores, y, g, pd.Series(g, name="group"), f"{rows:,} rows x 4 groups")
+    other_post_processing(scores, y, pd.Series(g, name="group"))
+
+
+def other_post_processing(scores, y, sf):
+    """RejectOptionClassifier (every width, exact) and CostSensitiveThreshold (empirical) on the same scores."""
+    import assay.fairness as af
+
+    tick = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        roc = af.RejectOptionClassifier(tolerance=0.05).fit(scores, y, sensitive_features=sf)
+    fit = time.perf_counter() - tick
+    pred = roc.predict(scores, sensitive_features=sf)
+    both = time.perf_counter() - tick
+    print(f"\nRejectOptionClassifier (every width, {len(roc.rates_)} groups): fit {fit:.2f} s, fit + predict "
+          f"{both:.2f} s; width {roc.width_:.4f}, parity gap {roc.gap_:.4f} (within 0.05: {roc.constraint_met_}), "
+          f"accuracy {np.mean(pred == y):.4f}")
+    tick = time.perf_counter()
+    cost = af.CostSensitiveThreshold(cost_matrix=[[0, 5], [1, 0]], method="empirical").fit(scores, y)
+    fit = time.perf_counter() - tick
+    print(f"CostSensitiveThreshold (empirical, every distinct score, cost 5 FP : 1 FN): fit {fit:.2f} s; threshold "
+          f"{cost.threshold_:.4f} (Bayes 5/6 = 0.8333), mean cost {cost.cost_:.4f}")
 
 
 def part_adult():
@@ -190,14 +213,22 @@ def part_table():
                                   (load_adult, ["sex", "race"], "demographic_parity_difference[sex x race]"),
                                   (load_german_credit, ["age_group"], "demographic_parity_difference[age_group]")):
         data = loader()
+        # the torch mitigations (a 32-unit MLP): ~400,000 row visits, 5 to 30 epochs
+        torch_fit = {"epochs": min(30, max(5, round(400_000 / len(data.train.y)))), "batch_size": 128}
         baseline = Pipeline([("pre", make_tabular_preprocessor(categorical_features=data.categorical_features,
                                                                 numeric_features=data.numeric_features)),
                              ("clf", LogisticRegression(solver="liblinear"))])
         mitigations = {"reweighing": af.Reweighing(), "resampling": af.GroupResampler(random_state=0),
                        "di_remover": af.DisparateImpactRemover(),
+                       "mlp": af.MinDiffClassifier(weight=0.0, **torch_fit),
+                       "mindiff": af.MinDiffClassifier(**torch_fit),
+                       "adversarial": af.AdversarialDebiasing(**torch_fit),
+                       "reject_option": af.RejectOptionClassifier(),
                        "thresholds_dp": af.GroupThresholds(),
                        "thresholds_eq_odds": af.GroupThresholds(constraint="equalized_odds"),
                        "thresholds_dp_tol_0.05": af.GroupThresholds(tolerance=0.05)}
+        if data.cost_matrix is not None:  # German credit: 5 for a bad applicant predicted good, 1 for the opposite
+            mitigations["cost_threshold"] = af.CostSensitiveThreshold(cost_matrix=data.cost_matrix)
         tick = time.perf_counter()
         result = af.compare_mitigations(baseline, mitigations, data, sensitive_features=features, n_boot=200,
                                         random_state=0)

@@ -20,7 +20,8 @@ Median of ``--repeats`` runs each.
 a ``DigitsCNN`` trained 20 epochs by ``fit_risk_model`` with and without DB-VAE resampling
 (``RepresentationResampler(alpha=0.1, n_bins=10)`` on the ``pool`` layer, refitted each epoch),
 accuracy on the 720 common and the same 720 rotated held-out digits, and HistogramBias's AUROC
-(rare vs common) on ``penultimate.1``, for seeds 0, 1, 2.
+(rare vs common) on ``penultimate.1``, for seeds 0..``--seeds``-1 (default 3), with the mean and
+standard deviation of the gains over seeds. ``--resampling-only`` skips the timings.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: stable on a shared machine)")
     parser.add_argument("--resampling", action="store_true", help="also the digits resampling experiment")
+    parser.add_argument("--resampling-only", action="store_true", help="only the digits resampling experiment")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of the resampling experiment")
+    parser.add_argument("--alpha", type=float, default=0.1, help="RepresentationResampler's smoothing alpha")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from assay.models import TabularMLP
@@ -107,6 +111,9 @@ def main() -> None:
     n, n_z = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
     print_machine(machine_info("torch", "numpy"))
     print(f"torch threads: {torch.get_num_threads()}")
+    if args.resampling_only:
+        resampling(tuple(range(args.seeds)), alpha=args.alpha)
+        return
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 20)).astype(np.float32)
     torch.manual_seed(0)
@@ -142,11 +149,11 @@ def main() -> None:
     for task, who, seconds, ref in rows:
         print(f"| {task} | {who} | {seconds:.3f} | {seconds / ref:.2f} |")
 
-    if args.resampling:
-        resampling()
+    if args.resampling or args.resampling_only:
+        resampling(tuple(range(args.seeds)), alpha=args.alpha)
 
 
-def resampling(seeds=(0, 1, 2)) -> None:
+def resampling(seeds=(0, 1, 2), alpha: float = 0.1) -> None:
     from sklearn.metrics import roc_auc_score
 
     from assay.datasets import load_digits_split
@@ -165,9 +172,11 @@ def resampling(seeds=(0, 1, 2)) -> None:
 
     print("\n| seed | training | common accuracy | rare-style accuracy | HistogramBias AUROC (rare vs common) |")
     print("|---:|---|---:|---:|---:|")
+    gains = {"common": [], "rare": []}
     for seed in seeds:
+        measured = {}
         X_train, _ = plant_rare_style(d.train.X.numpy(), 0.02, random_state=seed)
-        for name, options in (("plain", {}), ("resampled", {"resample": RepresentationResampler(alpha=0.1, n_bins=10),
+        for name, options in (("plain", {}), ("resampled", {"resample": RepresentationResampler(alpha=alpha, n_bins=10),
                                                             "resample_layer": "pool"})):
             torch.manual_seed(seed)
             model = fit_risk_model(DigitsCNN(), (X_train, d.train.y.numpy()), epochs=20, lr=3e-3, batch_size=64,
@@ -175,7 +184,14 @@ def resampling(seeds=(0, 1, 2)) -> None:
             bias = HistogramBias(model, layer="penultimate.1", n_bins=10).fit(X_train)
             auc = roc_auc_score(np.r_[np.zeros(len(X_common)), np.ones(len(X_rare))],
                                 np.r_[-bias.log_density(X_common), -bias.log_density(X_rare)])
-            print(f"| {seed} | {name} | {accuracy(model, X_common):.4f} | {accuracy(model, X_rare):.4f} | {auc:.3f} |")
+            measured[name] = (accuracy(model, X_common), accuracy(model, X_rare))
+            print(f"| {seed} | {name} | {measured[name][0]:.4f} | {measured[name][1]:.4f} | {auc:.3f} |", flush=True)
+        gains["common"].append(100 * (measured["resampled"][0] - measured["plain"][0]))
+        gains["rare"].append(100 * (measured["resampled"][1] - measured["plain"][1]))
+    for part, values in gains.items():
+        spread = statistics.stdev(values) if len(values) > 1 else float("nan")
+        print(f"{part} accuracy, resampled - plain, points: mean {statistics.mean(values):+.1f}, sd {spread:.1f}, "
+              f"min {min(values):+.1f}, max {max(values):+.1f} over {len(values)} seeds")
 
 
 if __name__ == "__main__":

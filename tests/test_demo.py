@@ -28,13 +28,14 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_reports_cards_and_datasheet(demo_run):
     out, records, text = demo_run
     for folder, names in ((out, ("report.json", "report.html", "MODEL_CARD.md", "DATASHEET.md")),
+                          (out / "german", ("report.json", "report.html", "MODEL_CARD.md", "DATASHEET.md")),
                           (out / "digits", ("report.json", "report.html", "MODEL_CARD.md"))):
         for name in names:
             assert (folder / name).stat().st_size > 0, folder / name
     html = (out / "report.html").read_text()
     assert "Female x Black" in html and html.count("data:image/png;base64,") >= 5
     assert "sex x race" in text and "Male x White" in text and "findings:" in text
-    assert set(records) == {"adult", "digits"}
+    assert set(records) == {"adult", "german", "digits"}
     # the digits model is audited as a torch image model: no tabular data checks, calibration runs
     digits = records["digits"]
     assert "data_quality" in digits["summary"]["checks_skipped"] and "calibration" in digits["checks"]
@@ -55,21 +56,47 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
         assert records["adult"]["checks"][name]["status"] == "ok"
     assert "Privacy: membership inference" in text and "k-anonymity of age, sex, race, native_country" in text
     assert records["digits"]["checks"]["risk"]["status"] == "ok" and "Risk (layer" in text
+    # fairness mitigations: post-processing of the audited model itself, by sex x race (and reported by sex)
+    mitigation = records["adult"]["checks"]["mitigation"]
+    assert mitigation["status"] == "ok" and mitigation["summary"]["prefit"]
+    rows = mitigation["summary"]["rows"]
+    assert set(rows) == {"none", "thresholds_demographic_parity", "thresholds_equalized_odds", "reject_option"}
+    assert mitigation["summary"]["gap"] == "demographic_parity_difference[sex x race]"
+    assert rows["thresholds_demographic_parity"]["gap"] < rows["none"]["gap"]
+    assert rows["none"]["accuracy"] == pytest.approx(records["adult"]["checks"]["group_performance"]["result"]
+                                                     ["overall"]["accuracy"], abs=1e-12)  # the audited model itself
+    assert "Mitigations (post-processing" in text and "gap sex x race" in text and "reject_option" in text
+    # explanations (opt-in, named by the demo): SHAP/permutation on Adult, the randomisation test on digits
+    adult_ex, digits_ex = records["adult"]["checks"]["explanations"], digits["checks"]["explanations"]
+    assert adult_ex["status"] == "ok" and adult_ex["summary"]["kind"] == "tabular"
+    assert set(adult_ex["summary"]["sensitive_feature_rank"]) == {"sex", "race"}
+    assert digits_ex["status"] == "ok" and set(digits_ex["summary"]["verdicts"]) == {"Saliency",
+                                                                                      "IntegratedGradients", "GradCAM"}
+    assert "Explanations: top features by mean |SHAP|" in text and "parameter randomisation test" in text
+    assert "Saliency passes the parameter randomisation test" in text or "Saliency fails" in text
+    # German credit: post-processing for age groups beside the data set's cost-aware threshold
+    german = records["german"]["checks"]["mitigation"]
+    assert german["status"] == "ok" and german["summary"]["gap"] == "demographic_parity_difference[age_group]"
+    assert set(german["summary"]["rows"]) == {"none", "thresholds_demographic_parity", "thresholds_equal_opportunity",
+                                              "reject_option", "cost_threshold"}
+    assert german["summary"]["rows"]["thresholds_demographic_parity"]["gap"] < german["summary"]["rows"]["none"]["gap"]
+    assert "UCI German credit" in text and "gap age_group" in text and "cost_threshold" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
     out, _, _ = demo_run
     schema = json.loads(resources.files("assay.report").joinpath("schema/audit-report.schema.json").read_text())
-    for folder in (out, out / "digits"):
+    for folder in (out, out / "german", out / "digits"):
         record = json.loads((folder / "report.json").read_text())
         jsonschema.validate(record, schema)
         assert assert_card_matches_record((folder / "MODEL_CARD.md").read_text(), record) >= 3
         # one forward pass of the model per split it was evaluated on (OOD splits included)
         passes = record["summary"]["forward_passes"]
         assert passes["test"] == 1 and set(passes.values()) == {1}
-        assert record["checks"]["ood"]["status"] == "ok"
+        assert record["checks"]["ood"]["status"] == ("skipped" if folder.name == "german" else "ok")  # no OOD split
     card = (out / "MODEL_CARD.md").read_text()
     assert "hours_per_week (numeric): median 40" in card  # the training data's distribution, measured
+    assert "Mitigations considered" in card and "| none (baseline) | baseline |" in card
 
 
 def test_demo_numbers_equal_a_direct_recomputation(demo_run):

@@ -1172,6 +1172,49 @@ CASES_MITIGATION = [
                  id="MinDiffLoss: kernel length 0"),
     pytest.param(lambda: af.AdversarialDebiasing(torch.nn.Linear(2, 2)).fit(np.zeros((4, 2)), [0, 1, 0, 1]),
                  ["'sensitive_features'", "None"], id="AdversarialDebiasing: sensitive features missing"),
+    pytest.param(lambda: af.RejectOptionClassifier(constraint="equalized_odds").fit([.1, .9], [0, 1],
+                                                                                    sensitive_features=["a", "b"]),
+                 ["'constraint'", "equalized_odds"], id="RejectOptionClassifier: unknown constraint"),
+    pytest.param(lambda: af.RejectOptionClassifier(tolerance=1.5).fit([.1, .9], [0, 1], sensitive_features=["a", "b"]),
+                 ["'tolerance'", "1.5"], id="RejectOptionClassifier: tolerance above 1"),
+    pytest.param(lambda: af.RejectOptionClassifier(widths=[0.1, -0.2]).fit([.1, .9], [0, 1],
+                                                                           sensitive_features=["a", "b"]),
+                 ["'widths'", ">= 0"], id="RejectOptionClassifier: a negative width"),
+    pytest.param(lambda: af.RejectOptionClassifier(threshold=np.nan).fit([.1, .9], [0, 1],
+                                                                         sensitive_features=["a", "b"]),
+                 ["'threshold'"], id="RejectOptionClassifier: NaN threshold"),
+    pytest.param(lambda: af.RejectOptionClassifier().fit([.1, .9], [0, 1]), ["'sensitive_features'", "fit"],
+                 id="RejectOptionClassifier: sensitive features missing at fit"),
+    pytest.param(lambda: af.RejectOptionClassifier().fit([.1, .9, .4, .6], [0, 1, 0, 1], sensitive_features=list(
+        "abab")).predict([.2]), ["'sensitive_features'", "predict"],
+                 id="RejectOptionClassifier: sensitive features missing at predict"),
+    pytest.param(lambda: af.RejectOptionClassifier().fit([.1, .9, .4, .6], [0, 1, 0, 1], sensitive_features=list(
+        "abab")).predict([.2, .4], sensitive_features=["a", "z"]), ["'sensitive_features'", "'z'", "did not see"],
+                 id="RejectOptionClassifier: group unseen at fit"),
+    pytest.param(lambda: af.RejectOptionClassifier().fit([.1, np.inf], [0, 1], sensitive_features=["a", "b"]),
+                 ["'y_score'", "finite"], id="RejectOptionClassifier: infinite score"),
+    pytest.param(lambda: af.RejectOptionClassifier().fit([.1, .9], [0, 2], sensitive_features=["a", "b"]),
+                 ["'y'", "binary", "2"], id="RejectOptionClassifier: labels not in {0, 1}"),
+    pytest.param(lambda: af.RejectOptionClassifier(constraint="equal_opportunity").fit(
+        [.1, .9, .4, .6], [0, 1, 0, 0], sensitive_features=list("abab")), ["equal_opportunity", "'a'", "positives"],
+                 id="RejectOptionClassifier: equal opportunity on a group without positives"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, 5, 1], [1, 0, 2]]).fit(),
+                 ["'cost_matrix'", "2x2"], id="CostSensitiveThreshold: cost matrix of the wrong shape"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, np.nan], [1, 0]]).fit(),
+                 ["'cost_matrix'", "finite"], id="CostSensitiveThreshold: NaN cost"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, 5], [1, 0]], method="empirical").fit(),
+                 ["'y_score'", "'y'", "empirical"], id="CostSensitiveThreshold: empirical without data"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, 5], [1, 0]], method="empirical").fit(
+        [.2, .8], [1, 1]), ["'y'", "both classes"], id="CostSensitiveThreshold: empirical on one class"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, 5], [1, 0]], method="bayesian").fit(),
+                 ["'method'", "bayesian"], id="CostSensitiveThreshold: unknown method"),
+    pytest.param(lambda: af.CostSensitiveThreshold(cost_matrix=[[0, 5], [1, 0]]).predict([0.5]),
+                 ["CostSensitiveThreshold", "not fitted"], id="CostSensitiveThreshold: predict before fit"),
+    pytest.param(lambda: af.MinDiffClassifier(epochs=1).fit(np.zeros((4, 2)), [0, 1, 0, 1]),
+                 ["'sensitive_features'", "None"], id="MinDiffClassifier: sensitive features missing"),
+    pytest.param(lambda: af.MinDiffClassifier("net").fit(np.zeros((4, 2)), [0, 1, 0, 1],
+                                                         sensitive_features=list("abab")),
+                 ["'module'", "torch.nn.Module"], id="MinDiffClassifier: module not a torch module"),
 ]
 
 
@@ -1242,6 +1285,32 @@ CASES_EXPLAIN = [
     pytest.param(lambda: _explain("importance").permutation_importance(_linear3(), _XE, [0, 1, 0, 1],
                                                                        n_repeats=0),
                  ["'n_repeats'", "permutation_importance"], id="permutation_importance: zero repeats"),
+    # superpixels, per-image segments, surrogate tree, DeepLift pooling/softmax
+    pytest.param(lambda: _explain("superpixels")(np.zeros((8, 8)), n_segments=0), ["'n_segments'", "superpixels"],
+                 id="superpixels: zero segments"),
+    pytest.param(lambda: _explain("superpixels")(np.full((8, 8), np.nan)), ["'image'", "finite"],
+                 id="superpixels: an image of NaN"),
+    pytest.param(lambda: _explain("superpixels")(np.zeros((2, 8, 8)), channel_axis=1), ["'channel_axis'", "1"],
+                 id="superpixels: a channel axis in the middle"),
+    pytest.param(lambda: _explain("LIME")(_linear3(), feature_groups="superpixels").attribute(_XE),
+                 ["'feature_groups'", "'inputs'", "(n, H, W)"], id="LIME: superpixels of a table"),
+    pytest.param(lambda: _explain("LIME")(lambda x: np.zeros((len(x), 2)), feature_groups=lambda img: np.zeros(3))
+                 .attribute(np.zeros((2, 1, 4, 4))), ["'feature_groups'", "(1, 4, 4)"],
+                 id="LIME: a segmentation callable returning another shape"),
+    pytest.param(lambda: _explain("KernelSHAP")(_linear3(), feature_groups="patches").attribute(_XE),
+                 ["'feature_groups'", "'patches'"], id="KernelSHAP: an unknown feature_groups word"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]), _XE,
+                                                    max_depth=0), ["'max_depth'", "surrogate_tree"],
+                 id="surrogate_tree: depth 0"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]), _XE,
+                                                    test_size=0.0), ["'test_size'", "surrogate_tree"],
+                 id="surrogate_tree: nothing held out"),
+    pytest.param(lambda: _explain("surrogate_tree")(LogisticRegression().fit(_XE + np.eye(4), [0, 1, 0, 1]),
+                                                    _XE[:3]), ["'X'", "3 rows"], id="surrogate_tree: too few rows"),
+    pytest.param(lambda: _explain("DeepLift")(_linear3(), maxpool="avg").attribute(_XE),
+                 ["'maxpool'", "'avg'"], id="DeepLift: an unknown max-pooling rule"),
+    pytest.param(lambda: _explain("DeepLift")(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(1)))
+                 .attribute(_XE), ["'model'", "softmax"], id="DeepLift: a softmax module"),
 ]
 
 
@@ -1504,6 +1573,70 @@ CASES_TARGETS_TEXT = [
 ]
 
 
+
+# --- feature visualization, prototypes and criticisms (issue 20, items 2 and 3) ------------------------------------
+def _viz_cnn():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(72, 3))
+
+
+def _viz(**kwargs):
+    return _explain("FeatureVisualization")(_viz_cnn(), **{"input_shape": (1, 8, 8), "steps": 1, **kwargs})
+
+
+_XV = np.random.default_rng(0).normal(size=(10, 3))
+
+CASES_VISUALIZATION = [
+    pytest.param(lambda: _viz(objective="channel", layer="conv9").visualize([0]), ["'layer'", "'conv9'"],
+                 id="FeatureVisualization: a layer that does not exist"),
+    pytest.param(lambda: _viz().visualize([3]), ["'target'", "[0, 2]", "3"],
+                 id="FeatureVisualization: a class the model does not have"),
+    pytest.param(lambda: _viz(objective="channel", layer="1").visualize([-1]), ["'target'", "channels", "[0, 1]"],
+                 id="FeatureVisualization: a channel the layer does not have"),
+    pytest.param(lambda: _viz(objective="direction", layer="1").visualize(np.ones(5)), ["'target'", "72", "2"],
+                 id="FeatureVisualization: a direction of the wrong length"),
+    pytest.param(lambda: _viz(steps=0).visualize([0]), ["'steps'", "FeatureVisualization", "[1, inf)"],
+                 id="FeatureVisualization: steps < 1"),
+    pytest.param(lambda: _viz(objective="neuron").visualize([0]), ["'layer'", "'neuron'"],
+                 id="FeatureVisualization: a layer objective without a layer"),
+    pytest.param(lambda: _viz(input_shape=()).visualize([0]), ["'input_shape'"],
+                 id="FeatureVisualization: no input shape"),
+    pytest.param(lambda: _viz(input_shape=(1, 5, 5)).visualize([0]), ["'input_shape'", "(1, 5, 5)"],
+                 id="FeatureVisualization: an input shape the model cannot take"),
+    pytest.param(lambda: _viz(clip=(1.0, 0.0)).visualize([0]), ["'clip'", "low < high"],
+                 id="FeatureVisualization: an empty clip range"),
+    pytest.param(lambda: _viz(scales=(0.0,)).visualize([0]), ["'scales'", "> 0"],
+                 id="FeatureVisualization: a zero scale"),
+    pytest.param(lambda: _viz(objective="fancy").visualize([0]), ["'objective'", "'log_prob'"],
+                 id="FeatureVisualization: an unknown objective"),
+    pytest.param(lambda: _explain("FeatureVisualization")(LogisticRegression().fit(_XV, np.arange(10) % 2),
+                                                          input_shape=(3,)).visualize([0]),
+                 ["'model'", "torch"], id="FeatureVisualization: a scikit-learn model"),
+    pytest.param(lambda: _explain("naturalness")(_viz_cnn(), np.zeros((1, 1, 8, 8)), np.zeros((2, 1, 8, 8)),
+                                                 [0, 1], layers=["9"], target=[0]), ["'layer'", "'9'"],
+                 id="naturalness: a layer that does not exist"),
+    pytest.param(lambda: _explain("naturalness")(_viz_cnn(), np.zeros((1, 1, 8, 8)), np.zeros((2, 1, 8, 8)),
+                                                 [0, 1], layers=["1"], target=[2]), ["'y'", "[2]"],
+                 id="naturalness: a target class without real examples"),
+    pytest.param(lambda: _explain("MMDCritic")(n_prototypes=0).fit(_XV), ["'n_prototypes'", "MMDCritic", "[1, inf)"],
+                 id="MMDCritic: n_prototypes < 1"),
+    pytest.param(lambda: _explain("MMDCritic")(n_prototypes=11, n_criticisms=0).fit(_XV),
+                 ["'n_prototypes'", "10 row"], id="MMDCritic: more prototypes than rows"),
+    pytest.param(lambda: _explain("MMDCritic")(n_criticisms=-1).fit(_XV), ["'n_criticisms'", "[0, inf)"],
+                 id="MMDCritic: negative n_criticisms"),
+    pytest.param(lambda: _explain("MMDCritic")(2, 1).fit(_XV, np.arange(10) % 5), ["'n_prototypes'", "class"],
+                 id="MMDCritic: a class with fewer rows than prototypes + criticisms"),
+    pytest.param(lambda: _explain("MMDCritic")(gamma=-1.0).fit(_XV), ["'gamma'", "MMDCritic"],
+                 id="MMDCritic: a negative gamma"),
+    pytest.param(lambda: _explain("MMDCritic")(2, 1).fit(_XV, sensitive_features=np.zeros(4)),
+                 ["sensitive_features", "4", "10"], id="MMDCritic: groups of the wrong length"),
+    pytest.param(lambda: _explain("MMDCritic")(1, 0, model=_probe_model(), layer="5").fit(_XP),
+                 ["'layer'", "'5'"], id="MMDCritic: an embedding layer that does not exist"),
+]
+
+
 @pytest.mark.parametrize("call, words", [*CASES_AUDIT, *CASES_COMPONENTS, *CASES_DOCUMENTS, *CASES_INPUTS, *CASES_METRICS,
                                          *CASES_NAMES, *CASES_HEADLINE, *CASES_CONFORMAL,
                                          *CASES_CALIBRATION_METRICS, *CASES_RECALIBRATION, *CASES_REGRESSION,
@@ -1512,7 +1645,8 @@ CASES_TARGETS_TEXT = [
                                          *CASES_RISK,
                                          *CASES_MONITOR,
                                          *CASES_PRIVACY_DATA,
-                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_TARGETS_TEXT])
+                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_VISUALIZATION,
+                                         *CASES_TARGETS_TEXT])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -1,13 +1,17 @@
-"""``assay demo``: the full audit of two bundled reference models, written to reports and cards.
+"""``assay demo``: the full audit of three bundled reference models, written to reports and cards.
 
 1. A gradient-boosting (or logistic) pipeline on UCI Adult: data checks, performance per sex,
    race and sex x race with bootstrap intervals, group fairness, calibration, the training data's
    distribution, out-of-distribution detection against German credit applicants mapped onto
    Adult's columns, robustness (corruption curves per group, the constraint-aware tabular attack),
    counterfactual fairness (decisions flipped by the sensitive attribute alone, recourse cost per
-   group), membership inference and the training data's k-anonymity and PII. Written to
+   group), membership inference and the training data's k-anonymity and PII, and fairness
+   mitigations by post-processing (group thresholds, reject option; sex and sex x race). Written to
    ``out_dir`` (report.json, report.html, MODEL_CARD.md, DATASHEET.md).
-2. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
+2. A logistic pipeline on UCI German credit, audited for age groups, with fairness mitigations by
+   post-processing beside the data set's cost-aware threshold (5 for a bad applicant predicted
+   good, 1 for the opposite). Written to ``out_dir/german``.
+3. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
    fits an image model, with OOD detection against the digits 8 and 9 it never saw, corrupted and
    rotated digits, noise images and letters, PGD robustness and the three risks (representation
    bias, aleatoric, epistemic). Written to ``out_dir/digits``.
@@ -28,7 +32,8 @@ import pandas as pd
 from . import __version__
 from .audit import Audit
 from .audit.runner import environment
-from .datasets import hold_out_validation, load_adult, load_adult_ood, load_digits_ood, load_digits_split
+from .datasets import (hold_out_validation, load_adult, load_adult_ood, load_digits_ood, load_digits_split,
+                       load_german_credit)
 from .models import train_digits_cnn, train_sklearn_model
 from .audit.documents import audit_record, write_audit_report
 from .report.tables import frame_from_record
@@ -44,8 +49,21 @@ ADULT_CHECKS: dict[str, dict[str, Any]] = {
     "recourse": {"max_rows": 100, "n_candidates": 20},
     "privacy": {},
     "data_privacy": {"quasi_identifiers": ["age", "sex", "race", "native_country"], "sensitive": ["income"]},
+    # post-processing of the audited model itself (prefit: nothing retrained; its cached passes reused)
+    "mitigation": {"mitigations": ["thresholds_demographic_parity", "thresholds_equalized_odds", "reject_option"],
+                   "prefit": True},
+    "explanations": {"max_rows": 300, "max_explain_rows": 30, "n_background": 8, "n_repeats": 3, "n_samples": 128,
+                     "n_boot": 50, "min_group_size": 10},
 }
-DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}}
+DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}, "explanations": {"max_explain_rows": 32}}
+#: Sensitive feature of the German credit audit.
+GERMAN_FEATURES = ("age_group",)
+#: German credit: post-processing for age groups and the cost-aware threshold of the data set's 5:1 cost
+#: matrix (its ``cost_matrix`` is added at run time).
+GERMAN_CHECKS: dict[str, dict[str, Any]] = {
+    "mitigation": {"mitigations": ["thresholds_demographic_parity", "thresholds_equal_opportunity", "reject_option",
+                                   "cost_threshold"], "prefit": True},
+}
 
 
 def _format_table(by_group: pd.DataFrame, overall: dict[str, float], metrics: tuple[str, ...]) -> str:
@@ -93,7 +111,7 @@ def _findings_text(record: dict[str, Any]) -> str:
 def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     # a validation split held out of the training file: temperature scaling and conformal sets are fitted there
     data = hold_out_validation(load_adult(), val_size=0.2, random_state=random_state)
-    echo(f"[1/2] UCI Adult census income (train {len(data.train):,} rows, validation {len(data.val):,}, "
+    echo(f"[1/3] UCI Adult census income (train {len(data.train):,} rows, validation {len(data.val):,}, "
          f"test {len(data.test):,})")
     tick = time.perf_counter()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
@@ -126,9 +144,55 @@ def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[
     echo(_robustness_text(record))
     echo(_recourse_text(record))
     echo(_privacy_text(record))
+    echo(_mitigation_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
+
+
+def _mitigation_text(record: dict[str, Any], features: tuple[str, ...] = DEMO_FEATURES) -> str:
+    """Baseline and each post-processing mitigation: accuracy and the parity gap by the first feature
+    and by the intersection of ``features`` (the same column once when there is one)."""
+    mitigation = record["checks"].get("mitigation")
+    if not mitigation or mitigation["status"] != "ok":
+        return ""
+    table = frame_from_record(mitigation["result"]["table"])
+    if "model" in table.columns:
+        table = table.set_index("model")
+    keys = dict.fromkeys((features[0], " x ".join(features)))
+    gaps = [c for c in (f"demographic_parity_difference[{f}]" for f in keys) if c in table.columns]
+    lines = ["", "Mitigations (post-processing of this model, fitted on the validation split; parity gap "
+                 "= largest difference in selection rate)",
+             f"  {'model':<32} {'accuracy':>8}  " + "  ".join(f"{'gap ' + g[30:-1]:>16}" for g in gaps)]
+    for name, row in table.iterrows():
+        if isinstance(row.get("error"), str):
+            lines.append(f"  {name:<32} not fitted: {row['error'][:60]}")
+            continue
+        lines.append(f"  {name:<32} {row['accuracy']:>8.3f}  " + "  ".join(f"{row[g]:>16.3f}" for g in gaps))
+    return "\n".join(lines)
+
+
+def _explanations_text(record: dict[str, Any]) -> str:
+    """Tables: the top features and sensitive ranks; images: each method's randomisation verdict."""
+    explanations = record["checks"].get("explanations")
+    if not explanations or explanations["status"] != "ok":
+        return ""
+    s = explanations["summary"]
+    if s["kind"] == "image":
+        return "\n".join(["", f"Explanations ({s['n_rows']} images): parameter randomisation test"]
+                         + [f"  {verdict}" for verdict in s["verdicts"].values()])
+    top = s["top_permutation"]
+    lines = ["", f"Explanations: top features by mean |SHAP| ({s['n_rows']} rows): {', '.join(s['top_features'])}; "
+                 f"permutation importance: {top['feature']} {top['importance']:.3f} "
+                 f"[{top['lower']:.3f}, {top['upper']:.3f}]"]
+    if s["sensitive_feature_rank"]:
+        lines.append("  sensitive features' importance rank: "
+                     + ", ".join(f"{f} {r}" for f, r in s["sensitive_feature_rank"].items()))
+    for feature, detail in s["share_gap_detail"].items():
+        lines.append(f"  {feature}: {detail['feature']} gets {detail['high_share']:.1%} of the importance for "
+                     f"{detail['high_group']}, {detail['low_share']:.1%} for {detail['low_group']}")
+    return "\n".join(lines)
 
 
 def _privacy_text(record: dict[str, Any]) -> str:
@@ -229,10 +293,34 @@ def _uncertainty_text(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _audit_german(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
+    data = hold_out_validation(load_german_credit(random_state=random_state), val_size=0.2, random_state=random_state)
+    echo("")
+    echo(f"[2/3] UCI German credit (train {len(data.train):,} applicants, validation {len(data.val):,}, "
+         f"test {len(data.test):,}); age groups {', '.join(map(str, data.test.sensitive_features['age_group'].cat.categories))}")
+    model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic", random_state=random_state)
+    checks = {**GERMAN_CHECKS, "mitigation": {**GERMAN_CHECKS["mitigation"],
+                                              "cost_matrix": data.cost_matrix.to_numpy().tolist()}}
+    result = Audit(model, {"train": data.train, "val": data.val, "test": data.test},
+                   sensitive_features=list(GERMAN_FEATURES), checks=["auto", *checks], check_params=checks,
+                   random_state=random_state).run(out, resume=False)
+    record = audit_record(result, title="assay demo: UCI German credit", model_name="german-credit-logistic",
+                          dataset_name="UCI Statlog German credit", environment=environment(),
+                          task="tabular-classification", dataset=data)
+    paths = write_audit_report(record, out, model_name="german-credit-logistic")
+    echo(_mitigation_text(record, GERMAN_FEATURES))
+    echo(f"  (cost_threshold: one threshold minimising the data set's cost -- 5 for a bad applicant "
+         f"predicted good, 1 for the opposite -- on the validation split)")
+    echo(_findings_text(record))
+    echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
+    return record
+
+
 def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     data = load_digits_ood(random_state=random_state)  # digits 0-7 in distribution; 8, 9 and the rest held out
     echo("")
-    echo(f"[2/2] 8x8 digits 0-7, a PyTorch CNN (train {len(data.train.y):,} images, test {len(data.test.y):,}; "
+    echo(f"[3/3] 8x8 digits 0-7, a PyTorch CNN (train {len(data.train.y):,} images, test {len(data.test.y):,}; "
          f"{len(data.ood)} out-of-distribution sets)")
     tick = time.perf_counter()
     model = train_digits_cnn(data.train.X, data.train.y, random_state=random_state, X_val=data.val.X, y_val=data.val.y,
@@ -250,6 +338,7 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     echo(_ood_text(record))
     echo(_robustness_text(record))
     echo(_risk_text(record))
+    echo(_explanations_text(record))
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
@@ -258,19 +347,21 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
 def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", random_state: int = 0,
              echo: Callable[[str], Any] = print, digits: bool = True,
              seed: Any = SEED_NOT_GIVEN) -> dict[str, dict[str, Any]]:
-    """Audit the Adult model (into ``out_dir``) and the digits CNN (into ``out_dir/digits``).
+    """Audit the Adult model (into ``out_dir``), a German credit model (``out_dir/german``) and the
+    digits CNN (``out_dir/digits``).
 
-    Returns the two report.json records, keyed "adult" and "digits". ``seed=`` is a deprecated
+    Returns the report.json records, keyed "adult", "german" and "digits". ``seed=`` is a deprecated
     alias of ``random_state``.
     """
     random_state = renamed_seed(random_state, seed, owner="run_demo", default=0)
     started = time.perf_counter()
     out = Path(out_dir)
     echo(f"assay {__version__} demo: the full audit of two reference models, offline")
-    records = {"adult": _audit_adult(out, model_kind, random_state, echo)}
+    records = {"adult": _audit_adult(out, model_kind, random_state, echo),
+               "german": _audit_german(out / "german", random_state, echo)}
     if digits:
         records["digits"] = _audit_digits(out / "digits", random_state, echo)
     echo("")
-    echo(f"done in {time.perf_counter() - started:.1f} s; open {out / 'report.html'}"
-         + (f" and {out / 'digits' / 'report.html'}" if digits else ""))
+    echo(f"done in {time.perf_counter() - started:.1f} s; open {out / 'report.html'}, "
+         f"{out / 'german' / 'report.html'}" + (f" and {out / 'digits' / 'report.html'}" if digits else ""))
     return records

@@ -70,7 +70,23 @@ def test_findings_report_and_card(adult, tmp_path):
     page = paths["html"].read_text(encoding="utf-8")
     assert "Fairness mitigations compared" in page and "data:image/png" in page
     card = paths["card"].read_text(encoding="utf-8")
-    assert "Mitigations considered" in card and "reweighing (pre-processing): accuracy" in card
+    assert "Mitigations considered" in card
+    # side by side: one table row per fitted model, accuracy and the gap with intervals and their changes
+    rows = summary["rows"]
+    line = next(x for x in card.splitlines() if x.startswith("| reweighing |")).replace("\\", "")  # unescaped
+    r = rows["reweighing"]
+    assert line == (f"| reweighing | pre-processing | {r['accuracy']:.4f} [{r['accuracy_ci'][0]:.4f}, "
+                    f"{r['accuracy_ci'][1]:.4f}] | {r['accuracy_change']:+.4f} | {r['gap']:.4f} [{r['gap_ci'][0]:.4f}, "
+                    f"{r['gap_ci'][1]:.4f}] | {r['gap_change']:+.4f} | "
+                    f"{'yes' if r['gap_change_significant'] else 'no'} |")
+    base = rows["none"]
+    assert f"| none (baseline) | baseline | {base['accuracy']:.4f} \\[" in card
+    header = next(x for x in card.splitlines() if x.startswith("| model |")).replace("\\", "")
+    assert header == ("| model | stage | accuracy | accuracy change | demographic_parity_difference[sex x race] | "
+                      "gap change | gap change significant |")
+    for name, row in rows.items():
+        if row["error"]:
+            assert f"- {name} ({row['stage']}): not fitted on these data" in card
 
 
 def test_conformance_and_refusals():
@@ -93,3 +109,31 @@ def test_conformance_and_refusals():
                    progress=False).run()
     record = result.records["mitigation"]
     assert record["status"] == "error" and "smote" in record["error"]
+
+
+def test_cost_threshold_needs_a_cost_matrix_and_equals_the_estimator():
+    from assay.fairness import CostSensitiveThreshold
+
+    data = load_german_credit()
+    model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
+                                numeric_features=data.numeric_features, kind="logistic", random_state=0)
+    n_val = 200
+    splits = {"train": (data.train.X.iloc[n_val:], data.train.y.iloc[n_val:],
+                        data.train.sensitive_features.iloc[n_val:][["age_group"]]),
+              "val": (data.train.X.iloc[:n_val], data.train.y.iloc[:n_val],
+                      data.train.sensitive_features.iloc[:n_val][["age_group"]]),
+              "test": (data.test.X, data.test.y, data.test.sensitive_features[["age_group"]])}
+    missing = Audit(model, splits, checks=["mitigation"], progress=False,
+                    check_params={"mitigation": {"mitigations": ["cost_threshold"], "prefit": True}}).run()
+    record = missing.records["mitigation"]
+    assert record["status"] == "error" and "'cost_matrix'" in record["error"]
+    cost = data.cost_matrix.to_numpy().tolist()
+    result = Audit(model, splits, checks=["mitigation"], progress=False,
+                   check_params={"mitigation": {"mitigations": ["cost_threshold"], "prefit": True, "n_boot": 20,
+                                                "cost_matrix": cost}}).run()
+    row = result.records["mitigation"]["summary"]["rows"]["cost_threshold"]
+    # the same threshold fitted directly on the validation scores of the same (prefit) model
+    direct = CostSensitiveThreshold(cost_matrix=cost, method="empirical").fit(
+        model.predict_proba(splits["val"][0])[:, 1], splits["val"][1])
+    predicted = direct.predict(model.predict_proba(data.test.X)[:, 1])
+    assert row["accuracy"] == pytest.approx(np.mean(predicted == data.test.y.to_numpy()), abs=1e-12)

@@ -101,6 +101,31 @@ def test_diverse_counterfactuals_differ(fitted):
     assert result.diversity == pytest.approx(several["diversity"].mean())
 
 
+def test_rows_the_random_search_misses_take_projected_reference_rows(fitted, monkeypatch):
+    # Radii too small for numeric moves to flip a decision: the rows left without a candidate take
+    # reference rows the model predicts as desired, projected onto the allowed moves.
+    model, X = fitted
+    rows = X.iloc[:40]
+    served = []
+    original_method = Counterfactuals._from_reference
+
+    def spy(self, *args, **kwargs):
+        out = original_method(self, *args, **kwargs)
+        served.append(np.unique(out[0]))
+        return out
+
+    monkeypatch.setattr(Counterfactuals, "_from_reference", spy)
+    tiny = Counterfactuals(model, radii=(1e-6,), n_candidates=5, immutable=["age", "sex"],
+                           monotone={"hours": "increasing"}, data=X, random_state=0).generate(rows, n=2)
+    assert served and len(served[0]) >= 5  # the fallback found candidates for rows the search missed
+    assert tiny.validity >= 0.95
+    valid = tiny.counterfactuals[tiny.counterfactuals["valid"]]
+    original = rows.loc[valid["row"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(valid[["age", "sex"]].reset_index(drop=True), original[["age", "sex"]])
+    assert (valid["hours"].to_numpy() >= original["hours"].to_numpy()).all()
+    assert (model.predict(valid[X.columns]) != model.predict(original)).all()
+
+
 def test_adult_validity_with_immutable_people():
     from assay.datasets import load_adult
     from assay.models import train_sklearn_model

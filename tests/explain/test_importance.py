@@ -10,6 +10,7 @@ from sklearn.inspection import permutation_importance as sk_permutation_importan
 from assay import AssayInputError
 from assay.explain import Attribution
 from assay.explain.importance import (
+    _permutations,
     group_attributions,
     mean_abs_attribution,
     permutation_importance,
@@ -103,3 +104,58 @@ def test_bad_inputs(problem):
         permutation_importance(model, X, y, n_repeats=0)
     with pytest.raises(AssayInputError, match="'attribution'.*tabular"):
         mean_abs_attribution(np.zeros((2, 1, 3, 3)))
+
+
+def test_unchanged_rows_are_not_evaluated_and_values_equal_scikit_learn():
+    # few distinct values (a category with missing values, a number mostly 0): a shuffled row often equals
+    # the original; its probabilities are the baseline's, so only the changed rows reach the model
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"sex": rng.choice(["f", "m"], n), "gain": np.where(rng.random(n) < 0.8, 0.0, rng.normal(5, 1, n)),
+                      "job": rng.choice(np.array(["a", "b", np.nan], dtype=object), n), "age": rng.normal(40, 9, n)})
+    y = ((X.sex == "m") ^ (X.gain > 0) ^ (X.age > 40)).astype(int).to_numpy()
+    pre = ColumnTransformer([("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="?"),
+                                                   OneHotEncoder()), ["sex", "job"])], remainder="passthrough")
+    model = make_pipeline(pre, GradientBoostingClassifier(n_estimators=10, random_state=0)).fit(X, y)
+    ours = permutation_importance(model, X, y, n_repeats=3, random_state=0, scoring="neg_log_loss")
+    want = sk_permutation_importance(model, X, y, n_repeats=3, random_state=0, scoring="neg_log_loss")
+    np.testing.assert_allclose(ours.importances, want.importances, atol=1e-12)
+    seen = []
+
+    def counting(Z):
+        seen.append(len(Z))
+        return model.predict_proba(Z)
+
+    counted = permutation_importance(counting, X, y, n_repeats=3, random_state=0, scoring="neg_log_loss")
+    np.testing.assert_allclose(counted.importances, want.importances, atol=1e-12)
+    perms = _permutations(0, n, 3)
+    changed = 0
+    for col in X.columns:
+        values = X[col].to_numpy()
+        same = (values[perms] == values[None]) | (pd.isna(values[perms]) & pd.isna(values[None]))
+        changed += int((~same).sum())
+    assert sum(seen[1:]) == changed < 0.8 * 4 * 3 * n
+
+
+def test_missing_values_count_as_equal_when_shuffled():
+    X = pd.DataFrame({"job": pd.array(["a", None, "b", None] * 25, dtype="string").astype(object),
+                      "n": np.arange(100.0)})
+    y = np.arange(100) % 2
+
+    def f(Z):
+        p = np.where(Z["job"].isna(), 0.9, 0.2)
+        return np.column_stack([1 - p, p])
+
+    ours = permutation_importance(f, X, y, n_repeats=2, random_state=0, scoring="neg_log_loss")
+    perms = _permutations(0, 100, 2)
+    p0 = np.where(X["job"].isna(), 0.9, 0.2)
+    base = np.log(np.where(y == 1, p0, 1 - p0)).mean()
+    for r in range(2):
+        p = p0[perms[r]]
+        assert ours.importances[0, r] == pytest.approx(base - np.log(np.where(y == 1, p, 1 - p)).mean(), abs=1e-12)
+    np.testing.assert_allclose(ours.importances[1], 0, atol=1e-12)

@@ -180,3 +180,71 @@ def test_feature_ablation_equals_captum():
                                                             feature_mask=torch.as_tensor(patches)[None])
         np.testing.assert_allclose(ours.values, want.numpy(), atol=1e-12, rtol=0)
     assert "bad_params" in check_component(FeatureAblation(torch.nn.Linear(4, 2)), skip=["pickle"])
+
+
+def test_equal_values_are_evaluated_once_and_change_nothing():
+    # columns 2..3 are 0 in both inputs and background (as Adult's capital gain/loss): the model sees each
+    # distinct row x_S b_~S once; values equal the plain textbook sum over all 2**m coalitions
+    model, X = _gbm(d=4)
+    X = np.round(X, 1)
+    X[:, 2:] = 0.0
+    rows, background = X[:5], X[50:53].copy()
+    background[0, 0] = rows[0, 0]  # one equal entry in a varying column too
+    seen = []
+
+    def f(Z):
+        seen.append(len(Z))
+        return model.predict_proba(Z)
+
+    att = KernelSHAP(f, output="probabilities").attribute(rows, target=1, baselines=background)
+    m = 4
+    V = np.empty((5, 2 ** m))
+    for code in range(2 ** m):
+        keep = ((code >> np.arange(m)) & 1).astype(bool)
+        Z = np.where(keep, rows[:, None, :], background[None])
+        V[:, code] = model.predict_proba(Z.reshape(-1, m))[:, 1].reshape(5, 3).mean(1)
+    np.testing.assert_allclose(att.values, exact_shapley(V, m), atol=1e-12)
+    composed = np.where(((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1).astype(bool)[None, :, None, :],
+                        rows[:, None, None, :], background[None, None, :, :]).reshape(-1, m)
+    distinct = len(np.unique(composed, axis=0))
+    assert sum(seen[1:]) == distinct < 5 * 3 * 2 ** m / 4  # the first call picks the targets
+    frame = pd.DataFrame(rows, columns=list("abcd"))
+    att_df = KernelSHAP(lambda Z: model.predict_proba(np.asarray(Z, dtype=float)), output="probabilities").attribute(
+        frame, target=1, baselines=pd.DataFrame(background, columns=list("abcd")))
+    np.testing.assert_allclose(att_df.values, att.values, atol=1e-12)
+
+
+def test_many_features_packed_keys_linear_model_exact():
+    # 70 features (> 62: coalitions keyed as packed bits): a linear logit's Shapley values are w * (x - b),
+    # which the sampled least squares recovers exactly; half the inputs' entries equal the baseline's
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=70)
+    X = np.where(rng.random((3, 70)) < 0.5, 0.0, rng.normal(size=(3, 70)))
+
+    def f(Z):
+        z = np.asarray(Z) @ w
+        return np.column_stack([np.zeros_like(z), z])
+
+    att = KernelSHAP(f, n_samples=400, random_state=0).attribute(X, target=1, baselines=0.0)
+    np.testing.assert_allclose(att.values, w * X, atol=1e-8)
+    lime = LIME(f, n_samples=300, output="logits", alpha=0.0, random_state=0).attribute(X, target=1, baselines=0.0)
+    np.testing.assert_allclose(lime.values, w * X, atol=1e-8)
+
+
+def test_missing_values_in_a_string_column():
+    # pd.NA / None in an object column: compared by value codes (missing equal to missing), never by `==`
+    frame = pd.DataFrame({"job": pd.array(["a", None, "b", "a", None], dtype="string").astype(object),
+                          "age": [30.0, 40.0, np.nan, 50.0, 60.0]})
+
+    def f(Z):
+        job = Z["job"].astype(object)
+        z = np.where(job.isna(), 2.0, np.where(job == "a", 1.0, 0.0)) + np.nan_to_num(Z["age"].to_numpy(float)) / 50
+        return np.column_stack([np.zeros(len(Z)), z])
+
+    att = KernelSHAP(f).attribute(frame, target=1, baselines=frame.iloc[[1, 2]])
+    want = f(frame)[:, 1] - f(frame.iloc[[1, 2]])[:, 1].mean()
+    np.testing.assert_allclose(att.values.sum(1), want, atol=1e-12)
+    # additive model: each column's Shapley value is its own term minus its background mean
+    job_term = lambda z: np.where(pd.isna(z), 2.0, np.where(z == "a", 1.0, 0.0))  # noqa: E731
+    np.testing.assert_allclose(att.values[:, 0], job_term(frame["job"].to_numpy(object)) - job_term(
+        frame["job"].to_numpy(object)[[1, 2]]).mean(), atol=1e-12)

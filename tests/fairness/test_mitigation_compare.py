@@ -119,3 +119,96 @@ def test_pareto_front_and_plot(german):
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"none (baseline)", "rw", "gt"}
     with pytest.raises(AssayInputError, match="'gap'"):
         plot_mitigation_pareto(result, gap="demographic_parity_difference[race]")
+
+
+def test_torch_and_new_post_processing_entries(german):
+    import torch
+
+    from assay.fairness.mitigation.mindiff import default_module
+
+    d = german
+    data = {"train": d.train, "val": (d.train.X, d.train.y, d.train.sensitive_features), "test": d.test}
+
+    def net(n_features):
+        return default_module(n_features, 7)
+
+    torch.set_num_threads(1)
+    mitigations = {"mlp": af.MinDiffClassifier(weight=0.0, epochs=3),
+                   "mindiff": af.MinDiffLoss(["a", "b"], weight=2.0),
+                   "adversarial": af.AdversarialDebiasing(epochs=3),
+                   "roc": af.RejectOptionClassifier(tolerance=0.1),
+                   "cost": af.CostSensitiveThreshold(cost_matrix=d.cost_matrix)}
+    result = compare_mitigations(_pipeline(d), mitigations, data, sensitive_features="age_group", n_boot=20,
+                                 random_state=0, torch_module=net)
+    table = result.table
+    assert list(table.index) == ["none", "mlp", "mindiff", "adversarial", "roc", "cost"]
+    assert table["error"].isna().all(), table["error"]
+    assert table.loc[["mlp", "mindiff", "adversarial"], "stage"].eq("in-processing").all()
+    assert table.loc[["roc", "cost"], "stage"].eq("post-processing").all()
+    assert np.isfinite(table.loc[["mlp", "mindiff", "adversarial"], "ece"]).all()
+    # the torch row equals the same network trained directly on the pipeline's encoded features
+    pre = _pipeline(d).steps[0][1].fit(d.train.X)
+    X, X_test = pre.transform(d.train.X), pre.transform(d.test.X)
+    X, X_test = [np.asarray(a.toarray() if hasattr(a, "toarray") else a, dtype=np.float32) for a in (X, X_test)]
+    y = d.test.y.to_numpy()
+    direct = af.MinDiffClassifier(net(X.shape[1]), weight=0.0, epochs=3).fit(
+        X, d.train.y, sensitive_features=d.train.sensitive_features["age_group"].astype(str))
+    pred = (direct.predict_proba(X_test)[:, 1] >= 0.5).astype(int)
+    assert table.loc["mlp", "accuracy"] == pytest.approx(accuracy_score(y, pred), abs=1e-12)
+    # the post-processing rows equal the estimators fitted on the baseline's validation scores
+    base = _pipeline(d).fit(d.train.X, d.train.y)
+    s_val, s_test = base.predict_proba(d.train.X)[:, 1], base.predict_proba(d.test.X)[:, 1]
+    cost = af.CostSensitiveThreshold(cost_matrix=d.cost_matrix).fit(s_val, d.train.y).predict(s_test)
+    assert table.loc["cost", "accuracy"] == pytest.approx(accuracy_score(y, cost), abs=1e-12)
+    sf_val = d.train.sensitive_features[["age_group"]].astype(str).reset_index(drop=True)
+    sf_test = d.test.sensitive_features[["age_group"]].astype(str).reset_index(drop=True)
+    roc = af.RejectOptionClassifier(tolerance=0.1).fit(s_val, d.train.y, sensitive_features=sf_val)
+    roc_pred = roc.predict(s_test, sensitive_features=sf_test)
+    assert table.loc["roc", "accuracy"] == pytest.approx(accuracy_score(y, roc_pred), abs=1e-12)
+    assert ("mindiff", "demographic_parity_difference[age_group]") in result.differences.index
+
+
+def test_prefit_baseline_is_used_as_it_is():
+    X, y, g = _synthetic(4100, 1)
+    # fitted on 100 rows outside the splits: not what retraining on the train split gives
+    model = LogisticRegression(C=0.01).fit(X.iloc[4000:], y[4000:])
+    X, y, g = X.iloc[:4000], y[:4000], g.iloc[:4000]
+    data = {"train": (X.iloc[:2000], y[:2000], g.iloc[:2000]),
+            "val": (X.iloc[2000:3000], y[2000:3000], g.iloc[2000:3000]),
+            "test": (X.iloc[3000:], y[3000:], g.iloc[3000:])}
+    cost = [[0, 2], [1, 0]]
+    result = compare_mitigations(model, {"cost": af.CostSensitiveThreshold(cost_matrix=cost, method="empirical"),
+                                         "rw": af.Reweighing()}, data, sensitive_features="g",
+                                 n_boot=20, random_state=0, prefit=True)
+    y_test = y[3000:]
+    assert result.table.loc["none", "accuracy"] == pytest.approx(accuracy_score(y_test, model.predict(X.iloc[3000:])),
+                                                                 abs=1e-12)
+    # post-processing fitted on the prefit model's validation scores
+    est = af.CostSensitiveThreshold(cost_matrix=cost, method="empirical").fit(
+        model.predict_proba(X.iloc[2000:3000])[:, 1], y[2000:3000])
+    pred = est.predict(model.predict_proba(X.iloc[3000:])[:, 1])
+    assert result.table.loc["cost", "accuracy"] == pytest.approx(accuracy_score(y_test, pred), abs=1e-12)
+    assert result.params["prefit"]
+    # Reweighing retrains a clone on the train split (not the prefit rows)
+    w = af.Reweighing().fit(X.iloc[:2000], y[:2000], sensitive_features=g.iloc[:2000]).sample_weight_
+    rw = LogisticRegression(C=0.01).fit(X.iloc[:2000], y[:2000], sample_weight=w).predict(X.iloc[3000:])
+    assert result.table.loc["rw", "accuracy"] == pytest.approx(accuracy_score(y_test, rw), abs=1e-12)
+    with pytest.raises(AssayInputError, match="prefit"):
+        compare_mitigations(object(), [af.GroupThresholds()], data, sensitive_features="g", prefit=True)
+
+
+def test_a_mitigation_warning_becomes_a_note():
+    import warnings
+
+    X, y, g = _synthetic(3000, 2)
+    data = {"train": (X.iloc[:1500], y[:1500], g.iloc[:1500]),
+            "val": (X.iloc[1500:2200], y[1500:2200], g.iloc[1500:2200]),
+            "test": (X.iloc[2200:], y[2200:], g.iloc[2200:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes
+        roc = af.RejectOptionClassifier(tolerance=0.0, widths=[0.0])
+        result = compare_mitigations(LogisticRegression(), {"roc": roc,
+                                                            "gt": af.GroupThresholds()}, data, sensitive_features="g",
+                                     n_boot=10, random_state=0)
+    assert "tolerance" in result.table.loc["roc", "note"] and pd.isna(result.table.loc["gt", "note"])
+    assert result.table["error"].isna().all()

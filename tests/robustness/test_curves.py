@@ -59,6 +59,32 @@ def test_tabular_curve_equals_a_direct_recomputation(adult):
     assert result.mce is None and result.slices is None
 
 
+def test_accuracy_only_curve_shares_one_table_per_corruption_and_equals_a_direct_recomputation(adult):
+    # Accuracy alone takes the path where all severities of a corruption go through one grouped table
+    # (as per-row "correct" values): every group and intersection must equal a table per sweep.
+    model, X, y, sf = adult
+    sf = sf.assign(race=np.where(np.arange(len(sf)) % 4 == 0, "r1", "r2"))
+    noise = get_corruption("numeric_noise")
+    severities = [1, 3, 5]
+    result = robustness_curve(model, X, y, corruptions=[noise], severities=severities, sensitive_features=sf,
+                              n_boot=100, random_state=0)
+    table = result.to_frame()
+    assert set(table["metric"]) == {"accuracy"}
+    for k, severity in enumerate(severities):
+        seed = int(np.random.default_rng([0, 0, severity]).integers(2**63 - 1))
+        pred = model.predict(noise(X, severity, random_state=seed))
+        direct = evaluate_groups(y.to_numpy(), pred, sensitive_features=sf, metrics=["accuracy"])
+        rows = table[(table["corruption"] == "numeric_noise") & (table["severity"] == severity)].set_index(
+            ["feature", "group"])
+        assert rows.loc[("overall", "all"), "value"] == pytest.approx(direct.overall["accuracy"], abs=1e-12)
+        for key, value in direct.by_group["accuracy"].items():
+            assert rows.loc[(key[0], str(key[1])), "value"] == pytest.approx(value, abs=1e-12)
+            assert rows.loc[(key[0], str(key[1])), "count"] == direct.by_group.loc[key, "count"]
+        assert len(rows) == len(direct.by_group) + 1
+    assert ((table["lower"] <= table["value"] + 1e-12) & (table["value"] <= table["upper"] + 1e-12)).all()
+    assert (table["upper"] > table["lower"]).any()
+
+
 def test_image_curve_overall_has_wilson_intervals_and_no_cache_growth(images):
     model, X, y, _ = images
     adapter = assay.wrap(model)

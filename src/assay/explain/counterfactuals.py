@@ -11,7 +11,8 @@ The search, vectorised over rows (one model call per step for all rows still sea
 1. *Growing spheres*: ``n_candidates`` random candidates per row at each radius of ``radii``
    (numeric columns within ``radius`` reference standard deviations; up to one categorical column
    changed with even odds below radius 1, two from 1, three from 4), until a row has ``n`` valid
-   ones (predicted ``desired``).
+   ones (predicted ``desired``). Rows left with none take the nearest reference rows the model
+   predicts as desired, projected onto their allowed moves (the nearest-neighbour counterfactual).
 2. *Sparsify*: on every valid candidate, each changed column in turn is reverted to the original
    value where the candidate stays valid; then the numeric change is bisected on the segment from
    the original (invalid) to the candidate (valid), ``refine_steps`` times: the result lies within
@@ -180,10 +181,59 @@ class Counterfactuals(Component):
             valid &= space.changed(numeric, codes, rows).any(axis=1)
             rows_l.append(rows[valid]), num_l.append(numeric[valid]), cat_l.append(codes[valid])
             found += np.bincount(rows[valid], minlength=len(found))
+        stuck = needed[found[needed] == 0]
+        if len(stuck):
+            rows, numeric, codes = self._from_reference(adapter, space, stuck, desired, rng)
+            rows_l.append(rows), num_l.append(numeric), cat_l.append(codes)
         d_num, d_cat = space.numeric0.shape[1], space.codes0.shape[1]
         return {"rows": np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int64),
                 "numeric": np.concatenate(num_l) if num_l else np.zeros((0, d_num)),
                 "codes": np.concatenate(cat_l) if cat_l else np.zeros((0, d_cat), dtype=np.int64)}
+
+    def _from_reference(self, adapter, space: FeatureSpace, stuck: np.ndarray, desired: np.ndarray,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Valid candidates for rows the random search left without any: the reference rows the
+        model predicts as desired, projected onto the row's allowed moves (immutable columns kept,
+        ranges and monotone directions clipped, categories outside the allowed codes kept at the
+        original), all predicted in one pass per block, the ``n_candidates`` nearest valid ones kept
+        per row. Sparsifying then pulls them back towards the original. Memory and model calls:
+        blocks of about 4 million (row, reference row, column) cells."""
+        reference = space.X if self.data is None else self.data
+        ref_class = uncached_logits(adapter, reference).argmax(axis=1)
+        ref_num = reference[space.num_cols].to_numpy(dtype=np.float64) if space.num_cols else \
+            np.zeros((len(reference), 0))
+        ref_codes = np.stack([a.get_indexer(reference[c]) for a, c in zip(space.alphabets, space.cat_cols)], axis=1) \
+            if space.cat_cols else np.zeros((len(reference), 0), dtype=np.int64)
+        k = int(self.n_candidates)
+        width = max(1, ref_num.shape[1] + ref_codes.shape[1])
+        rows_l, num_l, cat_l = [], [], []
+        for target in np.unique(desired[stuck]):
+            mine, pool = stuck[desired[stuck] == target], np.flatnonzero(ref_class == target)
+            if not len(pool):
+                continue
+            for block in np.array_split(mine, len(mine) * len(pool) * width // 4_000_000 + 1):
+                if not len(block):
+                    continue
+                # every (row, reference row) pair projected onto the row's allowed moves: (b, r, d)
+                numeric = np.clip(ref_num[pool][None], space.lo[block][:, None], space.hi[block][:, None])
+                keep = space.movable_num[block][:, None] & np.isfinite(numeric)
+                numeric = np.where(keep, numeric, space.numeric0[block][:, None])
+                numeric[..., space.integer] = np.round(numeric[..., space.integer])
+                codes = np.broadcast_to(ref_codes[pool][None], (len(block), *ref_codes[pool].shape))
+                allowed = (space.movable_cat[block][:, None] & (codes >= space.code_lo[block][:, None])
+                           & (codes <= space.code_hi[block][:, None]))
+                codes = np.where(allowed, codes, space.codes0[block][:, None])
+                rows = np.repeat(block, len(pool))
+                numeric, codes = numeric.reshape(len(rows), -1), codes.reshape(len(rows), -1)
+                numeric, codes = space.within_budget(numeric, codes, rows, self.max_changes, rng)
+                valid = _predict(adapter, space, numeric, codes, rows) == desired[rows]
+                valid &= space.changed(numeric, codes, rows).any(axis=1)
+                kept = _nearest(space, {"rows": rows[valid], "numeric": numeric[valid], "codes": codes[valid]}, k)
+                rows_l.append(kept["rows"]), num_l.append(kept["numeric"]), cat_l.append(kept["codes"])
+        if not rows_l:
+            return (np.zeros(0, dtype=np.int64), np.zeros((0, space.numeric0.shape[1])),
+                    np.zeros((0, space.codes0.shape[1]), dtype=np.int64))
+        return np.concatenate(rows_l), np.concatenate(num_l), np.concatenate(cat_l)
 
     def _sparsify(self, adapter, space: FeatureSpace, pool: dict[str, np.ndarray], desired: np.ndarray):
         rows, numeric, codes = pool["rows"], pool["numeric"].copy(), pool["codes"].copy()

@@ -162,16 +162,26 @@ def permutation_importance(model: Any, X: Any, y: Any, *, scoring: Any = "accura
     per_call = max(1, size // n)
     result = np.empty((len(groups), int(n_repeats)))
     for g, idx in enumerate(groups.values()):
+        columns_g = [_codes(X.iloc[:, j].to_numpy() if frame else X[:, j]) for j in idx]
         for a in range(0, int(n_repeats), per_call):
             chunk = perms[a:a + per_call]
-            if frame:
-                Xp = pd.concat([X] * len(chunk), ignore_index=True)
-                for j in idx:
-                    Xp[X.columns[j]] = X.iloc[:, j].to_numpy()[chunk.ravel()]
-            else:
-                Xp = np.tile(X, (len(chunk), 1))
-                Xp[:, idx] = X[:, idx][chunk.ravel()]
-            p = scores(adapter, Xp, "probabilities").reshape(len(chunk), n, -1)
+            # a row whose shuffled values equal its own is the unshuffled row: its probabilities are the
+            # baseline's, so only the changed rows go through the model (the same values, fewer evaluations)
+            changed = np.zeros(chunk.shape, dtype=bool)
+            for codes in columns_g:
+                changed |= codes[chunk] != codes[None]
+            repeat, row = np.nonzero(changed)
+            p = np.repeat(proba[None], len(chunk), axis=0)
+            if len(row):
+                source = chunk[repeat, row]
+                if frame:
+                    Xp = X.iloc[row].reset_index(drop=True)
+                    for j in idx:
+                        Xp.isetitem(j, X.iloc[:, j].array.take(source))
+                else:
+                    Xp = X[row]
+                    Xp[:, idx] = X[source][:, idx]
+                p[repeat, row] = scores(adapter, Xp, "probabilities")
             result[g, a:a + len(chunk)] = baseline - _score(scoring, y, p, classes)
     mean, std = result.mean(1), result.std(1)
     r = result.shape[1]
@@ -180,6 +190,18 @@ def permutation_importance(model: Any, X: Any, y: Any, *, scoring: Any = "accura
     return PermutationImportance(tuple(groups), result, mean, std, mean - half, mean + half, baseline,
                                  scoring if isinstance(scoring, str) else getattr(scoring, "__name__", "callable"),
                                  float(confidence_level))
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of a column's values: equal values (missing ones, None / NaN / NA, together) equal codes."""
+    return pd.factorize(values, use_na_sentinel=False)[0]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise ``a == b`` (broadcast) with missing values equal to each other."""
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    codes = _codes(np.concatenate([a.ravel(), b.ravel()]))
+    return (codes[:a.size] == codes[a.size:]).reshape(a.shape)
 
 
 def _tabular(attribution: Any, owner: str) -> tuple[np.ndarray, list[str]]:

@@ -14,7 +14,8 @@
   coefficient of variation of each metric across many groups.
 * :mod:`~assay.fairness.mitigation` -- estimators that close a gap: ``Reweighing``,
   ``GroupResampler``, ``DisparateImpactRemover``, ``SensitiveFeatureRemover``, ``ExponentiatedGradient``,
-  ``MinDiffLoss``, ``AdversarialDebiasing``, ``GroupThresholds``, ``compare_mitigations``.
+  ``MinDiffLoss``, ``MinDiffClassifier``, ``AdversarialDebiasing``, ``GroupThresholds``, ``RejectOptionClassifier``,
+  ``CostSensitiveThreshold``, ``compare_mitigations``.
 * :mod:`~assay.fairness.report` -- ``fairness_report``: every measure per feature and
   intersection, with bootstrap intervals and pass / fail / uncertain flags.
 
@@ -56,12 +57,15 @@ from .measures import (
 )
 from .mitigation import (
     AdversarialDebiasing,
+    CostSensitiveThreshold,
     DisparateImpactRemover,
     ExponentiatedGradient,
     GroupResampler,
     GroupThresholds,
+    MinDiffClassifier,
     MinDiffLoss,
     MitigationComparison,
+    RejectOptionClassifier,
     Reweighing,
     SensitiveFeatureRemover,
     compare_mitigations,
@@ -78,6 +82,7 @@ from .significance import (
 
 __all__ = [
     "AdversarialDebiasing",
+    "CostSensitiveThreshold",
     "DisparateImpactNull",
     "DisparateImpactRemover",
     "DisparitySummary",
@@ -86,8 +91,10 @@ __all__ = [
     "GapTest",
     "GroupResampler",
     "GroupThresholds",
+    "MinDiffClassifier",
     "MinDiffLoss",
     "MitigationComparison",
+    "RejectOptionClassifier",
     "Reweighing",
     "SensitiveFeatureRemover",
     "TwoProportionTest",

@@ -51,6 +51,9 @@ _PLOTS = {
     "plot_randomization": "plots_explain",
     "plot_mitigation_pareto": "plots_mitigation",
     "plot_membership_roc": "plots_privacy",
+    "plot_entanglement": "plots_visualization",
+    "plot_feature_visualizations": "plots_visualization",
+    "plot_prototypes": "plots_visualization",
 }
 
 __all__ = ["SCHEMA_VERSION", "Section", "escape_markdown", "frame_from_record", "html_to_pdf", "markdown_block",

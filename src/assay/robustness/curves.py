@@ -136,17 +136,25 @@ def robustness_curve(
     other = None if baseline is None or isinstance(baseline, RobustnessCurve) else wrap(baseline,
                                                                                         batch_size=batch_size)
     other_frames = [] if other is None else _tagged(evaluate(np.argmax(other.logits(X), axis=1)), CLEAN, 0)
-    pairs = [(i, c, s) for i, c in enumerate(chosen) for s in severities]
-    with progress_bar(len(pairs), desc="corruptions x severities", progress=progress, n_batches=len(pairs),
+    n_sweeps = len(chosen) * len(severities)
+    with progress_bar(n_sweeps, desc="corruptions x severities", progress=progress, n_batches=n_sweeps,
                       unit="sweeps") as bar:
-        for i, corruption, severity in pairs:
-            seed = int(np.random.default_rng([base_seed, i, severity]).integers(2**63 - 1))
-            corrupted = corruption(X, severity, random_state=seed)
-            frames += _tagged(evaluate(_predict(adapter, corrupted)), corruption.name, severity)
-            if other is not None:
-                other_frames += _tagged(evaluate(_predict(other, corrupted)), corruption.name, severity)
-            del corrupted
-            bar.update(1)
+        for i, corruption in enumerate(chosen):
+            # The predictions of all severities of one corruption go through one grouped table
+            # (its fixed cost per call weighs as much as a small model's forward pass).
+            mine, theirs = [], []
+            for severity in severities:
+                seed = int(np.random.default_rng([base_seed, i, severity]).integers(2**63 - 1))
+                corrupted = corruption(X, severity, random_state=seed)
+                mine.append(_predict(adapter, corrupted))
+                if other is not None:
+                    theirs.append(_predict(other, corrupted))
+                del corrupted
+                bar.update(1)
+            for severity, rows in zip(severities, evaluate.many(mine)):
+                frames += _tagged(rows, corruption.name, severity)
+            for severity, rows in zip(severities, evaluate.many(theirs) if theirs else []):
+                other_frames += _tagged(rows, corruption.name, severity)
     table = _frame(frames)
     mce = relative = by_group = None
     if baseline is not None:
@@ -298,10 +306,30 @@ def _evaluator(y_index, n_classes, sensitive_features, metrics, n_boot, confiden
                                     min_group_size=min_group_size, average=average)
         return _table_rows(table, metrics)
 
+    def many(preds: list[np.ndarray]) -> list[list[tuple]]:
+        """The rows of :func:`evaluate` for several prediction vectors of the same rows.
+
+        Accuracy per group is the mean of the per-row "correct" value: all vectors go through
+        one grouped table as values (``mean:0``, ``mean:1``, ...; the same binomial bootstrap
+        per cell as the accuracy's). Other metrics, and no groups, take one table each.
+        """
+        if sensitive_features is None or list(metrics) != ["accuracy"] or len(preds) < 2:
+            return [evaluate(pred) for pred in preds]
+        values = {str(k): (pred == y_index).astype(np.float64) for k, pred in enumerate(preds)}
+        names = [f"mean:{k}" for k in values]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallGroupWarning)
+            table = evaluate_groups(values=values, sensitive_features=sensitive_features, metrics=names,
+                                    n_boot=n_boot, confidence_level=confidence_level, random_state=seed,
+                                    min_group_size=min_group_size)
+        return [_table_rows(table, [name], label="accuracy") for name in names]
+
+    evaluate.many = many
     return evaluate
 
 
-def _table_rows(table, metrics) -> list[tuple]:
+def _table_rows(table, metrics, label: str | None = None) -> list[tuple]:
+    """Tidy rows of a grouped table; ``label`` renames the (single) metric in the rows."""
     by_group = table.by_group
     features = by_group.index.get_level_values(0).tolist()
     groups = [str(g) for g in by_group.index.get_level_values(1)]
@@ -314,8 +342,9 @@ def _table_rows(table, metrics) -> list[tuple]:
         upper = nan if ci is None else ci[(metric, "upper")].tolist()
         low, high = (np.nan, np.nan) if overall_ci is None else (overall_ci.loc[metric, "lower"],
                                                                  overall_ci.loc[metric, "upper"])
-        rows.append(("overall", "all", metric, table.overall[metric], low, high, table.overall["count"], False))
-        rows += zip(features, groups, [metric] * len(by_group), by_group[metric].tolist(), lower, upper, counts,
+        name = label or metric
+        rows.append(("overall", "all", name, table.overall[metric], low, high, table.overall["count"], False))
+        rows += zip(features, groups, [name] * len(by_group), by_group[metric].tolist(), lower, upper, counts,
                     small)
     return rows
 

@@ -25,16 +25,46 @@ def upper_vertices(x: np.ndarray, y: np.ndarray, corner: tuple[float, float]) ->
     """
     if len(x) < 3:
         return np.arange(len(x))
-    points = np.c_[np.r_[x, corner[0]], np.r_[y, corner[1]]]
+    keep = _locally_concave(x, y)
+    points = np.c_[np.r_[x[keep], corner[0]], np.r_[y[keep], corner[1]]]
     try:
         vertices = ConvexHull(points).vertices
     except QhullError:  # every point on one line: its two ends
         return np.array([0, len(x) - 1])
-    vertices = vertices[vertices < len(x)]
+    vertices = keep[vertices[vertices < len(keep)]]
     order = np.lexsort((-y[vertices], x[vertices]))
     vertices = vertices[order]
     first = np.r_[True, np.diff(x[vertices]) > 0]
     return vertices[first]
+
+
+def _locally_concave(x: np.ndarray, y: np.ndarray, small: int = 512) -> np.ndarray:
+    """Indices of the points that may be upper-hull vertices, for points sorted by x (else all).
+
+    At equal x only the highest point can be one. Then, x strictly increasing, a point on or
+    below the chord of its two neighbours lies inside the hull (or on an edge), so it is no
+    vertex; dropping those, pass after pass (vectorised), leaves the concave chain (the upper
+    hull) or few enough points for Qhull. A ROC curve of n rows has about n/2 turning points:
+    the first pass halves it. The upper hull of what is left is the upper hull of all points.
+    """
+    idx = np.arange(len(x))
+    if len(x) <= small or not np.all(x[1:] >= x[:-1]):
+        return idx
+    block_start = np.r_[True, x[1:] > x[:-1]]
+    if not block_start.all():  # ties in x: the first of the highest points of each run
+        block = np.cumsum(block_start) - 1
+        top = np.maximum.reduceat(y, np.flatnonzero(block_start))
+        best = np.flatnonzero(y == top[block])
+        idx = best[np.r_[True, block[best][1:] != block[best][:-1]]]
+    while len(idx) > small:
+        xs, ys = x[idx], y[idx]
+        dx0, dy0 = xs[1:-1] - xs[:-2], ys[1:-1] - ys[:-2]
+        dx1, dy1 = xs[2:] - xs[:-2], ys[2:] - ys[:-2]
+        inside = dx0 * dy1 - dy0 * dx1 >= 0  # not a strict right turn: on or below the chord
+        if not inside.any():
+            break
+        idx = idx[np.r_[True, ~inside, True]]
+    return idx
 
 
 def upper_hull(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

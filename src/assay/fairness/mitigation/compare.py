@@ -20,18 +20,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core.errors import AssayInputError, UndefinedMetricWarning
+from ...core.errors import AssayInputError, AssayWarning, UndefinedMetricWarning
 from ...core.result import Result
 from ...core.validation import check_random_state, describe
+from .adversarial import AdversarialDebiasing
+from .cost_sensitive import CostSensitiveThreshold
 from .inprocessing import ExponentiatedGradient
+from .mindiff import MinDiffClassifier, MinDiffLoss, default_module
 from .postprocessing import GroupThresholds
 from .preprocessing import DisparateImpactRemover, GroupResampler, Reweighing, SensitiveFeatureRemover
+from .reject_option import RejectOptionClassifier
 
 __all__ = ["MitigationComparison", "compare_mitigations"]
 
 DEFAULT_GAPS = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")
+_POST = (GroupThresholds, RejectOptionClassifier, CostSensitiveThreshold)
+_TORCH = (MinDiffClassifier, MinDiffLoss, AdversarialDebiasing)
 _KINDS = (Reweighing, GroupResampler, DisparateImpactRemover, SensitiveFeatureRemover, ExponentiatedGradient,
-          GroupThresholds)
+          *_TORCH, *_POST)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -45,8 +51,10 @@ class MitigationComparison(Result):
         Columns: ``stage`` (pre/in/post-processing), ``accuracy``, ``balanced_accuracy``, ``ece``
         (NaN for post-processing: its scores are the baseline's), each with ``_lower``/``_upper``
         interval bounds; ``"<gap>[<feature>]"`` for every gap and feature / intersection, with
-        bounds; ``fit_seconds``; ``error`` (why a mitigation could not be fitted on these data,
-        e.g. a group without positives for a rate constraint; its numbers are then NaN).
+        bounds; ``fit_seconds``; ``note`` (what a mitigation warned while fitting, e.g. a
+        tolerance out of reach on these data; None otherwise); ``error`` (why a mitigation could
+        not be fitted on these data, e.g. a group without positives for a rate constraint; its
+        numbers are then NaN).
     differences : DataFrame
         One row per (mitigation, metric): ``difference`` (mitigation - baseline), ``ci_lower``,
         ``ci_upper`` (paired bootstrap), ``significant`` (the interval excludes 0).
@@ -114,20 +122,68 @@ def _fit(model: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None = N
 
 
 def _stage(m: Any) -> str:
-    if isinstance(m, GroupThresholds):
+    if isinstance(m, _POST):
         return "post-processing"
-    if isinstance(m, ExponentiatedGradient):
+    if isinstance(m, (ExponentiatedGradient, *_TORCH)):
         return "in-processing"
     return "pre-processing"
 
 
-def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int
-             ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(predictions, scores or None) of one mitigation on the test rows."""
-    (X, y, sf), (X_val, y_val, sf_val), (X_test, _, sf_test) = train, val, test
-    if isinstance(m, GroupThresholds):
-        m.fit(fitted.predict_proba(X_val)[:, 1], y_val, sensitive_features=sf_val)
-        return m.predict(fitted.predict_proba(X_test)[:, 1], sensitive_features=sf_test, random_state=seed), None
+def _numeric(baseline: Any, X: Any, X_test: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of a torch mitigation: the baseline pipeline's steps before its classifier
+    (a fresh clone, fitted on the training rows), else ``X`` as it is; float32 arrays."""
+    from sklearn.pipeline import Pipeline
+
+    model = _new_model(baseline)
+    if hasattr(model, "steps") and len(model.steps) > 1:
+        pre = Pipeline(model.steps[:-1])
+        X, X_test = pre.fit_transform(X), pre.transform(X_test)
+    out = []
+    for part in (X, X_test):
+        part = part.toarray() if hasattr(part, "toarray") else part
+        try:
+            out.append(np.asarray(part, dtype=np.float32))
+        except (TypeError, ValueError):
+            raise AssayInputError(
+                "torch mitigations need numeric inputs: pass as 'baseline' a Pipeline whose steps before the "
+                "classifier encode X (e.g. assay.models.make_tabular_preprocessor), or numeric X. Got "
+                f"{describe(part)}."
+            ) from None
+    return out[0], out[1]
+
+
+def _torch_model(m: Any, n_features: int, torch_module: Any, seed: int) -> Any:
+    """A fresh copy of a torch mitigation, its network built for ``n_features`` inputs if it has none."""
+    from ...core.component import clone
+
+    if isinstance(m, MinDiffLoss):  # the loss's hyper-parameters; its rows are the training split's
+        m = MinDiffClassifier(weight=m.weight, kernel=m.kernel, kernel_length=m.kernel_length, label=m.label,
+                              random_state=seed)
+    m = clone(m)
+    if m.module is None:
+        module = torch_module(n_features) if torch_module is not None else default_module(n_features, seed)
+        m.set_params(module=module)
+    return m
+
+
+def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test: tuple, seed: int,
+             torch_module: Any = None, scores: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(predictions, scores or None) of one mitigation on the test rows; ``scores()`` gives the
+    baseline's (validation, test) scores (computed once for all post-processing)."""
+    (X, y, sf), (_, y_val, sf_val), (X_test, _, sf_test) = train, val, test
+    if isinstance(m, _POST):
+        s_val, s_test = scores()
+        if isinstance(m, CostSensitiveThreshold):
+            return m.fit(s_val, y_val).predict(s_test), None
+        m.fit(s_val, y_val, sensitive_features=sf_val)
+        if isinstance(m, GroupThresholds):
+            return m.predict(s_test, sensitive_features=sf_test, random_state=seed), None
+        return m.predict(s_test, sensitive_features=sf_test), None
+    if isinstance(m, _TORCH):
+        X_num, X_test_num = _numeric(baseline, X, X_test)
+        model = _torch_model(m, X_num.shape[1], torch_module, seed).fit(X_num, y, sensitive_features=sf)
+        proba = model.predict_proba(X_test_num)[:, 1]
+        return (proba >= 0.5).astype(np.int64), proba
     if isinstance(m, ExponentiatedGradient):
         if m.estimator is None:
             m.set_params(estimator=_new_model(baseline))
@@ -150,39 +206,43 @@ def _run_one(m: Any, baseline: Any, fitted: Any, train: tuple, val: tuple, test:
 
 def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.ndarray], gaps: tuple[str, ...],
                  n_boot: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per metric, an array (models, n_boot) of the statistic on the same resampled test rows."""
+    """Per metric, an array (models, n_boot) of the statistic on the same resampled test rows.
+
+    Each resample is held as its row multiplicities (a matrix (n_boot, n) of counts), so every
+    per-group sum over every resample is one matrix product with the rows' (group x condition)
+    indicators: the same integer sums as summing the resampled rows, without materialising them.
+    """
     n = len(y)
     idx = rng.integers(0, n, size=(n_boot, n))
+    counts = np.bincount((np.arange(n_boot)[:, None] * n + idx).ravel(), minlength=n_boot * n)
+    counts = counts.reshape(n_boot, n).astype(np.float64)
     out: dict[str, np.ndarray] = {}
-    yb = y[idx]
+    conditions = {"sel": np.ones(n, dtype=bool), "tpr": y == 1, "fpr": y == 0}
+    onehots = {}
+    for feature, code in codes.items():
+        n_g = int(code.max()) + 1
+        onehot = np.zeros((n, n_g))
+        onehot[np.arange(n), code] = 1.0
+        onehots[feature] = onehot
+    den = {(f, c): counts @ (oh * m[:, None]) for f, oh in onehots.items() for c, m in conditions.items()}
+
+    def spread(r: np.ndarray) -> np.ndarray:
+        return np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
+
     for j, pred in enumerate(preds):
-        pb = pred[idx]
-        correct = (pb == yb)
-        acc = correct.mean(axis=1)
-        out.setdefault("accuracy", np.empty((len(preds), n_boot)))[j] = acc
-        for feature, code in codes.items():
-            g = code[idx]
-            n_g = int(code.max()) + 1
-            offset = (np.arange(n_boot)[:, None] * n_g + g).ravel()
-            size = n_boot * n_g
-
-            def rate(mask: np.ndarray, _o: np.ndarray = offset, _p: np.ndarray = pb, _n: int = n_g,
-                     _size: int = size) -> np.ndarray:
-                den = np.bincount(_o, weights=mask.ravel(), minlength=_size).reshape(n_boot, _n)
-                num = np.bincount(_o, weights=(mask & (_p == 1)).ravel(), minlength=_size).reshape(n_boot, _n)
+        out.setdefault("accuracy", np.empty((len(preds), n_boot)))[j] = counts @ (pred == y).astype(np.float64) / n
+        positive = pred == 1
+        for feature, onehot in onehots.items():
+            rates = {}
+            for c, m in conditions.items():
+                num = counts @ (onehot * (m & positive)[:, None])
+                d = den[(feature, c)]
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    return np.where(den > 0, num / den, np.nan)
-
-            sel = rate(np.ones_like(yb, dtype=bool))
-            tpr = rate(yb == 1)
-            fpr = rate(yb == 0)
-
-            def spread(r: np.ndarray) -> np.ndarray:
-                return np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
-
-            values = {"demographic_parity_difference": spread(sel), "equal_opportunity_difference": spread(tpr),
-                      "equalized_odds_difference": np.maximum(spread(tpr), spread(fpr)),
-                      "false_positive_rate_difference": spread(fpr)}
+                    rates[c] = np.where(d > 0, num / d, np.nan)
+            values = {"demographic_parity_difference": spread(rates["sel"]),
+                      "equal_opportunity_difference": spread(rates["tpr"]),
+                      "equalized_odds_difference": np.maximum(spread(rates["tpr"]), spread(rates["fpr"])),
+                      "false_positive_rate_difference": spread(rates["fpr"])}
             for gap in gaps:
                 if gap in values:
                     out.setdefault(f"{gap}[{feature}]", np.empty((len(preds), n_boot)))[j] = values[gap]
@@ -191,7 +251,8 @@ def _paired_gaps(y: np.ndarray, preds: list[np.ndarray], codes: dict[str, np.nda
 
 def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive_features: Any,
                         gaps: tuple[str, ...] = DEFAULT_GAPS, n_boot: int = 200, confidence_level: float = 0.95,
-                        val_size: float = 0.25, random_state: Any = 0) -> MitigationComparison:
+                        val_size: float = 0.25, random_state: Any = 0, torch_module: Any = None,
+                        prefit: bool = False) -> MitigationComparison:
     """Fit the baseline and each mitigation on the same split; audit all on the same test rows.
 
     Parameters
@@ -199,9 +260,16 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
     baseline : unfitted scikit-learn classifier (or a function returning one)
         Binary labels {0, 1}; ``predict_proba``. Cloned for every pre-/in-processing mitigation.
     mitigations : dict of name -> mitigation, or a list (named after their classes)
-        Instances of ``Reweighing``, ``GroupResampler``, ``DisparateImpactRemover``,
-        ``SensitiveFeatureRemover``, ``ExponentiatedGradient`` (its ``estimator`` defaults to a clone
-        of the baseline) or ``GroupThresholds`` (fitted on the baseline's validation scores).
+        Pre-processing: ``Reweighing``, ``GroupResampler``, ``DisparateImpactRemover``,
+        ``SensitiveFeatureRemover`` (the baseline retrained on what they give). In-processing:
+        ``ExponentiatedGradient`` (its ``estimator`` defaults to a clone of the baseline), and the
+        torch ones, ``MinDiffClassifier``, ``AdversarialDebiasing`` and ``MinDiffLoss`` (its
+        hyper-parameters, trained as a ``MinDiffClassifier`` on the training rows' groups): each
+        trains a network (its ``module``, or ``torch_module``) on the baseline pipeline's encoded
+        features (its steps before the classifier, fitted on the training rows) and predicts
+        ``P(1) >= 0.5``; for the same network without the penalty add
+        ``MinDiffClassifier(weight=0)``. Post-processing, fitted on the baseline's validation
+        scores: ``GroupThresholds``, ``RejectOptionClassifier``, ``CostSensitiveThreshold``.
     data : an assay Dataset, or a dict of splits
         ``train`` and ``test`` (and optionally ``val``), each a Split or ``(X, y, sensitive_features)``.
         Without ``val``, ``val_size`` of the training rows (seeded) are held out for
@@ -215,6 +283,15 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         ``equalized_odds_difference`` and ``false_positive_rate_difference``.
     n_boot, confidence_level, random_state
         Bootstrap resamples (for the intervals and the paired differences), their level, the seed.
+    prefit : bool, default False
+        True: ``baseline`` is a fitted classifier, used as it is for the baseline row and the
+        post-processing scores (nothing retrained for them; pre-/in-processing mitigations still
+        train clones of it on the training rows). For auditing a given model, or when only
+        post-processing is compared.
+    torch_module : callable or None
+        ``torch_module(n_features) -> nn.Module`` (logits (n, 2)) for torch mitigations without a
+        ``module``; None: :func:`~assay.fairness.mitigation.mindiff.default_module` (a 32-unit MLP,
+        seeded).
     """
     from ...metrics import evaluate_groups
     from ..report import fairness_report
@@ -257,17 +334,38 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         val = (val[0], val[1], _columns(val[2], names, "val"))
 
     start = time.perf_counter()
-    fitted = _fit(_new_model(baseline), train[0], train[1])
+    if prefit:
+        if not hasattr(baseline, "predict_proba"):
+            raise AssayInputError(f"'baseline' must be a fitted classifier with predict_proba when prefit=True. Got "
+                                  f"{describe(baseline)}.")
+        fitted = baseline
+    else:
+        fitted = _fit(_new_model(baseline), train[0], train[1])
     runs = [("none", "baseline", np.asarray(fitted.predict(test[0])), fitted.predict_proba(test[0])[:, 1],
              time.perf_counter() - start)]
     errors: dict[str, str] = {}
+    cache: dict[str, np.ndarray] = {"test": runs[0][3]}
+
+    def scores() -> tuple[np.ndarray, np.ndarray]:
+        if "val" not in cache:
+            cache["val"] = fitted.predict_proba(val[0])[:, 1]
+        return cache["val"], cache["test"]
+
+    notes: dict[str, str] = {}
     for name, m in items:
         start = time.perf_counter()
         try:
-            pred, score = _run_one(m, baseline, fitted, train, val, test, seed)
+            with warnings.catch_warnings(record=True) as caught:  # e.g. a tolerance out of reach: a note
+                warnings.simplefilter("always", AssayWarning)
+                pred, score = _run_one(m, baseline, fitted, train, val, test, seed, torch_module, scores)
         except AssayInputError as exc:  # e.g. a cell without positives for a rate constraint
             errors[name] = str(exc)
             continue
+        for w in caught:
+            if issubclass(w.category, AssayWarning):
+                notes[name] = " ".join(filter(None, [notes.get(name), str(w.message)]))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         runs.append((name, _stage(m), pred.astype(np.int64), score, time.perf_counter() - start))
 
     y_test, sf_test = test[1].astype(np.int64), test[2]
@@ -291,14 +389,16 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
                 key = f"{measure}[{feature}]"
                 row[key], row[f"{key}_lower"], row[f"{key}_upper"] = r["value"], r["ci_lower"], r["ci_upper"]
         row["fit_seconds"] = seconds
+        row["note"] = notes.get(name)
         rows.append(row)
         part = report.by_group[["count", "selection_rate", "tpr", "fpr"]].copy()
         part.insert(0, "model", name)
         by_group.append(part.reset_index())
     rows += [{"model": name, "stage": _stage(m), "error": errors[name]} for name, m in items if name in errors]
     table = pd.DataFrame(rows).set_index("model").reindex(["none", *(name for name, _ in items)])
-    if "error" not in table.columns:
-        table["error"] = None
+    for column in ("error", "note"):
+        if column not in table.columns:
+            table[column] = None
 
     codes = {c: pd.factorize(sf_test[c], sort=True)[0] for c in names}
     if len(names) > 1:
@@ -322,7 +422,7 @@ def compare_mitigations(baseline: Any, mitigations: Any, data: Any, *, sensitive
         table=table, differences=differences, by_group=pd.concat(by_group, ignore_index=True),
         params={"sensitive_features": names, "gaps": list(gaps), "n_boot": int(n_boot),
                 "confidence_level": float(confidence_level), "val_size": float(val_size),
-                "n_train": len(train[1]), "n_val": len(val[1]), "n_test": len(y_test),
+                "n_train": len(train[1]), "n_val": len(val[1]), "n_test": len(y_test), "prefit": bool(prefit),
                 "random_state": random_state if isinstance(random_state, (int, type(None))) else "generator"},
     )
 

@@ -3,20 +3,24 @@
 :class:`MinDiffLoss` is a ``loss_fn`` for :func:`assay.models.fit_torch_classifier` (a plain
 PyTorch loop): cross-entropy plus ``weight`` times the maximum mean discrepancy between the
 positive-class probabilities of each group and of the other rows of the batch.
+:class:`MinDiffClassifier` is the same as an estimator (``fit(X, y, sensitive_features=)``,
+``predict_proba``), the loss built from the rows it is fitted on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...core.component import Component, Interval, Options
 from ...core.errors import AssayInputError
-from ...core.validation import check_option, check_scalar
+from ...core.validation import check_is_fitted, check_option, check_scalar, describe
 from ._groups import group_codes
 
 if TYPE_CHECKING:  # torch is imported when a loss is computed, not with assay.fairness
     import torch
 
-__all__ = ["MinDiffLoss", "mmd"]
+__all__ = ["MinDiffClassifier", "MinDiffLoss", "default_module", "mmd"]
 
 _KERNELS = ("gaussian", "laplacian")
 
@@ -111,3 +115,106 @@ class MinDiffLoss:
             return loss
         scores = torch.softmax(logits, dim=1)[:, 1]
         return loss + self.weight * self.penalty(scores, y, batch_index)
+
+
+def default_module(n_features: int, random_state: Any = 0) -> Any:
+    """A small MLP ``Linear(n_features, 32) - ReLU - Linear(32, 2)``, its initial weights seeded by
+    ``random_state`` (torch's global RNG is left as it was)."""
+    import numpy as np
+    import torch
+
+    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(int(n_features), 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+
+
+class MinDiffClassifier(Component):
+    """A torch classifier trained with :class:`MinDiffLoss` by :func:`assay.models.fit_torch_classifier`.
+
+    The estimator face of MinDiff (``fit(X, y, sensitive_features=)``, ``predict_proba``), so it
+    sits beside the other mitigations (e.g. in :func:`compare_mitigations`): the loss is built
+    at ``fit`` from the rows' sensitive features (several columns = their intersection).
+
+    Parameters
+    ----------
+    module : torch.nn.Module or None
+        Returns logits (n, 2) for inputs (n, d); a copy is trained (its initial weights as given).
+        None: :func:`default_module` (a 32-unit MLP) seeded by ``random_state``.
+    weight, kernel, kernel_length, label
+        :class:`MinDiffLoss`'s (``weight=0``: plain cross-entropy, the same network unmitigated).
+    epochs, batch_size, lr, random_state
+        :func:`~assay.models.fit_torch_classifier`'s.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network (eval mode).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "module": ["no_validation"],
+        "weight": [Interval(Real, 0, None, closed="left")],
+        "kernel": [Options(str, set(_KERNELS))],
+        "kernel_length": [Interval(Real, 0, None, closed="neither")],
+        "label": [None, Options(int, {0, 1})],
+        "epochs": [Interval(Integral, 1, None)],
+        "batch_size": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, module: Any = None, *, weight: float = 1.0, kernel: str = "gaussian",
+                 kernel_length: float = 0.1, label: int | None = None, epochs: int = 10, batch_size: int = 256,
+                 lr: float = 3e-3, random_state: Any = 0) -> None:
+        self.module = module
+        self.weight = weight
+        self.kernel = kernel
+        self.kernel_length = kernel_length
+        self.label = label
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, *, sensitive_features: Any = None) -> MinDiffClassifier:
+        """Train on numeric ``X`` (n, d) and binary ``y`` (n,) with the MMD penalty over ``sensitive_features``."""
+        import copy
+
+        import numpy as np
+        import torch
+
+        from ...models import fit_torch_classifier
+
+        X = np.asarray(X, dtype=np.float32)
+        if self.module is None:
+            module = default_module(X.shape[1] if X.ndim == 2 else 1, self.random_state)
+        elif isinstance(self.module, torch.nn.Module):
+            module = copy.deepcopy(self.module)
+        else:
+            raise AssayInputError(f"'module' must be None or a torch.nn.Module returning logits (n, 2). Got "
+                                  f"{describe(self.module)}.")
+        if sensitive_features is None:
+            raise AssayInputError("'sensitive_features' is required by MinDiffClassifier.fit: one value per row "
+                                  "of 'X'. Got None.")
+        loss = MinDiffLoss(sensitive_features, weight=self.weight, kernel=self.kernel,
+                           kernel_length=self.kernel_length, label=self.label)
+        seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
+        self.module_ = fit_torch_classifier(module, X, y, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                                            random_state=seed, loss_fn=loss)
+        self.groups_ = loss.groups
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: Any) -> Any:
+        """(n, 2) softmax of the trained network's logits."""
+        import numpy as np
+        import torch
+
+        check_is_fitted(self, ["module_"])
+        with torch.no_grad():
+            logits = self.module_(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+
+    def predict(self, X: Any) -> Any:
+        return self.predict_proba(X).argmax(axis=1).astype("int64")

@@ -20,7 +20,8 @@ import pandas as pd
 
 from ...core.component import Component, Interval, Options
 from ...core.errors import AssayInputError
-from ...core.validation import as_array, check_is_fitted, check_random_state, describe
+from ...core.validation import as_array, check_is_fitted, check_random_state
+from ._cost import check_cost_matrix, cost_weights, total_cost
 from ._groups import codes_for, group_codes
 from ._hull import hull_at, realise, solve_hull_lp, upper_hull, upper_vertices
 
@@ -44,14 +45,7 @@ def _objective_weights(objective: Any, n_pos: float, n_neg: float) -> tuple[floa
                 f"0, 1; columns: predicted class 0, 1). Got {objective!r} instead."
             )
         return (1.0, 1.0) if objective == "accuracy" else (1.0 / n_pos, 1.0 / n_neg)
-    cost = np.asarray(objective.to_numpy() if isinstance(objective, pd.DataFrame) else objective)
-    if cost.shape != (2, 2) or not np.issubdtype(cost.dtype, np.number) or not np.isfinite(cost).all():
-        raise AssayInputError(
-            "'objective' as a cost matrix must be a 2x2 array of finite numbers (rows: true class 0, 1; "
-            f"columns: predicted class 0, 1). Got {describe(objective)} instead."
-        )
-    # cost = C00 TN + C01 FP + C10 FN + C11 TP = const + (C11 - C10) TP + (C01 - C00) FP
-    return float(cost[1, 0] - cost[1, 1]), float(cost[0, 1] - cost[0, 0])
+    return cost_weights(check_cost_matrix(objective, name="objective"))
 
 
 def _rate_at(x: np.ndarray, values: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -213,10 +207,8 @@ class GroupThresholds(Component):
             return (tp_sum + (n - n_pos) - fp_sum) / n
         if isinstance(self.objective, str):
             return 0.5 * (tp_sum / n_pos + 1 - fp_sum / (n - n_pos))
-        cost = np.asarray(self.objective.to_numpy() if isinstance(self.objective, pd.DataFrame)
-                          else self.objective, dtype=np.float64)
-        fn, tn = n_pos - tp_sum, (n - n_pos) - fp_sum
-        return -float(cost[0, 0] * tn + cost[0, 1] * fp_sum + cost[1, 0] * fn + cost[1, 1] * tp_sum) / n
+        cost = check_cost_matrix(self.objective, name="objective")
+        return -float(total_cost(cost, (n - n_pos) - fp_sum, fp_sum, n_pos - tp_sum, tp_sum)) / n
 
     def _fit_hull(self, curves: list, cells: pd.MultiIndex, p_g: np.ndarray, n_g: np.ndarray, a: float, b: float,
                   positive: np.ndarray) -> GroupThresholds:
