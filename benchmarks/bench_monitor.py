@@ -14,15 +14,26 @@ shifted in the current frame; 20% categorical: 12 categories, one with a changed
 
 Peak memory: ``tracemalloc`` peak of each call (numpy buffers are traced), next to the frames' size.
 
-* **Evidently** ``Report([DataDriftPreset()])`` on the same frames, when ``evidently`` imports (it does
-  not install into the project's venv: run this file from the venv of ``bench_audit_external.py``,
-  ``/tmp/extvenv/bin/python benchmarks/bench_monitor.py``); skipped and said so otherwise. Not run in
-  the session that wrote it (no Evidently available offline)::
+* **Evidently** ``Report([DataDriftPreset()])`` on the same frames (generated from the same seeds,
+  the same columns as numeric / categorical), timed in its own venv: Evidently's pins clash with the
+  project's, so ``--evidently-python PATH`` runs this file again under that interpreter
+  (``--evidently-only``: makes the frames, runs only Evidently, prints seconds and peaks as JSON)::
 
-    .venv/bin/python benchmarks/bench_monitor.py --rows 1000000 --columns 50
+    python3 -m venv /tmp/evvenv && /tmp/evvenv/bin/pip install evidently -c constraints.txt
+    .venv/bin/python benchmarks/bench_monitor.py --rows 100000 --columns 50 --evidently-python /tmp/evvenv/bin/python
+
+  When ``evidently`` imports in the running interpreter it runs in-process instead; without either it
+  is skipped and said so. Evidently's preset on more than 1,000 rows tests numeric columns with the
+  normalised Wasserstein distance and categorical ones with the Jensen-Shannon distance (threshold 0.1);
+  assay's report computes those and KS, PSI and chi-square besides, with Holm correction.
+  The peak of each tool is ``tracemalloc``'s (Python and numpy allocations) of the call alone; the
+  Evidently child also reports its process's maximum resident size (imports and frames included).
 """
 
 import argparse
+import json
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,9 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import pandas as pd
 from _common import machine_info, peak_bytes, print_machine
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
-
-from assay.monitor import Profile, drift_report
 
 CATEGORIES = [f"c{i}" for i in range(12)]
 
@@ -58,6 +66,8 @@ def make_frame(rows, columns, *, seed, shifted):
 
 
 def floor(reference, current):
+    from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+
     out = {}
     for column in reference.columns:
         if isinstance(reference[column].dtype, pd.CategoricalDtype):
@@ -88,10 +98,48 @@ def timed(function):
     return time.perf_counter() - start, result
 
 
+def evidently_only(rows, columns):
+    """Child mode: the frames and Evidently alone; one JSON line on stdout."""
+    import evidently
+
+    reference = make_frame(rows, columns, seed=0, shifted=False)
+    current = make_frame(rows, columns, seed=1, shifted=True)
+    seconds, snapshot = timed(lambda: run_evidently(reference, current))
+    drifted = _evidently_drifted(snapshot)
+    peak = peak_bytes(lambda: run_evidently(reference, current))
+    print(json.dumps({"seconds": seconds, "peak_bytes": peak, "version": evidently.__version__,
+                      "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "drifted": drifted}))
+
+
+def _evidently_drifted(snapshot):
+    """Columns Evidently calls drifted (its ValueDrift metrics: value above the threshold)."""
+    try:
+        out = []
+        for metric in snapshot.dict()["metrics"]:
+            config = metric.get("config", {})
+            if config.get("type", "").endswith("ValueDrift") and metric["value"] >= config.get("threshold", 0.1):
+                out.append(config.get("column"))
+        return out
+    except Exception as exc:  # noqa: BLE001 - the snapshot layout is Evidently's; report, do not fail
+        return f"could not read the snapshot ({exc})"
+
+
+def evidently_child(python, rows, columns):
+    command = [python, str(Path(__file__).resolve()), "--evidently-only", "--rows", str(rows), "--columns",
+               str(columns)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"Evidently child failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def dask_profile(rows, columns, partitions):
     import dask
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
+
+    from assay.monitor import Profile
 
     per = rows // partitions
     meta = make_frame(2, columns, seed=0, shifted=False).iloc[:0]
@@ -109,7 +157,14 @@ def main():
     parser.add_argument("--columns", type=int, default=50)
     parser.add_argument("--dask-rows", type=int, default=0)
     parser.add_argument("--dask-partitions", type=int, default=20)
+    parser.add_argument("--evidently-python", default=None, help="python of a venv with evidently installed")
+    parser.add_argument("--evidently-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.evidently_only:
+        evidently_only(args.rows, args.columns)
+        return
+    from assay.monitor import Profile, drift_report
+
     print_machine(machine_info("numpy", "scipy", "pandas", "dask"))
     reference = make_frame(args.rows, args.columns, seed=0, shifted=False)
     current = make_frame(args.rows, args.columns, seed=1, shifted=True)
@@ -125,18 +180,37 @@ def main():
     rows.append(("assay Profile.fit (reference, once)", t, peak_bytes(lambda: Profile.fit(reference))))
     t, from_profile = timed(lambda: drift_report(profile, current))
     rows.append(("assay drift_report (from the profile)", t, peak_bytes(lambda: drift_report(profile, current))))
+    evidently_drifted = None
     try:
-        import evidently  # noqa: F401
+        import evidently
     except ImportError:
-        print("evidently: not installed here; skipped")
+        if args.evidently_python:
+            child = evidently_child(args.evidently_python, args.rows, args.columns)
+            rows.append((f"Evidently {child['version']} DataDriftPreset (own venv)", child["seconds"],
+                         child["peak_bytes"]))
+            evidently_drifted = child["drifted"]
+            print(f"Evidently child process: max resident size {child['max_rss_bytes'] / 2 ** 20:,.0f} MiB")
+        else:
+            print("evidently: not installed here and no --evidently-python; skipped")
     else:
-        t, _ = timed(lambda: run_evidently(reference, current))
-        rows.append(("Evidently Report([DataDriftPreset()])", t, peak_bytes(lambda: run_evidently(reference, current))))
+        t, snapshot = timed(lambda: run_evidently(reference, current))
+        rows.append((f"Evidently {evidently.__version__} DataDriftPreset", t,
+                     peak_bytes(lambda: run_evidently(reference, current))))
+        evidently_drifted = _evidently_drifted(snapshot)
     print(f"{'what':<46} {'seconds':>8} {'peak MiB':>9}")
     for name, seconds, peak in rows:
         print(f"{name:<46} {seconds:8.2f} {peak / 2 ** 20:9.0f}")
+    if evidently_drifted is not None:
+        seconds = {name: t for name, t, _ in rows}
+        evidently_seconds = rows[-1][1]
+        data = seconds["assay drift_report (from data)"]
+        profiled = seconds["assay Profile.fit (reference, once)"] + seconds["assay drift_report (from the profile)"]
+        print(f"Evidently / assay drift_report from data: {evidently_seconds / data:.1f}x; Evidently / assay "
+              f"Profile.fit + drift_report from the profile: {evidently_seconds / profiled:.1f}x")
     print("drifted (data):   ", result.drifted_columns)
     print("drifted (profile):", from_profile.drifted_columns)
+    if evidently_drifted is not None:
+        print("drifted (Evidently):", evidently_drifted)
     if args.dask_rows:
         seconds, dprofile = dask_profile(args.dask_rows, args.columns, args.dask_partitions)
         print(f"Profile.fit_dask on {args.dask_rows:,} x {args.columns} ({args.dask_partitions} partitions, "

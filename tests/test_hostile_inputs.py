@@ -1572,6 +1572,20 @@ CASES_PROBES = [
         pd.DataFrame(_XP, columns=list("abcd"))), ["'method'", "newton"], id="Counterfactuals: an unknown method"),
 ]
 
+# --- generaliser targets l / t (issue 17), text-column drift (issue 18) ------------------------------------------
+
+CASES_TARGETS_TEXT = [
+    pytest.param(lambda: _privacy("generalize")(_QI, ["age"], k=2, sensitive="disease", l=3),
+                 ["'l'", "only 2 distinct"], id="generalize: l above the sensitive column's distinct values"),
+    pytest.param(lambda: _privacy("generalize")(_QI, ["age"], k=2, t=0.2), ["'sensitive'"],
+                 id="generalize: t without sensitive columns"),
+    pytest.param(lambda: _monitor("drift.drift_report")(_REF_M, _REF_M, text_columns="review",
+                                                        embed=lambda t: np.zeros((len(t), 2))),
+                 ["'text_columns'", "'review'"], id="drift_report: a text column that does not exist"),
+    pytest.param(lambda: _monitor("distributed.run_monitor_dask")(_monitor("profile.Profile").fit(_REF_M), _REF_M),
+                 ["'current'", "Dask DataFrame"], id="run_monitor_dask: a pandas frame as current"),
+]
+
 
 
 # --- feature visualization, prototypes and criticisms (issue 20, items 2 and 3) ------------------------------------
@@ -1645,7 +1659,8 @@ CASES_VISUALIZATION = [
                                          *CASES_RISK,
                                          *CASES_MONITOR,
                                          *CASES_PRIVACY_DATA,
-                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_VISUALIZATION])
+                                         *CASES_PRIVACY, *CASES_PROBES, *CASES_VISUALIZATION,
+                                         *CASES_TARGETS_TEXT])
 def test_refused(call, words):
     with pytest.raises(AssayInputError) as info:
         call()

@@ -170,9 +170,10 @@ def _monitor_parser(commands: Any) -> None:
     monitor.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
                          help="multiple-testing correction (default: %(default)s)")
     monitor.add_argument("--dask", action="store_true",
-                         help="read both tables with Dask and test drift from their mergeable profiles (data past "
-                              "one machine's memory; drift only: no --model, and --target / --time-column are "
-                              "left out of the tests)")
+                         help="read both tables with Dask (data past one machine's memory): drift, drift per "
+                              "window and, with --model, --target and --time-column, accuracy per window and group "
+                              "with control charts, all from statistics merged over partitions (no label-free "
+                              "estimate on this path)")
     monitor.add_argument("--scheduler", default=None,
                          help="with --dask: address of a Dask scheduler (default: the local threaded scheduler)")
     monitor.add_argument("--out", default="assay-monitor", help="output directory (default: %(default)s)")
@@ -241,20 +242,14 @@ def _read_dask(path: str, arg: str) -> Any:
     return dd.read_parquet(str(p)) if fmt == "parquet" else dd.read_csv(str(p))
 
 
-def _without(ddf: Any, columns: list[str]) -> Any:
-    return ddf.drop(columns=[c for c in columns if c in ddf.columns])
-
-
 def _run_monitor_dask(args: argparse.Namespace, reference: Any) -> int:
-    from .io import parse_columns
+    from .io import load_model, parse_columns
+    from .monitor.distributed import run_monitor_dask
     from .monitor.documents import write_monitor_report
     from .monitor.profile import Profile
-    from .monitor.run import run_monitor
 
-    if args.model:
-        raise AssayInputError("--dask: tests drift from profiles only; drop --model (or --dask).")
-    drop = [c for c in (args.target, args.time_column) if c]  # not tested for drift; no windows with --dask
     sensitive = parse_columns(args.sensitive) if args.sensitive else None
+    model = load_model(args.model, trust_model_file=args.trust_model_file).model if args.model else None
     client = None
     if args.scheduler:
         from distributed import Client
@@ -262,25 +257,30 @@ def _run_monitor_dask(args: argparse.Namespace, reference: Any) -> int:
         client = Client(args.scheduler)
     try:
         if not isinstance(reference, Profile):
-            reference = Profile.fit_dask(_without(_read_dask(args.reference, "--reference"), drop),
-                                         sensitive_features=sensitive)
-        current = Profile.fit_dask(_without(_read_dask(args.current, "--current"), drop),
-                                   sensitive_features=sensitive, edges=reference.edges())
-        result = run_monitor(reference, current, alpha=args.alpha, effect_threshold=args.effect_threshold,
-                             correction=args.correction)
+            reference = _read_dask(args.reference, "--reference")
+        result = run_monitor_dask(reference, _read_dask(args.current, "--current"), model=model,
+                                  features=parse_columns(args.features, arg="--features") if args.features else None,
+                                  target=args.target, time_column=args.time_column, window=args.window,
+                                  sensitive_features=sensitive, alpha=args.alpha,
+                                  effect_threshold=args.effect_threshold, correction=args.correction)
     except AssayInputError as exc:
         message = str(exc).strip().splitlines()[0]
         for word, flag in (("'sensitive_features'", "--sensitive"), ("'reference'", "--reference"),
-                           ("'current'", "--current"), ("'ddf'", "--current")):
+                           ("'current'", "--current"), ("'ddf'", "--current"), ("'time_column'", "--time-column"),
+                           ("'target'", "--target"), ("'window'", "--window"), ("'features'", "--features")):
             message = message.replace(word, flag)
         raise AssayInputError(message) from None
     finally:
         if client is not None:
             client.close()
-    meta = {"reference": Path(args.reference).name, "current": Path(args.current).name, "engine": "dask"}
+    meta = {"reference": Path(args.reference).name, "current": Path(args.current).name,
+            "model": Path(str(args.model)).name if args.model else "none", "window": args.window, "engine": "dask"}
     paths = write_monitor_report(result, Path(args.out), meta=meta)
     print(f"assay monitor (dask): {int(result.drift.overall['drifted'].sum())} of {len(result.drift.overall)} "
-          f"column(s) drifted; worst finding: {result.worst_severity}")
+          f"column(s) drifted; {len(result.charts)} control chart(s); worst finding: {result.worst_severity}")
+    for finding in result.findings:
+        if finding.severity != "pass":
+            print(f"{finding.severity:<5}  {finding.check:<11}  {' '.join(finding.message.split())}")
     print(f"wrote {paths['json']}, {paths['html']}")
     return 1 if args.fail_on != "never" and _SEVERITY_RANK[result.worst_severity] >= _SEVERITY_RANK[args.fail_on] else 0
 

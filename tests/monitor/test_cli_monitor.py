@@ -120,9 +120,16 @@ def test_monitor_with_dask_tests_drift_from_profiles(files, tmp_path):
                  "--fail-on", "warn"])
     assert code == 1
     record = json.loads((out / "report.json").read_text())
-    assert record["params"]["current"] == "profile"
+    assert record["params"]["current"] == "dask"
     drift = pd.DataFrame(record["drift"]["data"], columns=record["drift"]["columns"])
     drifted = drift[drift["drifted"]]
     assert set(zip(drifted["feature"], drifted["group"], drifted["column"])) >= {("group", "b", "x")}
-    assert main(["monitor", "--reference", str(files / "ref.csv"), "--current", str(files / "cur.parquet"),
-                 "--dask", "--model", str(files / "model.pkl"), "--out", str(out)]) == 2
+    # with a model: accuracy per window and group from partition counts, and its control charts
+    code = main(["monitor", "--reference", str(files / "ref.csv"), "--current", str(files / "cur.parquet"),
+                 "--dask", "--model", str(files / "model.pkl"), "--trust-model-file", "--features", "x",
+                 "--target", "y", "--time-column", "time", "--sensitive", "group", "--out", str(out),
+                 "--fail-on", "fail"])
+    assert code == 1
+    record = json.loads((out / "report.json").read_text())
+    assert record["params"]["model"] and any(f["severity"] == "fail" and "group=b" in str(f["metric"])
+                                             for f in record["findings"])

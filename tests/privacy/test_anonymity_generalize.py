@@ -95,3 +95,70 @@ def test_adult_worked_case():
     g = generalize(X, qi, k=5)
     assert k_anonymity(g.frame, qi, k=5).is_k_anonymous and g.n_suppressed <= 0.02 * len(X)
     assert g.loss < 0.1  # measured 0.060 greedy; 0.058 the exhaustive optimum over the 1,568 nodes
+
+
+# --- l-diversity (distinct) and t-closeness as targets -----------------------------------------------------------
+
+
+def _lt_frame():
+    # width-5 bins hold one disease each; width-10 bins hold x, x, y, y (the table's own 50/50)
+    return pd.DataFrame({"age": [21, 23, 26, 28, 31, 33, 36, 38], "sex": ["F"] * 8,
+                         "disease": ["x", "x", "y", "y", "x", "x", "y", "y"]})
+
+
+def test_hand_computed_l_and_t_targets():
+    from assay.privacy import l_diversity, t_closeness
+
+    frame, widths = _lt_frame(), {"age": [5, 10]}
+    only_k = generalize(frame, ["age", "sex"], k=2, hierarchies=widths, max_suppression=0.0)
+    assert only_k.levels["age"] == 1 and only_k.l is None and only_k.t is None
+    assert l_diversity(only_k.frame, ["age", "sex"], "disease").l_distinct == 1  # k alone leaves it 1-diverse
+    assert t_closeness(only_k.frame, ["age", "sex"], "disease").t == pytest.approx(0.5)
+    g = generalize(frame, ["age", "sex"], k=2, hierarchies=widths, max_suppression=0.0, sensitive="disease", l=2)
+    assert g.levels["age"] == 2 and g.l == 2 and g.target_l == 2 and g.sensitive == ("disease",)
+    assert g.frame["age"].astype(str).tolist() == ["[20, 30)"] * 4 + ["[30, 40)"] * 4
+    g = generalize(frame, ["age", "sex"], k=2, hierarchies=widths, max_suppression=0.0, sensitive="disease", t=0.4)
+    assert g.levels["age"] == 2 and g.t == pytest.approx(0.0) and g.target_t == 0.4
+    # suppression instead: with 2 of 8 rows allowed, nothing smaller than the width-10 bins helps (every width-5
+    # bin has one disease), so the node is the same and nothing is suppressed
+    assert generalize(frame, ["age", "sex"], k=2, hierarchies=widths, max_suppression=0.25, sensitive="disease",
+                      l=2).n_suppressed == 0
+
+
+@pytest.mark.parametrize("max_nodes", [10_000, 1])
+@pytest.mark.parametrize("target", [{"l": 2}, {"l": 3}, {"t": 0.15}, {"l": 2, "t": 0.25}])
+def test_release_meets_every_target(max_nodes, target):
+    from assay.privacy import l_diversity, t_closeness
+
+    frame = _frame(600, seed=3)
+    frame["disease"] = np.random.default_rng(4).choice(["a", "b", "c", "d"], len(frame), p=[0.5, 0.3, 0.15, 0.05])
+    g = generalize(frame, ["age", "zip", "sex"], k=4, max_suppression=0.02, max_nodes=max_nodes,
+                   sensitive=["disease", "income"], **target)
+    qis, sens = ["age", "zip", "sex"], ["disease", "income"]
+    assert k_anonymity(g.frame, qis).k >= 4 == g.target_k
+    assert g.n_suppressed <= 0.02 * len(frame)
+    if "l" in target:
+        assert g.l == l_diversity(g.frame, qis, sens).l_distinct >= target["l"]
+    if "t" in target:
+        assert g.t == pytest.approx(t_closeness(g.frame, qis, sens).t)
+        assert g.t <= target["t"] + 1e-12
+    if max_nodes == 1:
+        assert "greedy" in g.search
+        exact = generalize(frame, qis, k=4, max_suppression=0.02, max_nodes=10_000, sensitive=sens, **target)
+        assert exact.loss <= g.loss + 1e-12
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda f: generalize(f, ["age"], k=2, sensitive="disease", l=3), ["'l'", "only 2 distinct", "l <= 2"]),
+    (lambda f: generalize(f, ["age"], k=2, l=2), ["'sensitive'", "missing"]),
+    (lambda f: generalize(f, ["age"], k=2, sensitive="disease"), ["'sensitive'", "neither 'l' nor 't'"]),
+    (lambda f: generalize(f, ["age"], k=2, sensitive="disease", l=0), ["'l'"]),
+    (lambda f: generalize(f, ["age"], k=2, sensitive="disease", t=1.5), ["'t'"]),
+    (lambda f: generalize(f, ["age"], k=2, sensitive="age", t=0.2), ["'sensitive'", "'quasi_identifiers'"]),
+    (lambda f: generalize(f, ["age"], k=2, sensitive="disease", t=0.2, distance="cosine"), ["'distance'"]),
+])
+def test_bad_l_t_targets(call, words):
+    with pytest.raises(AssayInputError) as info:
+        call(_lt_frame())
+    for word in words:
+        assert word in str(info.value)

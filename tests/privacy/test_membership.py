@@ -187,7 +187,9 @@ def test_acceptance_loss_attack_on_overfit_adult_mlp(adult_overfit):
     model, Xtr, ytr, Xte, yte, sex = adult_overfit
     r = evaluate_attack(loss_attack(model, Xtr, ytr), loss_attack(model, Xte, yte), {"sex": sex.astype(str)},
                         n_boot=100, random_state=0)
-    # 150 members, 2,000 non-members; measured: AUC 0.643, TPR@1%FPR 2.0%, advantage 0.29
+    # 50 members, 2,000 non-members; measured: AUC 0.679, TPR@1%FPR 2.0%, advantage 0.42. Over seeds 0..7
+    # (benchmarks/bench_privacy.py --seeds 8) the AUC is 0.609-0.697 on every seed; TPR at 1% FPR is 2% (one member
+    # of 50) on seeds 0, 3, 5 and 0 on the others: the loss attack's low-FPR tail is ruled by easy non-members.
     assert r.auc > 0.6
     assert r.tpr_at_fpr(0.01) > 0.01
-    assert r.by_group.loc[("sex", "Male"), "n_members"] + r.by_group.loc[("sex", "Female"), "n_members"] == 150
+    assert r.by_group.loc[("sex", "Male"), "n_members"] + r.by_group.loc[("sex", "Female"), "n_members"] == 50

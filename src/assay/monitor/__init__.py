@@ -9,6 +9,10 @@
 * :mod:`assay.monitor.anomalies` -- generalized ESD and seasonal residual anomalies of a metric series.
 * :mod:`assay.monitor.performance` -- metrics per time window and group; label-free CBPE estimate.
 * :func:`assay.monitor.run.run_monitor` -- what `assay monitor` computes; documents in `assay.monitor.documents`.
+* :func:`assay.monitor.distributed.run_monitor_dask` -- the same on Dask DataFrames (`assay monitor --dask`):
+  drift, drift per window, accuracy per window and group from partition summaries.
+* :mod:`assay.monitor.embeddings` -- text columns tested through sentence embeddings
+  (``drift_report(..., text_columns=[...])``).
 
 Imports are lazy (``assay.data_checks`` imports :mod:`assay.monitor.stats`).
 """
@@ -26,10 +30,11 @@ _LAZY = {
     "domain_classifier_test": "multivariate",
     "DomainClassifierResult": "multivariate",
     "adjust_pvalues": "stats",
+    "run_monitor_dask": "distributed",
 }
-_SUBMODULES = ("anomalies", "charts", "documents", "drift", "multivariate", "outputs", "performance", "profile", "run",
-               "stats")
+_SUBMODULES = ("anomalies", "charts", "distributed", "documents", "drift", "embeddings", "multivariate", "outputs",
+               "performance", "profile", "run", "stats")
 __all__ = ["DomainClassifierResult", "DriftResult", "MMDResult", "Profile", "adjust_pvalues", "domain_classifier_test",
-           "drift_report", "mmd_test"]
+           "drift_report", "mmd_test", "run_monitor_dask"]
 
 __getattr__, __dir__ = lazy_attributes(globals(), _LAZY, _SUBMODULES)

@@ -21,6 +21,12 @@ shift is significant, and on a small group a large one may be noise.
 With a :class:`~assay.monitor.Profile` as reference, KS and Wasserstein come from the binned counts
 (approximate, ``exact`` is False on those rows); chi-square, PSI, Jensen-Shannon and the category
 tests are the same as from the data; Anderson-Darling needs the data (NaN).
+
+Text columns (``text_columns``) are tested through their sentence embeddings
+(:mod:`assay.monitor.embeddings`): one row per column and scope, ``kind`` "text", ``test`` "domain
+classifier (embeddings)" (out-of-fold AUC of a logistic regression on the embeddings; ``p_value`` its
+Mann-Whitney test, ``effect_size`` ``2 * (AUC - 0.5)``), with ``domain_auc``, ``mmd`` and ``mmd_pvalue``
+(kernel MMD permutation test) next to it, in the same correction family and drifted rule.
 """
 
 from __future__ import annotations
@@ -36,15 +42,17 @@ from ..core.result import Result
 from ..core.validation import check_option, check_scalar, describe
 from ..data_checks._common import NUMERIC, check_frame, column_kind, numeric_values
 from . import stats
+from .embeddings import embedding_drift
 from .profile import DEFAULT_N_BINS, Profile, sensitive_names
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_EFFECT_THRESHOLD = 0.1
+_PLACEHOLDER = "__assay_text_rows__"
 
 COLUMNS = ["feature", "group", "column", "kind", "test", "n_reference", "n_current", "missing_reference",
            "missing_current", "statistic", "p_value", "p_adjusted", "effect_size", "drifted", "ks", "ks_pvalue",
            "wasserstein", "psi", "jensen_shannon", "chi2", "chi2_pvalue", "anderson", "anderson_pvalue",
-           "new_categories", "vanished_categories", "exact"]
+           "new_categories", "vanished_categories", "exact", "domain_auc", "mmd", "mmd_pvalue"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -185,10 +193,40 @@ def _check_profiles(reference: Profile, current: Profile) -> None:
         raise AssayInputError("'current' profile must match the reference profile: " + "; ".join(problems) + ".")
 
 
+def _split_text_columns(reference: Any, current: Any, text_columns: Any, embed: Any
+                        ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], pd.DataFrame, pd.DataFrame]:
+    """Embeddings of the text columns of both tables, and the tables without them."""
+    if isinstance(reference, Profile) or isinstance(current, Profile):
+        raise AssayInputError("'text_columns' needs 'reference' and 'current' as tables (their sentences are "
+                              "embedded); a Profile holds no sentences. Pass the tables, or drop 'text_columns'.")
+    if embed is not None and not callable(embed):
+        raise AssayInputError(f"'embed' must be a callable list of str -> (n, d) array. Got {describe(embed)}.")
+    ref, cur = check_frame(reference, name="reference"), check_frame(current, name="current")
+    names = [text_columns] if isinstance(text_columns, str) else list(text_columns)
+    for side, frame in (("reference", ref), ("current", cur)):
+        missing = [c for c in names if c not in frame.columns]
+        if missing:
+            raise AssayInputError(f"'text_columns' names {missing!r}, which '{side}' does not have. "
+                                  f"Its columns: {list(frame.columns)}.")
+    if len(set(names)) != len(names) or not names:
+        raise AssayInputError(f"'text_columns' must name distinct columns. Got {text_columns!r}.")
+    from .embeddings import embed_texts
+
+    out = {}
+    for column in names:
+        both = embed_texts([*ref[column].astype(str), *cur[column].astype(str)], embed, name=column)
+        out[column] = (both[:len(ref)], both[len(ref):])
+    ref, cur = ref.drop(columns=names), cur.drop(columns=names)
+    if ref.shape[1] == 0:  # only text: a constant placeholder carries the scopes; its rows are dropped
+        ref, cur = ref.assign(**{_PLACEHOLDER: 0.0}), cur.assign(**{_PLACEHOLDER: 0.0})
+    return out, ref, cur
+
+
 def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None, alpha: float = DEFAULT_ALPHA,
                  effect_threshold: float = DEFAULT_EFFECT_THRESHOLD, correction: str = "holm",
                  n_bins: int = DEFAULT_N_BINS, anderson: bool = False, min_rows: int = 1, model: Any = None,
-                 features: Any = None) -> DriftResult:
+                 features: Any = None, text_columns: Any = None, embed: Any = None,
+                 random_state: Any = 0) -> DriftResult:
     """Drift of every column of ``current`` against ``reference``, overall and per group.
 
     Parameters
@@ -215,12 +253,23 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
         extra columns (a profile reference must have been fitted with the same model).
     features : list of str, optional
         The columns the model takes (default: its ``feature_names_in_``, else every column).
+    text_columns : str or list of str, optional
+        Free-text columns of both tables, tested through sentence embeddings (module docstring)
+        instead of as categories; both ``reference`` and ``current`` must then be tables.
+    embed : callable, optional
+        ``list of str -> (n, d)`` array for ``text_columns``; default MiniLM
+        (:func:`assay.datasets.text.embed_sentences`, the ``text`` extra, offline).
+    random_state : int, default 0
+        Seeds the embedding tests' folds and permutations.
     """
     owner = "drift_report"
     check_scalar(alpha, "alpha", owner=owner, low=0.0, high=1.0, closed="neither")
     check_scalar(effect_threshold, "effect_threshold", owner=owner, low=0.0)
     check_option(correction, "correction", owner=owner, options=stats.CORRECTIONS)
     check_scalar(min_rows, "min_rows", owner=owner, kind=int, low=1)
+    texts = {}
+    if text_columns is not None:
+        texts, reference, current = _split_text_columns(reference, current, text_columns, embed)
     if model is not None and isinstance(current, Profile):
         raise AssayInputError("'current' must be a table when 'model' is given (a profile holds no rows to predict); "
                               "fit the current profile with Profile.fit(current, model=...) instead.")
@@ -290,10 +339,19 @@ def drift_report(reference: Any, current: Any, *, sensitive_features: Any = None
                 row = _categorical_row(ref_profile.columns[column]["categories"], ref_counts, ref_missing,
                                        cur_profile.columns[column]["categories"], cur_counts, cur_missing)
             rows.append({**base, **row})
+        for column, (ref_emb, cur_emb) in texts.items():
+            if cur_frame is None:
+                break
+            result = embedding_drift(ref_emb[ref_masks[scope]], cur_emb[cur_masks[scope]],
+                                     random_state=random_state)
+            rows.append({"feature": scope[0], "group": scope[1], "column": column, "kind": "text",
+                         "test": "domain classifier (embeddings)", "n_reference": n_ref, "n_current": n_cur,
+                         "missing_reference": 0.0, "missing_current": 0.0, "statistic": result["domain_auc"],
+                         "exact": True, **result})
     if not rows:
         raise AssayInputError("'current' shares no group with 'reference' holding at least "
                               f"min_rows={min_rows} row(s); nothing to compare.")
-    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    table = pd.DataFrame([r for r in rows if r["column"] != _PLACEHOLDER]).reindex(columns=COLUMNS)
     for column in ("new_categories", "vanished_categories"):
         table[column] = [v if isinstance(v, list) else [] for v in table[column]]
     table["exact"] = table["exact"].fillna(False).astype(bool)

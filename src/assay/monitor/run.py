@@ -5,8 +5,9 @@
 
 * drift of the whole current table per column, group and intersection (:func:`drift_report`, with the
   model's outputs as columns when a model is given);
-* with a time column: the current table cut into windows, the drift of each window (overall), and the
-  histograms of the most drifted columns for the plots;
+* with a time column: the current table cut into windows, the drift of each window (overall; with the
+  model's outputs as columns when a model is given), and the histograms of the most drifted columns for
+  the plots;
 * with labels in the current table: accuracy per window and group (the grouped table), with p and CUSUM
   charts (limits from the reference period) per group; without them but with a model and a labelled
   reference: the label-free CBPE estimate per window, gated on the reference's calibration;
@@ -142,6 +143,27 @@ def _window_accuracy(y, pred, windows, groups: pd.DataFrame | None) -> pd.DataFr
 MIN_WINDOWS_CHANGE_POINTS = 8
 
 
+def accuracy_charts(performance: pd.DataFrame, n_ref: int, n_reference_windows: int | None) -> list[ControlChart]:
+    """p and CUSUM charts of the accuracy series per (feature, group) of ``performance`` (columns feature,
+    group, window, n, correct, accuracy; the ``n_ref`` reference windows first, else the first
+    ``n_reference_windows`` windows -- default half -- are the reference period)."""
+    charts: list[ControlChart] = []
+    for (feature, group), rows_ in performance.groupby(["feature", "group"], sort=False):
+        k = n_ref if n_ref else (n_reference_windows or max(2, len(rows_) // 2))
+        if len(rows_) < 3 or k >= len(rows_) or k < 2:
+            continue
+        name = "accuracy" if feature == "overall" else f"accuracy[{feature}={group}]"
+        index = rows_["window"].to_numpy()
+        charts.append(p_chart(rows_["correct"].to_numpy(), rows_["n"].to_numpy(), n_reference=k,
+                              metric=name, index=index))
+        p = charts[-1].params["p"]
+        sigma = float(np.sqrt(p * (1 - p) / rows_["n"].to_numpy()[:k].mean()))
+        if sigma > 0:
+            charts.append(cusum_chart(rows_["accuracy"].to_numpy(), n_reference=k, sigma=sigma, metric=name,
+                                      index=index))
+    return charts
+
+
 def _profiles_only(reference: Any, current: Profile, *, model: Any, target: Any, time_column: Any, alpha: float,
                    effect_threshold: float, correction: str) -> MonitorResult:
     if not isinstance(reference, Profile):
@@ -178,6 +200,13 @@ def _accuracy_change_points(performance: pd.DataFrame) -> dict[str, Any]:
     means = found.segments["mean"].to_numpy()
     shifts = [(str(labels[i]), float(means[j]), float(means[j + 1])) for j, i in enumerate(found.indices)]
     return {"accuracy": {"indices": found.indices, "shifts": shifts}} if shifts else {}
+
+
+def change_point_findings(found_changes: dict[str, Any]) -> list[Finding]:
+    """A "warn" finding for each change point of :func:`_accuracy_change_points`."""
+    return [Finding("performance", "warn", f"{metric} changed at window {start}: {before:.4f} -> {after:.4f} "
+                    "(change point, PELT).", metric, after, before, {"alert": "change point", "window": str(start)})
+            for metric, change in found_changes.items() for start, before, after in change["shifts"]]
 
 
 def run_monitor(reference: Any, current: Any, *, model: Any = None, features: Any = None, target: str | None = None,
@@ -225,8 +254,9 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
         windows = time_windows(current[time_column], window, name="time_column").to_numpy()
         rows = []
         for label in np.unique(windows):
-            part = cur_x[windows == label]
-            result = drift_report(ref_x, part, alpha=alpha, effect_threshold=effect_threshold, correction=correction)
+            part = cur_table[windows == label]  # the model's outputs computed once, not per window
+            result = drift_report(ref_x if is_profile else ref_table, part, alpha=alpha,
+                                  effect_threshold=effect_threshold, correction=correction)
             o = result.overall
             rows.append(pd.DataFrame({"window": label, "column": o.index, "effect_size": o["effect_size"].to_numpy(),
                                       "p_adjusted": o["p_adjusted"].to_numpy(), "drifted": o["drifted"].to_numpy()}))
@@ -248,19 +278,7 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
             else:
                 series = series.assign(period="current")
             performance = series.reset_index(drop=True)
-            for (feature, group), rows_ in performance.groupby(["feature", "group"], sort=False):
-                k = n_ref if n_ref else (n_reference_windows or max(2, len(rows_) // 2))
-                if len(rows_) < 3 or k >= len(rows_) or k < 2:
-                    continue
-                name = "accuracy" if feature == "overall" else f"accuracy[{feature}={group}]"
-                index = rows_["window"].to_numpy()
-                charts.append(p_chart(rows_["correct"].to_numpy(), rows_["n"].to_numpy(), n_reference=k,
-                                      metric=name, index=index))
-                p = charts[-1].params["p"]
-                sigma = float(np.sqrt(p * (1 - p) / rows_["n"].to_numpy()[:k].mean()))
-                if sigma > 0:
-                    charts.append(cusum_chart(rows_["accuracy"].to_numpy(), n_reference=k, sigma=sigma, metric=name,
-                                              index=index))
+            charts = accuracy_charts(performance, n_ref, n_reference_windows)
         elif model is not None and ref_frame is not None and target is not None and target in ref_frame.columns:
             from ..core.adapters import wrap
 
@@ -273,12 +291,7 @@ def run_monitor(reference: Any, current: Any, *, model: Any = None, features: An
             estimate = estimate_performance(adapter.predict_proba(ref_x[features]), y_ref.to_numpy(int),
                                             adapter.predict_proba(cur_x[features]), windows=windows, calibrate=True)
     found_changes = _accuracy_change_points(performance)
-    findings = _findings(drift, charts, estimate)
-    for metric, change in found_changes.items():
-        for start, before, after in change["shifts"]:
-            findings.append(Finding("performance", "warn", f"{metric} changed at window {start}: {before:.4f} -> "
-                                    f"{after:.4f} (change point, PELT).", metric, after, before,
-                                    {"alert": "change point", "window": str(start)}))
+    findings = _findings(drift, charts, estimate) + change_point_findings(found_changes)
     return MonitorResult(drift=drift, drift_over_time=over_time, performance=performance, charts=charts,
                          estimate=estimate, distributions=distributions, findings=findings,
                          params={"target": target, "time_column": time_column, "window": window,

@@ -14,13 +14,25 @@ Information loss is the normalized certainty penalty (NCP, Xu et al. 2006) avera
 quasi-identifiers: 0 for a raw value, (values covered - 1) / (m - 1) for a categorical roll-up,
 bin width / range for a numeric bin (at most 1), and 1 for "*" and for every quasi-identifier of a
 suppressed row. A node of the lattice (one level per quasi-identifier) is feasible when the rows
-of classes smaller than ``k`` are at most ``max_suppression`` of the table; they are suppressed
-(removed from the released frame). The search: when the lattice has at most ``max_nodes`` nodes,
-every node is evaluated and the feasible node of least loss is exact; otherwise a greedy climb from
+of its *violating* classes are at most ``max_suppression`` of the table; they are suppressed
+(removed from the released frame). A class violates when it has fewer than ``k`` rows, or (with
+``sensitive`` and ``l``) fewer than ``l`` distinct values of a sensitive column, or (with
+``sensitive`` and ``t``) an Earth Mover's Distance above ``t`` between its distribution of a
+sensitive column and the whole input table's; with ``t`` a node is feasible only when the release
+(the kept rows) is also t-close against its own distribution, which suppression shifts.
+All three properties are monotone up the lattice: a merged class has at least the size and the
+distinct values of its largest part, and its distance is at most its farthest part's (EMD to a
+fixed distribution is convex). So the searches below apply unchanged.
+The search: when the lattice has at most ``max_nodes`` nodes, every node is evaluated and the
+feasible node of least loss is exact; otherwise a greedy climb from
 the raw table raises, at each step, the quasi-identifier that removes the most violating rows per
 unit of loss added, until feasible, then lowers any quasi-identifier whose lowering stays feasible
 and reduces the loss, until none does (a local optimum, stated in the result's ``search``). The top
-node (every value "*") is one class of n rows, so any ``k <= n`` is reached.
+node (every value "*") is one class of n rows at distance 0 from the table, so any ``k <= n``, any
+``t >= 0`` and any ``l`` up to the fewest distinct values of a sensitive column in the whole table
+are reached; a larger ``l`` cannot be reached by any generalisation and is refused (naming ``l``).
+Entropy l-diversity is not a target (only distinct l); :func:`~assay.privacy.l_diversity` measures it
+on the release.
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ import pandas as pd
 
 from ..core.errors import AssayInputError
 from ..core.result import Result
-from ..core.validation import check_scalar, describe
+from ..core.validation import check_option, check_scalar, describe
 from ._classes import check_columns, check_k, check_table, combine_codes
 
 TOP = "*"
@@ -147,13 +159,16 @@ def _categorical_levels(column: pd.Series, hierarchy: Mapping[Any, Sequence[Any]
 
 @dataclasses.dataclass(frozen=True)
 class GeneralizationResult(Result):
-    """A k-anonymous release of a table and how it was generalised.
+    """A k-anonymous (and, when asked, distinct l-diverse and t-close) release of a table and how it was generalised.
 
     ``frame``: the released rows (suppressed rows removed; generalised quasi-identifiers as
     categorical labels, the other columns unchanged); ``suppressed``: bool mask over the input
     rows. ``levels``: the chosen level of each quasi-identifier; ``per_column``: each one's level,
     number of levels, description and NCP; ``loss``: the mean NCP (suppressed rows count 1);
     ``k``: the smallest class of the release (>= ``target_k``); ``search``: how the node was chosen.
+    ``sensitive``, ``target_l`` / ``l`` (fewest distinct sensitive values in a class of the release) and
+    ``target_t`` / ``t`` (largest class distance in the release, against the release's distribution,
+    as :func:`~assay.privacy.t_closeness` measures it): ``None`` when not targeted.
     ``to_dict()`` leaves out ``frame`` and ``suppressed`` (the data itself).
     """
 
@@ -168,6 +183,11 @@ class GeneralizationResult(Result):
     per_column: pd.DataFrame
     search: str
     nodes_evaluated: int
+    sensitive: tuple = ()
+    target_l: int | None = None
+    l: int | None = None  # noqa: E741
+    target_t: float | None = None
+    t: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -181,28 +201,61 @@ class GeneralizationResult(Result):
 
 
 class _Lattice:
-    def __init__(self, hierarchies: list[list[_Level]], k: int, budget: int, n: int):
+    def __init__(self, hierarchies: list[list[_Level]], k: int, budget: int, n: int,
+                 sensitive: list[pd.Series] = (), l: int | None = None,  # noqa: E741
+                 t: float | None = None, kinds: list[str] = ()):
         self.h, self.k, self.budget, self.n = hierarchies, k, budget, n
+        self.sensitive, self.l, self.t, self.kinds = list(sensitive), l, t, list(kinds)
         self.row_costs = [[lv.row_cost() for lv in levels] for levels in hierarchies]
         self.cache: dict[tuple, tuple[bool, int, float, int]] = {}
 
+    def violating(self, node: tuple) -> tuple[np.ndarray, int]:
+        """(bool (n,) rows of violating classes, number of classes) at ``node``."""
+        levels = [self.h[j][i] for j, i in enumerate(node)]
+        codes, n_classes = combine_codes([(lv.codes.astype(np.int64) + 1, lv.card + 1) for lv in levels])
+        sizes = np.bincount(codes, minlength=n_classes)
+        bad = sizes < self.k
+        if self.l is not None or self.t is not None:
+            from .anonymity import _class_value_counts, class_distances
+
+            for series, kind in zip(self.sensitive, self.kinds):
+                if self.l is not None:
+                    cls = _class_value_counts(codes, n_classes, series)[0]
+                    bad |= np.bincount(cls, minlength=n_classes) < self.l
+                if self.t is not None:
+                    bad |= class_distances(codes, sizes, series, kind) > self.t + 1e-12
+        return bad[codes], n_classes
+
+    def release_t(self, keep: np.ndarray, node: tuple) -> float:
+        """Largest class distance of the kept rows against their own distribution."""
+        from .anonymity import class_distances
+
+        levels = [self.h[j][i] for j, i in enumerate(node)]
+        codes, n_classes = combine_codes([((lv.codes.astype(np.int64) + 1)[keep], lv.card + 1) for lv in levels])
+        sizes = np.bincount(codes, minlength=n_classes)
+        return max(float(class_distances(codes, sizes, series[keep].reset_index(drop=True), kind).max())
+                   for series, kind in zip(self.sensitive, self.kinds))
+
     def evaluate(self, node: tuple) -> tuple[bool, int, float, int]:
-        """(feasible, rows in classes < k, loss, classes)."""
+        """(feasible, rows in violating classes, loss, classes)."""
         if node not in self.cache:
-            levels = [self.h[j][i] for j, i in enumerate(node)]
-            codes, n_classes = combine_codes([(lv.codes.astype(np.int64) + 1, lv.card + 1) for lv in levels])
-            sizes = np.bincount(codes, minlength=n_classes)
-            small = sizes[codes] < self.k
+            small, n_classes = self.violating(node)
             n_small = int(small.sum())
             cost = sum(self.row_costs[j][i] for j, i in enumerate(node))
             loss = (float(cost[~small].sum()) + n_small * len(node)) / (self.n * len(node))
-            self.cache[node] = (n_small <= self.budget, n_small, loss, n_classes)
+            feasible = n_small <= self.budget
+            if feasible and self.t is not None and 0 < n_small < self.n:
+                feasible = self.release_t(~small, node) <= self.t + 1e-12
+            self.cache[node] = (feasible, n_small, loss, n_classes)
         return self.cache[node]
 
 
 def generalize(frame: pd.DataFrame, quasi_identifiers: Any, *, k: int = 5, hierarchies: Mapping | None = None,
-               max_suppression: float = 0.02, max_nodes: int = 256) -> GeneralizationResult:
-    """Generalise ``quasi_identifiers`` of ``frame`` (and suppress rows) until it is k-anonymous.
+               max_suppression: float = 0.02, max_nodes: int = 256, sensitive: Any = None,
+               l: int | None = None, t: float | None = None,  # noqa: E741
+               distance: str = "auto") -> GeneralizationResult:
+    """Generalise ``quasi_identifiers`` of ``frame`` (and suppress rows) until it is k-anonymous and,
+    with ``sensitive``, distinct ``l``-diverse and/or ``t``-close.
 
     Parameters
     ----------
@@ -217,9 +270,18 @@ def generalize(frame: pd.DataFrame, quasi_identifiers: Any, *, k: int = 5, hiera
         Largest share of rows that may be suppressed (removed) instead of generalising further.
     max_nodes : int, default 256
         Lattices with at most this many nodes are searched exhaustively; larger ones greedily.
+    sensitive : column name or list of column names, optional
+        Sensitive columns (disjoint from ``quasi_identifiers``) for ``l`` and ``t``.
+    l : int >= 1, optional
+        Distinct l-diversity target: every released class holds at least ``l`` distinct values of
+        every sensitive column (missing counts as one value).
+    t : float in [0, 1], optional
+        t-closeness target (Earth Mover's Distance as :func:`~assay.privacy.t_closeness`, with
+        ``distance`` "auto" / "ordered" / "equal").
 
-    Raises AssayInputError (naming ``k``) when ``k`` exceeds the number of rows: no generalisation
-    can reach it.
+    Raises AssayInputError (naming ``k``) when ``k`` exceeds the number of rows, (naming ``l``) when
+    a sensitive column has fewer than ``l`` distinct values in the whole table: no generalisation
+    can reach them.
     """
     owner = "generalize"
     frame = check_table(frame, owner=owner)
@@ -238,6 +300,16 @@ def generalize(frame: pd.DataFrame, quasi_identifiers: Any, *, k: int = 5, hiera
     if extra:
         raise AssayInputError(f"'hierarchies' names {extra!r}, which are not among 'quasi_identifiers' {qis!r}.")
     n = len(frame)
+    sens, kinds = _targets(frame, qis, sensitive, l, t, distance, owner)
+    if l is not None:
+        l = int(l)  # noqa: E741
+        fewest = min(len(frame[c].drop_duplicates()) for c in sens)
+        if l > fewest:
+            raise AssayInputError(f"'l' of {owner} is {l}, but sensitive column(s) {sens!r} hold only {fewest} "
+                                  f"distinct value(s) in the whole table: no generalisation can make classes with "
+                                  f"{l} distinct values. Pass l <= {fewest}.")
+    if t is not None:
+        t = float(t)
     if k > n:
         raise AssayInputError(f"'k' of {owner} is {k}, but 'frame' has only {n} row(s): no generalisation can "
                               f"make classes of {k} rows. Pass k <= {n}.")
@@ -256,7 +328,8 @@ def generalize(frame: pd.DataFrame, quasi_identifiers: Any, *, k: int = 5, hiera
                 raise AssayInputError(f"'hierarchies' for categorical column {c!r} must be a dict value -> list "
                                       f"of ancestors. Got {describe(given)}.")
             levels.append(_categorical_levels(column, given, str(c)))
-    lattice = _Lattice(levels, k, math.floor(max_suppression * n + 1e-9), n)
+    lattice = _Lattice(levels, k, math.floor(max_suppression * n + 1e-9), n, [frame[c].reset_index(drop=True)
+                                                                                for c in sens], l, t, kinds)
     heights = [len(lv) for lv in levels]
     size = math.prod(heights)
     if size <= max_nodes:
@@ -269,6 +342,28 @@ def generalize(frame: pd.DataFrame, quasi_identifiers: Any, *, k: int = 5, hiera
         search = (f"greedy over the lattice of {size} nodes (raise the quasi-identifier removing the most violating "
                   "rows per unit of loss until feasible, then lower while feasible and cheaper): a local optimum")
     return _release(frame, qis, levels, node, lattice, k, search)
+
+
+def _targets(frame: pd.DataFrame, qis: list, sensitive: Any, l: Any,  # noqa: E741
+             t: Any, distance: str, owner: str) -> tuple[list, list]:
+    """Validated sensitive columns and their distance kinds ([] when neither l nor t is targeted)."""
+    from .anonymity import _distance_kind, _sensitive
+
+    check_option(distance, "distance", owner=owner, options=("auto", "ordered", "equal"))
+    if l is not None:
+        check_k(l, "l", owner=owner)
+    if t is not None:
+        check_scalar(t, "t", owner=owner, low=0, high=1)
+    if l is None and t is None:
+        if sensitive is not None:
+            raise AssayInputError(f"'sensitive' of {owner} is given but neither 'l' nor 't' is: pass the target "
+                                  "(l=..., t=...) the sensitive columns are for, or drop 'sensitive'.")
+        return [], []
+    if sensitive is None:
+        raise AssayInputError(f"'sensitive' of {owner} is missing: 'l' and 't' are targets for the sensitive "
+                              "column(s); pass sensitive=[...].")
+    sens = _sensitive(frame, sensitive, qis, owner)
+    return sens, [_distance_kind(frame[c], distance) for c in sens]
 
 
 def _greedy(lattice: _Lattice, heights: list[int]) -> tuple:
@@ -309,7 +404,7 @@ def _release(frame: pd.DataFrame, qis: list, levels: list[list[_Level]], node: t
     chosen = [levels[j][i] for j, i in enumerate(node)]
     codes, n_classes = combine_codes([(lv.codes.astype(np.int64) + 1, lv.card + 1) for lv in chosen])
     sizes = np.bincount(codes, minlength=n_classes)
-    suppressed = sizes[codes] < k
+    suppressed = lattice.violating(node)[0]
     out = frame.loc[~suppressed].copy()
     keep = ~suppressed
     rows = []
@@ -320,6 +415,17 @@ def _release(frame: pd.DataFrame, qis: list, levels: list[list[_Level]], node: t
                      "ncp": float(lv.row_cost()[keep].mean()) if keep.any() else 1.0})
     _, _, loss, _ = lattice.evaluate(node)
     achieved = int(sizes[codes[keep]].min()) if keep.any() else 0
+    got_l = got_t = None
+    if lattice.sensitive and keep.any():
+        from .anonymity import l_diversity, t_closeness
+
+        sens = [s.name for s in lattice.sensitive]
+        if lattice.l is not None:
+            got_l = l_diversity(out, qis, sens, l=lattice.l).l_distinct
+        if lattice.t is not None:
+            distance = lattice.kinds[0] if len(set(lattice.kinds)) == 1 else "auto"
+            got_t = t_closeness(out, qis, sens, t=lattice.t, distance=distance).t
     return GeneralizationResult(out, suppressed, tuple(qis), k, achieved, int(suppressed.sum()), float(loss),
                                 {c: int(i) for c, i in zip(qis, node)}, pd.DataFrame(rows).set_index("column"),
-                                search, len(lattice.cache))
+                                search, len(lattice.cache), tuple(s.name for s in lattice.sensitive), lattice.l,
+                                got_l, lattice.t, got_t)

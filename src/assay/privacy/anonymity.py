@@ -277,6 +277,46 @@ def _ordered_emd(cls: np.ndarray, val: np.ndarray, counts: np.ndarray, sizes: np
     return total / (m - 1)
 
 
+def _distance_kind(series: pd.Series, distance: str) -> str:
+    """"ordered" for numeric and ordered categorical columns, "equal" otherwise (under "auto")."""
+    if distance != "auto":
+        return distance
+    ordered = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    ordered = ordered or (isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered)
+    return "ordered" if ordered else "equal"
+
+
+def class_distances(codes: np.ndarray, sizes: np.ndarray, series: pd.Series, kind: str) -> np.ndarray:
+    """EMD (in [0, 1]) between each class's distribution of ``series`` and the distribution of all
+    rows given, shape (n_classes,). ``codes`` (n,) class of each row, ``sizes`` (n_classes,)."""
+    column, n, n_classes = series.name, len(series), len(sizes)
+    if kind == "ordered":
+        if series.isna().any():
+            raise AssayInputError(f"'sensitive' column {column!r} has {int(series.isna().sum())} missing "
+                                  "value(s); the ordered distance needs every value placed: fill or drop them, "
+                                  "or pass distance='equal'.")
+        try:
+            values = series.cat.codes.to_numpy() if isinstance(series.dtype, pd.CategoricalDtype) else (
+                series.to_numpy())
+            _, ranks = np.unique(values, return_inverse=True)
+        except TypeError:
+            raise AssayInputError(f"'sensitive' column {column!r} cannot be ordered (mixed types); pass "
+                                  "distance='equal'.") from None
+        m = int(ranks.max()) + 1
+        pairs, counts = np.unique(codes * m + ranks.ravel(), return_counts=True)
+        cls, val = pairs // m, pairs % m
+        q = np.bincount(ranks.ravel(), minlength=m) / n
+        dist = _ordered_emd(cls, val, counts, sizes, q)
+    else:
+        cls, val, counts, m = _class_value_counts(codes, n_classes, series)
+        q = np.bincount(column_codes(series)[0], minlength=m) / n
+        qv = q[val]
+        # 0.5 * (sum over present values |p - q| + sum over absent values q)
+        dist = 0.5 * (np.bincount(cls, weights=np.abs(counts / sizes[cls] - qv), minlength=n_classes)
+                      + 1.0 - np.bincount(cls, weights=qv, minlength=n_classes))
+    return np.clip(dist, 0.0, 1.0)
+
+
 def t_closeness(frame: pd.DataFrame, quasi_identifiers: Any, sensitive: Any, *, t: float = 0.2,
                 distance: str = "auto", max_shown: int = 50) -> TClosenessResult:
     """t-closeness of ``sensitive`` in the classes of ``quasi_identifiers``.
@@ -300,38 +340,12 @@ def t_closeness(frame: pd.DataFrame, quasi_identifiers: Any, sensitive: Any, *, 
     check_option(distance, "distance", owner=owner, options=("auto", "ordered", "equal"))
     shown = _max_shown(max_shown, owner)
     codes, sizes = class_codes(frame, qis)
-    n_classes, n = len(sizes), len(frame)
+    n_classes = len(sizes)
     kinds, rows, tables = {}, [], []
     for column in sens:
         series = frame[column]
-        ordered = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
-        ordered = ordered or (isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered)
-        kind = ("ordered" if ordered else "equal") if distance == "auto" else distance
-        if kind == "ordered":
-            if series.isna().any():
-                raise AssayInputError(f"'sensitive' column {column!r} has {int(series.isna().sum())} missing "
-                                      "value(s); the ordered distance needs every value placed: fill or drop them, "
-                                      "or pass distance='equal'.")
-            try:
-                values = series.cat.codes.to_numpy() if isinstance(series.dtype, pd.CategoricalDtype) else (
-                    series.to_numpy())
-                _, ranks = np.unique(values, return_inverse=True)
-            except TypeError:
-                raise AssayInputError(f"'sensitive' column {column!r} cannot be ordered (mixed types); pass "
-                                      "distance='equal'.") from None
-            m = int(ranks.max()) + 1
-            pairs, counts = np.unique(codes * m + ranks.ravel(), return_counts=True)
-            cls, val = pairs // m, pairs % m
-            q = np.bincount(ranks.ravel(), minlength=m) / n
-            dist = _ordered_emd(cls, val, counts, sizes, q)
-        else:
-            cls, val, counts, m = _class_value_counts(codes, n_classes, frame[column])
-            q = np.bincount(column_codes(frame[column])[0], minlength=m) / n
-            qv = q[val]
-            # 0.5 * (sum over present values |p - q| + sum over absent values q)
-            dist = 0.5 * (np.bincount(cls, weights=np.abs(counts / sizes[cls] - qv), minlength=n_classes)
-                          + 1.0 - np.bincount(cls, weights=qv, minlength=n_classes))
-        dist = np.clip(dist, 0.0, 1.0)
+        kind = _distance_kind(series, distance)
+        dist = class_distances(codes, sizes, series, kind)
         kinds[column] = kind
         bad = np.flatnonzero(dist > target + 1e-12)
         order = bad[np.argsort(-dist[bad], kind="stable")][:shown]
