@@ -67,7 +67,7 @@ def test_torch_module_with_task(data):
     pred = adapter.predict(X)
     with torch.no_grad():
         expected = net(torch.as_tensor(X, dtype=torch.float32)).numpy()[:, 0]
-    np.testing.assert_allclose(pred, expected, rtol=1e-6)
+    np.testing.assert_allclose(pred, expected, rtol=1e-5, atol=1e-6)  # float32 batches of 7 vs 300: ~1 ulp
     assert pred.shape == (300,)
     two = assay.wrap(torch.nn.Linear(4, 2), task="regression").predict(X)
     assert two.shape == (300, 2)

@@ -39,7 +39,8 @@ def test_map_batches_batches_in_eval_mode_and_restores_training(net, X):
     with torch.no_grad():
         expected = net(torch.from_numpy(X)).numpy() * 2
     net.train()
-    assert_allclose(out, expected, rtol=1e-6)
+    # float32: a batch of 5 and one of 23 may sum in another order (the CPU's kernels choose), ~1 ulp apart
+    assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     assert [(a, b) for a, b, *_ in seen] == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]
     assert all(not training and not grad_on and not req for *_, training, grad_on, req in seen)
     assert net.training and all(m.training for m in net.modules())
