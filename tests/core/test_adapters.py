@@ -394,3 +394,17 @@ def test_torch_only_methods_on_other_models(tabular):
         adapter.embeddings(frame[["age"]], "x")
     with pytest.raises(AssayInputError, match="'gradients' needs a PyTorch model"):
         adapter.gradients(frame[["age"]], 0)
+
+
+def test_an_uncached_adapter_never_hashes_its_input(X, monkeypatch):
+    import assay.core.adapters as adapters
+
+    def refuse(_):
+        raise AssertionError("fingerprint computed with cache=False")
+
+    monkeypatch.setattr(adapters, "fingerprint", refuse)
+    adapter = assay.wrap(CountingNet().eval(), cache=False)
+    first = adapter.logits(X)
+    assert_array_equal(adapter.outputs(X)["logits"], first)
+    assert_array_equal(adapter.map_batches(lambda batch, index: batch, X), np.asarray(X))
+    assert not adapter.forward_passes_  # passes are counted per fingerprint, i.e. only with the cache on

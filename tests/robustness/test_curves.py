@@ -140,6 +140,27 @@ def test_degradation_fastest_and_mce_by_hand():
     assert mce.loc[("overall", "all"), "relative_mce"] == pytest.approx((rel_blur + rel_noise) / 2)
 
 
+def test_fastest_skips_small_groups_and_survives_a_metric_undefined_everywhere():
+    rows = []
+    # h / x: the clean metric undefined (NaN), so every drop of feature h is NaN
+    for corruption, severity, values in [("clean", 0, (0.9, 0.9, 0.9, np.nan)), ("blur", 1, (0.5, 0.8, 0.2, 0.5)),
+                                         ("noise", 1, (0.8, 0.7, 0.85, 0.6))]:
+        for (feature, group, small), value in zip((("g", "a", False), ("g", "b", False), ("g", "tiny", True),
+                                                  ("h", "x", False)), values):
+            rows.append((corruption, severity, feature, group, "accuracy", value, np.nan, np.nan, 50, small))
+    table = pd.DataFrame(rows, columns=["corruption", "severity", "feature", "group", "metric", "value", "lower",
+                                        "upper", "count", "small"])
+    from assay.robustness.curves import _fastest
+
+    fastest = _fastest(degradation(table)).set_index(["corruption", "feature"])
+    # the small group falls most under blur (0.7) but large groups exist: b (0.1) and a (0.4) -> a, gap 0.3
+    assert fastest.loc[("blur", "g"), "group"] == "a" and fastest.loc[("blur", "g"), "gap"] == pytest.approx(0.3)
+    assert fastest.loc[("noise", "g"), "group"] == "b"
+    # a feature whose metric is NaN everywhere: a row with a NaN drop, not an error
+    assert np.isnan(fastest.loc[("blur", "h"), "drop"]) and np.isnan(fastest.loc[("blur", "h"), "gap"])
+    assert list(fastest.index.get_level_values(0)) == ["blur", "blur", "noise", "noise"]  # order of appearance
+
+
 def test_baseline_model_and_slices(adult):
     model, X, y, sf = adult
     kwargs = {"corruptions": ["unit_error", "numeric_noise"], "severities": [1, 3], "sensitive_features": sf, "n_boot": 0}

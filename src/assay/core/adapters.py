@@ -93,7 +93,8 @@ class ModelAdapter:
     ----------
     model : the wrapped model.
     forward_passes_ : collections.Counter
-        Number of full forward passes per data fingerprint (an audit asserts one per split).
+        Number of full forward passes per data fingerprint (an audit asserts one per split);
+        with ``cache=False`` nothing is hashed and passes are not counted.
     """
 
     #: Rows per batch when ``batch_size=None``: small for torch (activation memory), large for
@@ -245,9 +246,9 @@ class ModelAdapter:
         return (self._state_token(), data_fingerprint, what)
 
     def _cached(self, X: Any, what: Any, compute):
+        if not self.cache:  # no content hash either: it costs as much as a small model's pass
+            return compute(None)
         fp = fingerprint(X)
-        if not self.cache:
-            return compute(fp)
         key = self._key(fp, what)
         if key not in self._cache:
             self._cache[key] = compute(fp)
@@ -256,7 +257,8 @@ class ModelAdapter:
     def _cached_native(self, X: Any) -> np.ndarray:
         def compute(fp):
             out = self._native(X)
-            self.forward_passes_[fp] += 1
+            if fp is not None:  # passes are counted per data fingerprint when the cache keys them
+                self.forward_passes_[fp] += 1
             return out
 
         return self._cached(X, "native", compute)
@@ -551,13 +553,14 @@ class TorchAdapter(ModelAdapter):
         checks needs at once: this runs at most one pass for all of them.
         """
         names = self._resolve_layers(layers) if layers else []
-        fp = fingerprint(X)
+        fp = fingerprint(X) if self.cache else None
         wanted = names + [n for n in self.capture_layers if n not in names]
         missing = [n for n in wanted if not self.cache or self._key(fp, ("layer", n)) not in self._cache]
         need_logits = not self.cache or self._key(fp, "native") not in self._cache
         if missing or need_logits:
             logits, captured = self._forward(X, missing)
-            self.forward_passes_[fp] += 1
+            if fp is not None:
+                self.forward_passes_[fp] += 1
             native = self._finish_output(logits, X, "logits")
             if not self.cache:
                 return {"logits": native, **captured}

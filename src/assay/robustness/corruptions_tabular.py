@@ -86,9 +86,14 @@ def _kind(column: pd.Series) -> str | None:
     return None
 
 
-def _as_dtype(values: np.ndarray, like: pd.Series) -> np.ndarray:
+def _as_dtype(values: np.ndarray, like: pd.Series) -> Any:
     """Float ``values`` back into ``like``'s dtype: integers rounded and kept in the dtype's range."""
     dtype = like.dtype
+    if isinstance(dtype, np.dtype):  # plain numpy columns: no Series round trip
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            values = np.clip(np.round(values), info.min, info.max)
+        return values.astype(dtype, copy=False)
     if pd.api.types.is_integer_dtype(dtype):
         info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
         values = np.clip(np.round(values), info.min, info.max)
@@ -147,22 +152,24 @@ class CategorySwap(TabularCorruption):
     def _apply(self, out, columns, reference, p, rng):
         for c in columns:
             column = out[c]
-            counts = reference[c].value_counts(dropna=True)
-            if isinstance(column.dtype, pd.CategoricalDtype):
+            categorical = isinstance(column.dtype, pd.CategoricalDtype)
+            if categorical:  # codes as they are: no hashing of values
                 categories = list(column.cat.categories)
-                counts = counts.reindex(categories, fill_value=0)
+                codes = column.cat.codes.to_numpy().astype(np.int64)
             else:
+                counts = reference[c].value_counts(dropna=True)
                 categories = list(pd.unique(pd.concat([counts.index.to_series(), column.dropna()])))
-                counts = counts.reindex(categories, fill_value=0)
             k = len(categories)
             draw, other = rng.random(len(out)), rng.random(len(out))
             if k < 2:
                 continue
-            codes = pd.Categorical(column, categories=categories).codes.astype(np.int64)
+            if not categorical:
+                codes = pd.Categorical(column, categories=categories).codes.astype(np.int64)
             swap = (draw < p) & (codes >= 0)
             if self.strategy == "random":
                 new = (codes + 1 + np.floor(other * (k - 1)).astype(np.int64)) % k
             else:
+                counts = reference[c].value_counts(dropna=True).reindex(categories, fill_value=0)
                 order = np.argsort(-counts.to_numpy(), kind="stable")
                 rank = np.empty(k, dtype=np.int64)
                 rank[order] = np.arange(k)

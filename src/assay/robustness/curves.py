@@ -178,37 +178,50 @@ def degradation(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     ``slope`` is the least-squares slope of ``metric`` over severities 0 (clean) .. max, per
     severity step (negative when the metric falls).
     """
+    columns = ["corruption", "feature", "group", "clean", "at_max", "drop", "slope", "small"]
     rows = table[table["metric"] == metric]
     clean = rows[rows["corruption"] == CLEAN].set_index(["feature", "group"])
+    corrupted = rows[rows["corruption"] != CLEAN]
+    if corrupted.empty:
+        return pd.DataFrame(columns=columns)
+    # one pivot per set of severities (one set when the curve made the table), not one per corruption
+    levels = corrupted.groupby("corruption", sort=False)["severity"].agg(lambda s: tuple(sorted(set(s))))
     out = []
-    for corruption, part in rows[rows["corruption"] != CLEAN].groupby("corruption", sort=False):
-        wide = part.pivot_table(index=["feature", "group"], columns="severity", values="value", sort=False)
-        wide.insert(0, 0, clean["value"].reindex(wide.index))
+    for _, names in levels.groupby(levels, sort=False):
+        part = corrupted[corrupted["corruption"].isin(names.index)]
+        wide = part.pivot_table(index=["corruption", "feature", "group"], columns="severity", values="value",
+                                sort=False)
+        key = pd.MultiIndex.from_arrays([wide.index.get_level_values(1), wide.index.get_level_values(2)])
+        wide.insert(0, 0, clean["value"].reindex(key).to_numpy())
         sev = wide.columns.to_numpy(dtype=float)
         centred = sev - sev.mean()
         values = wide.to_numpy(dtype=float)
         slope = ((values - values.mean(axis=1, keepdims=True)) * centred).sum(axis=1) / (centred ** 2).sum()
-        frame = pd.DataFrame({"corruption": corruption, "feature": wide.index.get_level_values(0),
-                              "group": wide.index.get_level_values(1), "clean": values[:, 0],
-                              "at_max": values[:, -1], "drop": values[:, 0] - values[:, -1], "slope": slope,
-                              "small": clean["small"].reindex(wide.index).to_numpy(dtype=bool)})
-        out.append(frame)
-    if not out:
-        return pd.DataFrame(columns=["corruption", "feature", "group", "clean", "at_max", "drop", "slope", "small"])
-    return pd.concat(out, ignore_index=True)
+        out.append(pd.DataFrame({"corruption": wide.index.get_level_values(0), "feature": key.get_level_values(0),
+                                 "group": key.get_level_values(1), "clean": values[:, 0], "at_max": values[:, -1],
+                                 "drop": values[:, 0] - values[:, -1], "slope": slope,
+                                 "small": clean["small"].reindex(key).to_numpy(dtype=bool)}))
+    order = {name: k for k, name in enumerate(levels.index)}
+    frame = pd.concat(out, ignore_index=True)
+    return frame.iloc[np.argsort(frame["corruption"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def _fastest(deg: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+    columns = ["corruption", "feature", "group", "drop", "gap", "slope"]
     groups = deg[deg["feature"] != "overall"]
-    for (corruption, feature), part in groups.groupby(["corruption", "feature"], sort=False):
-        pool = part[~part["small"]] if (~part["small"]).any() else part
-        worst = pool.loc[pool["drop"].idxmax()]
-        others = pool[pool["group"] != worst["group"]]["drop"]
-        rows.append({"corruption": corruption, "feature": feature, "group": worst["group"], "drop": worst["drop"],
-                     "gap": worst["drop"] - (float(others.max()) if len(others) else np.nan),
-                     "slope": worst["slope"]})
-    return pd.DataFrame(rows, columns=["corruption", "feature", "group", "drop", "gap", "slope"])
+    if groups.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["corruption", "feature"]
+    # the pool: a cell's groups that are not small, when it has any
+    has_large = (~groups["small"]).groupby([groups[k] for k in keys], sort=False).transform("any")
+    pool = groups[~groups["small"] | ~has_large]
+    ranked = pool.sort_values("drop", ascending=False, kind="stable", na_position="last")
+    worst = ranked.drop_duplicates(keys, keep="first")
+    runner_up = ranked.drop(index=worst.index).drop_duplicates(keys, keep="first")
+    out = groups[keys].drop_duplicates().merge(worst[[*keys, "group", "drop", "slope"]], on=keys, how="left")
+    out = out.merge(runner_up[[*keys, "drop"]].rename(columns={"drop": "second"}), on=keys, how="left")
+    out["gap"] = out["drop"] - out["second"]
+    return out[columns].reset_index(drop=True)
 
 
 def mean_corruption_error(table: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
