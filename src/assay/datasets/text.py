@@ -250,28 +250,6 @@ def minilm_layer_embeddings(
             pooled = _mean_pool(result.hidden_states[index[name]], batch["attention_mask"])
             out[name][rows] = pooled.float().cpu().numpy()
     return out
-    tokenizer, model, max_length = _load_minilm()
-
-    import torch
-    from tqdm.auto import tqdm
-
-    order = np.argsort([-len(t) for t in items], kind="stable")
-    starts = range(0, len(items), int(batch_size))
-    bar = tqdm(starts, desc="embedding", unit="batch", leave=False,
-               disable=True if progress is False else (None if progress is None else False))
-    with torch.inference_mode():
-        for start in bar:
-            rows = order[start : start + int(batch_size)]
-            batch = tokenizer(
-                [items[i] for i in rows], padding=True, truncation=True,
-                max_length=max_length, return_tensors="pt",
-            )
-            hidden = model(**batch).last_hidden_state  # (b, tokens, 384)
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-            out[rows] = pooled.float().cpu().numpy()
-    return out
 
 
 # ============================================================================================
