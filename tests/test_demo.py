@@ -29,13 +29,14 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
     out, records, text = demo_run
     for folder, names in ((out, ("report.json", "report.html", "MODEL_CARD.md", "DATASHEET.md")),
                           (out / "german", ("report.json", "report.html", "MODEL_CARD.md", "DATASHEET.md")),
+                          (out / "adult-mlp", ("report.json", "report.html", "MODEL_CARD.md")),
                           (out / "digits", ("report.json", "report.html", "MODEL_CARD.md"))):
         for name in names:
             assert (folder / name).stat().st_size > 0, folder / name
     html = (out / "report.html").read_text()
     assert "Female x Black" in html and html.count("data:image/png;base64,") >= 5
     assert "sex x race" in text and "Male x White" in text and "findings:" in text
-    assert set(records) == {"adult", "german", "digits"}
+    assert set(records) == {"adult", "german", "adult_mlp", "digits"}
     # the digits model is audited as a torch image model: no tabular data checks, calibration runs
     digits = records["digits"]
     assert "data_quality" in digits["summary"]["checks_skipped"] and "calibration" in digits["checks"]
@@ -81,19 +82,29 @@ def test_demo_writes_reports_cards_and_datasheet(demo_run):
                                               "reject_option", "cost_threshold"}
     assert german["summary"]["rows"]["thresholds_demographic_parity"]["gap"] < german["summary"]["rows"]["none"]["gap"]
     assert "UCI German credit" in text and "gap age_group" in text and "cost_threshold" in text
+    # the torch MLP that never sees sex or race: both probed on its hidden layers and on its input
+    probes = records["adult_mlp"]["checks"]["probes"]
+    assert probes["status"] == "ok" and set(probes["summary"]["probe_selectivity"]) == {"sex", "race"}
+    best = probes["summary"]["best_layer"]["sex"]
+    assert best["accuracy"] > best["majority"] and best["layer"] in probes["summary"]["layers"]
+    assert "Linear probes (" in text and "from the input itself" in text
 
 
 def test_demo_cards_equal_report_json_and_validate(demo_run):
     out, _, _ = demo_run
     schema = json.loads(resources.files("assay.report").joinpath("schema/audit-report.schema.json").read_text())
-    for folder in (out, out / "german", out / "digits"):
+    for folder in (out, out / "german", out / "adult-mlp", out / "digits"):
         record = json.loads((folder / "report.json").read_text())
         jsonschema.validate(record, schema)
-        assert assert_card_matches_record((folder / "MODEL_CARD.md").read_text(), record) >= 3
+        # every number in the card equals the record's; the probes-only card holds two (sex, race)
+        assert assert_card_matches_record((folder / "MODEL_CARD.md").read_text(), record) >= (
+            2 if folder.name == "adult-mlp" else 3)
         # one forward pass of the model per split it was evaluated on (OOD splits included)
         passes = record["summary"]["forward_passes"]
         assert passes["test"] == 1 and set(passes.values()) == {1}
-        if folder.name == "german":  # no OOD split: the check is skipped, with its reason
+        if folder.name == "adult-mlp":  # only the probes check was named
+            assert set(record["checks"]) == {"probes"}
+        elif folder.name == "german":  # no OOD split: the check is skipped, with its reason
             assert "ood" in record["summary"]["checks_skipped"]
         else:
             assert record["checks"]["ood"]["status"] == "ok"

@@ -1,4 +1,4 @@
-"""``assay demo``: the full audit of three bundled reference models, written to reports and cards.
+"""``assay demo``: the full audit of four bundled reference models, written to reports and cards.
 
 1. A gradient-boosting (or logistic) pipeline on UCI Adult: data checks, performance per sex,
    race and sex x race with bootstrap intervals, group fairness, calibration, the training data's
@@ -11,7 +11,10 @@
 2. A logistic pipeline on UCI German credit, audited for age groups, with fairness mitigations by
    post-processing beside the data set's cost-aware threshold (5 for a bad applicant predicted
    good, 1 for the opposite). Written to ``out_dir/german``.
-3. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
+3. A PyTorch MLP on Adult that never sees sex or race, audited with the ``probes`` check: are they
+   linearly decodable from its hidden layers anyway (and from its input)? Written to
+   ``out_dir/adult-mlp``.
+4. A small CNN on scikit-learn's 8x8 digits (PyTorch) trained on the digits 0-7: every check that
    fits an image model, with OOD detection against the digits 8 and 9 it never saw, corrupted and
    rotated digits, noise images and letters, PGD robustness and the three risks (representation
    bias, aleatoric, epistemic). Written to ``out_dir/digits``.
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -34,7 +38,7 @@ from .audit import Audit
 from .audit.runner import environment
 from .datasets import (hold_out_validation, load_adult, load_adult_ood, load_digits_ood, load_digits_split,
                        load_german_credit)
-from .models import train_digits_cnn, train_sklearn_model
+from .models import make_tabular_preprocessor, train_digits_cnn, train_sklearn_model, train_tabular_mlp
 from .audit.documents import audit_record, write_audit_report
 from .report.tables import frame_from_record
 from .core.validation import SEED_NOT_GIVEN, renamed_seed
@@ -56,6 +60,8 @@ ADULT_CHECKS: dict[str, dict[str, Any]] = {
                      "n_boot": 50, "min_group_size": 10},
 }
 DIGITS_CHECKS: dict[str, dict[str, Any]] = {"robustness": {}, "risk": {}, "explanations": {"max_explain_rows": 32}}
+#: The torch MLP on Adult (sex and race not among its inputs): only the probes.
+MLP_CHECKS: dict[str, dict[str, Any]] = {"probes": {"max_rows": 2000}}
 #: Sensitive feature of the German credit audit.
 GERMAN_FEATURES = ("age_group",)
 #: German credit: post-processing for age groups and the cost-aware threshold of the data set's 5:1 cost
@@ -111,7 +117,7 @@ def _findings_text(record: dict[str, Any]) -> str:
 def _audit_adult(out: Path, model_kind: str, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     # a validation split held out of the training file: temperature scaling and conformal sets are fitted there
     data = hold_out_validation(load_adult(), val_size=0.2, random_state=random_state)
-    echo(f"[1/3] UCI Adult census income (train {len(data.train):,} rows, validation {len(data.val):,}, "
+    echo(f"[1/4] UCI Adult census income (train {len(data.train):,} rows, validation {len(data.val):,}, "
          f"test {len(data.test):,})")
     tick = time.perf_counter()
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
@@ -296,7 +302,7 @@ def _uncertainty_text(record: dict[str, Any]) -> str:
 def _audit_german(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     data = hold_out_validation(load_german_credit(random_state=random_state), val_size=0.2, random_state=random_state)
     echo("")
-    echo(f"[2/3] UCI German credit (train {len(data.train):,} applicants, validation {len(data.val):,}, "
+    echo(f"[2/4] UCI German credit (train {len(data.train):,} applicants, validation {len(data.val):,}, "
          f"test {len(data.test):,}); age groups {', '.join(map(str, data.test.sensitive_features['age_group'].cat.categories))}")
     model = train_sklearn_model(data.train.X, data.train.y, categorical_features=data.categorical_features,
                                 numeric_features=data.numeric_features, kind="logistic", random_state=random_state)
@@ -317,10 +323,52 @@ def _audit_german(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
     return record
 
 
+def _audit_adult_mlp(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
+    """A torch MLP on Adult that never sees sex or race: are they decodable from its hidden layers?"""
+    data = load_adult()
+    categorical = [c for c in data.categorical_features if c not in DEMO_FEATURES]  # sex and race left out
+    encode = make_tabular_preprocessor(categorical, data.numeric_features).fit(data.train.X)
+
+    def split(part: Any, rows: slice) -> tuple[Any, Any, Any]:
+        X = np.asarray(encode.transform(part.X.iloc[rows]), dtype=np.float32)
+        return X, np.asarray(part.y)[rows], part.sensitive_features.iloc[rows][list(DEMO_FEATURES)].reset_index(drop=True)
+
+    train, test = split(data.train, slice(0, 8000)), split(data.test, slice(0, 4000))
+    echo("")
+    echo(f"[3/4] What a network's layers encode: a PyTorch MLP on Adult ({train[0].shape[1]} encoded features, "
+         f"without sex or race), probed for both")
+    model = train_tabular_mlp(train[0], train[1], epochs=5, random_state=random_state)
+    result = Audit(model, {"train": train, "test": test}, checks=list(MLP_CHECKS), check_params=MLP_CHECKS,
+                   random_state=random_state).run(out, resume=False)
+    record = audit_record(result, title="assay demo: what an Adult MLP's layers encode", model_name="adult-mlp",
+                          dataset_name="UCI Adult", environment=environment(), task="tabular-classification")
+    paths = write_audit_report(record, out, model_name="adult-mlp")
+    echo(_probes_text(record))
+    echo(_findings_text(record))
+    echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
+    return record
+
+
+def _probes_text(record: dict[str, Any]) -> str:
+    """Per sensitive attribute: the most selective hidden layer's probe against the input's."""
+    probes = record["checks"].get("probes")
+    if not probes or probes["status"] != "ok":
+        return ""
+    s = probes["summary"]
+    lines = ["", f"Linear probes ({s['n_rows']} rows; selectivity = probe accuracy - control-task accuracy)"]
+    for column, info in s["best_layer"].items():
+        line = (f"  {column:<6} most selective layer {info['layer']}: accuracy {info['accuracy']:.3f} "
+                f"(majority {info['majority']:.3f}), selectivity {s['probe_selectivity'][column]:.3f}")
+        if info.get("input_selectivity") is not None:
+            line += f"; from the input itself {info['input_selectivity']:.3f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     data = load_digits_ood(random_state=random_state)  # digits 0-7 in distribution; 8, 9 and the rest held out
     echo("")
-    echo(f"[3/3] 8x8 digits 0-7, a PyTorch CNN (train {len(data.train.y):,} images, test {len(data.test.y):,}; "
+    echo(f"[4/4] 8x8 digits 0-7, a PyTorch CNN (train {len(data.train.y):,} images, test {len(data.test.y):,}; "
          f"{len(data.ood)} out-of-distribution sets)")
     tick = time.perf_counter()
     model = train_digits_cnn(data.train.X, data.train.y, random_state=random_state, X_val=data.val.X, y_val=data.val.y,
@@ -347,10 +395,10 @@ def _audit_digits(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
 def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", random_state: int = 0,
              echo: Callable[[str], Any] = print, digits: bool = True,
              seed: Any = SEED_NOT_GIVEN) -> dict[str, dict[str, Any]]:
-    """Audit the Adult model (into ``out_dir``), a German credit model (``out_dir/german``) and the
-    digits CNN (``out_dir/digits``).
+    """Audit the Adult model (into ``out_dir``), a German credit model (``out_dir/german``), a torch
+    MLP on Adult probed for sex and race (``out_dir/adult-mlp``) and the digits CNN (``out_dir/digits``).
 
-    Returns the report.json records, keyed "adult", "german" and "digits". ``seed=`` is a deprecated
+    Returns the report.json records, keyed "adult", "german", "adult_mlp" and "digits". ``seed=`` is a deprecated
     alias of ``random_state``.
     """
     random_state = renamed_seed(random_state, seed, owner="run_demo", default=0)
@@ -358,10 +406,12 @@ def run_demo(out_dir: str | Path = "assay-report", *, model_kind: str = "gbm", r
     out = Path(out_dir)
     echo(f"assay {__version__} demo: the full audit of two reference models, offline")
     records = {"adult": _audit_adult(out, model_kind, random_state, echo),
-               "german": _audit_german(out / "german", random_state, echo)}
+               "german": _audit_german(out / "german", random_state, echo),
+               "adult_mlp": _audit_adult_mlp(out / "adult-mlp", random_state, echo)}
     if digits:
         records["digits"] = _audit_digits(out / "digits", random_state, echo)
     echo("")
     echo(f"done in {time.perf_counter() - started:.1f} s; open {out / 'report.html'}, "
-         f"{out / 'german' / 'report.html'}" + (f" and {out / 'digits' / 'report.html'}" if digits else ""))
+         f"{out / 'german' / 'report.html'}, {out / 'adult-mlp' / 'report.html'}"
+         + (f" and {out / 'digits' / 'report.html'}" if digits else ""))
     return records
