@@ -246,3 +246,26 @@ def test_refuses_bad_input(call, words):
         call()
     for w in words:
         assert w in str(info.value)
+
+
+class _BoundCost(af.CostSensitiveThreshold):
+    def fit(self, X, y):
+        return super().fit(np.asarray(X)[:, 0], y)
+
+    def predict(self, X):
+        return super().predict(np.asarray(X)[:, 0])
+
+
+class _BoundMinDiff(af.MinDiffClassifier):
+    def fit(self, X, y):
+        return super().fit(X, y, sensitive_features=np.asarray(X)[:, 1] > 0.5)
+
+
+def test_cost_threshold_and_mindiff_classifier_pass_the_conformance_battery():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.random(200), rng.random(200)].astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    ran = check_component(_BoundCost(cost_matrix=[[0, 5], [1, 0]], method="empirical"), X=X, y=y)
+    assert {"fit_returns_self", "bad_params", "clone"} <= set(ran)
+    ran = check_component(_BoundMinDiff(weight=1.0, epochs=2, batch_size=64, random_state=0), X=X, y=y)
+    assert {"fit_returns_self", "pickle", "deterministic"} <= set(ran)
