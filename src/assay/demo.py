@@ -316,8 +316,8 @@ def _audit_german(out: Path, random_state: int, echo: Callable[[str], Any]) -> d
                           task="tabular-classification", dataset=data)
     paths = write_audit_report(record, out, model_name="german-credit-logistic")
     echo(_mitigation_text(record, GERMAN_FEATURES))
-    echo(f"  (cost_threshold: one threshold minimising the data set's cost -- 5 for a bad applicant "
-         f"predicted good, 1 for the opposite -- on the validation split)")
+    echo("  (cost_threshold: one threshold minimising the data set's cost -- 5 for a bad applicant "
+         "predicted good, 1 for the opposite -- on the validation split)")
     echo(_findings_text(record))
     echo(f"      wrote {', '.join(str(p) for p in paths.values())}")
     return record
