@@ -130,8 +130,8 @@ def robustness_curve(
     check_scalar(n_boot, "n_boot", owner=owner, kind=numbers.Integral, low=0)
     clean = np.argmax(adapter.logits(X), axis=1)  # cached: the audit's one pass over the split
     y_index, classes = _label_indices(adapter, X, y)
-    evaluate = _evaluator(y_index, len(classes), sensitive_features, metrics, n_boot, confidence_level,
-                          min_group_size, base_seed)
+    evaluate, evaluate_many = _evaluator(y_index, len(classes), sensitive_features, metrics, n_boot,
+                                         confidence_level, min_group_size, base_seed)
     frames = _tagged(evaluate(clean), CLEAN, 0)
     other = None if baseline is None or isinstance(baseline, RobustnessCurve) else wrap(baseline,
                                                                                         batch_size=batch_size)
@@ -151,9 +151,9 @@ def robustness_curve(
                     theirs.append(_predict(other, corrupted))
                 del corrupted
                 bar.update(1)
-            for severity, rows in zip(severities, evaluate.many(mine)):
+            for severity, rows in zip(severities, evaluate_many(mine)):
                 frames += _tagged(rows, corruption.name, severity)
-            for severity, rows in zip(severities, evaluate.many(theirs) if theirs else []):
+            for severity, rows in zip(severities, evaluate_many(theirs) if theirs else []):
                 other_frames += _tagged(rows, corruption.name, severity)
     table = _frame(frames)
     mce = relative = by_group = None
@@ -302,6 +302,7 @@ def _predict(adapter: ModelAdapter, X: Any) -> np.ndarray:
 
 
 def _evaluator(y_index, n_classes, sensitive_features, metrics, n_boot, confidence_level, min_group_size, seed):
+    """``(evaluate, many)``: the tidy rows of one prediction vector, and of several of the same rows."""
     from ..metrics import evaluate_groups
     from ..metrics.intervals import wilson_interval
 
@@ -337,8 +338,7 @@ def _evaluator(y_index, n_classes, sensitive_features, metrics, n_boot, confiden
                                     min_group_size=min_group_size)
         return [_table_rows(table, [name], label="accuracy") for name in names]
 
-    evaluate.many = many
-    return evaluate
+    return evaluate, many
 
 
 def _table_rows(table, metrics, label: str | None = None) -> list[tuple]:
@@ -393,7 +393,7 @@ def _slices(clean, X, y_index, n_classes, slices, sensitive_features, metrics, n
         groups = pd.DataFrame(groups).reset_index(drop=True) if not isinstance(groups, pd.Series) else \
             groups.reset_index(drop=True).to_frame()
         frame = pd.concat([frame, groups.astype(str)], axis=1)
-    evaluate = _evaluator(y_index, n_classes, frame, metrics, n_boot, confidence_level, min_group_size, seed)
+    evaluate, _ = _evaluator(y_index, n_classes, frame, metrics, n_boot, confidence_level, min_group_size, seed)
     return _frame(_tagged(evaluate(clean), "slice", 0)).drop(columns=["corruption", "severity"])
 
 
